@@ -1,0 +1,205 @@
+//! Money between the platform, partners and customers: recharges, allocations, recoveries,
+//! credit, and adjustments. Incoming money repays a customer's debt before it reaches cash.
+
+use super::scope::{require_exists, require_platform, require_scope};
+use super::{AdjustOperation, AdjustRecord, Context, Direction, Effects, Outcome, PartnerKind, PartyRecord, State};
+use crate::amount::Amount;
+use crate::error::{ErrorCode, Rejection, reject};
+use crate::id::{Id, Party};
+use crate::journal::{Account, AccountKind, Posting};
+
+fn posting(context: &Context<'_>, account: Account, amount: Amount) -> Posting {
+    Posting { account, amount, part: context.part }
+}
+
+/// Postings for `amount` arriving at `party`: debt first, then cash. Returns (repaid, to cash).
+pub(super) fn incoming(
+    state: &State,
+    context: &Context<'_>,
+    party: &Party,
+    amount: Amount,
+    postings: &mut Vec<Posting>,
+) -> Result<(Amount, Amount), Rejection> {
+    let debt = state.balance(&Account::arrears(party)).checked_neg()?;
+    let repaid = if matches!(party, Party::Customer(_)) { amount.min(debt) } else { Amount::ZERO };
+    let to_cash = amount.checked_sub(repaid)?;
+    if repaid.is_positive() {
+        postings.push(posting(context, Account::arrears(party), repaid));
+    }
+    if to_cash.is_positive() {
+        postings.push(posting(context, Account::cash(party), to_cash));
+    }
+    Ok((repaid, to_cash))
+}
+
+fn require_available(state: &State, party: &Party, amount: Amount) -> Result<(), Rejection> {
+    let available = state.available(party);
+    if available < amount {
+        return reject(ErrorCode::InsufficientFunds, format!("{party} has {available} available, needs {amount}"));
+    }
+    Ok(())
+}
+
+fn is_resale_customer(record: &PartyRecord) -> bool {
+    record.association().is_some_and(|association| association.kind == super::AssociationKind::Resale)
+}
+
+pub(super) fn recharge(state: &State, context: &Context<'_>, party: &Party, amount: Amount) -> Result<Effects, Rejection> {
+    require_platform(context.actor, "recharge")?;
+    let record = require_exists(state, party)?;
+    context.fresh()?;
+    if is_resale_customer(record) {
+        return reject(ErrorCode::ResaleCustomer, format!("{party} is a resale customer: its partner funds it"));
+    }
+    context.in_time(state)?;
+    let mut postings = vec![posting(context, Account::platform(AccountKind::Bank), amount.checked_neg()?)];
+    let (arrears_repaid, cash) = incoming(state, context, party, amount, &mut postings)?;
+    let mut effects = Effects::new(Outcome::Funded { arrears_repaid, cash });
+    effects.postings = postings;
+    Ok(effects)
+}
+
+/// The partner an allocation or recovery acts for: `partner` or the actor, checked for scope.
+fn acting_partner(state: &State, context: &Context<'_>, partner: Option<&Id>) -> Result<Party, Rejection> {
+    let partner = match (partner, context.actor) {
+        (Some(partner), _) => Party::Partner(partner.clone()),
+        (None, Party::Partner(actor)) => Party::Partner(actor.clone()),
+        (None, actor) => return reject(ErrorCode::AccessDenied, format!("{actor} is not a partner: name the partner")),
+    };
+    // Moving a partner's money is the partner's act (or its distributor's), not an administrative one.
+    if *context.actor == Party::Platform || !super::scope::in_scope(state, context.actor, &partner) {
+        return reject(ErrorCode::AccessDenied, format!("{} may not move the funds of {partner}", context.actor));
+    }
+    Ok(partner)
+}
+
+/// `counterparty` must be a resale customer of `partner`, or a reseller of `partner` when it is a
+/// distributor.
+fn require_relationship(state: &State, partner: &Party, partner_record: &PartyRecord, counterparty: &Party) -> Result<(), Rejection> {
+    let counterparty_record = require_exists(state, counterparty)?;
+    let partner_id = partner.partner_id();
+    match counterparty {
+        Party::Customer(_) => match counterparty_record.association() {
+            Some(association) if Some(&association.partner) == partner_id => {
+                if is_resale_customer(counterparty_record) {
+                    Ok(())
+                } else {
+                    reject(ErrorCode::NotResaleCustomer, format!("{counterparty} is a referral customer of {partner}"))
+                }
+            }
+            _ => reject(ErrorCode::NotYourCustomer, format!("{counterparty} is not a customer of {partner}")),
+        },
+        _ => {
+            let is_reseller = partner_record.partner_kind() == Some(PartnerKind::Distributor)
+                && counterparty_record.parent().is_some_and(|parent| Some(parent) == partner_id);
+            if is_reseller { Ok(()) } else { reject(ErrorCode::NotYourReseller, format!("{counterparty} is not a reseller of {partner}")) }
+        }
+    }
+}
+
+pub(super) fn allocate(
+    state: &State,
+    context: &Context<'_>,
+    partner: Option<&Id>,
+    to: &Party,
+    amount: Amount,
+    memo: &Option<String>,
+) -> Result<Effects, Rejection> {
+    let partner = acting_partner(state, context, partner)?;
+    let partner_record = require_exists(state, &partner)?;
+    require_exists(state, to)?;
+    context.fresh()?;
+    require_relationship(state, &partner, partner_record, to)?;
+    context.in_time(state)?;
+    require_available(state, &partner, amount)?;
+    let mut postings = vec![posting(context, Account::cash(&partner), amount.checked_neg()?)];
+    incoming(state, context, to, amount, &mut postings)?;
+    Ok(transfer(context, AdjustOperation::Allocate, &partner, to, amount, memo, postings))
+}
+
+pub(super) fn recover(
+    state: &State,
+    context: &Context<'_>,
+    partner: Option<&Id>,
+    from: &Party,
+    amount: Amount,
+    memo: &Option<String>,
+) -> Result<Effects, Rejection> {
+    let partner = acting_partner(state, context, partner)?;
+    let partner_record = require_exists(state, &partner)?;
+    require_exists(state, from)?;
+    context.fresh()?;
+    require_relationship(state, &partner, partner_record, from)?;
+    context.in_time(state)?;
+    require_available(state, from, amount)?;
+    let postings = vec![posting(context, Account::cash(from), amount.checked_neg()?), posting(context, Account::cash(&partner), amount)];
+    Ok(transfer(context, AdjustOperation::Recover, &partner, from, amount, memo, postings))
+}
+
+fn transfer(
+    context: &Context<'_>,
+    operation: AdjustOperation,
+    partner: &Party,
+    target: &Party,
+    amount: Amount,
+    memo: &Option<String>,
+    postings: Vec<Posting>,
+) -> Effects {
+    let mut effects = Effects::new(Outcome::Transfer(context.request.clone()));
+    effects.postings = postings;
+    let partner = partner.partner_id().cloned().expect("acting_partner returns a partner");
+    effects.adjust_records.push(AdjustRecord { operation, partner, target: target.clone(), amount, memo: memo.clone() });
+    effects
+}
+
+pub(super) fn set_credit_limit(state: &State, context: &Context<'_>, party: &Party, limit: Amount) -> Result<Effects, Rejection> {
+    require_platform(context.actor, "set credit limits")?;
+    let record = require_exists(state, party)?;
+    context.fresh()?;
+    let used = state.balance(&Account::credit(party)).checked_neg()?;
+    if limit < used {
+        return reject(ErrorCode::CreditLimitBelowUsage, format!("{party} uses {used} of credit, above the limit {limit}"));
+    }
+    context.in_time(state)?;
+    let mut effects = Effects::new(Outcome::CreditLimit(limit));
+    effects.parties.push((party.clone(), PartyRecord { credit_limit: limit, ..record.clone() }));
+    Ok(effects)
+}
+
+pub(super) fn repay_credit(state: &State, context: &Context<'_>, party: &Party, amount: Amount) -> Result<Effects, Rejection> {
+    require_scope(state, context.actor, party)?;
+    require_exists(state, party)?;
+    context.fresh()?;
+    let used = state.balance(&Account::credit(party)).checked_neg()?;
+    if amount > used {
+        return reject(ErrorCode::ExceedsCreditUsed, format!("{party} uses {used} of credit, less than {amount}"));
+    }
+    context.in_time(state)?;
+    require_available(state, party, amount)?;
+    let mut effects = Effects::new(Outcome::CreditRepaid(amount));
+    effects.postings = vec![posting(context, Account::cash(party), amount.checked_neg()?), posting(context, Account::credit(party), amount)];
+    Ok(effects)
+}
+
+pub(super) fn adjust(state: &State, context: &Context<'_>, party: &Party, direction: Direction, amount: Amount) -> Result<Effects, Rejection> {
+    require_platform(context.actor, "adjust balances")?;
+    require_exists(state, party)?;
+    context.fresh()?;
+    context.in_time(state)?;
+    let revenue = Account::platform(AccountKind::Revenue);
+    match direction {
+        Direction::Compensate => {
+            let mut postings = vec![posting(context, revenue, amount.checked_neg()?)];
+            let (arrears_repaid, cash) = incoming(state, context, party, amount, &mut postings)?;
+            let mut effects = Effects::new(Outcome::Funded { arrears_repaid, cash });
+            effects.postings = postings;
+            Ok(effects)
+        }
+        Direction::Deduct => {
+            require_available(state, party, amount)?;
+            let mut effects = Effects::new(Outcome::Deducted(amount));
+            effects.postings = vec![posting(context, Account::cash(party), amount.checked_neg()?), posting(context, revenue, amount)];
+            Ok(effects)
+        }
+    }
+}

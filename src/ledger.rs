@@ -1,0 +1,250 @@
+//! The `Ledger` handle: opens the store, keeps the in-memory state, decides commands through the
+//! pure core and commits them durably, alone or in batches.
+
+use crate::amount::Amount;
+use crate::domain::{self, Context, Head, RequestEntry, State, Transaction, Undo};
+use crate::error::{ErrorCode, Rejection};
+use crate::id::{Id, Party};
+use crate::journal::{Account, chain_hash};
+use crate::protocol::{self, Body, Request, Response};
+use crate::store::{Pending, Store, StoreError, records};
+use crate::time::{Clock, SystemClock, Timestamp};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+/// Commands per durable commit in [`Ledger::execute_batch`], at most.
+pub const BATCH_COMMANDS_MAX: usize = 100_000;
+
+/// An open ledger. `Send + Sync`: share it between threads behind an `Arc`.
+pub struct Ledger {
+    inner: Mutex<Inner>,
+    clock: Box<dyn Clock>,
+}
+
+struct Inner {
+    store: Store,
+    state: State,
+    undo: Undo,
+}
+
+/// Opening a ledger failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the ledger: {0}")]
+pub struct OpenError(#[from] pub StoreError);
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Ledger").finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger file at `path`, using the system clock.
+    ///
+    /// # Errors
+    /// [`OpenError`] when the file cannot be opened or read (e.g. another process holds it).
+    pub fn open(path: impl AsRef<Path>) -> Result<Ledger, OpenError> {
+        Self::open_with_clock(path, Box::new(SystemClock))
+    }
+
+    /// Opens (or creates) the ledger at `path` with an injected clock.
+    ///
+    /// # Errors
+    /// As [`Ledger::open`].
+    pub fn open_with_clock(path: impl AsRef<Path>, clock: Box<dyn Clock>) -> Result<Ledger, OpenError> {
+        Self::from_store(Store::open(path.as_ref())?, clock)
+    }
+
+    /// Opens a ledger on a prepared [`Store`] (e.g. one over a custom redb storage backend).
+    ///
+    /// # Errors
+    /// As [`Ledger::open`].
+    pub fn from_store(store: Store, clock: Box<dyn Clock>) -> Result<Ledger, OpenError> {
+        let state = store.load_state()?;
+        Ok(Ledger { inner: Mutex::new(Inner { store, state, undo: Undo::default() }), clock })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock can only come from a bug; the state it guards is rolled
+        // back before any early return, so continuing with it is sound.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The journal head: last `seq`, its chain hash and time.
+    pub fn head(&self) -> Head {
+        self.lock().state.head()
+    }
+
+    /// Runs one request: a command is committed durably before this returns.
+    pub fn execute(&self, request: &Request) -> Response {
+        self.execute_batch(std::slice::from_ref(request)).pop().unwrap_or_else(|| storage_failure(None, "empty batch"))
+    }
+
+    /// Decodes and runs one JSON line.
+    pub fn execute_line(&self, line: &str) -> Response {
+        match protocol::decode_line(line) {
+            Ok(request) => self.execute(&request),
+            Err(error) => Response::Failed { id: error.id, rejection: error.rejection },
+        }
+    }
+
+    /// Runs requests in order; the commands share durable commits (a query first commits what
+    /// precedes it, so it sees it). Responses come back in order once durable. If the store fails,
+    /// every response of the failed commit is a `storage` error and nothing of it is applied.
+    pub fn execute_batch(&self, requests: &[Request]) -> Vec<Response> {
+        let mut inner = self.lock();
+        let mut responses = Vec::with_capacity(requests.len());
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut first_uncommitted = 0;
+        for request in requests {
+            if matches!(request.body, Body::Query(_)) || pending.len() >= BATCH_COMMANDS_MAX {
+                inner.flush(&mut pending, &mut responses[first_uncommitted..]);
+                first_uncommitted = responses.len();
+            }
+            let response = inner.process(request, &mut pending, self.clock.as_ref());
+            responses.push(response);
+        }
+        inner.flush(&mut pending, &mut responses[first_uncommitted..]);
+        responses
+    }
+
+    /// Decodes and runs lines as one batch (see [`Ledger::execute_batch`]).
+    pub fn execute_lines<S: AsRef<str>>(&self, lines: &[S]) -> Vec<Response> {
+        let mut decoded = Vec::with_capacity(lines.len());
+        let mut failures = HashMap::new();
+        for (index, line) in lines.iter().enumerate() {
+            match protocol::decode_line(line.as_ref()) {
+                Ok(request) => decoded.push(request),
+                Err(error) => {
+                    failures.insert(index, Response::Failed { id: error.id, rejection: error.rejection });
+                }
+            }
+        }
+        let mut executed = self.execute_batch(&decoded).into_iter();
+        (0..lines.len()).map(|index| failures.remove(&index).or_else(|| executed.next()).expect("one response per line")).collect()
+    }
+
+    /// Replays the whole journal and checks it against the stored state (see [`crate::verify`]).
+    ///
+    /// # Errors
+    /// [`crate::VerifyError`] naming the first mismatch.
+    pub fn verify(&self) -> Result<crate::VerifyReport, crate::VerifyError> {
+        let inner = self.lock();
+        crate::audit::verify_store(&inner.store)
+    }
+}
+
+/// The content digest of a request: actor, `at` as given, and the typed command. Equal meaning
+/// gives an equal digest (`"100"` and `"100.00"` are the same amount).
+pub(crate) fn fingerprint(actor: &Party, at: Option<Timestamp>, command: &domain::Command) -> [u8; 32] {
+    let bytes = postcard::to_stdvec(&(actor, at, command)).expect("postcard encodes to a Vec");
+    Sha256::digest(bytes).into()
+}
+
+fn storage_failure(id: Option<String>, message: &str) -> Response {
+    Response::Failed { id, rejection: Rejection::new(ErrorCode::Storage, format!("nothing was committed: {message}")) }
+}
+
+impl Inner {
+    fn process(&mut self, request: &Request, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
+        match &request.body {
+            Body::Query(query) => crate::query::answer(&self.store, &self.state, request, query),
+            Body::Command(command) => {
+                let Some(id) = &request.id else {
+                    let rejection = Rejection::new(ErrorCode::InvalidRequest, "field id is required");
+                    return Response::Failed { id: None, rejection };
+                };
+                self.command(id, request, command, pending, clock)
+            }
+        }
+    }
+
+    fn command(&mut self, id: &Id, request: &Request, command: &domain::Command, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
+        let fingerprint = fingerprint(&request.actor, request.at, command);
+        let mut id_reused = false;
+        if let Some(entry) = self.state.request(id).copied() {
+            if entry.fingerprint == fingerprint {
+                return self.duplicate(id, entry.seq, pending);
+            }
+            id_reused = true;
+        }
+        let head = self.state.head();
+        // Without `at`, the engine's clock; a clock behind the journal never fails a command.
+        let at = request.at.unwrap_or_else(|| clock.now().max(head.at));
+        let context = Context { actor: &request.actor, at, request: id, id_reused, part: 0 };
+        let mark = self.undo.mark();
+        let effects = match domain::run(&mut self.state, &context, command, &mut self.undo) {
+            Ok(effects) => effects,
+            Err(rejection) => return Response::Failed { id: Some(id.to_string()), rejection },
+        };
+        let transaction = Transaction {
+            seq: head.seq + 1,
+            at,
+            request: id.clone(),
+            actor: request.actor.clone(),
+            command: command.clone(),
+            fingerprint,
+            effects,
+            prev_hash: head.hash,
+        };
+        let body = records::encode_transaction_body(&transaction);
+        let hash = chain_hash(&body);
+        let balances_after = balances_after(&self.state, &transaction);
+        self.state.commit(id, RequestEntry { seq: transaction.seq, fingerprint }, Head { seq: transaction.seq, hash, at }, &mut self.undo);
+        debug_assert!(self.undo.mark() > mark);
+        let response = Response::Committed { id: id.clone(), seq: transaction.seq, duplicate: false, outcome: transaction.effects.outcome.clone() };
+        pending.push(Pending { transaction, body, hash, balances_after });
+        response
+    }
+
+    fn duplicate(&self, id: &Id, seq: u64, pending: &[Pending]) -> Response {
+        let original = match pending.iter().find(|pending| pending.transaction.seq == seq) {
+            Some(pending) => Ok(Some(pending.transaction.effects.outcome.clone())),
+            None => self.store.transaction(seq).map(|transaction| transaction.map(|transaction| transaction.effects.outcome)),
+        };
+        match original {
+            Ok(Some(outcome)) => Response::Committed { id: id.clone(), seq, duplicate: true, outcome },
+            Ok(None) => storage_failure(Some(id.to_string()), &format!("journal entry {seq} is missing")),
+            Err(error) => storage_failure(Some(id.to_string()), &error.to_string()),
+        }
+    }
+
+    /// Commits `pending` durably. On failure, rolls the state back and turns every command
+    /// response of the batch into a `storage` error.
+    fn flush(&mut self, pending: &mut Vec<Pending>, responses: &mut [Response]) {
+        if pending.is_empty() {
+            return;
+        }
+        match self.store.commit(pending, &self.state) {
+            Ok(()) => self.undo.clear(),
+            Err(error) => {
+                self.state.rollback(&mut self.undo, 0);
+                for response in responses.iter_mut() {
+                    let id = match response {
+                        Response::Committed { id, .. } => Some(id.to_string()),
+                        Response::Answer { id, .. } => id.as_ref().map(Id::to_string),
+                        Response::Failed { id, .. } => id.clone(),
+                    };
+                    *response = storage_failure(id, &error.to_string());
+                }
+            }
+        }
+        pending.clear();
+    }
+}
+
+/// The balance of each posting's account right after that posting, from the balances after the
+/// whole transaction (already applied to `state`), walking the postings backwards.
+pub(crate) fn balances_after(state: &State, transaction: &Transaction) -> Vec<Amount> {
+    let postings = &transaction.effects.postings;
+    let mut running: HashMap<&Account, Amount> = HashMap::new();
+    let mut after = vec![Amount::ZERO; postings.len()];
+    for (index, posting) in postings.iter().enumerate().rev() {
+        let balance = running.entry(&posting.account).or_insert_with(|| state.balance(&posting.account));
+        after[index] = *balance;
+        *balance = Amount::from_minor(balance.minor() - posting.amount.minor());
+    }
+    after
+}

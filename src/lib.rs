@@ -1,0 +1,66 @@
+//! partner-ledger: an embedded, transactional, double-entry ledger for a cloud partner sales
+//! platform — the platform, its partners (solution providers, distributors, resellers) and their
+//! customers.
+//!
+//! Every movement of value is one balanced double-entry transaction, committed atomically and
+//! durably in a single redb file, chained to its predecessor by a SHA-256 hash. Commands arrive as
+//! typed [`Request`]s or as JSON lines (see `docs/protocol.md` and SPEC.md).
+//!
+//! ```
+//! use partner_ledger::Ledger;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let ledger = Ledger::open(dir.path().join("books.redb")).unwrap();
+//! for line in [
+//!     r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"P1","kind":"solution_provider"}"#,
+//!     r#"{"op":"register_customer","id":"r2","actor":"partner:P1","customer":"C1","partner":"P1"}"#,
+//!     r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:P1","amount":"1000"}"#,
+//!     r#"{"op":"allocate","id":"r4","actor":"partner:P1","to":"customer:C1","amount":"250.50"}"#,
+//! ] {
+//!     assert!(ledger.execute_line(line).is_ok());
+//! }
+//! let balance = ledger.execute_line(r#"{"op":"balance","actor":"partner:P1","party":"customer:C1"}"#);
+//! assert_eq!(balance.to_json()["result"]["cash"], "250.50");
+//! // Overspending is refused and changes nothing.
+//! let refused = ledger.execute_line(r#"{"op":"allocate","id":"r5","actor":"partner:P1","to":"customer:C1","amount":"800"}"#);
+//! assert_eq!(refused.rejection().unwrap().code.name(), "insufficient_funds");
+//! assert_eq!(ledger.verify().unwrap().transactions, 4);
+//! ```
+#![deny(missing_docs)]
+
+mod amount;
+mod audit;
+mod domain;
+mod error;
+mod id;
+mod journal;
+mod ledger;
+mod protocol;
+mod query;
+mod store;
+mod time;
+
+pub use amount::{AMOUNT_INPUT_LIMIT_MINOR, Amount, AmountError, Overflow};
+pub use audit::{VerifyError, VerifyReport, verify_store as verify};
+pub use domain::{
+    ATOMIC_COMMANDS_MAX, AdjustOperation, AdjustRecord, Association, AssociationKind, Command, Direction, Effects, Head, Outcome,
+    PartnerKind, PartyRecord, Role, TEXT_LENGTH_MAX, Transaction,
+};
+pub use error::{ErrorCode, Rejection};
+pub use id::{ID_LENGTH_MAX, Id, IdError, Party};
+pub use journal::{Account, AccountKind, Asset, ChainHash, Posting, hex};
+pub use ledger::{BATCH_COMMANDS_MAX, Ledger, OpenError};
+pub use protocol::{Body, DecodeError, LINE_LENGTH_MAX, PAGE_LIMIT_MAX, Page, Query, Request, Response, StatementAccount, decode_line};
+pub use store::records::DecodeError as RecordDecodeError;
+pub use store::{FORMAT_VERSION, Store, StoreError};
+pub use time::{Clock, SystemClock, TimeError, Timestamp};
+
+/// Record encodings, exposed so golden-byte tests and tools can pin and read them.
+pub mod records {
+    pub use crate::store::records::*;
+}
+
+/// Table definitions of the redb file, for tools and tamper tests.
+pub mod tables {
+    pub use crate::store::{ADJUST_RECORDS, BALANCES, JOURNAL, META, PARTIES, PARTY_HISTORY, POSTINGS, REQUESTS};
+}

@@ -1,0 +1,543 @@
+//! The JSON-lines protocol of SPEC.md section 2: decoding request lines into typed requests and
+//! encoding results. Decoding checks structure, ids and amounts, in that precedence.
+
+use crate::amount::{Amount, AmountError};
+use crate::domain::{AdjustOperation, AssociationKind, Command, Direction, Outcome, PartnerKind, TEXT_LENGTH_MAX, ATOMIC_COMMANDS_MAX};
+use crate::error::{ErrorCode, Rejection};
+use crate::id::{Id, Party};
+use crate::time::Timestamp;
+use serde_json::{Map, Value, json};
+
+/// The longest request line accepted, in bytes.
+pub const LINE_LENGTH_MAX: usize = 1 << 20;
+/// The largest page of a paged query.
+pub const PAGE_LIMIT_MAX: u64 = 100;
+const PAGE_LIMIT_DEFAULT: u64 = 10;
+
+/// A decoded request: envelope and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The request id (required for commands, echoed for queries).
+    pub id: Option<Id>,
+    /// Who acts.
+    pub actor: Party,
+    /// The command's time, when given.
+    pub at: Option<Timestamp>,
+    /// What is asked.
+    pub body: Body,
+}
+
+/// A command or a query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// A mutating command.
+    Command(Command),
+    /// A read-only query.
+    Query(Query),
+}
+
+/// A page of a listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Entries skipped.
+    pub offset: u64,
+    /// Entries returned, 1 to 100.
+    pub limit: u64,
+}
+
+/// Which account a statement lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatementAccount {
+    /// `cash` (default).
+    Cash,
+    /// `credit`.
+    Credit,
+    /// `arrears`.
+    Arrears,
+}
+
+/// A query of SPEC.md section 4.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Query {
+    /// `balance`.
+    Balance {
+        /// Whose balances.
+        party: Party,
+        /// Balances after the last transaction at or before this time.
+        as_of: Option<Timestamp>,
+    },
+    /// `adjust_records`.
+    AdjustRecords {
+        /// Filter by partner.
+        partner: Option<Id>,
+        /// Filter by target.
+        target: Option<Party>,
+        /// Filter by operation.
+        operation: Option<AdjustOperation>,
+        /// Earliest time, inclusive.
+        from: Option<Timestamp>,
+        /// Latest time, inclusive.
+        to: Option<Timestamp>,
+        /// Paging.
+        page: Page,
+    },
+    /// `statement`.
+    Statement {
+        /// Whose account.
+        party: Party,
+        /// Which account.
+        account: StatementAccount,
+        /// Earliest time, inclusive.
+        from: Option<Timestamp>,
+        /// Latest time, inclusive.
+        to: Option<Timestamp>,
+        /// Paging.
+        page: Page,
+    },
+}
+
+/// A line that could not be decoded: the id to echo (when one could be read) and the rejection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The request id as sent, when it was a string.
+    pub id: Option<String>,
+    /// Why the line was refused.
+    pub rejection: Rejection,
+}
+
+/// Rank of the three decoding errors: structure first, then ids, then amounts.
+fn rank(code: ErrorCode) -> u8 {
+    match code {
+        ErrorCode::InvalidRequest => 0,
+        ErrorCode::InvalidId => 1,
+        _ => 2,
+    }
+}
+
+/// Takes fields out of a JSON object, remembering the highest-precedence problem met.
+struct Fields {
+    map: Map<String, Value>,
+    problem: Option<Rejection>,
+}
+
+impl Fields {
+    fn new(map: Map<String, Value>) -> Fields {
+        Fields { map, problem: None }
+    }
+
+    fn note(&mut self, code: ErrorCode, message: String) {
+        if self.problem.as_ref().is_none_or(|problem| rank(code) < rank(problem.code)) {
+            self.problem = Some(Rejection::new(code, message));
+        }
+    }
+
+    /// A field's value; `null` counts as absent.
+    fn take(&mut self, name: &str) -> Option<Value> {
+        self.map.remove(name).filter(|value| !value.is_null())
+    }
+
+    fn optional_str(&mut self, name: &str) -> Option<String> {
+        match self.take(name) {
+            None => None,
+            Some(Value::String(text)) => Some(text),
+            Some(_) => {
+                self.note(ErrorCode::InvalidRequest, format!("field {name} must be a string"));
+                None
+            }
+        }
+    }
+
+    fn required_str(&mut self, name: &str) -> Option<String> {
+        let value = self.optional_str(name);
+        if value.is_none() && self.problem.as_ref().is_none_or(|problem| problem.code != ErrorCode::InvalidRequest) {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} is required"));
+        }
+        value
+    }
+
+    fn checked<T, E: std::fmt::Display>(&mut self, name: &str, code: ErrorCode, parsed: Result<T, E>) -> Option<T> {
+        parsed.map_err(|error| self.note(code, format!("field {name}: {error}"))).ok()
+    }
+
+    fn id(&mut self, name: &str, party_id: bool) -> Option<Id> {
+        let text = self.required_str(name)?;
+        let parsed = if party_id { Id::party(&text) } else { Id::new(&text) };
+        self.checked(name, ErrorCode::InvalidId, parsed)
+    }
+
+    fn optional_id(&mut self, name: &str, party_id: bool) -> Option<Option<Id>> {
+        match self.optional_str(name) {
+            None => Some(None),
+            Some(text) => {
+                let parsed = if party_id { Id::party(&text) } else { Id::new(&text) };
+                self.checked(name, ErrorCode::InvalidId, parsed).map(Some)
+            }
+        }
+    }
+
+    fn party(&mut self, name: &str) -> Option<Party> {
+        let text = self.required_str(name)?;
+        self.checked(name, ErrorCode::InvalidId, Party::parse(&text))
+    }
+
+    fn optional_party(&mut self, name: &str) -> Option<Option<Party>> {
+        match self.optional_str(name) {
+            None => Some(None),
+            Some(text) => self.checked(name, ErrorCode::InvalidId, Party::parse(&text)).map(Some),
+        }
+    }
+
+    /// A partner or customer: the platform has no cash, credit or debt of its own.
+    fn member(&mut self, name: &str) -> Option<Party> {
+        let party = self.party(name)?;
+        if party == Party::Platform {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} must name a partner or customer"));
+            return None;
+        }
+        Some(party)
+    }
+
+    fn amount_with(&mut self, name: &str, parse: fn(&str) -> Result<Amount, AmountError>) -> Option<Amount> {
+        match self.take(name) {
+            None => {
+                self.note(ErrorCode::InvalidRequest, format!("field {name} is required"));
+                None
+            }
+            Some(Value::String(text)) => self.checked(name, ErrorCode::InvalidAmount, parse(&text)),
+            Some(_) => {
+                self.note(ErrorCode::InvalidAmount, format!("field {name} must be a decimal string such as \"100.00\""));
+                None
+            }
+        }
+    }
+
+    fn amount(&mut self, name: &str) -> Option<Amount> {
+        self.amount_with(name, Amount::parse_positive)
+    }
+
+    fn text(&mut self, name: &str, required: bool) -> Option<Option<String>> {
+        let text = if required { self.required_str(name).map(Some)? } else { self.optional_str(name) };
+        if text.as_ref().is_some_and(|text| text.chars().count() > TEXT_LENGTH_MAX) {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} is longer than {TEXT_LENGTH_MAX} characters"));
+            return None;
+        }
+        Some(text)
+    }
+
+    fn time(&mut self, name: &str) -> Option<Option<Timestamp>> {
+        match self.optional_str(name) {
+            None => Some(None),
+            Some(text) => self.checked(name, ErrorCode::InvalidRequest, Timestamp::parse(&text)).map(Some),
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, name: &str, required: bool, choices: &[(&str, T)]) -> Option<Option<T>> {
+        let text = if required { Some(self.required_str(name)?) } else { self.optional_str(name) };
+        let Some(text) = text else { return Some(None) };
+        match choices.iter().find(|(choice, _)| *choice == text) {
+            Some((_, value)) => Some(Some(*value)),
+            None => {
+                let names: Vec<&str> = choices.iter().map(|(choice, _)| *choice).collect();
+                self.note(ErrorCode::InvalidRequest, format!("field {name} must be one of {}", names.join(", ")));
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Option<u64> {
+        match self.take(name) {
+            None => Some(default),
+            Some(Value::Number(number)) if number.as_u64().is_some_and(|value| range.contains(&value)) => number.as_u64(),
+            Some(_) => {
+                self.note(ErrorCode::InvalidRequest, format!("field {name} must be an integer in {}..={}", range.start(), range.end()));
+                None
+            }
+        }
+    }
+
+    fn page(&mut self) -> Option<Page> {
+        let offset = self.integer("offset", 0, 0..=u64::MAX);
+        let limit = self.integer("limit", PAGE_LIMIT_DEFAULT, 1..=PAGE_LIMIT_MAX);
+        Some(Page { offset: offset?, limit: limit? })
+    }
+
+    /// Fails on any field left over, or the first problem noted.
+    fn finish<T>(mut self, value: Option<T>) -> Result<T, Rejection> {
+        if let Some(name) = self.map.keys().next().cloned() {
+            self.note(ErrorCode::InvalidRequest, format!("unknown field {name}"));
+        }
+        match (self.problem, value) {
+            (Some(problem), _) => Err(problem),
+            (None, Some(value)) => Ok(value),
+            (None, None) => Err(Rejection::new(ErrorCode::InvalidRequest, "malformed request")),
+        }
+    }
+}
+
+const PARTNER_KINDS: &[(&str, PartnerKind)] =
+    &[("solution_provider", PartnerKind::SolutionProvider), ("distributor", PartnerKind::Distributor), ("reseller", PartnerKind::Reseller)];
+const ASSOCIATIONS: &[(&str, AssociationKind)] = &[("resale", AssociationKind::Resale), ("referral", AssociationKind::Referral)];
+const DIRECTIONS: &[(&str, Direction)] = &[("compensate", Direction::Compensate), ("deduct", Direction::Deduct)];
+const OPERATIONS: &[(&str, AdjustOperation)] = &[
+    ("allocate", AdjustOperation::Allocate),
+    ("recover", AdjustOperation::Recover),
+    ("unbind_reclaim", AdjustOperation::UnbindReclaim),
+];
+const STATEMENT_ACCOUNTS: &[(&str, StatementAccount)] =
+    &[("cash", StatementAccount::Cash), ("credit", StatementAccount::Credit), ("arrears", StatementAccount::Arrears)];
+
+/// Decodes one request line.
+///
+/// # Errors
+/// [`DecodeError`] with `invalid_request`, `invalid_id` or `invalid_amount`, by that precedence.
+pub fn decode_line(line: &str) -> Result<Request, DecodeError> {
+    if line.len() > LINE_LENGTH_MAX {
+        let rejection = Rejection::new(ErrorCode::InvalidRequest, format!("line longer than {LINE_LENGTH_MAX} bytes"));
+        return Err(DecodeError { id: None, rejection });
+    }
+    let value: Value = serde_json::from_str(line)
+        .map_err(|error| DecodeError { id: None, rejection: Rejection::new(ErrorCode::InvalidRequest, format!("not JSON: {error}")) })?;
+    decode_value(value)
+}
+
+/// Decodes a request given as a JSON value.
+///
+/// # Errors
+/// As [`decode_line`].
+pub fn decode_value(value: Value) -> Result<Request, DecodeError> {
+    let Value::Object(map) = value else {
+        return Err(DecodeError { id: None, rejection: Rejection::new(ErrorCode::InvalidRequest, "a request must be a JSON object") });
+    };
+    let echo = match map.get("id") {
+        Some(Value::String(id)) => Some(id.clone()),
+        _ => None,
+    };
+    decode_object(map).map_err(|rejection| DecodeError { id: echo, rejection })
+}
+
+fn decode_object(map: Map<String, Value>) -> Result<Request, Rejection> {
+    let mut fields = Fields::new(map);
+    let op = fields.required_str("op");
+    let actor = fields.party("actor");
+    let at = fields.time("at");
+    let Some(op) = op else { return fields.finish(None) };
+    let is_query = matches!(op.as_str(), "balance" | "adjust_records" | "statement");
+    let id = if is_query { fields.optional_id("id", false) } else { fields.id("id", false).map(Some) };
+    let body = if is_query { decode_query(&op, &mut fields).map(Body::Query) } else { decode_command(&op, &mut fields, true).map(Body::Command) };
+    let request = match (id, actor, at, body) {
+        (Some(id), Some(actor), Some(at), Some(body)) => Some(Request { id, actor, at, body }),
+        _ => None,
+    };
+    fields.finish(request)
+}
+
+fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Command> {
+    let command = match op {
+        "register_partner" => {
+            let (partner, kind, parent) = (fields.id("partner", true), fields.choice("kind", true, PARTNER_KINDS), fields.optional_id("parent", true));
+            let (partner, kind, parent) = (partner?, kind??, parent?);
+            if (kind == PartnerKind::Reseller) != parent.is_some() {
+                fields.note(ErrorCode::InvalidRequest, "parent is required for, and only for, a reseller".to_owned());
+                return None;
+            }
+            Command::RegisterPartner { partner, kind, parent }
+        }
+        "register_customer" => {
+            let (customer, partner, association) =
+                (fields.id("customer", true), fields.optional_id("partner", true), fields.choice("association", false, ASSOCIATIONS));
+            let (customer, partner, association) = (customer?, partner?, association?);
+            if partner.is_none() && association.is_some() {
+                fields.note(ErrorCode::InvalidRequest, "association needs a partner".to_owned());
+                return None;
+            }
+            Command::RegisterCustomer { customer, partner, association }
+        }
+        "associate" => {
+            let (customer, partner, association) = (fields.id("customer", true), fields.id("partner", true), fields.choice("association", true, ASSOCIATIONS));
+            Command::Associate { customer: customer?, partner: partner?, association: association?? }
+        }
+        "recharge" => {
+            let (party, amount) = (fields.member("party"), fields.amount("amount"));
+            Command::Recharge { party: party?, amount: amount? }
+        }
+        "allocate" | "recover" => {
+            let partner = fields.optional_id("partner", true);
+            let counterparty = fields.member(if op == "allocate" { "to" } else { "from" });
+            let (amount, memo) = (fields.amount("amount"), fields.text("memo", false));
+            let (partner, counterparty, amount, memo) = (partner?, counterparty?, amount?, memo?);
+            if op == "allocate" {
+                Command::Allocate { partner, to: counterparty, amount, memo }
+            } else {
+                Command::Recover { partner, from: counterparty, amount, memo }
+            }
+        }
+        "set_credit_limit" => {
+            let (party, limit) = (fields.member("party"), fields.amount_with("limit", Amount::parse_non_negative));
+            Command::SetCreditLimit { party: party?, limit: limit? }
+        }
+        "repay_credit" => {
+            let (party, amount) = (fields.member("party"), fields.amount("amount"));
+            Command::RepayCredit { party: party?, amount: amount? }
+        }
+        "adjust" => {
+            let (party, direction) = (fields.member("party"), fields.choice("direction", true, DIRECTIONS));
+            let (amount, reason) = (fields.amount("amount"), fields.text("reason", true));
+            Command::Adjust { party: party?, direction: direction??, amount: amount?, reason: reason??  }
+        }
+        "atomic" if top_level => Command::Atomic { commands: decode_group(fields)? },
+        _ => {
+            let what = if op == "atomic" { "atomic groups cannot be nested".to_owned() } else { format!("unknown op {op:?}") };
+            fields.note(ErrorCode::InvalidRequest, what);
+            return None;
+        }
+    };
+    Some(command)
+}
+
+fn decode_group(fields: &mut Fields) -> Option<Vec<Command>> {
+    let Some(Value::Array(items)) = fields.take("commands") else {
+        fields.note(ErrorCode::InvalidRequest, "field commands must be an array of commands".to_owned());
+        return None;
+    };
+    if items.is_empty() || items.len() > ATOMIC_COMMANDS_MAX {
+        fields.note(ErrorCode::InvalidRequest, format!("an atomic group holds 1 to {ATOMIC_COMMANDS_MAX} commands"));
+        return None;
+    }
+    let count = items.len();
+    let mut commands = Vec::with_capacity(count);
+    for (index, item) in items.into_iter().enumerate() {
+        match decode_member(item) {
+            Ok(command) => commands.push(command),
+            Err(rejection) => {
+                // Keep the member's own precedence but report it once, with its index.
+                if fields.problem.as_ref().is_none_or(|problem| rank(rejection.code) < rank(problem.code)) {
+                    fields.problem = Some(rejection.at_index(index));
+                }
+            }
+        }
+    }
+    (commands.len() == count).then_some(commands)
+}
+
+fn decode_member(item: Value) -> Result<Command, Rejection> {
+    let Value::Object(map) = item else {
+        return Err(Rejection::new(ErrorCode::InvalidRequest, "each command of a group must be an object"));
+    };
+    let mut fields = Fields::new(map);
+    for envelope in ["id", "actor", "at"] {
+        if fields.map.contains_key(envelope) {
+            fields.note(ErrorCode::InvalidRequest, format!("commands of a group take the group's {envelope}"));
+        }
+        fields.map.remove(envelope);
+    }
+    let Some(op) = fields.required_str("op") else { return fields.finish(None) };
+    let command = decode_command(&op, &mut fields, false);
+    fields.finish(command)
+}
+
+fn decode_query(op: &str, fields: &mut Fields) -> Option<Query> {
+    let query = match op {
+        "balance" => {
+            let (party, as_of) = (fields.party("party"), fields.time("as_of"));
+            Query::Balance { party: party?, as_of: as_of? }
+        }
+        "adjust_records" => {
+            let (partner, target) = (fields.optional_id("partner", true), fields.optional_party("target"));
+            let operation = fields.choice("operation", false, OPERATIONS);
+            let (from, to, page) = (fields.time("from"), fields.time("to"), fields.page());
+            Query::AdjustRecords { partner: partner?, target: target?, operation: operation?, from: from?, to: to?, page: page? }
+        }
+        "statement" => {
+            let (party, account) = (fields.member("party"), fields.choice("account", false, STATEMENT_ACCOUNTS));
+            let (from, to, page) = (fields.time("from"), fields.time("to"), fields.page());
+            Query::Statement { party: party?, account: account?.unwrap_or(StatementAccount::Cash), from: from?, to: to?, page: page? }
+        }
+        _ => return None,
+    };
+    Some(query)
+}
+
+/// The answer to one request line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Response {
+    /// A committed command (or an identical replay of one).
+    Committed {
+        /// The request id.
+        id: Id,
+        /// Its transaction's `seq`.
+        seq: u64,
+        /// True for a replay of an already committed request.
+        duplicate: bool,
+        /// What it did.
+        outcome: Outcome,
+    },
+    /// A query's answer.
+    Answer {
+        /// The echoed id.
+        id: Option<Id>,
+        /// The result object.
+        result: Value,
+    },
+    /// A refused command or query: nothing changed.
+    Failed {
+        /// The request id as sent, when readable.
+        id: Option<String>,
+        /// Why.
+        rejection: Rejection,
+    },
+}
+
+impl Response {
+    /// True unless failed.
+    pub fn is_ok(&self) -> bool {
+        !matches!(self, Response::Failed { .. })
+    }
+
+    /// The rejection, when failed.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        match self {
+            Response::Failed { rejection, .. } => Some(rejection),
+            _ => None,
+        }
+    }
+
+    /// The response as a JSON value.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Response::Committed { id, seq, duplicate, outcome } => {
+                json!({"id": id.as_str(), "ok": true, "seq": seq, "duplicate": duplicate, "result": outcome_json(outcome)})
+            }
+            Response::Answer { id, result } => json!({"id": id.as_ref().map(Id::as_str), "ok": true, "result": result}),
+            Response::Failed { id, rejection } => {
+                let mut error = json!({"code": rejection.code.name(), "cbc": rejection.code.cbc(), "message": rejection.message});
+                if let Some(index) = rejection.index {
+                    error["index"] = json!(index);
+                }
+                json!({"id": id, "ok": false, "error": error})
+            }
+        }
+    }
+
+    /// The response as one JSON line (without the newline).
+    pub fn to_line(&self) -> String {
+        self.to_json().to_string()
+    }
+}
+
+/// The `result` object of a committed command.
+pub fn outcome_json(outcome: &Outcome) -> Value {
+    match outcome {
+        Outcome::PartnerRegistered(id) => json!({"partner": id.as_str()}),
+        Outcome::CustomerRegistered(id) => json!({"customer": id.as_str()}),
+        Outcome::Associated { customer, partner, association } => {
+            json!({"customer": customer.as_str(), "partner": partner.as_str(), "association": association.name()})
+        }
+        Outcome::Funded { arrears_repaid, cash } => json!({"arrears_repaid": arrears_repaid.to_string(), "cash": cash.to_string()}),
+        Outcome::Transfer(id) => json!({"transfer": id.as_str()}),
+        Outcome::CreditLimit(limit) => json!({"credit_limit": limit.to_string()}),
+        Outcome::CreditRepaid(amount) => json!({"repaid": amount.to_string()}),
+        Outcome::Deducted(amount) => json!({"deducted": amount.to_string()}),
+        Outcome::Atomic(outcomes) => json!({"results": outcomes.iter().map(outcome_json).collect::<Vec<_>>()}),
+    }
+}

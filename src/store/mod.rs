@@ -1,0 +1,333 @@
+//! The redb shell: every table in one place, loading the in-memory state at open, and writing a
+//! batch of transactions in one durable write transaction.
+
+pub mod records;
+
+use crate::amount::Amount;
+use crate::domain::{AdjustRecord, Head, PartyRecord, State, Transaction};
+use crate::id::{Id, Party};
+use crate::journal::{Account, ChainHash};
+use crate::time::Timestamp;
+use records::DecodeError;
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// seq → journal record.
+pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
+/// request id → request entry.
+pub const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
+/// party (`partner:P1`) → current party record.
+pub const PARTIES: TableDefinition<&str, &[u8]> = TableDefinition::new("parties");
+/// (party, seq) → party record as written by that transaction (for `as_of`).
+pub const PARTY_HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("party_history");
+/// account (`customer:C1:cash`) → current balance.
+pub const BALANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("balances");
+/// (account, seq, posting index) → posting-index entry.
+pub const POSTINGS: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("postings");
+/// (seq, index) → adjust record.
+pub const ADJUST_RECORDS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("adjust_records");
+/// name → value: `head`, `format`.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// The on-disk format this build writes and reads.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// A storage failure: nothing of the failing write was committed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// redb failed (I/O, corruption it detected, lock held by another process, …).
+    #[error("storage failed: {0}")]
+    Redb(#[from] redb::Error),
+    /// A stored record could not be decoded.
+    #[error(transparent)]
+    Corrupt(#[from] DecodeError),
+    /// The file was written by an unknown format version.
+    #[error("unsupported ledger format version {0}")]
+    Format(u8),
+}
+
+macro_rules! redb_errors {
+    ($($error:ty),+) => {
+        $(impl From<$error> for StoreError {
+            fn from(error: $error) -> StoreError {
+                StoreError::Redb(error.into())
+            }
+        })+
+    };
+}
+redb_errors!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError, redb::SetDurabilityError);
+
+/// A transaction decided in memory and waiting for its durable commit.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    /// The transaction.
+    pub transaction: Transaction,
+    /// Its encoded body (covered by the hash).
+    pub body: Vec<u8>,
+    /// Its chain hash.
+    pub hash: ChainHash,
+    /// The balance of each posting's account right after that posting.
+    pub balances_after: Vec<Amount>,
+}
+
+/// The redb file of a ledger.
+pub struct Store {
+    db: Database,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Store")
+    }
+}
+
+impl Store {
+    /// Opens or creates the ledger file at `path`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the file cannot be opened (for example, another process holds it).
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::from_database(Database::create(path)?)
+    }
+
+    /// Opens a ledger on an already built redb database (used with custom storage backends).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the tables cannot be created or the format is unknown.
+    pub fn from_database(db: Database) -> Result<Store, StoreError> {
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            txn.open_table(JOURNAL)?;
+            txn.open_table(REQUESTS)?;
+            txn.open_table(PARTIES)?;
+            txn.open_table(PARTY_HISTORY)?;
+            txn.open_table(BALANCES)?;
+            txn.open_table(POSTINGS)?;
+            txn.open_table(ADJUST_RECORDS)?;
+            let mut meta = txn.open_table(META)?;
+            let format = meta.get("format")?.map(|value| value.value().to_vec());
+            match format.as_deref() {
+                None => {
+                    meta.insert("format", [FORMAT_VERSION].as_slice())?;
+                }
+                Some([FORMAT_VERSION]) => {}
+                Some(other) => return Err(StoreError::Format(other.first().copied().unwrap_or(0))),
+            }
+        }
+        txn.commit()?;
+        Ok(Store { db })
+    }
+
+    /// The underlying database (for tests that inspect or tamper with tables).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Reads the current state: parties, balances, request ids and the head.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn load_state(&self) -> Result<State, StoreError> {
+        let txn = self.db.begin_read()?;
+        let mut state = State::new();
+        for entry in txn.open_table(PARTIES)?.iter()? {
+            let (key, value) = entry?;
+            let party = Party::parse(key.value()).map_err(|error| records::DecodeError { what: "party key", reason: error.to_string() })?;
+            state.load_party(party, records::decode_party(value.value())?);
+        }
+        for entry in txn.open_table(BALANCES)?.iter()? {
+            let (key, value) = entry?;
+            let account = Account::parse(key.value())
+                .ok_or_else(|| records::DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
+            state.load_balance(account, records::decode_balance(value.value())?);
+        }
+        for entry in txn.open_table(REQUESTS)?.iter()? {
+            let (key, value) = entry?;
+            let id = Id::new(key.value()).map_err(|error| records::DecodeError { what: "request key", reason: error.to_string() })?;
+            state.load_request(id, records::decode_request(value.value())?);
+        }
+        if let Some(head) = txn.open_table(META)?.get("head")? {
+            state.load_head(records::decode_head(head.value())?);
+        }
+        Ok(state)
+    }
+
+    /// Writes `batch` and the resulting rows of `state` in one durable write transaction.
+    ///
+    /// # Errors
+    /// [`StoreError`]: then nothing of the batch is committed.
+    pub fn commit(&self, batch: &[Pending], state: &State) -> Result<(), StoreError> {
+        let Some(last) = batch.last() else { return Ok(()) };
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut journal = txn.open_table(JOURNAL)?;
+            let mut requests = txn.open_table(REQUESTS)?;
+            let mut postings = txn.open_table(POSTINGS)?;
+            let mut adjust = txn.open_table(ADJUST_RECORDS)?;
+            let mut history = txn.open_table(PARTY_HISTORY)?;
+            let mut touched_accounts: BTreeSet<&Account> = BTreeSet::new();
+            let mut touched_parties: BTreeMap<&Party, ()> = BTreeMap::new();
+            for pending in batch {
+                let transaction = &pending.transaction;
+                journal.insert(transaction.seq, records::encode_journal(&pending.hash, &pending.body).as_slice())?;
+                let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
+                requests.insert(transaction.request.as_str(), records::encode_request(&entry).as_slice())?;
+                for (index, (posting, after)) in transaction.effects.postings.iter().zip(&pending.balances_after).enumerate() {
+                    let key = (posting.account.to_string(), transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
+                    postings.insert((key.0.as_str(), key.1, key.2), records::encode_posting(posting.amount, *after, transaction.at).as_slice())?;
+                    touched_accounts.insert(&posting.account);
+                }
+                for (index, record) in transaction.effects.adjust_records.iter().enumerate() {
+                    let key = (transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
+                    adjust.insert(key, records::encode_adjust(transaction.at, record).as_slice())?;
+                }
+                for (party, record) in &transaction.effects.parties {
+                    history.insert((party.to_string().as_str(), transaction.seq), records::encode_party(record).as_slice())?;
+                    touched_parties.insert(party, ());
+                }
+            }
+            let mut balances = txn.open_table(BALANCES)?;
+            for account in touched_accounts {
+                balances.insert(account.to_string().as_str(), records::encode_balance(state.balance(account)).as_slice())?;
+            }
+            let mut parties = txn.open_table(PARTIES)?;
+            for party in touched_parties.keys() {
+                let record = state.party(party).expect("a written party stays registered");
+                parties.insert(party.to_string().as_str(), records::encode_party(record).as_slice())?;
+            }
+            let head = Head { seq: last.transaction.seq, hash: last.hash, at: last.transaction.at };
+            txn.open_table(META)?.insert("head", records::encode_head(&head).as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A committed transaction by `seq`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn transaction(&self, seq: u64) -> Result<Option<Transaction>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let journal = txn.open_table(JOURNAL)?;
+        let Some(value) = journal.get(seq)? else { return Ok(None) };
+        Ok(Some(records::decode_journal(value.value())?.2))
+    }
+
+    /// Calls `visit` with every journal record in `seq` order: (seq key, stored hash, body, transaction).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record, or what `visit` returns.
+    pub fn for_each_transaction<E: From<StoreError>>(
+        &self,
+        mut visit: impl FnMut(u64, ChainHash, &[u8], Transaction) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let txn = self.db.begin_read().map_err(StoreError::from)?;
+        let journal = txn.open_table(JOURNAL).map_err(StoreError::from)?;
+        for entry in journal.iter().map_err(StoreError::from)? {
+            let (key, value) = entry.map_err(StoreError::from)?;
+            let (hash, body, transaction) = records::decode_journal(value.value()).map_err(StoreError::from)?;
+            visit(key.value(), hash, body, transaction)?;
+        }
+        Ok(())
+    }
+
+    /// The last `seq` whose time is at or before `at` (0 when none): the journal's times never
+    /// decrease, so a binary search over `seq` finds it.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure.
+    pub fn last_seq_at(&self, at: Timestamp, head: u64) -> Result<u64, StoreError> {
+        let (mut low, mut high) = (0u64, head);
+        while low < high {
+            let middle = low + (high - low).div_ceil(2);
+            let transaction = self.transaction(middle)?.ok_or(DecodeError { what: "journal", reason: format!("seq {middle} is missing") })?;
+            if transaction.at <= at { low = middle } else { high = middle - 1 }
+        }
+        Ok(low)
+    }
+
+    /// An account's balance right after transaction `seq`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure.
+    pub fn balance_at(&self, account: &Account, seq: u64) -> Result<Amount, StoreError> {
+        let txn = self.db.begin_read()?;
+        let postings = txn.open_table(POSTINGS)?;
+        let key = account.to_string();
+        let last = postings.range((key.as_str(), 0, 0)..=(key.as_str(), seq, u32::MAX))?.next_back();
+        match last {
+            Some(entry) => Ok(records::decode_posting(entry?.1.value())?.1),
+            None => Ok(Amount::ZERO),
+        }
+    }
+
+    /// A party's record as it was right after transaction `seq` (None: not registered then).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure.
+    pub fn party_at(&self, party: &Party, seq: u64) -> Result<Option<PartyRecord>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let history = txn.open_table(PARTY_HISTORY)?;
+        let key = party.to_string();
+        let last = history.range((key.as_str(), 0)..=(key.as_str(), seq))?.next_back();
+        match last {
+            Some(entry) => Ok(Some(records::decode_party(entry?.1.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every adjust record in `seq` order, with its seq and time.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn adjust_records(&self) -> Result<Vec<(u64, Timestamp, AdjustRecord)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ADJUST_RECORDS)?;
+        let mut records = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            let (at, record) = records::decode_adjust(value.value())?;
+            records.push((key.value().0, at, record));
+        }
+        Ok(records)
+    }
+
+    /// The posting-index entries of an account in `seq` order: (seq, posting index, amount,
+    /// balance after, at).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn account_postings(&self, account: &Account) -> Result<Vec<(u64, u32, Amount, Amount, Timestamp)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(POSTINGS)?;
+        let key = account.to_string();
+        let mut lines = Vec::new();
+        for entry in table.range((key.as_str(), 0, 0)..=(key.as_str(), u64::MAX, u32::MAX))? {
+            let (key, value) = entry?;
+            let (_, seq, index) = key.value();
+            let (amount, after, at) = records::decode_posting(value.value())?;
+            lines.push((seq, index, amount, after, at));
+        }
+        Ok(lines)
+    }
+
+    /// Every posting-index entry, keyed as stored: for verification.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn all_postings(&self) -> Result<Vec<((String, u64, u32), (Amount, Amount, Timestamp))>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(POSTINGS)?;
+        let mut all = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            let (account, seq, index) = key.value();
+            all.push(((account.to_owned(), seq, index), records::decode_posting(value.value())?));
+        }
+        Ok(all)
+    }
+}

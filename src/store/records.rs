@@ -1,0 +1,191 @@
+//! Record encodings. Every stored value starts with a version byte; fixed-width records use
+//! little-endian integers, variable ones postcard. Golden-byte tests pin each encoding.
+
+use crate::amount::Amount;
+use crate::domain::{AdjustRecord, Head, PartyRecord, RequestEntry, Transaction};
+use crate::journal::ChainHash;
+use crate::time::Timestamp;
+
+/// The version byte of every record written by this build.
+pub const RECORD_VERSION: u8 = 1;
+
+/// A record that could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("corrupt {what} record: {reason}")]
+pub struct DecodeError {
+    /// Which kind of record.
+    pub what: &'static str,
+    /// What was wrong.
+    pub reason: String,
+}
+
+fn corrupt(what: &'static str, reason: impl Into<String>) -> DecodeError {
+    DecodeError { what, reason: reason.into() }
+}
+
+/// Splits off and checks the version byte, and checks the fixed length when given.
+fn body<'a>(what: &'static str, bytes: &'a [u8], length: Option<usize>) -> Result<&'a [u8], DecodeError> {
+    let (&version, rest) = bytes.split_first().ok_or_else(|| corrupt(what, "empty"))?;
+    if version != RECORD_VERSION {
+        return Err(corrupt(what, format!("unknown version {version}")));
+    }
+    if length.is_some_and(|length| rest.len() != length) {
+        return Err(corrupt(what, format!("length {} where {} was expected", rest.len(), length.unwrap_or(0))));
+    }
+    Ok(rest)
+}
+
+fn i128_at(bytes: &[u8], at: usize) -> i128 {
+    let mut buffer = [0u8; 16];
+    buffer.copy_from_slice(&bytes[at..at + 16]);
+    i128::from_le_bytes(buffer)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut buffer = [0u8; 8];
+    buffer.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(buffer)
+}
+
+fn i64_at(bytes: &[u8], at: usize) -> i64 {
+    let mut buffer = [0u8; 8];
+    buffer.copy_from_slice(&bytes[at..at + 8]);
+    i64::from_le_bytes(buffer)
+}
+
+/// Encodes the body of a journal transaction (what the chain hash covers).
+pub fn encode_transaction_body(transaction: &Transaction) -> Vec<u8> {
+    postcard::to_stdvec(transaction).expect("postcard encodes every transaction to a Vec")
+}
+
+/// A journal record: `[version][hash: 32][postcard body]`.
+pub fn encode_journal(hash: &ChainHash, body: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(1 + 32 + body.len());
+    bytes.push(RECORD_VERSION);
+    bytes.extend_from_slice(hash);
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// Decodes a journal record into its stored hash, its body bytes and the transaction.
+///
+/// # Errors
+/// [`DecodeError`] for a wrong version, a short record or an undecodable body.
+pub fn decode_journal(bytes: &[u8]) -> Result<(ChainHash, &[u8], Transaction), DecodeError> {
+    let rest = body("journal", bytes, None)?;
+    if rest.len() < 32 {
+        return Err(corrupt("journal", "shorter than its hash"));
+    }
+    let (hash, transaction_body) = rest.split_at(32);
+    let transaction = postcard::from_bytes(transaction_body).map_err(|error| corrupt("journal", error.to_string()))?;
+    Ok((hash.try_into().expect("split at 32"), transaction_body, transaction))
+}
+
+/// A balance: `[version][i128 LE]`.
+pub fn encode_balance(balance: Amount) -> [u8; 17] {
+    let mut bytes = [0u8; 17];
+    bytes[0] = RECORD_VERSION;
+    bytes[1..].copy_from_slice(&balance.minor().to_le_bytes());
+    bytes
+}
+
+/// Decodes a balance.
+///
+/// # Errors
+/// [`DecodeError`] for a wrong version or length.
+pub fn decode_balance(bytes: &[u8]) -> Result<Amount, DecodeError> {
+    body("balance", bytes, Some(16)).map(|rest| Amount::from_minor(i128_at(rest, 0)))
+}
+
+/// A posting-index entry: `[version][amount i128][balance_after i128][at i64]`.
+pub fn encode_posting(amount: Amount, balance_after: Amount, at: Timestamp) -> [u8; 41] {
+    let mut bytes = [0u8; 41];
+    bytes[0] = RECORD_VERSION;
+    bytes[1..17].copy_from_slice(&amount.minor().to_le_bytes());
+    bytes[17..33].copy_from_slice(&balance_after.minor().to_le_bytes());
+    bytes[33..41].copy_from_slice(&at.millis().to_le_bytes());
+    bytes
+}
+
+/// Decodes a posting-index entry into (amount, balance after, at).
+///
+/// # Errors
+/// [`DecodeError`] for a wrong version or length.
+pub fn decode_posting(bytes: &[u8]) -> Result<(Amount, Amount, Timestamp), DecodeError> {
+    let rest = body("posting", bytes, Some(40))?;
+    Ok((Amount::from_minor(i128_at(rest, 0)), Amount::from_minor(i128_at(rest, 16)), Timestamp::from_millis(i64_at(rest, 32))))
+}
+
+/// A committed request id: `[version][seq u64][fingerprint: 32]`.
+pub fn encode_request(entry: &RequestEntry) -> [u8; 41] {
+    let mut bytes = [0u8; 41];
+    bytes[0] = RECORD_VERSION;
+    bytes[1..9].copy_from_slice(&entry.seq.to_le_bytes());
+    bytes[9..41].copy_from_slice(&entry.fingerprint);
+    bytes
+}
+
+/// Decodes a request entry.
+///
+/// # Errors
+/// [`DecodeError`] for a wrong version or length.
+pub fn decode_request(bytes: &[u8]) -> Result<RequestEntry, DecodeError> {
+    let rest = body("request", bytes, Some(40))?;
+    Ok(RequestEntry { seq: u64_at(rest, 0), fingerprint: rest[8..40].try_into().expect("length checked") })
+}
+
+/// The journal head: `[version][seq u64][hash: 32][at i64]`.
+pub fn encode_head(head: &Head) -> [u8; 49] {
+    let mut bytes = [0u8; 49];
+    bytes[0] = RECORD_VERSION;
+    bytes[1..9].copy_from_slice(&head.seq.to_le_bytes());
+    bytes[9..41].copy_from_slice(&head.hash);
+    bytes[41..49].copy_from_slice(&head.at.millis().to_le_bytes());
+    bytes
+}
+
+/// Decodes the head.
+///
+/// # Errors
+/// [`DecodeError`] for a wrong version or length.
+pub fn decode_head(bytes: &[u8]) -> Result<Head, DecodeError> {
+    let rest = body("head", bytes, Some(48))?;
+    Ok(Head { seq: u64_at(rest, 0), hash: rest[8..40].try_into().expect("length checked"), at: Timestamp::from_millis(i64_at(rest, 40)) })
+}
+
+fn encode_postcard<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let mut bytes = vec![RECORD_VERSION];
+    bytes.extend(postcard::to_stdvec(value).expect("postcard encodes to a Vec"));
+    bytes
+}
+
+fn decode_postcard<'a, T: serde::Deserialize<'a>>(what: &'static str, bytes: &'a [u8]) -> Result<T, DecodeError> {
+    let rest = body(what, bytes, None)?;
+    postcard::from_bytes(rest).map_err(|error| corrupt(what, error.to_string()))
+}
+
+/// A party record: `[version][postcard]`.
+pub fn encode_party(record: &PartyRecord) -> Vec<u8> {
+    encode_postcard(record)
+}
+
+/// Decodes a party record.
+///
+/// # Errors
+/// [`DecodeError`] for a wrong version or an undecodable body.
+pub fn decode_party(bytes: &[u8]) -> Result<PartyRecord, DecodeError> {
+    decode_postcard("party", bytes)
+}
+
+/// An adjust record with its time: `[version][postcard (at, record)]`.
+pub fn encode_adjust(at: Timestamp, record: &AdjustRecord) -> Vec<u8> {
+    encode_postcard(&(at, record))
+}
+
+/// Decodes an adjust record and its time.
+///
+/// # Errors
+/// [`DecodeError`] for a wrong version or an undecodable body.
+pub fn decode_adjust(bytes: &[u8]) -> Result<(Timestamp, AdjustRecord), DecodeError> {
+    decode_postcard("adjust", bytes)
+}
