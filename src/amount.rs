@@ -172,6 +172,13 @@ impl fmt::Display for Amount {
     }
 }
 
+/// Formats a usage cut below the fen (units of 10^-8) with exactly 8 decimal places.
+pub fn format_erase(erase: i128) -> String {
+    let sign = if erase < 0 { "-" } else { "" };
+    let magnitude = erase.unsigned_abs();
+    format!("{sign}{}.{:08}", magnitude / 100_000_000, magnitude % 100_000_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,7 +209,7 @@ mod tests {
     fn usage_truncates_to_the_fen_and_reports_the_cut() {
         let (deduction, erase) = Amount::parse_usage("1.23456789").unwrap();
         assert_eq!(deduction.minor(), 123);
-        assert_eq!(erase, 456_789);
+        assert_eq!(format_erase(erase), "0.00456789");
         assert!(Amount::parse_usage("0.00999999").is_err());
         assert!(Amount::parse_usage("1.123456789").is_err());
     }

@@ -64,7 +64,8 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
         if state.request(&transaction.request).is_some() {
             return mismatch(format!("seq {seq}: request id {} was already committed", transaction.request));
         }
-        let context = Context { actor: &transaction.actor, at: transaction.at, request: &transaction.request, id_reused: false, part: 0 };
+        let context =
+            Context { actor: &transaction.actor, at: transaction.at, seq, request: &transaction.request, id_reused: false, part: 0, grouped: false };
         let effects = domain::run(&mut state, &context, &transaction.command, &mut undo)
             .or_else(|rejection| mismatch(format!("seq {seq}: replaying {} fails: {rejection}", transaction.command.op())))?;
         if effects != transaction.effects {
@@ -121,13 +122,17 @@ fn check_stored_state(store: &Store, replayed: &State) -> Result<(), VerifyError
     if let Some((account, balance)) = stored.balances().find(|(account, _)| replayed.balance_entry(account).is_none()) {
         return mismatch(format!("balance of {account}: stored {balance}, but no transaction posted to it"));
     }
-    for (party, record) in replayed.parties() {
-        if stored.party(party) != Some(record) {
-            return mismatch(format!("party record of {party} differs from the replay"));
+    let mut replayed_records = replayed.records();
+    let mut stored_records = stored.records();
+    replayed_records.sort_by_key(crate::domain::records::Record::key);
+    stored_records.sort_by_key(crate::domain::records::Record::key);
+    for (index, record) in replayed_records.iter().enumerate() {
+        if stored_records.get(index) != Some(record) {
+            return mismatch(format!("record {} differs from the replay", record.key()));
         }
     }
-    if stored.parties().count() != replayed.parties().count() {
-        return mismatch("stored parties that no transaction registered".to_owned());
+    if let Some(extra) = stored_records.get(replayed_records.len()) {
+        return mismatch(format!("record {} is stored but no transaction wrote it", extra.key()));
     }
     for (id, entry) in replayed.requests() {
         if stored.request(id) != Some(entry) {

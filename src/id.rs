@@ -45,6 +45,17 @@ impl Id {
         Ok(())
     }
 
+    /// The smallest id, for range scans (never a valid id).
+    pub(crate) fn empty() -> Id {
+        Id(String::new())
+    }
+
+    /// An id the ledger derives from valid ids (`<order>:refund`, `<request>:<index>`): built
+    /// from checked parts, so only the length rule may be exceeded.
+    pub(crate) fn derived(text: String) -> Id {
+        Id(text)
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -150,7 +150,7 @@ fn storage_failure(id: Option<String>, message: &str) -> Response {
 impl Inner {
     fn process(&mut self, request: &Request, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
         match &request.body {
-            Body::Query(query) => crate::query::answer(&self.store, &self.state, request, query),
+            Body::Query(query) => crate::query::answer(&self.store, &self.state, request, query, request.at.unwrap_or_else(|| clock.now())),
             Body::Command(command) => {
                 let Some(id) = &request.id else {
                     let rejection = Rejection::new(ErrorCode::InvalidRequest, "field id is required");
@@ -173,7 +173,7 @@ impl Inner {
         let head = self.state.head();
         // Without `at`, the engine's clock; a clock behind the journal never fails a command.
         let at = request.at.unwrap_or_else(|| clock.now().max(head.at));
-        let context = Context { actor: &request.actor, at, request: id, id_reused, part: 0 };
+        let context = Context { actor: &request.actor, at, seq: head.seq + 1, request: id, id_reused, part: 0, grouped: false };
         let mark = self.undo.mark();
         let effects = match domain::run(&mut self.state, &context, command, &mut self.undo) {
             Ok(effects) => effects,

@@ -42,9 +42,14 @@ mod time;
 
 pub use amount::{AMOUNT_INPUT_LIMIT_MINOR, Amount, AmountError, Overflow};
 pub use audit::{VerifyError, VerifyReport, verify_store as verify};
+pub use domain::records::{
+    Bill, BillType, COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, Combined, Coupon, CouponEnd, CouponKind, CouponStatus,
+    Order, OrderKind, OrderStatus, PAY_DEADLINE_DAYS, PAYMENT_COUPONS_MAX, Payment, Quota, QuotaSource, QuotaStatus, Record, Validity,
+    Withdrawal, WithdrawalStatus,
+};
 pub use domain::{
-    ATOMIC_COMMANDS_MAX, AdjustOperation, AdjustRecord, Association, AssociationKind, Command, Direction, Effects, Head, Outcome,
-    PartnerKind, PartyRecord, Role, TEXT_LENGTH_MAX, Transaction,
+    ATOMIC_COMMANDS_MAX, AdjustOperation, AdjustRecord, Association, AssociationKind, Command, Direction, Effects, Head, OrderLine,
+    Outcome, PartnerKind, PartyRecord, PayerKind, Role, TEXT_LENGTH_MAX, Transaction,
 };
 pub use error::{ErrorCode, Rejection};
 pub use id::{ID_LENGTH_MAX, Id, IdError, Party};
@@ -62,5 +67,5 @@ pub mod records {
 
 /// Table definitions of the redb file, for tools and tamper tests.
 pub mod tables {
-    pub use crate::store::{ADJUST_RECORDS, BALANCES, JOURNAL, META, PARTIES, PARTY_HISTORY, POSTINGS, REQUESTS};
+    pub use crate::store::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORDS, REQUESTS};
 }

@@ -2,7 +2,12 @@
 //! encoding results. Decoding checks structure, ids and amounts, in that precedence.
 
 use crate::amount::{Amount, AmountError};
-use crate::domain::{AdjustOperation, AssociationKind, Command, Direction, Outcome, PartnerKind, TEXT_LENGTH_MAX, ATOMIC_COMMANDS_MAX};
+use crate::domain::records::{
+    COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, CouponKind, OrderKind, OrderStatus, PAYMENT_COUPONS_MAX, Validity,
+};
+use crate::domain::{
+    ATOMIC_COMMANDS_MAX, AdjustOperation, AssociationKind, Command, Direction, OrderLine, Outcome, PartnerKind, PayerKind, TEXT_LENGTH_MAX,
+};
 use crate::error::{ErrorCode, Rejection};
 use crate::id::{Id, Party};
 use crate::time::Timestamp;
@@ -79,6 +84,36 @@ pub enum Query {
         from: Option<Timestamp>,
         /// Latest time, inclusive.
         to: Option<Timestamp>,
+        /// Paging.
+        page: Page,
+    },
+    /// `order`.
+    Order {
+        /// The order.
+        order: Id,
+    },
+    /// `orders`.
+    Orders {
+        /// Whose orders.
+        customer: Id,
+        /// Filter by shown status: `Some(None)` is `expired`.
+        status: Option<Option<OrderStatus>>,
+        /// Paging.
+        page: Page,
+    },
+    /// `bills`.
+    Bills {
+        /// Whose bills.
+        party: Party,
+        /// Billing cycle `YYYY-MM` (UTC+8).
+        cycle: Option<String>,
+        /// Paging.
+        page: Page,
+    },
+    /// `withdrawals`.
+    Withdrawals {
+        /// Whose withdrawals.
+        party: Party,
         /// Paging.
         page: Page,
     },
@@ -225,6 +260,53 @@ impl Fields {
         Some(text)
     }
 
+    fn required_time(&mut self, name: &str) -> Option<Timestamp> {
+        let text = self.required_str(name)?;
+        self.checked(name, ErrorCode::InvalidRequest, Timestamp::parse(&text))
+    }
+
+    /// An optional array of ids, with at most `max` distinct entries.
+    fn id_list(&mut self, name: &str, max: usize) -> Option<Option<Vec<Id>>> {
+        let items = match self.take(name) {
+            None => return Some(None),
+            Some(Value::Array(items)) if !items.is_empty() && items.len() <= max => items,
+            Some(_) => {
+                self.note(ErrorCode::InvalidRequest, format!("field {name} must be an array of 1 to {max} ids"));
+                return None;
+            }
+        };
+        let mut ids: Vec<Id> = Vec::with_capacity(items.len());
+        for item in items {
+            let Value::String(text) = item else {
+                self.note(ErrorCode::InvalidRequest, format!("field {name} must hold strings"));
+                return None;
+            };
+            let id = self.checked(name, ErrorCode::InvalidId, Id::new(&text))?;
+            if ids.contains(&id) {
+                self.note(ErrorCode::InvalidRequest, format!("field {name} names {id} twice"));
+                return None;
+            }
+            ids.push(id);
+        }
+        Some(Some(ids))
+    }
+
+    fn cycle(&mut self, name: &str) -> Option<Option<String>> {
+        let text = self.optional_str(name);
+        let valid = text.as_ref().is_none_or(|text| {
+            let bytes = text.as_bytes();
+            bytes.len() == 7
+                && bytes[4] == b'-'
+                && bytes[..4].iter().chain(&bytes[5..]).all(u8::is_ascii_digit)
+                && matches!(text[5..].parse::<u8>(), Ok(1..=12))
+        });
+        if !valid {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} must be a cycle YYYY-MM"));
+            return None;
+        }
+        Some(text)
+    }
+
     fn time(&mut self, name: &str) -> Option<Option<Timestamp>> {
         match self.optional_str(name) {
             None => Some(None),
@@ -284,6 +366,17 @@ const OPERATIONS: &[(&str, AdjustOperation)] = &[
     ("recover", AdjustOperation::Recover),
     ("unbind_reclaim", AdjustOperation::UnbindReclaim),
 ];
+const COUPON_KINDS: &[(&str, CouponKind)] = &[("voucher", CouponKind::Voucher), ("cash_coupon", CouponKind::CashCoupon)];
+const ORDER_KINDS: &[(&str, OrderKind)] = &[("new", OrderKind::New), ("renew", OrderKind::Renew), ("change", OrderKind::Change)];
+const PAYERS: &[(&str, PayerKind)] = &[("customer", PayerKind::Customer), ("partner", PayerKind::Partner)];
+/// `expired` filters pending orders past their deadline (shown as `expired`).
+const ORDER_STATUSES: &[(&str, Option<OrderStatus>)] = &[
+    ("pending_payment", Some(OrderStatus::PendingPayment)),
+    ("expired", None),
+    ("paid", Some(OrderStatus::Paid)),
+    ("cancelled", Some(OrderStatus::Cancelled)),
+    ("unsubscribed", Some(OrderStatus::Unsubscribed)),
+];
 const STATEMENT_ACCOUNTS: &[(&str, StatementAccount)] =
     &[("cash", StatementAccount::Cash), ("credit", StatementAccount::Credit), ("arrears", StatementAccount::Arrears)];
 
@@ -322,7 +415,7 @@ fn decode_object(map: Map<String, Value>) -> Result<Request, Rejection> {
     let actor = fields.party("actor");
     let at = fields.time("at");
     let Some(op) = op else { return fields.finish(None) };
-    let is_query = matches!(op.as_str(), "balance" | "adjust_records" | "statement");
+    let is_query = matches!(op.as_str(), "balance" | "adjust_records" | "statement" | "order" | "orders" | "bills" | "withdrawals");
     let id = if is_query { fields.optional_id("id", false) } else { fields.id("id", false).map(Some) };
     let body = if is_query { decode_query(&op, &mut fields).map(Body::Query) } else { decode_command(&op, &mut fields, true).map(Body::Command) };
     let request = match (id, actor, at, body) {
@@ -386,6 +479,95 @@ fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Comm
             Command::Adjust { party: party?, direction: direction??, amount: amount?, reason: reason??  }
         }
         "atomic" if top_level => Command::Atomic { commands: decode_group(fields)? },
+        _ => return decode_commerce(op, fields),
+    };
+    Some(command)
+}
+
+/// Coupons, orders, withdrawals and association changes.
+fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
+    let command = match op {
+        "issue_quota" => {
+            let (quota, partner, kind) = (fields.id("quota", false), fields.id("partner", true), fields.choice("kind", true, COUPON_KINDS));
+            let (amount, valid_from, valid_until) = (fields.amount("amount"), fields.required_time("valid_from"), fields.required_time("valid_until"));
+            let from_quota = fields.optional_id("from_quota", false);
+            let validity = Validity { valid_from: valid_from?, valid_until: valid_until? };
+            Command::IssueQuota { quota: quota?, partner: partner?, kind: kind??, amount: amount?, validity, from_quota: from_quota? }
+        }
+        "reclaim_quota" => Command::ReclaimQuota { quota: fields.id("quota", false)? },
+        "whitelist_customer" => Command::WhitelistCustomer { customer: fields.id("customer", true)? },
+        "issue_coupon" => {
+            let (coupon, quota, customer) = (fields.id("coupon", false), fields.id("quota", false), fields.id("customer", true));
+            let (face_value, valid_from, valid_until) = (fields.amount("face_value"), fields.time("valid_from"), fields.time("valid_until"));
+            let services = fields.id_list("services", COUPON_SERVICES_MAX);
+            Command::IssueCoupon {
+                coupon: coupon?,
+                quota: quota?,
+                customer: customer?,
+                face_value: face_value?,
+                valid_from: valid_from?,
+                valid_until: valid_until?,
+                services: services?,
+            }
+        }
+        "reclaim_coupon" => Command::ReclaimCoupon { coupon: fields.id("coupon", false)? },
+        "expire_coupons" => Command::ExpireCoupons,
+        "place_order" => {
+            let (order, customer, amount) = (fields.id("order", false), fields.id("customer", true), fields.amount("amount"));
+            let (kind, service, pay_deadline) = (fields.choice("kind", true, ORDER_KINDS), fields.optional_id("service", false), fields.time("pay_deadline"));
+            Command::PlaceOrder { order: order?, customer: customer?, amount: amount?, kind: kind??, service: service?, pay_deadline: pay_deadline? }
+        }
+        "place_combined_order" => {
+            let (combined, customer) = (fields.id("combined", false), fields.id("customer", true));
+            let orders = decode_order_lines(fields);
+            let (combined, customer, orders) = (combined?, customer?, orders?);
+            if orders.iter().any(|line| line.order == combined) {
+                fields.note(ErrorCode::InvalidRequest, "the combined id must differ from its orders' ids".to_owned());
+                return None;
+            }
+            Command::PlaceCombinedOrder { combined, customer, orders }
+        }
+        "pay_order" => {
+            let (order, coupons, payer) = (fields.id("order", false), fields.id_list("coupons", PAYMENT_COUPONS_MAX), fields.choice("payer", false, PAYERS));
+            Command::PayOrder { order: order?, coupons: coupons?.unwrap_or_default(), payer: payer?.unwrap_or(PayerKind::Customer) }
+        }
+        "cancel_order" => Command::CancelOrder { order: fields.id("order", false)? },
+        "unsubscribe" => {
+            let (order, refund) = (fields.id("order", false), fields.amount("refund"));
+            Command::Unsubscribe { order: order?, refund: refund? }
+        }
+        "consume" => {
+            let customer = fields.id("customer", true);
+            let amount = match fields.take("amount") {
+                Some(Value::String(text)) => fields.checked("amount", ErrorCode::InvalidAmount, Amount::parse_usage(&text)),
+                Some(_) => {
+                    fields.note(ErrorCode::InvalidAmount, "field amount must be a decimal string such as \"1.23456789\"".to_owned());
+                    None
+                }
+                None => {
+                    fields.note(ErrorCode::InvalidRequest, "field amount is required".to_owned());
+                    None
+                }
+            };
+            let service = fields.optional_id("service", false);
+            let (amount, erase) = amount?;
+            Command::Consume { customer: customer?, amount, erase, service: service? }
+        }
+        "request_withdrawal" => {
+            let (withdrawal, party, amount) = (fields.id("withdrawal", false), fields.member("party"), fields.amount("amount"));
+            Command::RequestWithdrawal { withdrawal: withdrawal?, party: party?, amount: amount? }
+        }
+        "approve_withdrawal" => Command::ApproveWithdrawal { withdrawal: fields.id("withdrawal", false)? },
+        "reject_withdrawal" => {
+            let (withdrawal, reason) = (fields.id("withdrawal", false), fields.text("reason", true));
+            Command::RejectWithdrawal { withdrawal: withdrawal?, reason: reason??  }
+        }
+        "delete_withdrawal" => Command::DeleteWithdrawal { withdrawal: fields.id("withdrawal", false)? },
+        "unbind" => Command::Unbind { customer: fields.id("customer", true)? },
+        "switch_association" => {
+            let (customer, association) = (fields.id("customer", true), fields.choice("association", true, ASSOCIATIONS));
+            Command::SwitchAssociation { customer: customer?, association: association?? }
+        }
         _ => {
             let what = if op == "atomic" { "atomic groups cannot be nested".to_owned() } else { format!("unknown op {op:?}") };
             fields.note(ErrorCode::InvalidRequest, what);
@@ -393,6 +575,42 @@ fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Comm
         }
     };
     Some(command)
+}
+
+fn decode_order_lines(fields: &mut Fields) -> Option<Vec<OrderLine>> {
+    let items = match fields.take("orders") {
+        Some(Value::Array(items)) if (COMBINED_ORDERS_MIN..=COMBINED_ORDERS_MAX).contains(&items.len()) => items,
+        _ => {
+            fields.note(ErrorCode::InvalidRequest, format!("field orders must be an array of {COMBINED_ORDERS_MIN} to {COMBINED_ORDERS_MAX} orders"));
+            return None;
+        }
+    };
+    let mut lines: Vec<OrderLine> = Vec::with_capacity(items.len());
+    for item in items {
+        let Value::Object(map) = item else {
+            fields.note(ErrorCode::InvalidRequest, "each order must be an object".to_owned());
+            return None;
+        };
+        let mut inner = Fields::new(map);
+        let (order, amount) = (inner.id("order", false), inner.amount("amount"));
+        let (kind, service) = (inner.choice("kind", true, ORDER_KINDS), inner.optional_id("service", false));
+        let line = match (order, amount, kind, service) {
+            (Some(order), Some(amount), Some(Some(kind)), Some(service)) => Some(OrderLine { order, amount, kind, service }),
+            _ => None,
+        };
+        match inner.finish(line) {
+            Ok(line) if lines.iter().any(|other| other.order == line.order) => {
+                fields.note(ErrorCode::InvalidRequest, format!("order {} is listed twice", line.order));
+                return None;
+            }
+            Ok(line) => lines.push(line),
+            Err(rejection) => {
+                fields.note(rejection.code, rejection.message);
+                return None;
+            }
+        }
+    }
+    Some(lines)
 }
 
 fn decode_group(fields: &mut Fields) -> Option<Vec<Command>> {
@@ -447,6 +665,19 @@ fn decode_query(op: &str, fields: &mut Fields) -> Option<Query> {
             let operation = fields.choice("operation", false, OPERATIONS);
             let (from, to, page) = (fields.time("from"), fields.time("to"), fields.page());
             Query::AdjustRecords { partner: partner?, target: target?, operation: operation?, from: from?, to: to?, page: page? }
+        }
+        "order" => Query::Order { order: fields.id("order", false)? },
+        "orders" => {
+            let (customer, status, page) = (fields.id("customer", true), fields.choice("status", false, ORDER_STATUSES), fields.page());
+            Query::Orders { customer: customer?, status: status?, page: page? }
+        }
+        "bills" => {
+            let (party, cycle, page) = (fields.member("party"), fields.cycle("cycle"), fields.page());
+            Query::Bills { party: party?, cycle: cycle?, page: page? }
+        }
+        "withdrawals" => {
+            let (party, page) = (fields.member("party"), fields.page());
+            Query::Withdrawals { party: party?, page: page? }
         }
         "statement" => {
             let (party, account) = (fields.member("party"), fields.choice("account", false, STATEMENT_ACCOUNTS));
@@ -539,5 +770,44 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
         Outcome::CreditRepaid(amount) => json!({"repaid": amount.to_string()}),
         Outcome::Deducted(amount) => json!({"deducted": amount.to_string()}),
         Outcome::Atomic(outcomes) => json!({"results": outcomes.iter().map(outcome_json).collect::<Vec<_>>()}),
+        Outcome::QuotaIssued(quota) => json!({"quota": quota.as_str()}),
+        Outcome::QuotaReclaimed { quota, amount } => json!({"quota": quota.as_str(), "reclaimed": amount.to_string()}),
+        Outcome::CouponReclaimed { coupon, amount } => json!({"coupon": coupon.as_str(), "reclaimed": amount.to_string()}),
+        Outcome::Whitelisted(customer) => json!({"customer": customer.as_str(), "whitelisted": true}),
+        Outcome::CouponIssued(coupon) => json!({"coupon": coupon.as_str()}),
+        Outcome::CouponsExpired { coupons, amount } => json!({"expired": ids(coupons), "amount": amount.to_string()}),
+        Outcome::OrdersPlaced { combined: None, orders, pay_deadline } => {
+            json!({"order": orders.first().map(Id::as_str), "status": "pending_payment", "pay_deadline": pay_deadline.to_string()})
+        }
+        Outcome::OrdersPlaced { combined: Some(combined), orders, pay_deadline } => json!({
+            "combined": combined.as_str(), "orders": ids(orders), "status": "pending_payment", "pay_deadline": pay_deadline.to_string()
+        }),
+        Outcome::Paid(paid) => json!({"paid": paid.iter().map(|(order, payment)| json!({
+            "order": order.as_str(),
+            "coupon": payment.coupon.to_string(),
+            "cash": payment.cash.to_string(),
+            "credit": payment.credit.to_string(),
+        })).collect::<Vec<_>>()}),
+        Outcome::Cancelled(orders) => json!({"cancelled": ids(orders)}),
+        Outcome::Refunded { credit, cash } => json!({"refund": {"credit": credit.to_string(), "cash": cash.to_string()}}),
+        Outcome::Consumed { bill, deducted, erase, cash, credit, debt } => json!({
+            "bill": bill.as_str(),
+            "deducted": deducted.to_string(),
+            "erase_amount": crate::amount::format_erase(*erase),
+            "cash": cash.to_string(),
+            "credit": credit.to_string(),
+            "debt": debt.to_string(),
+        }),
+        Outcome::Withdrawal { withdrawal, status } => json!({"withdrawal": withdrawal.as_str(), "status": status.name()}),
+        Outcome::AssociationChanged { customer, association, cash, coupons } => json!({
+            "customer": customer.as_str(),
+            "association": association.map(AssociationKind::name),
+            "reclaimed_cash": cash.to_string(),
+            "reclaimed_coupons": ids(coupons),
+        }),
     }
+}
+
+fn ids(ids: &[Id]) -> Vec<&str> {
+    ids.iter().map(Id::as_str).collect()
 }

@@ -2,7 +2,8 @@
 //! (`as_of`, statements, adjust records) from the store's index tables.
 
 use crate::amount::Amount;
-use crate::domain::{self, AdjustRecord, Command, PartyRecord, State, Transaction};
+use crate::domain::records::{Bill, Order, OrderStatus, Record, WithdrawalStatus};
+use crate::domain::{self, AdjustRecord, Command, Index, PartyRecord, State, Transaction};
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
 use crate::journal::{Account, AccountKind, Posting};
@@ -11,10 +12,16 @@ use crate::store::{Store, StoreError};
 use crate::time::Timestamp;
 use serde_json::{Value, json};
 
-/// Answers `query` for `request.actor`.
-pub(crate) fn answer(store: &Store, state: &State, request: &Request, query: &Query) -> Response {
+/// Answers `query` for `request.actor`; time-dependent statuses are evaluated at `now` (the
+/// query's `at`, or the engine clock).
+pub(crate) fn answer(store: &Store, state: &State, request: &Request, query: &Query, now: Timestamp) -> Response {
+    let actor = &request.actor;
     let result = match query {
-        Query::Balance { party, as_of } => balance(store, state, &request.actor, party, *as_of),
+        Query::Balance { party, as_of } => balance(store, state, actor, party, *as_of, now),
+        Query::Order { order } => order_query(state, actor, order, now),
+        Query::Orders { customer, status, page } => orders_query(state, actor, customer, *status, *page, now),
+        Query::Bills { party, cycle, page } => bills_query(state, actor, party, cycle.as_deref(), *page),
+        Query::Withdrawals { party, page } => withdrawals_query(state, actor, party, *page),
         Query::AdjustRecords { partner, target, operation, from, to, page } => {
             let filter = RecordFilter { partner: partner.as_ref(), target: target.as_ref(), operation: *operation, from: *from, to: *to };
             adjust_records(store, state, &request.actor, &filter, *page)
@@ -39,7 +46,7 @@ const PLATFORM_ACCOUNTS: [(&str, AccountKind); 5] = [
     ("coupon_expired", AccountKind::CouponExpired),
 ];
 
-fn balance(store: &Store, state: &State, actor: &Party, party: &Party, as_of: Option<Timestamp>) -> Result<Value, Rejection> {
+fn balance(store: &Store, state: &State, actor: &Party, party: &Party, as_of: Option<Timestamp>, now: Timestamp) -> Result<Value, Rejection> {
     domain::authorize_query(state, actor, party)?;
     // Read balances either now (memory) or right after the last transaction at or before `as_of`.
     let seq = match as_of {
@@ -60,12 +67,40 @@ fn balance(store: &Store, state: &State, actor: &Party, party: &Party, as_of: Op
         return Ok(json!({"party": "platform", "accounts": accounts}));
     }
     let record: PartyRecord = match seq {
-        Some(seq) => store
-            .party_at(party, seq)
-            .map_err(storage)?
-            .ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("{party} was not registered at that time")))?,
+        Some(seq) => match store.record_at(&party.to_string(), seq).map_err(storage)? {
+            Some(Record::Party(_, record)) => record,
+            _ => return reject(ErrorCode::NotFound, format!("{party} was not registered at that time")),
+        },
         None => state.party(party).cloned().ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("{party} is not registered")))?,
     };
+    let at = as_of.unwrap_or(now);
+    let mut quotas = Vec::new();
+    for id in state.indexed(Index::Quotas, party) {
+        let quota = match seq {
+            Some(seq) => match store.record_at(&format!("quota:{id}"), seq).map_err(storage)? {
+                Some(Record::Quota(_, quota)) => quota,
+                _ => continue,
+            },
+            None => state.quota(id).cloned().ok_or_else(|| storage_gap(id))?,
+        };
+        let balance = read(Account::new(party.clone(), AccountKind::Quota(id.clone())))?;
+        quotas.push(json!({"quota": id.as_str(), "kind": quota.kind.name(), "balance": balance.to_string(),
+            "valid_until": quota.validity.valid_until.to_string(), "status": quota.status(at).name()}));
+    }
+    let mut coupons = Vec::new();
+    for id in state.indexed(Index::Coupons, party) {
+        let coupon = match seq {
+            Some(seq) => match store.record_at(&format!("coupon:{id}"), seq).map_err(storage)? {
+                Some(Record::Coupon(_, coupon)) => coupon,
+                _ => continue,
+            },
+            None => state.coupon(id).cloned().ok_or_else(|| storage_gap(id))?,
+        };
+        let remaining = read(Account::new(party.clone(), AccountKind::Coupon(id.clone())))?;
+        coupons.push(json!({"coupon": id.as_str(), "kind": coupon.kind.name(), "face_value": coupon.face_value.to_string(),
+            "remaining": remaining.to_string(), "valid_until": coupon.validity.valid_until.to_string(),
+            "status": coupon.status(at, remaining).name()}));
+    }
     let cash = read(Account::cash(party))?;
     let credit_used = read(Account::credit(party))?.checked_neg()?;
     let arrears = read(Account::arrears(party))?.checked_neg()?;
@@ -77,9 +112,102 @@ fn balance(store: &Store, state: &State, actor: &Party, party: &Party, as_of: Op
         "credit_limit": record.credit_limit.to_string(),
         "credit_used": credit_used.to_string(),
         "arrears": arrears.to_string(),
-        "quotas": [],
-        "coupons": [],
+        "quotas": quotas,
+        "coupons": coupons,
     }))
+}
+
+fn storage_gap(id: &Id) -> Rejection {
+    Rejection::new(ErrorCode::Storage, format!("index names {id}, which has no record"))
+}
+
+/// `pending_payment` past the deadline is shown as `expired`.
+fn shown_status(order: &Order, now: Timestamp) -> &'static str {
+    if order.status == OrderStatus::PendingPayment && now > order.pay_deadline { "expired" } else { order.status.name() }
+}
+
+fn order_json(id: &Id, order: &Order, now: Timestamp) -> Value {
+    json!({
+        "order": id.as_str(),
+        "customer": order.customer.as_str(),
+        "combined": order.combined.as_ref().map(Id::as_str),
+        "kind": order.kind.name(),
+        "service": order.service.as_ref().map(Id::as_str),
+        "amount": order.amount.to_string(),
+        "status": shown_status(order, now),
+        "pay_deadline": order.pay_deadline.to_string(),
+        "payer": order.payer.as_ref().map(Party::to_string),
+        "paid": {"coupon": order.paid.coupon.to_string(), "cash": order.paid.cash.to_string(), "credit": order.paid.credit.to_string()},
+        "refunded": order.refunded.to_string(),
+    })
+}
+
+fn order_query(state: &State, actor: &Party, id: &Id, now: Timestamp) -> Result<Value, Rejection> {
+    let order = state.order(id).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("order {id} does not exist")))?;
+    let customer = Party::Customer(order.customer.clone());
+    let payer_reads = order.payer.as_ref().is_some_and(|payer| domain::in_scope(state, actor, payer) && *actor != Party::Platform);
+    if !payer_reads {
+        domain::authorize_query(state, actor, &customer)?;
+    }
+    Ok(order_json(id, order, now))
+}
+
+fn orders_query(state: &State, actor: &Party, customer: &Id, status: Option<Option<OrderStatus>>, page: Page, now: Timestamp) -> Result<Value, Rejection> {
+    let party = Party::Customer(customer.clone());
+    domain::authorize_query(state, actor, &party)?;
+    let wanted = status.map(|status| status.map_or("expired", OrderStatus::name));
+    let selected: Vec<(&Id, &Order)> = state
+        .indexed(Index::Orders, &party)
+        .filter_map(|id| state.order(id).map(|order| (id, order)))
+        .filter(|(_, order)| wanted.is_none_or(|wanted| shown_status(order, now) == wanted))
+        .collect();
+    let orders: Vec<Value> = paged(&selected, page).map(|(id, order)| order_json(id, order, now)).collect();
+    Ok(json!({"total_count": selected.len(), "orders": orders}))
+}
+
+fn bill_json(id: &Id, bill: &Bill) -> Value {
+    json!({
+        "bill": id.as_str(),
+        "bill_type": bill.bill_type.name(),
+        "at": bill.at.to_string(),
+        "cycle": bill.at.cycle(),
+        "order": bill.order.as_ref().map(Id::as_str),
+        "amount": bill.amount.to_string(),
+        "coupon_amount": bill.coupon_amount.to_string(),
+        "cash_amount": bill.cash_amount.to_string(),
+        "credit_amount": bill.credit_amount.to_string(),
+        "debt_amount": bill.debt_amount.to_string(),
+        "erase_amount": crate::amount::format_erase(bill.erase_amount),
+        "invoiceable": bill.invoiceable.to_string(),
+        "invoiced": bill.invoiced.to_string(),
+    })
+}
+
+fn bills_query(state: &State, actor: &Party, party: &Party, cycle: Option<&str>, page: Page) -> Result<Value, Rejection> {
+    domain::authorize_query(state, actor, party)?;
+    let selected: Vec<(&Id, &Bill)> = state
+        .indexed(Index::Bills, party)
+        .filter_map(|id| state.bill(id).map(|bill| (id, bill)))
+        .filter(|(_, bill)| cycle.is_none_or(|cycle| bill.at.cycle() == cycle))
+        .collect();
+    let bills: Vec<Value> = paged(&selected, page).map(|(id, bill)| bill_json(id, bill)).collect();
+    Ok(json!({"total_count": selected.len(), "bills": bills}))
+}
+
+fn withdrawals_query(state: &State, actor: &Party, party: &Party, page: Page) -> Result<Value, Rejection> {
+    domain::authorize_query(state, actor, party)?;
+    let selected: Vec<_> = state
+        .indexed(Index::Withdrawals, party)
+        .filter_map(|id| state.withdrawal(id).map(|withdrawal| (id, withdrawal)))
+        .filter(|(_, withdrawal)| withdrawal.status != WithdrawalStatus::Deleted)
+        .collect();
+    let withdrawals: Vec<Value> = paged(&selected, page)
+        .map(|(id, withdrawal)| {
+            json!({"withdrawal": id.as_str(), "party": withdrawal.party.to_string(), "amount": withdrawal.amount.to_string(),
+                "status": withdrawal.status.name(), "at": withdrawal.at.to_string(), "reason": withdrawal.reason})
+        })
+        .collect();
+    Ok(json!({"total_count": selected.len(), "withdrawals": withdrawals}))
 }
 
 struct RecordFilter<'a> {

@@ -2,6 +2,7 @@
 //! credit, and adjustments. Incoming money repays a customer's debt before it reaches cash.
 
 use super::scope::{require_exists, require_platform, require_scope};
+use super::records::{Bill, BillType, Record};
 use super::{AdjustOperation, AdjustRecord, Context, Direction, Effects, Outcome, PartnerKind, PartyRecord, State};
 use crate::amount::Amount;
 use crate::error::{ErrorCode, Rejection, reject};
@@ -162,7 +163,7 @@ pub(super) fn set_credit_limit(state: &State, context: &Context<'_>, party: &Par
     }
     context.in_time(state)?;
     let mut effects = Effects::new(Outcome::CreditLimit(limit));
-    effects.parties.push((party.clone(), PartyRecord { credit_limit: limit, ..record.clone() }));
+    effects.records.push(Record::Party(party.clone(), PartyRecord { credit_limit: limit, ..record.clone() }));
     Ok(effects)
 }
 
@@ -185,21 +186,43 @@ pub(super) fn adjust(state: &State, context: &Context<'_>, party: &Party, direct
     require_platform(context.actor, "adjust balances")?;
     require_exists(state, party)?;
     context.fresh()?;
+    let bill_id = super::orders::request_bill_id(context);
+    if state.bill(&bill_id).is_some() || state.order(&bill_id).is_some() {
+        return reject(ErrorCode::AlreadyExists, format!("bill {bill_id} already exists"));
+    }
     context.in_time(state)?;
     let revenue = Account::platform(AccountKind::Revenue);
-    match direction {
+    let (mut effects, bill_type, signed) = match direction {
         Direction::Compensate => {
             let mut postings = vec![posting(context, revenue, amount.checked_neg()?)];
             let (arrears_repaid, cash) = incoming(state, context, party, amount, &mut postings)?;
             let mut effects = Effects::new(Outcome::Funded { arrears_repaid, cash });
             effects.postings = postings;
-            Ok(effects)
+            (effects, BillType::Compensation, amount.checked_neg()?)
         }
         Direction::Deduct => {
             require_available(state, party, amount)?;
             let mut effects = Effects::new(Outcome::Deducted(amount));
             effects.postings = vec![posting(context, Account::cash(party), amount.checked_neg()?), posting(context, revenue, amount)];
-            Ok(effects)
+            (effects, BillType::Deduction, amount)
         }
-    }
+    };
+    let bill = Bill {
+        bill_type,
+        at: context.at,
+        customer: party.customer_id().cloned(),
+        payer: party.clone(),
+        order: None,
+        amount: signed,
+        coupon_amount: Amount::ZERO,
+        cash_amount: signed,
+        credit_amount: Amount::ZERO,
+        debt_amount: Amount::ZERO,
+        erase_amount: 0,
+        invoiceable: signed,
+        invoiced: Amount::ZERO,
+        seq: context.seq,
+    };
+    effects.records.push(Record::Bill(bill_id, bill));
+    Ok(effects)
 }

@@ -3,11 +3,16 @@
 //! The in-memory [`State`] is everything the rules read to decide. Commands never touch storage or
 //! the clock: the shell passes the time in [`Context`] and writes the returned [`Effects`].
 
+mod coupons;
 mod funds;
+mod orders;
 mod parties;
+pub mod records;
 mod scope;
 mod state;
+mod withdrawals;
 
+pub(crate) use state::Index;
 pub use state::{Head, RequestEntry, State, Undo};
 
 use crate::amount::{Amount, Overflow};
@@ -15,6 +20,7 @@ use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
 use crate::journal::{ChainHash, Posting};
 use crate::time::Timestamp;
+use records::{CouponKind, OrderKind, Payment, Record, Validity};
 use serde::{Deserialize, Serialize};
 
 /// Commands in one `atomic` group, at most.
@@ -228,6 +234,171 @@ pub enum Command {
         /// The grouped commands, in order.
         commands: Vec<Command>,
     },
+    /// `issue_quota`.
+    IssueQuota {
+        /// New quota id.
+        quota: Id,
+        /// Receiving partner.
+        partner: Id,
+        /// Voucher or cash coupon.
+        kind: CouponKind,
+        /// Value.
+        amount: Amount,
+        /// Usable window.
+        validity: Validity,
+        /// The distributor's own quota it is carved from.
+        from_quota: Option<Id>,
+    },
+    /// `reclaim_quota`.
+    ReclaimQuota {
+        /// The quota.
+        quota: Id,
+    },
+    /// `whitelist_customer`.
+    WhitelistCustomer {
+        /// The customer.
+        customer: Id,
+    },
+    /// `issue_coupon`.
+    IssueCoupon {
+        /// New coupon id.
+        coupon: Id,
+        /// Source quota.
+        quota: Id,
+        /// Receiving customer.
+        customer: Id,
+        /// Value.
+        face_value: Amount,
+        /// Start (default: the quota's).
+        valid_from: Option<Timestamp>,
+        /// End (default: the quota's).
+        valid_until: Option<Timestamp>,
+        /// Service types it pays for (absent: any).
+        services: Option<Vec<Id>>,
+    },
+    /// `reclaim_coupon`.
+    ReclaimCoupon {
+        /// The coupon.
+        coupon: Id,
+    },
+    /// `expire_coupons`.
+    ExpireCoupons,
+    /// `place_order`.
+    PlaceOrder {
+        /// New order id.
+        order: Id,
+        /// Buying customer.
+        customer: Id,
+        /// Price.
+        amount: Amount,
+        /// New, renew or change.
+        kind: OrderKind,
+        /// Service type.
+        service: Option<Id>,
+        /// Last instant payment is accepted (default: 7 days).
+        pay_deadline: Option<Timestamp>,
+    },
+    /// `place_combined_order`.
+    PlaceCombinedOrder {
+        /// New combined order id.
+        combined: Id,
+        /// Buying customer.
+        customer: Id,
+        /// The member orders.
+        orders: Vec<OrderLine>,
+    },
+    /// `pay_order`.
+    PayOrder {
+        /// Order or combined order id.
+        order: Id,
+        /// Coupons, in draw order.
+        coupons: Vec<Id>,
+        /// Customer or partner pays.
+        payer: PayerKind,
+    },
+    /// `cancel_order`.
+    CancelOrder {
+        /// Order or combined order id.
+        order: Id,
+    },
+    /// `unsubscribe`.
+    Unsubscribe {
+        /// The paid order.
+        order: Id,
+        /// Amount to refund.
+        refund: Amount,
+    },
+    /// `consume`: on-demand usage.
+    Consume {
+        /// The customer.
+        customer: Id,
+        /// The deduction (the amount truncated to the fen).
+        amount: Amount,
+        /// The cut below the fen, in units of 10^-8.
+        erase: i128,
+        /// Service type.
+        service: Option<Id>,
+    },
+    /// `request_withdrawal`.
+    RequestWithdrawal {
+        /// New withdrawal id.
+        withdrawal: Id,
+        /// Whose cash.
+        party: Party,
+        /// Amount.
+        amount: Amount,
+    },
+    /// `approve_withdrawal`.
+    ApproveWithdrawal {
+        /// The withdrawal.
+        withdrawal: Id,
+    },
+    /// `reject_withdrawal`.
+    RejectWithdrawal {
+        /// The withdrawal.
+        withdrawal: Id,
+        /// Why.
+        reason: String,
+    },
+    /// `delete_withdrawal`.
+    DeleteWithdrawal {
+        /// The withdrawal.
+        withdrawal: Id,
+    },
+    /// `unbind`.
+    Unbind {
+        /// The customer.
+        customer: Id,
+    },
+    /// `switch_association`.
+    SwitchAssociation {
+        /// The customer.
+        customer: Id,
+        /// The new association kind.
+        association: AssociationKind,
+    },
+}
+
+/// A member order of `place_combined_order`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// New order id.
+    pub order: Id,
+    /// Price.
+    pub amount: Amount,
+    /// New, renew or change.
+    pub kind: OrderKind,
+    /// Service type.
+    pub service: Option<Id>,
+}
+
+/// Who pays an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PayerKind {
+    /// The customer, from its coupons, cash and credit.
+    Customer,
+    /// The resale customer's partner, from its cash and credit.
+    Partner,
 }
 
 impl Command {
@@ -244,6 +415,24 @@ impl Command {
             Command::RepayCredit { .. } => "repay_credit",
             Command::Adjust { .. } => "adjust",
             Command::Atomic { .. } => "atomic",
+            Command::IssueQuota { .. } => "issue_quota",
+            Command::ReclaimQuota { .. } => "reclaim_quota",
+            Command::WhitelistCustomer { .. } => "whitelist_customer",
+            Command::IssueCoupon { .. } => "issue_coupon",
+            Command::ReclaimCoupon { .. } => "reclaim_coupon",
+            Command::ExpireCoupons => "expire_coupons",
+            Command::PlaceOrder { .. } => "place_order",
+            Command::PlaceCombinedOrder { .. } => "place_combined_order",
+            Command::PayOrder { .. } => "pay_order",
+            Command::CancelOrder { .. } => "cancel_order",
+            Command::Unsubscribe { .. } => "unsubscribe",
+            Command::Consume { .. } => "consume",
+            Command::RequestWithdrawal { .. } => "request_withdrawal",
+            Command::ApproveWithdrawal { .. } => "approve_withdrawal",
+            Command::RejectWithdrawal { .. } => "reject_withdrawal",
+            Command::DeleteWithdrawal { .. } => "delete_withdrawal",
+            Command::Unbind { .. } => "unbind",
+            Command::SwitchAssociation { .. } => "switch_association",
         }
     }
 }
@@ -282,6 +471,86 @@ pub enum Outcome {
     Deducted(Amount),
     /// The results of an atomic group, in order.
     Atomic(Vec<Outcome>),
+    /// A quota was issued.
+    QuotaIssued(Id),
+    /// A quota was reclaimed: its remaining value went back to its source.
+    QuotaReclaimed {
+        /// The quota.
+        quota: Id,
+        /// The value returned.
+        amount: Amount,
+    },
+    /// A coupon was reclaimed: its remaining value went back to its quota.
+    CouponReclaimed {
+        /// The coupon.
+        coupon: Id,
+        /// The value returned.
+        amount: Amount,
+    },
+    /// A customer was whitelisted for cash coupons.
+    Whitelisted(Id),
+    /// A coupon was issued.
+    CouponIssued(Id),
+    /// Coupons past their validity were swept.
+    CouponsExpired {
+        /// The coupons swept.
+        coupons: Vec<Id>,
+        /// Their total remaining value.
+        amount: Amount,
+    },
+    /// Orders were placed (one, or the members of a combined order).
+    OrdersPlaced {
+        /// The combined order, if any.
+        combined: Option<Id>,
+        /// The orders.
+        orders: Vec<Id>,
+        /// Their pay deadline.
+        pay_deadline: Timestamp,
+    },
+    /// Orders were paid.
+    Paid(Vec<(Id, Payment)>),
+    /// Orders were cancelled.
+    Cancelled(Vec<Id>),
+    /// An order was unsubscribed.
+    Refunded {
+        /// Back to credit.
+        credit: Amount,
+        /// Back to cash (debt first).
+        cash: Amount,
+    },
+    /// Usage was charged.
+    Consumed {
+        /// The usage bill.
+        bill: Id,
+        /// The deduction.
+        deducted: Amount,
+        /// The cut below the fen, in units of 10^-8.
+        erase: i128,
+        /// From cash.
+        cash: Amount,
+        /// From credit.
+        credit: Amount,
+        /// Left as debt.
+        debt: Amount,
+    },
+    /// A withdrawal changed status.
+    Withdrawal {
+        /// The withdrawal.
+        withdrawal: Id,
+        /// Its new status.
+        status: records::WithdrawalStatus,
+    },
+    /// A customer's association ended or switched, with what was reclaimed.
+    AssociationChanged {
+        /// The customer.
+        customer: Id,
+        /// The association now (none after unbind).
+        association: Option<AssociationKind>,
+        /// Cash returned to the partner.
+        cash: Amount,
+        /// Coupons returned to their quotas.
+        coupons: Vec<Id>,
+    },
 }
 
 /// An allocation, recovery or unbind reclaim, as listed by `adjust_records`.
@@ -326,8 +595,8 @@ impl AdjustOperation {
 pub struct Effects {
     /// Balanced postings.
     pub postings: Vec<Posting>,
-    /// Party records written (inserted or replaced).
-    pub parties: Vec<(Party, PartyRecord)>,
+    /// Records written (inserted or replaced).
+    pub records: Vec<Record>,
     /// Adjust records appended.
     pub adjust_records: Vec<AdjustRecord>,
     /// The command's result.
@@ -336,7 +605,7 @@ pub struct Effects {
 
 impl Effects {
     fn new(outcome: Outcome) -> Effects {
-        Effects { postings: Vec::new(), parties: Vec::new(), adjust_records: Vec::new(), outcome }
+        Effects { postings: Vec::new(), records: Vec::new(), adjust_records: Vec::new(), outcome }
     }
 }
 
@@ -368,12 +637,16 @@ pub struct Context<'a> {
     pub actor: &'a Party,
     /// The command's time.
     pub at: Timestamp,
+    /// The `seq` the command commits under, if it succeeds.
+    pub seq: u64,
     /// The request id.
     pub request: &'a Id,
     /// The request id was committed before with different content.
     pub id_reused: bool,
     /// Index inside an atomic group (0 otherwise).
     pub part: u16,
+    /// Inside an atomic group.
+    pub grouped: bool,
 }
 
 impl Context<'_> {
@@ -427,12 +700,12 @@ fn run_inner(state: &mut State, context: &Context<'_>, command: &Command, undo: 
     let mut outcomes = Vec::with_capacity(commands.len());
     for (index, inner) in commands.iter().enumerate() {
         let part = u16::try_from(index).map_err(|_| Rejection::new(ErrorCode::InvalidRequest, "atomic group too large"))?;
-        let inner_context = Context { part, ..context.clone() };
+        let inner_context = Context { part, grouped: true, ..context.clone() };
         let effects = decide(state, &inner_context, inner)
             .and_then(|effects| state.apply(&effects, undo).map(|()| effects))
             .map_err(|rejection| if rejection.code == ErrorCode::IdReused { rejection } else { rejection.at_index(index) })?;
         combined.postings.extend(effects.postings);
-        combined.parties.extend(effects.parties);
+        combined.records.extend(effects.records);
         combined.adjust_records.extend(effects.adjust_records);
         outcomes.push(effects.outcome);
     }
@@ -443,6 +716,14 @@ fn run_inner(state: &mut State, context: &Context<'_>, command: &Command, undo: 
 /// Decides one non-atomic command without changing anything.
 fn decide(state: &State, context: &Context<'_>, command: &Command) -> Result<Effects, Rejection> {
     scope::require_registered(state, context.actor)?;
+    let effects = decide_command(state, context, command)?;
+    // Every handler checks the time at its place in the precedence; this guards the journal's
+    // order should one forget.
+    context.in_time(state)?;
+    Ok(effects)
+}
+
+fn decide_command(state: &State, context: &Context<'_>, command: &Command) -> Result<Effects, Rejection> {
     match command {
         Command::RegisterPartner { partner, kind, parent } => parties::register_partner(state, context, partner, *kind, parent.as_ref()),
         Command::RegisterCustomer { customer, partner, association } => {
@@ -456,6 +737,32 @@ fn decide(state: &State, context: &Context<'_>, command: &Command) -> Result<Eff
         Command::RepayCredit { party, amount } => funds::repay_credit(state, context, party, *amount),
         Command::Adjust { party, direction, amount, .. } => funds::adjust(state, context, party, *direction, *amount),
         Command::Atomic { .. } => reject(ErrorCode::InvalidRequest, "atomic groups cannot be nested"),
+        Command::IssueQuota { quota, partner, kind, amount, validity, from_quota } => {
+            coupons::issue_quota(state, context, quota, partner, *kind, *amount, *validity, from_quota.as_ref())
+        }
+        Command::ReclaimQuota { quota } => coupons::reclaim_quota(state, context, quota),
+        Command::WhitelistCustomer { customer } => coupons::whitelist_customer(state, context, customer),
+        Command::IssueCoupon { coupon, quota, customer, face_value, valid_from, valid_until, services } => {
+            let window = (*valid_from, *valid_until);
+            coupons::issue_coupon(state, context, coupon, quota, customer, *face_value, window, services.as_ref())
+        }
+        Command::ReclaimCoupon { coupon } => coupons::reclaim_coupon(state, context, coupon),
+        Command::ExpireCoupons => coupons::expire_coupons(state, context),
+        Command::PlaceOrder { order, customer, amount, kind, service, pay_deadline } => {
+            let line = OrderLine { order: order.clone(), amount: *amount, kind: *kind, service: service.clone() };
+            orders::place(state, context, None, customer, std::slice::from_ref(&line), *pay_deadline)
+        }
+        Command::PlaceCombinedOrder { combined, customer, orders } => orders::place(state, context, Some(combined), customer, orders, None),
+        Command::PayOrder { order, coupons, payer } => orders::pay(state, context, order, coupons, *payer),
+        Command::CancelOrder { order } => orders::cancel(state, context, order),
+        Command::Unsubscribe { order, refund } => orders::unsubscribe(state, context, order, *refund),
+        Command::Consume { customer, amount, erase, .. } => orders::consume(state, context, customer, *amount, *erase),
+        Command::RequestWithdrawal { withdrawal, party, amount } => withdrawals::request(state, context, withdrawal, party, *amount),
+        Command::ApproveWithdrawal { withdrawal } => withdrawals::approve(state, context, withdrawal),
+        Command::RejectWithdrawal { withdrawal, reason } => withdrawals::reject_withdrawal(state, context, withdrawal, reason),
+        Command::DeleteWithdrawal { withdrawal } => withdrawals::delete(state, context, withdrawal),
+        Command::Unbind { customer } => parties::unbind(state, context, customer),
+        Command::SwitchAssociation { customer, association } => parties::switch_association(state, context, customer, *association),
     }
 }
 

@@ -1,13 +1,14 @@
 //! The in-memory state the rules read, with an undo log so a failed command, atomic group or
 //! commit leaves it exactly as it was.
 
+use super::records::{Bill, Combined, Coupon, Order, Quota, Record, Withdrawal};
 use super::{Effects, PartyRecord};
 use crate::amount::Amount;
 use crate::error::{ErrorCode, Rejection};
 use crate::id::{Id, Party};
 use crate::journal::{self, Account, ChainHash, GENESIS_HASH};
 use crate::time::Timestamp;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// The last committed transaction: its `seq`, chain hash and time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,17 +30,43 @@ pub struct RequestEntry {
     pub fingerprint: [u8; 32],
 }
 
-/// Everything the rules read: parties, balances, committed request ids and the journal head.
+/// Secondary indexes over records, for listings "oldest first" and per-owner lookups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Index {
+    /// (partner, 0, customer): customers associated with a partner.
+    PartnerCustomers,
+    /// (partner, seq, quota).
+    Quotas,
+    /// (customer, seq, coupon).
+    Coupons,
+    /// (customer, seq, order).
+    Orders,
+    /// (customer or payer, seq, bill).
+    Bills,
+    /// (party, seq, withdrawal).
+    Withdrawals,
+}
+
+type IndexEntry = (Index, Party, u64, Id);
+
+/// Everything the rules read: parties and records, balances, committed request ids and the head.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct State {
     parties: HashMap<Party, PartyRecord>,
+    quotas: HashMap<Id, Quota>,
+    coupons: HashMap<Id, Coupon>,
+    orders: HashMap<Id, Order>,
+    combined: HashMap<Id, Combined>,
+    bills: HashMap<Id, Bill>,
+    withdrawals: HashMap<Id, Withdrawal>,
+    index: BTreeSet<IndexEntry>,
     balances: HashMap<Account, Amount>,
     requests: HashMap<Id, RequestEntry>,
     head: Head,
 }
 
 enum UndoEntry {
-    Party(Party, Option<PartyRecord>),
+    Record(Record, Option<Record>),
     Balance(Account, Option<Amount>),
     Request(Id, Option<RequestEntry>),
     Head(Head),
@@ -63,6 +90,39 @@ impl Undo {
     }
 }
 
+fn index_entries(record: &Record) -> Vec<IndexEntry> {
+    match record {
+        Record::Party(Party::Customer(customer), party) => party
+            .association()
+            .map(|association| (Index::PartnerCustomers, Party::Partner(association.partner.clone()), 0, customer.clone()))
+            .into_iter()
+            .collect(),
+        Record::Party(..) | Record::Combined(..) => Vec::new(),
+        Record::Quota(id, quota) => vec![(Index::Quotas, Party::Partner(quota.owner.clone()), quota.seq, id.clone())],
+        Record::Coupon(id, coupon) => vec![(Index::Coupons, Party::Customer(coupon.customer.clone()), coupon.seq, id.clone())],
+        Record::Order(id, order) => vec![(Index::Orders, Party::Customer(order.customer.clone()), order.seq, id.clone())],
+        Record::Withdrawal(id, withdrawal) => vec![(Index::Withdrawals, withdrawal.party.clone(), withdrawal.seq, id.clone())],
+        Record::Bill(id, bill) => {
+            let mut entries = vec![(Index::Bills, bill.payer.clone(), bill.seq, id.clone())];
+            if let Some(customer) = &bill.customer {
+                let customer = Party::Customer(customer.clone());
+                if customer != bill.payer {
+                    entries.push((Index::Bills, customer, bill.seq, id.clone()));
+                }
+            }
+            entries
+        }
+    }
+}
+
+/// Inserts or removes `value` under `key`, returning what was there.
+fn put<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: Option<V>) -> Option<V> {
+    match value {
+        Some(value) => map.insert(key, value),
+        None => map.remove(&key),
+    }
+}
+
 impl State {
     /// An empty ledger's state.
     pub fn new() -> State {
@@ -77,6 +137,60 @@ impl State {
     /// All registered parties.
     pub fn parties(&self) -> impl Iterator<Item = (&Party, &PartyRecord)> {
         self.parties.iter()
+    }
+
+    /// A quota.
+    pub fn quota(&self, id: &Id) -> Option<&Quota> {
+        self.quotas.get(id)
+    }
+
+    /// A coupon.
+    pub fn coupon(&self, id: &Id) -> Option<&Coupon> {
+        self.coupons.get(id)
+    }
+
+    /// Every coupon, in no particular order.
+    pub fn all_coupons(&self) -> impl Iterator<Item = (&Id, &Coupon)> {
+        self.coupons.iter()
+    }
+
+    /// An order.
+    pub fn order(&self, id: &Id) -> Option<&Order> {
+        self.orders.get(id)
+    }
+
+    /// A combined order.
+    pub fn combined(&self, id: &Id) -> Option<&Combined> {
+        self.combined.get(id)
+    }
+
+    /// A bill.
+    pub fn bill(&self, id: &Id) -> Option<&Bill> {
+        self.bills.get(id)
+    }
+
+    /// A withdrawal.
+    pub fn withdrawal(&self, id: &Id) -> Option<&Withdrawal> {
+        self.withdrawals.get(id)
+    }
+
+    /// Every record, for comparing a replay with the store.
+    pub fn records(&self) -> Vec<Record> {
+        let mut records: Vec<Record> = Vec::new();
+        records.extend(self.parties.iter().map(|(key, value)| Record::Party(key.clone(), value.clone())));
+        records.extend(self.quotas.iter().map(|(key, value)| Record::Quota(key.clone(), value.clone())));
+        records.extend(self.coupons.iter().map(|(key, value)| Record::Coupon(key.clone(), value.clone())));
+        records.extend(self.orders.iter().map(|(key, value)| Record::Order(key.clone(), value.clone())));
+        records.extend(self.combined.iter().map(|(key, value)| Record::Combined(key.clone(), value.clone())));
+        records.extend(self.bills.iter().map(|(key, value)| Record::Bill(key.clone(), value.clone())));
+        records.extend(self.withdrawals.iter().map(|(key, value)| Record::Withdrawal(key.clone(), value.clone())));
+        records
+    }
+
+    /// The ids listed under `owner` in `index`, oldest first.
+    pub(crate) fn indexed<'s>(&'s self, index: Index, owner: &'s Party) -> impl Iterator<Item = &'s Id> + 's {
+        let start = (index, owner.clone(), 0, Id::empty());
+        self.index.range(start..).take_while(move |entry| entry.0 == index && entry.1 == *owner).map(|entry| &entry.3)
     }
 
     /// An account's balance (zero when never posted).
@@ -120,9 +234,51 @@ impl State {
         self.party(owner).map(|record| record.credit_limit).unwrap_or_default()
     }
 
-    /// Loads a party record without undo (opening a store).
-    pub(crate) fn load_party(&mut self, party: Party, record: PartyRecord) {
-        self.parties.insert(party, record);
+    /// Writes a record (insert or replace), keeping the indexes; returns the previous one.
+    fn write(&mut self, record: Record) -> Option<Record> {
+        let previous = match record.clone() {
+            Record::Party(key, value) => self.parties.insert(key.clone(), value).map(|old| Record::Party(key, old)),
+            Record::Quota(key, value) => self.quotas.insert(key.clone(), value).map(|old| Record::Quota(key, old)),
+            Record::Coupon(key, value) => self.coupons.insert(key.clone(), value).map(|old| Record::Coupon(key, old)),
+            Record::Order(key, value) => self.orders.insert(key.clone(), value).map(|old| Record::Order(key, old)),
+            Record::Combined(key, value) => self.combined.insert(key.clone(), value).map(|old| Record::Combined(key, old)),
+            Record::Bill(key, value) => self.bills.insert(key.clone(), value).map(|old| Record::Bill(key, old)),
+            Record::Withdrawal(key, value) => self.withdrawals.insert(key.clone(), value).map(|old| Record::Withdrawal(key, old)),
+        };
+        self.reindex(previous.as_ref(), Some(&record));
+        previous
+    }
+
+    /// Puts back `previous` in the slot of `written` (removing it when there was none).
+    fn restore(&mut self, written: Record, previous: Option<Record>) {
+        if let Some(previous) = previous {
+            self.write(previous);
+            return;
+        }
+        self.reindex(Some(&written), None);
+        match written {
+            Record::Party(key, _) => drop(put(&mut self.parties, key, None)),
+            Record::Quota(key, _) => drop(put(&mut self.quotas, key, None)),
+            Record::Coupon(key, _) => drop(put(&mut self.coupons, key, None)),
+            Record::Order(key, _) => drop(put(&mut self.orders, key, None)),
+            Record::Combined(key, _) => drop(put(&mut self.combined, key, None)),
+            Record::Bill(key, _) => drop(put(&mut self.bills, key, None)),
+            Record::Withdrawal(key, _) => drop(put(&mut self.withdrawals, key, None)),
+        }
+    }
+
+    fn reindex(&mut self, old: Option<&Record>, new: Option<&Record>) {
+        for entry in old.map(index_entries).unwrap_or_default() {
+            self.index.remove(&entry);
+        }
+        for entry in new.map(index_entries).unwrap_or_default() {
+            self.index.insert(entry);
+        }
+    }
+
+    /// Loads a record without undo (opening a store).
+    pub(crate) fn load_record(&mut self, record: Record) {
+        self.write(record);
     }
 
     /// Loads a balance without undo (opening a store).
@@ -140,7 +296,7 @@ impl State {
         self.head = head;
     }
 
-    /// Applies `effects`: party records, then postings, then checks every touched bound and the
+    /// Applies `effects`: records, then postings, then checks every touched bound and the
     /// per-asset zero sum. On a broken rule nothing stays changed.
     ///
     /// # Errors
@@ -149,9 +305,9 @@ impl State {
     pub fn apply(&mut self, effects: &Effects, undo: &mut Undo) -> Result<(), Rejection> {
         journal::check_balanced(&effects.postings).map_err(|error| Rejection::new(ErrorCode::InsufficientFunds, error.to_string()))?;
         let mark = undo.mark();
-        for (party, record) in &effects.parties {
-            let previous = self.parties.insert(party.clone(), record.clone());
-            undo.entries.push(UndoEntry::Party(party.clone(), previous));
+        for record in &effects.records {
+            let previous = self.write(record.clone());
+            undo.entries.push(UndoEntry::Record(record.clone(), previous));
         }
         for posting in &effects.postings {
             let previous = self.balances.get(&posting.account).copied();
@@ -187,19 +343,12 @@ impl State {
     pub fn rollback(&mut self, undo: &mut Undo, mark: usize) {
         while undo.entries.len() > mark {
             match undo.entries.pop() {
-                Some(UndoEntry::Party(party, previous)) => restore(&mut self.parties, party, previous),
-                Some(UndoEntry::Balance(account, previous)) => restore(&mut self.balances, account, previous),
-                Some(UndoEntry::Request(id, previous)) => restore(&mut self.requests, id, previous),
+                Some(UndoEntry::Record(written, previous)) => self.restore(written, previous),
+                Some(UndoEntry::Balance(account, previous)) => drop(put(&mut self.balances, account, previous)),
+                Some(UndoEntry::Request(id, previous)) => drop(put(&mut self.requests, id, previous)),
                 Some(UndoEntry::Head(head)) => self.head = head,
                 None => break,
             }
         }
     }
-}
-
-fn restore<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, previous: Option<V>) {
-    match previous {
-        Some(value) => map.insert(key, value),
-        None => map.remove(&key),
-    };
 }

@@ -4,8 +4,9 @@
 pub mod records;
 
 use crate::amount::Amount;
-use crate::domain::{AdjustRecord, Head, PartyRecord, State, Transaction};
-use crate::id::{Id, Party};
+use crate::domain::records::Record;
+use crate::domain::{AdjustRecord, Head, State, Transaction};
+use crate::id::Id;
 use crate::journal::{Account, ChainHash};
 use crate::time::Timestamp;
 use records::DecodeError;
@@ -17,10 +18,10 @@ use std::path::Path;
 pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 /// request id → request entry.
 pub const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
-/// party (`partner:P1`) → current party record.
-pub const PARTIES: TableDefinition<&str, &[u8]> = TableDefinition::new("parties");
-/// (party, seq) → party record as written by that transaction (for `as_of`).
-pub const PARTY_HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("party_history");
+/// record key (`partner:P1`, `order:O1`, …) → current record.
+pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
+/// (record key, seq) → the record as written by that transaction (for `as_of`).
+pub const RECORD_HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("record_history");
 /// account (`customer:C1:cash`) → current balance.
 pub const BALANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("balances");
 /// (account, seq, posting index) → posting-index entry.
@@ -102,8 +103,8 @@ impl Store {
         {
             txn.open_table(JOURNAL)?;
             txn.open_table(REQUESTS)?;
-            txn.open_table(PARTIES)?;
-            txn.open_table(PARTY_HISTORY)?;
+            txn.open_table(RECORDS)?;
+            txn.open_table(RECORD_HISTORY)?;
             txn.open_table(BALANCES)?;
             txn.open_table(POSTINGS)?;
             txn.open_table(ADJUST_RECORDS)?;
@@ -126,17 +127,20 @@ impl Store {
         &self.db
     }
 
-    /// Reads the current state: parties, balances, request ids and the head.
+    /// Reads the current state: records, balances, request ids and the head.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
     pub fn load_state(&self) -> Result<State, StoreError> {
         let txn = self.db.begin_read()?;
         let mut state = State::new();
-        for entry in txn.open_table(PARTIES)?.iter()? {
+        for entry in txn.open_table(RECORDS)?.iter()? {
             let (key, value) = entry?;
-            let party = Party::parse(key.value()).map_err(|error| records::DecodeError { what: "party key", reason: error.to_string() })?;
-            state.load_party(party, records::decode_party(value.value())?);
+            let record = records::decode_record(value.value())?;
+            if record.key() != key.value() {
+                return Err(DecodeError { what: "record", reason: format!("record under {:?} is {:?}", key.value(), record.key()) }.into());
+            }
+            state.load_record(record);
         }
         for entry in txn.open_table(BALANCES)?.iter()? {
             let (key, value) = entry?;
@@ -160,6 +164,7 @@ impl Store {
     /// # Errors
     /// [`StoreError`]: then nothing of the batch is committed.
     pub fn commit(&self, batch: &[Pending], state: &State) -> Result<(), StoreError> {
+        debug_assert!(batch.iter().all(|pending| pending.transaction.seq <= state.head().seq));
         let Some(last) = batch.last() else { return Ok(()) };
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
@@ -168,9 +173,9 @@ impl Store {
             let mut requests = txn.open_table(REQUESTS)?;
             let mut postings = txn.open_table(POSTINGS)?;
             let mut adjust = txn.open_table(ADJUST_RECORDS)?;
-            let mut history = txn.open_table(PARTY_HISTORY)?;
+            let mut history = txn.open_table(RECORD_HISTORY)?;
             let mut touched_accounts: BTreeSet<&Account> = BTreeSet::new();
-            let mut touched_parties: BTreeMap<&Party, ()> = BTreeMap::new();
+            let mut written: BTreeMap<String, Vec<u8>> = BTreeMap::new();
             for pending in batch {
                 let transaction = &pending.transaction;
                 journal.insert(transaction.seq, records::encode_journal(&pending.hash, &pending.body).as_slice())?;
@@ -185,19 +190,20 @@ impl Store {
                     let key = (transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
                     adjust.insert(key, records::encode_adjust(transaction.at, record).as_slice())?;
                 }
-                for (party, record) in &transaction.effects.parties {
-                    history.insert((party.to_string().as_str(), transaction.seq), records::encode_party(record).as_slice())?;
-                    touched_parties.insert(party, ());
+                for record in &transaction.effects.records {
+                    let (key, bytes) = (record.key(), records::encode_record(record));
+                    history.insert((key.as_str(), transaction.seq), bytes.as_slice())?;
+                    written.insert(key, bytes);
                 }
             }
             let mut balances = txn.open_table(BALANCES)?;
             for account in touched_accounts {
                 balances.insert(account.to_string().as_str(), records::encode_balance(state.balance(account)).as_slice())?;
             }
-            let mut parties = txn.open_table(PARTIES)?;
-            for party in touched_parties.keys() {
-                let record = state.party(party).expect("a written party stays registered");
-                parties.insert(party.to_string().as_str(), records::encode_party(record).as_slice())?;
+            // The last write of each record in the batch is its current value.
+            let mut current = txn.open_table(RECORDS)?;
+            for (key, bytes) in &written {
+                current.insert(key.as_str(), bytes.as_slice())?;
             }
             let head = Head { seq: last.transaction.seq, hash: last.hash, at: last.transaction.at };
             txn.open_table(META)?.insert("head", records::encode_head(&head).as_slice())?;
@@ -265,17 +271,16 @@ impl Store {
         }
     }
 
-    /// A party's record as it was right after transaction `seq` (None: not registered then).
+    /// A record as it was right after transaction `seq` (None: it did not exist then).
     ///
     /// # Errors
     /// [`StoreError`] on a read failure.
-    pub fn party_at(&self, party: &Party, seq: u64) -> Result<Option<PartyRecord>, StoreError> {
+    pub fn record_at(&self, key: &str, seq: u64) -> Result<Option<Record>, StoreError> {
         let txn = self.db.begin_read()?;
-        let history = txn.open_table(PARTY_HISTORY)?;
-        let key = party.to_string();
-        let last = history.range((key.as_str(), 0)..=(key.as_str(), seq))?.next_back();
+        let history = txn.open_table(RECORD_HISTORY)?;
+        let last = history.range((key, 0)..=(key, seq))?.next_back();
         match last {
-            Some(entry) => Ok(Some(records::decode_party(entry?.1.value())?)),
+            Some(entry) => Ok(Some(records::decode_record(entry?.1.value())?)),
             None => Ok(None),
         }
     }

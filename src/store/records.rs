@@ -2,7 +2,8 @@
 //! little-endian integers, variable ones postcard. Golden-byte tests pin each encoding.
 
 use crate::amount::Amount;
-use crate::domain::{AdjustRecord, Head, PartyRecord, RequestEntry, Transaction};
+use crate::domain::records::Record;
+use crate::domain::{AdjustRecord, Head, RequestEntry, Transaction};
 use crate::journal::ChainHash;
 use crate::time::Timestamp;
 
@@ -164,17 +165,18 @@ fn decode_postcard<'a, T: serde::Deserialize<'a>>(what: &'static str, bytes: &'a
     postcard::from_bytes(rest).map_err(|error| corrupt(what, error.to_string()))
 }
 
-/// A party record: `[version][postcard]`.
-pub fn encode_party(record: &PartyRecord) -> Vec<u8> {
+/// A record with its key (party, quota, coupon, order, combined order, bill, withdrawal):
+/// `[version][postcard]`.
+pub fn encode_record(record: &Record) -> Vec<u8> {
     encode_postcard(record)
 }
 
-/// Decodes a party record.
+/// Decodes a record.
 ///
 /// # Errors
 /// [`DecodeError`] for a wrong version or an undecodable body.
-pub fn decode_party(bytes: &[u8]) -> Result<PartyRecord, DecodeError> {
-    decode_postcard("party", bytes)
+pub fn decode_record(bytes: &[u8]) -> Result<Record, DecodeError> {
+    decode_postcard("record", bytes)
 }
 
 /// An adjust record with its time: `[version][postcard (at, record)]`.

@@ -1,0 +1,474 @@
+//! The domain records besides balances: coupons and quotas, orders, bills and withdrawals. Each
+//! is written whole by the command that changes it; `Record` carries one with its key.
+
+use super::PartyRecord;
+use crate::amount::Amount;
+use crate::id::{Id, Party};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Services a coupon may name, at most.
+pub const COUPON_SERVICES_MAX: usize = 10;
+/// Coupons one payment may use, at most.
+pub const PAYMENT_COUPONS_MAX: usize = 3;
+/// Orders in a combined order: at least 2, at most 50.
+pub const COMBINED_ORDERS_MIN: usize = 2;
+/// Orders in a combined order, at most.
+pub const COMBINED_ORDERS_MAX: usize = 50;
+/// Days until an order's default pay deadline.
+pub const PAY_DEADLINE_DAYS: i64 = 7;
+
+/// Voucher or cash coupon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CouponKind {
+    /// 代金券.
+    Voucher,
+    /// 现金券: only for whitelisted customers.
+    CashCoupon,
+}
+
+impl CouponKind {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CouponKind::Voucher => "voucher",
+            CouponKind::CashCoupon => "cash_coupon",
+        }
+    }
+}
+
+/// A validity window, half-open: usable when `valid_from <= at < valid_until`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validity {
+    /// First usable instant.
+    pub valid_from: Timestamp,
+    /// First instant no longer usable.
+    pub valid_until: Timestamp,
+}
+
+impl Validity {
+    /// Whether `at` falls inside the window.
+    pub fn contains(self, at: Timestamp) -> bool {
+        self.valid_from <= at && at < self.valid_until
+    }
+
+    /// Whether this window lies within `outer`.
+    pub fn within(self, outer: Validity) -> bool {
+        outer.valid_from <= self.valid_from && self.valid_until <= outer.valid_until
+    }
+}
+
+/// Where a quota's value came from (and returns to when reclaimed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QuotaSource {
+    /// The platform's `coupon_issuance`.
+    Platform,
+    /// A distributor's quota.
+    Quota(Id),
+}
+
+/// A partner's coupon quota. Its balance is the `quota:<id>` account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    /// The owning partner.
+    pub owner: Id,
+    /// Voucher or cash coupon.
+    pub kind: CouponKind,
+    /// Usable window.
+    pub validity: Validity,
+    /// Where its value came from.
+    pub source: QuotaSource,
+    /// Reclaimed by its issuer.
+    pub reclaimed: bool,
+    /// The transaction that created it.
+    pub seq: u64,
+}
+
+/// Status of a quota at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuotaStatus {
+    /// Not reclaimed, not past its window.
+    Normal,
+    /// Past `valid_until`.
+    Expired,
+    /// Reclaimed by its issuer.
+    Reclaimed,
+}
+
+impl QuotaStatus {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            QuotaStatus::Normal => "normal",
+            QuotaStatus::Expired => "expired",
+            QuotaStatus::Reclaimed => "reclaimed",
+        }
+    }
+}
+
+impl Quota {
+    /// The status at `at`.
+    pub fn status(&self, at: Timestamp) -> QuotaStatus {
+        if self.reclaimed {
+            QuotaStatus::Reclaimed
+        } else if at >= self.validity.valid_until {
+            QuotaStatus::Expired
+        } else {
+            QuotaStatus::Normal
+        }
+    }
+
+    /// Usable for issuing at `at`: not reclaimed and inside its window.
+    pub fn usable(&self, at: Timestamp) -> bool {
+        !self.reclaimed && self.validity.contains(at)
+    }
+}
+
+/// What ended a coupon early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CouponEnd {
+    /// Still live (its status follows from time and remaining value).
+    Live,
+    /// Reclaimed to its quota.
+    Reclaimed,
+    /// Swept to `coupon_expired`.
+    Expired,
+}
+
+/// A customer's coupon. Its remaining value is the `coupon:<id>` account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coupon {
+    /// The holder.
+    pub customer: Id,
+    /// The quota it was issued from.
+    pub quota: Id,
+    /// The partner owning that quota (the issuer).
+    pub issuer: Id,
+    /// Voucher or cash coupon.
+    pub kind: CouponKind,
+    /// Value at issue.
+    pub face_value: Amount,
+    /// Usable window.
+    pub validity: Validity,
+    /// Service types it pays for; `None` means any.
+    pub services: Option<Vec<Id>>,
+    /// Reclaimed or swept.
+    pub end: CouponEnd,
+    /// The transaction that created it.
+    pub seq: u64,
+}
+
+/// Status of a coupon at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CouponStatus {
+    /// Before `valid_from`.
+    Inactive,
+    /// Usable now.
+    Usable,
+    /// Nothing left.
+    Used,
+    /// Past `valid_until` (or swept).
+    Expired,
+    /// Reclaimed.
+    Reclaimed,
+}
+
+impl CouponStatus {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CouponStatus::Inactive => "inactive",
+            CouponStatus::Usable => "usable",
+            CouponStatus::Used => "used",
+            CouponStatus::Expired => "expired",
+            CouponStatus::Reclaimed => "reclaimed",
+        }
+    }
+}
+
+impl Coupon {
+    /// The status at `at`, given the coupon's remaining value.
+    pub fn status(&self, at: Timestamp, remaining: Amount) -> CouponStatus {
+        match self.end {
+            CouponEnd::Reclaimed => CouponStatus::Reclaimed,
+            CouponEnd::Expired => CouponStatus::Expired,
+            CouponEnd::Live if remaining.is_zero() => CouponStatus::Used,
+            CouponEnd::Live if at >= self.validity.valid_until => CouponStatus::Expired,
+            CouponEnd::Live if at < self.validity.valid_from => CouponStatus::Inactive,
+            CouponEnd::Live => CouponStatus::Usable,
+        }
+    }
+
+    /// Whether it pays for `service` (`None`: an order without a service type).
+    pub fn covers(&self, service: Option<&Id>) -> bool {
+        match (&self.services, service) {
+            (None, _) => true,
+            (Some(services), Some(service)) => services.contains(service),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// The kind of an order, which is also its bill's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrderKind {
+    /// A new purchase.
+    New,
+    /// A renewal.
+    Renew,
+    /// A change of specification.
+    Change,
+}
+
+impl OrderKind {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderKind::New => "new",
+            OrderKind::Renew => "renew",
+            OrderKind::Change => "change",
+        }
+    }
+}
+
+/// The life of an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrderStatus {
+    /// Placed, waiting for payment.
+    PendingPayment,
+    /// Paid.
+    Paid,
+    /// Cancelled before payment.
+    Cancelled,
+    /// Paid, then unsubscribed with a refund.
+    Unsubscribed,
+}
+
+impl OrderStatus {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderStatus::PendingPayment => "pending_payment",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Unsubscribed => "unsubscribed",
+        }
+    }
+}
+
+/// How an order was paid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// Coupon value.
+    pub coupon: Amount,
+    /// Cash.
+    pub cash: Amount,
+    /// Credit.
+    pub credit: Amount,
+}
+
+/// An order (alone or a member of a combined order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// The buying customer.
+    pub customer: Id,
+    /// The combined order it belongs to.
+    pub combined: Option<Id>,
+    /// New, renew or change.
+    pub kind: OrderKind,
+    /// The cloud service type.
+    pub service: Option<Id>,
+    /// Price.
+    pub amount: Amount,
+    /// Status (the deadline is checked against time separately).
+    pub status: OrderStatus,
+    /// Last instant payment is accepted.
+    pub pay_deadline: Timestamp,
+    /// Who paid.
+    pub payer: Option<Party>,
+    /// How it was paid.
+    pub paid: Payment,
+    /// Refunded on unsubscribe.
+    pub refunded: Amount,
+    /// When placed.
+    pub at: Timestamp,
+    /// The transaction that placed it.
+    pub seq: u64,
+}
+
+/// A combined transaction order (组合交易单): members paid or cancelled together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Combined {
+    /// The buying customer.
+    pub customer: Id,
+    /// Member orders, in the order given.
+    pub orders: Vec<Id>,
+    /// The transaction that placed it.
+    pub seq: u64,
+}
+
+/// The type of a bill, with its numeric code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BillType {
+    /// 1.
+    New,
+    /// 2.
+    Renew,
+    /// 3.
+    Change,
+    /// 4.
+    Refund,
+    /// 5.
+    Usage,
+    /// 9.
+    Compensation,
+    /// 16.
+    Deduction,
+}
+
+impl BillType {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BillType::New => "new",
+            BillType::Renew => "renew",
+            BillType::Change => "change",
+            BillType::Refund => "refund",
+            BillType::Usage => "usage",
+            BillType::Compensation => "compensation",
+            BillType::Deduction => "deduction",
+        }
+    }
+
+    /// The Partner Center code.
+    pub fn code(self) -> u8 {
+        match self {
+            BillType::New => 1,
+            BillType::Renew => 2,
+            BillType::Change => 3,
+            BillType::Refund => 4,
+            BillType::Usage => 5,
+            BillType::Compensation => 9,
+            BillType::Deduction => 16,
+        }
+    }
+
+    /// The bill type of an order kind.
+    pub fn of_order(kind: OrderKind) -> BillType {
+        match kind {
+            OrderKind::New => BillType::New,
+            OrderKind::Renew => BillType::Renew,
+            OrderKind::Change => BillType::Change,
+        }
+    }
+}
+
+/// A bill: one per paid order, refund, usage or adjustment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bill {
+    /// Its type.
+    pub bill_type: BillType,
+    /// When.
+    pub at: Timestamp,
+    /// The customer it concerns (none for a partner's own adjustment).
+    pub customer: Option<Id>,
+    /// Who paid (or was refunded, compensated, deducted): owns the invoiceable amount.
+    pub payer: Party,
+    /// The order, for payment and refund bills.
+    pub order: Option<Id>,
+    /// Signed total.
+    pub amount: Amount,
+    /// Coupon part.
+    pub coupon_amount: Amount,
+    /// Cash part.
+    pub cash_amount: Amount,
+    /// Credit part.
+    pub credit_amount: Amount,
+    /// Debt part (usage).
+    pub debt_amount: Amount,
+    /// Usage cut below the fen, in units of 10^-8.
+    pub erase_amount: i128,
+    /// Signed invoiceable amount.
+    pub invoiceable: Amount,
+    /// Signed amount already invoiced.
+    pub invoiced: Amount,
+    /// The transaction that wrote it.
+    pub seq: u64,
+}
+
+/// The life of a withdrawal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WithdrawalStatus {
+    /// Requested; the amount is held.
+    Pending,
+    /// Paid out to the bank.
+    Approved,
+    /// Refused; the hold released.
+    Rejected,
+    /// A rejected one removed from the listings.
+    Deleted,
+}
+
+impl WithdrawalStatus {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WithdrawalStatus::Pending => "pending",
+            WithdrawalStatus::Approved => "approved",
+            WithdrawalStatus::Rejected => "rejected",
+            WithdrawalStatus::Deleted => "deleted",
+        }
+    }
+}
+
+/// A two-phase withdrawal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// Whose cash.
+    pub party: Party,
+    /// How much.
+    pub amount: Amount,
+    /// Status.
+    pub status: WithdrawalStatus,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    /// When requested.
+    pub at: Timestamp,
+    /// The transaction that requested it.
+    pub seq: u64,
+}
+
+/// A record with its key, as written by a command (insert or replace).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Record {
+    /// A partner or customer.
+    Party(Party, PartyRecord),
+    /// A quota.
+    Quota(Id, Quota),
+    /// A coupon.
+    Coupon(Id, Coupon),
+    /// An order.
+    Order(Id, Order),
+    /// A combined order.
+    Combined(Id, Combined),
+    /// A bill.
+    Bill(Id, Bill),
+    /// A withdrawal.
+    Withdrawal(Id, Withdrawal),
+}
+
+impl Record {
+    /// The storage key: `partner:P1`, `customer:C1`, `quota:Q1`, `coupon:K1`, `order:O1`,
+    /// `combined:G1`, `bill:O1:refund`, `withdrawal:W1`.
+    pub fn key(&self) -> String {
+        match self {
+            Record::Party(party, _) => party.to_string(),
+            Record::Quota(id, _) => format!("quota:{id}"),
+            Record::Coupon(id, _) => format!("coupon:{id}"),
+            Record::Order(id, _) => format!("order:{id}"),
+            Record::Combined(id, _) => format!("combined:{id}"),
+            Record::Bill(id, _) => format!("bill:{id}"),
+            Record::Withdrawal(id, _) => format!("withdrawal:{id}"),
+        }
+    }
+}

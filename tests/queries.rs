@@ -1,0 +1,309 @@
+//! Queries (SPEC 4): balance (now and `as_of`), adjust_records with filters and paging, and
+//! statement lines, each answering exact values and following the actor scope of SPEC 2.1.
+mod common;
+use common::Fixture;
+use serde_json::{Value, json};
+
+fn balance(actor: &str, party: &str) -> Value {
+    json!({"op": "balance", "actor": actor, "party": party})
+}
+
+fn records(filter: Value) -> Value {
+    let mut request = json!({"op": "adjust_records", "actor": "platform"});
+    for (name, value) in filter.as_object().expect("filter object") {
+        request[name] = value.clone();
+    }
+    request
+}
+
+fn statement(party: &str, extra: Value) -> Value {
+    let mut request = json!({"op": "statement", "actor": "platform", "party": party});
+    for (name, value) in extra.as_object().expect("extra fields") {
+        request[name] = value.clone();
+    }
+    request
+}
+
+fn seqs(result: &Value, list: &str) -> Vec<u64> {
+    result[list].as_array().expect("a list").iter().map(|entry| entry["seq"].as_u64().expect("seq")).collect()
+}
+
+fn at(mut request: Value, time: &str) -> Value {
+    request["at"] = json!(time);
+    request
+}
+
+/// The cast plus one allocation or recovery a day: seq 14 to 18 on 2026-01-02 to 2026-01-06.
+fn with_records() -> Fixture {
+    let f = Fixture::with_cast();
+    let transfers = [
+        json!({"op": "allocate", "id": "t14", "actor": "partner:D1", "to": "customer:C1", "amount": "100", "memo": "m1"}),
+        json!({"op": "allocate", "id": "t15", "actor": "partner:D1", "partner": "R1", "to": "customer:C2", "amount": "50"}),
+        json!({"op": "allocate", "id": "t16", "actor": "partner:S1", "to": "customer:C3", "amount": "30"}),
+        json!({"op": "recover", "id": "t17", "actor": "partner:D1", "from": "customer:C1", "amount": "40"}),
+        json!({"op": "recover", "id": "t18", "actor": "partner:D1", "from": "partner:R1", "amount": "200"}),
+    ];
+    for (day, request) in (2..).zip(transfers) {
+        f.ok(at(request, &format!("2026-01-{day:02}T00:00:00Z")));
+    }
+    f
+}
+
+/// The cast plus C4's history: recharges on Jan 10 and Jan 20, a credit limit on Jan 15, and an
+/// allocation to C1 on Jan 20.
+fn with_history() -> Fixture {
+    let f = Fixture::with_cast();
+    let recharge = |id: &str, amount: &str| json!({"op": "recharge", "id": id, "actor": "platform", "party": "customer:C4", "amount": amount});
+    f.ok(at(recharge("h14", "50"), "2026-01-10T00:00:00Z"));
+    f.ok(at(json!({"op": "set_credit_limit", "id": "h15", "actor": "platform", "party": "customer:C4", "limit": "300"}), "2026-01-15T00:00:00Z"));
+    f.ok(at(recharge("h16", "25"), "2026-01-20T00:00:00Z"));
+    f.ok(at(json!({"op": "allocate", "id": "h17", "actor": "partner:D1", "to": "customer:C1", "amount": "10"}), "2026-01-20T00:00:00Z"));
+    f
+}
+
+fn member_balance(party: &str, cash: &str, credit_limit: &str) -> Value {
+    json!({
+        "party": party, "cash": cash, "held": "0.00", "available": cash, "credit_limit": credit_limit,
+        "credit_used": "0.00", "arrears": "0.00", "quotas": [], "coupons": []
+    })
+}
+
+fn platform_balance(bank: &str) -> Value {
+    let accounts = json!({"bank": bank, "revenue": "0.00", "coupon_issuance": "0.00", "coupon_redeemed": "0.00", "coupon_expired": "0.00"});
+    json!({"party": "platform", "accounts": accounts})
+}
+
+// ---- balance ----
+
+#[test]
+fn balance_of_a_partner_a_customer_and_the_platform() {
+    let f = Fixture::with_cast();
+    f.ok(json!({"op": "allocate", "id": "a1", "actor": "partner:D1", "to": "customer:C1", "amount": "0.1"}));
+    let response = f.send(json!({"op": "balance", "id": "q1", "actor": "partner:D1", "party": "partner:D1"}));
+    assert_eq!(response, json!({"id": "q1", "ok": true, "result": member_balance("partner:D1", "8999.90", "0.00")}));
+    assert_eq!(f.ok(balance("partner:D1", "customer:C1")), member_balance("customer:C1", "0.10", "0.00"));
+    assert_eq!(f.ok(balance("customer:C1", "customer:C1")), member_balance("customer:C1", "0.10", "0.00"));
+    assert_eq!(f.ok(balance("platform", "platform")), platform_balance("-30000.00"));
+    // A query commits nothing.
+    assert_eq!(f.ledger.head().seq, 14);
+}
+
+#[test]
+fn balance_as_of_reads_after_the_last_transaction_at_or_before_that_time() {
+    let f = with_history();
+    let as_of = |party: &str, time: &str| f.ok(json!({"op": "balance", "actor": "platform", "party": party, "as_of": time}));
+    assert_eq!(as_of("customer:C4", "2026-01-09T23:59:59Z"), member_balance("customer:C4", "0.00", "0.00"));
+    assert_eq!(as_of("customer:C4", "2026-01-10T00:00:00Z"), member_balance("customer:C4", "50.00", "0.00"));
+    assert_eq!(as_of("customer:C4", "2026-01-15T00:00:00Z"), member_balance("customer:C4", "50.00", "300.00"));
+    assert_eq!(as_of("customer:C4", "2026-01-19T23:59:59.999Z"), member_balance("customer:C4", "50.00", "300.00"));
+    // Both transactions at Jan 20 are included.
+    assert_eq!(as_of("customer:C4", "2026-01-20T00:00:00Z"), member_balance("customer:C4", "75.00", "300.00"));
+    assert_eq!(as_of("partner:D1", "2026-01-19T00:00:00Z")["cash"], "9000.00");
+    assert_eq!(as_of("partner:D1", "2026-01-20T00:00:00Z")["cash"], "8990.00");
+    assert_eq!(as_of("customer:C4", "2030-01-01T00:00:00Z"), f.balance("customer:C4"));
+    assert_eq!(as_of("platform", "2026-01-01T00:00:00Z"), platform_balance("-30000.00"));
+    assert_eq!(as_of("platform", "2026-01-10T00:00:00Z"), platform_balance("-30050.00"));
+    assert_eq!(as_of("platform", "2025-12-31T23:59:59Z"), platform_balance("0.00"));
+    f.fails(json!({"op": "balance", "actor": "platform", "party": "customer:C4", "as_of": "2026-01-10"}), "invalid_request");
+}
+
+#[test]
+fn balance_follows_the_actor_scope() {
+    let f = Fixture::with_cast();
+    for (actor, party) in [
+        ("partner:D1", "customer:C2"),
+        ("partner:D1", "partner:R1"),
+        ("partner:D1", "customer:CR"),
+        ("partner:R1", "customer:C2"),
+        ("customer:C2", "customer:C2"),
+        ("platform", "customer:C4"),
+    ] {
+        assert_eq!(f.ok(balance(actor, party))["party"], party, "{actor} reads {party}");
+    }
+    for (actor, party) in [
+        ("customer:C1", "customer:C2"),
+        ("customer:C1", "partner:D1"),
+        ("customer:C1", "platform"),
+        ("partner:D1", "platform"),
+        ("partner:D2", "customer:C1"),
+        ("partner:R1", "partner:D1"),
+        ("partner:R1", "customer:C1"),
+        ("partner:S1", "customer:CR"),
+        ("partner:D1", "customer:C4"),
+        ("partner:D1", "customer:X"),
+        ("partner:X", "partner:X"),
+        ("customer:X", "customer:X"),
+    ] {
+        let error = f.fails(balance(actor, party), "access_denied");
+        assert_eq!(error["cbc"], "CBC.0151");
+    }
+    f.fails(balance("platform", "customer:X"), "not_found");
+    f.fails(balance("platform", "partner:X"), "not_found");
+}
+
+// ---- adjust_records ----
+
+#[test]
+fn adjust_records_list_everything_oldest_first() {
+    let f = with_records();
+    let record = |seq: u64, operation: &str, partner: &str, target: &str, amount: &str, memo: Value| {
+        let at = if seq == 13 { "2026-01-01T00:00:00Z".to_owned() } else { format!("2026-01-{:02}T00:00:00Z", seq - 12) };
+        json!({"seq": seq, "at": at, "operation": operation, "partner": partner, "target": target, "amount": amount, "memo": memo})
+    };
+    let expected = [
+        record(13, "allocate", "D1", "partner:R1", "1000.00", Value::Null),
+        record(14, "allocate", "D1", "customer:C1", "100.00", json!("m1")),
+        record(15, "allocate", "R1", "customer:C2", "50.00", Value::Null),
+        record(16, "allocate", "S1", "customer:C3", "30.00", Value::Null),
+        record(17, "recover", "D1", "customer:C1", "40.00", Value::Null),
+        record(18, "recover", "D1", "partner:R1", "200.00", Value::Null),
+    ];
+    assert_eq!(f.ok(records(json!({}))), json!({"total_count": 6, "records": expected}));
+}
+
+#[test]
+fn adjust_records_filters() {
+    let f = with_records();
+    let cases = [
+        (json!({"partner": "D1"}), vec![13, 14, 17, 18]),
+        (json!({"partner": "R1"}), vec![15]),
+        (json!({"partner": "D2"}), vec![]),
+        (json!({"target": "customer:C1"}), vec![14, 17]),
+        (json!({"target": "partner:R1"}), vec![13, 18]),
+        (json!({"operation": "recover"}), vec![17, 18]),
+        (json!({"operation": "allocate", "partner": "D1"}), vec![13, 14]),
+        (json!({"operation": "unbind_reclaim"}), vec![]),
+        (json!({"from": "2026-01-03T00:00:00Z", "to": "2026-01-05T00:00:00Z"}), vec![15, 16, 17]),
+        (json!({"from": "2026-01-05T00:00:00Z"}), vec![17, 18]),
+        (json!({"to": "2026-01-01T23:59:59Z"}), vec![13]),
+        (json!({"target": "partner:R1", "operation": "recover", "from": "2026-01-06T00:00:00Z"}), vec![18]),
+    ];
+    for (filter, expected) in cases {
+        let result = f.ok(records(filter.clone()));
+        assert_eq!(seqs(&result, "records"), expected, "{filter}");
+        assert_eq!(result["total_count"], expected.len(), "{filter}");
+    }
+}
+
+#[test]
+fn adjust_records_paging() {
+    let f = with_records();
+    let page = |offset: u64, limit: u64| f.ok(records(json!({"offset": offset, "limit": limit})));
+    assert_eq!(seqs(&page(1, 2), "records"), [14, 15]);
+    assert_eq!(page(1, 2)["total_count"], 6);
+    assert_eq!(seqs(&page(5, 100), "records"), [18]);
+    assert_eq!(page(6, 1), json!({"total_count": 6, "records": []}));
+    assert_eq!(seqs(&f.ok(records(json!({"limit": 1}))), "records"), [13]);
+    for bad in [
+        json!({"limit": 0}),
+        json!({"limit": 101}),
+        json!({"limit": -1}),
+        json!({"limit": "2"}),
+        json!({"limit": 1.5}),
+        json!({"offset": -1}),
+        json!({"operation": "transfer"}),
+        json!({"from": "yesterday"}),
+    ] {
+        let error = f.fails(records(bad.clone()), "invalid_request");
+        assert_eq!(error["cbc"], "CBC.0100", "{bad}");
+    }
+    f.fails(records(json!({"partner": "partner:D1"})), "invalid_id");
+    f.fails(records(json!({"target": "C1"})), "invalid_id");
+}
+
+#[test]
+fn adjust_records_follow_the_actor_scope() {
+    let f = with_records();
+    let read = |actor: &str, filter: Value| {
+        let mut request = records(filter);
+        request["actor"] = json!(actor);
+        request
+    };
+    assert_eq!(seqs(&f.ok(read("customer:C1", json!({}))), "records"), [14, 17]);
+    assert_eq!(seqs(&f.ok(read("partner:S1", json!({}))), "records"), [16]);
+    assert_eq!(seqs(&f.ok(read("partner:D1", json!({}))), "records"), [13, 14, 15, 17, 18]);
+    assert_eq!(f.ok(read("partner:D2", json!({}))), json!({"total_count": 0, "records": []}));
+    f.fails(read("customer:C1", json!({"partner": "D1"})), "access_denied");
+    f.fails(read("customer:C1", json!({"target": "customer:C3"})), "access_denied");
+    f.fails(read("partner:D2", json!({"partner": "D1"})), "access_denied");
+    f.fails(read("partner:R1", json!({"target": "customer:C1"})), "access_denied");
+    f.fails(read("partner:X", json!({})), "access_denied");
+}
+
+// ---- statement ----
+
+#[test]
+fn statement_lines_are_signed_postings_with_counterparties() {
+    let f = Fixture::with_cast();
+    let line = |seq: u64, op: &str, amount: &str, after: &str, counterparty: &str| {
+        json!({"seq": seq, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": counterparty})
+    };
+    let d1 = [line(10, "recharge", "10000.00", "10000.00", "platform"), line(13, "allocate", "-1000.00", "9000.00", "partner:R1")];
+    assert_eq!(f.ok(statement("partner:D1", json!({}))), json!({"total_count": 2, "lines": d1}));
+    let r1 = [line(13, "allocate", "1000.00", "1000.00", "partner:D1")];
+    assert_eq!(f.ok(statement("partner:R1", json!({"account": "cash"}))), json!({"total_count": 1, "lines": r1}));
+    f.ok(json!({"op": "recover", "id": "v1", "actor": "partner:D1", "from": "partner:R1", "amount": "0.5"}));
+    let recovered = [line(13, "allocate", "1000.00", "1000.00", "partner:D1"), line(14, "recover", "-0.50", "999.50", "partner:D1")];
+    assert_eq!(f.ok(statement("partner:R1", json!({}))), json!({"total_count": 2, "lines": recovered}));
+}
+
+#[test]
+fn statement_of_credit_and_arrears() {
+    let f = Fixture::with_cast();
+    f.ok(json!({"op": "set_credit_limit", "id": "l1", "actor": "platform", "party": "customer:C4", "limit": "100"}));
+    f.ok(json!({"op": "recharge", "id": "r1", "actor": "platform", "party": "customer:C4", "amount": "10"}));
+    // Neither account has postings in this foundation: a limit is not a posting, and with no debt a
+    // recharge writes nothing to arrears.
+    let empty = json!({"total_count": 0, "lines": []});
+    assert_eq!(f.ok(statement("customer:C4", json!({"account": "credit"}))), empty);
+    assert_eq!(f.ok(statement("customer:C4", json!({"account": "arrears"}))), empty);
+    assert_eq!(f.ok(statement("partner:D1", json!({"account": "credit"}))), empty);
+    assert_eq!(f.ok(statement("customer:C4", json!({"account": "cash"})))["total_count"], 1);
+    f.fails(statement("customer:C4", json!({"account": "coupon"})), "invalid_request");
+}
+
+#[test]
+fn statement_time_range_and_paging() {
+    let f = with_history();
+    let cash = |extra: Value| f.ok(statement("customer:C4", extra));
+    assert_eq!(seqs(&cash(json!({})), "lines"), [14, 16]);
+    assert_eq!(seqs(&cash(json!({"from": "2026-01-15T00:00:00Z"})), "lines"), [16]);
+    assert_eq!(seqs(&cash(json!({"to": "2026-01-10T00:00:00Z"})), "lines"), [14]);
+    assert_eq!(cash(json!({"from": "2026-01-11T00:00:00Z", "to": "2026-01-19T00:00:00Z"})), json!({"total_count": 0, "lines": []}));
+    let second = cash(json!({"offset": 1, "limit": 1}));
+    let line = json!({"seq": 16, "at": "2026-01-20T00:00:00Z", "op": "recharge", "amount": "25.00", "balance_after": "75.00", "counterparty": "platform"});
+    assert_eq!(second, json!({"total_count": 2, "lines": [line]}));
+    f.fails(statement("customer:C4", json!({"limit": 0})), "invalid_request");
+    f.fails(statement("customer:C4", json!({"limit": 101})), "invalid_request");
+    f.fails(statement("customer:C4", json!({"to": 5})), "invalid_request");
+    f.fails(statement("platform", json!({})), "invalid_request");
+}
+
+#[test]
+fn statement_pages_hold_ten_lines_by_default() {
+    let f = Fixture::with_cast();
+    let compensate = json!({"op": "adjust", "party": "partner:D2", "direction": "compensate", "amount": "1", "reason": "r"});
+    f.ok(json!({"op": "atomic", "id": "g1", "actor": "platform", "commands": vec![compensate; 11]}));
+    let page = f.ok(statement("partner:D2", json!({})));
+    assert_eq!(page["total_count"], 12);
+    assert_eq!(page["lines"].as_array().map(Vec::len), Some(10));
+    assert_eq!(page["lines"][9]["balance_after"], "10009.00");
+    let last = f.ok(statement("partner:D2", json!({"offset": 10})));
+    assert_eq!(last["lines"].as_array().map(Vec::len), Some(2));
+    assert_eq!(last["lines"][1]["balance_after"], "10011.00");
+    assert_eq!(f.ok(statement("partner:D2", json!({"limit": 100})))["lines"].as_array().map(Vec::len), Some(12));
+}
+
+#[test]
+fn statement_follows_the_actor_scope() {
+    let f = Fixture::with_cast();
+    let read = |actor: &str, party: &str| json!({"op": "statement", "actor": actor, "party": party});
+    assert_eq!(f.ok(read("partner:D1", "partner:R1"))["total_count"], 1);
+    assert_eq!(f.ok(read("partner:D1", "customer:C2"))["total_count"], 0);
+    assert_eq!(f.ok(read("partner:R1", "partner:R1"))["total_count"], 1);
+    f.fails(read("partner:R1", "partner:D1"), "access_denied");
+    f.fails(read("customer:C1", "customer:C2"), "access_denied");
+    f.fails(read("partner:D2", "customer:C1"), "access_denied");
+    f.fails(read("partner:X", "partner:D1"), "access_denied");
+    f.fails(read("platform", "customer:X"), "not_found");
+}
