@@ -87,6 +87,23 @@ pub enum Query {
         /// Paging.
         page: Page,
     },
+    /// `invoiceable`.
+    Invoiceable {
+        /// Whose invoiceable bills.
+        party: Party,
+    },
+    /// `invoice`.
+    Invoice {
+        /// The invoice.
+        invoice: Id,
+    },
+    /// `consumption_summary`.
+    ConsumptionSummary {
+        /// The partner (defaults to the actor).
+        partner: Option<Id>,
+        /// Billing cycle `YYYY-MM` (UTC+8).
+        cycle: String,
+    },
     /// `order`.
     Order {
         /// The order.
@@ -265,13 +282,13 @@ impl Fields {
         self.checked(name, ErrorCode::InvalidRequest, Timestamp::parse(&text))
     }
 
-    /// An optional array of ids, with at most `max` distinct entries.
-    fn id_list(&mut self, name: &str, max: usize) -> Option<Option<Vec<Id>>> {
+    /// An optional array of `min` to `max` distinct ids.
+    fn id_list(&mut self, name: &str, (min, max): (usize, usize)) -> Option<Option<Vec<Id>>> {
         let items = match self.take(name) {
             None => return Some(None),
-            Some(Value::Array(items)) if !items.is_empty() && items.len() <= max => items,
+            Some(Value::Array(items)) if (min..=max).contains(&items.len()) => items,
             Some(_) => {
-                self.note(ErrorCode::InvalidRequest, format!("field {name} must be an array of 1 to {max} ids"));
+                self.note(ErrorCode::InvalidRequest, format!("field {name} must be an array of {min} to {max} ids"));
                 return None;
             }
         };
@@ -415,7 +432,10 @@ fn decode_object(map: Map<String, Value>) -> Result<Request, Rejection> {
     let actor = fields.party("actor");
     let at = fields.time("at");
     let Some(op) = op else { return fields.finish(None) };
-    let is_query = matches!(op.as_str(), "balance" | "adjust_records" | "statement" | "order" | "orders" | "bills" | "withdrawals");
+    let is_query = matches!(
+        op.as_str(),
+        "balance" | "adjust_records" | "statement" | "order" | "orders" | "bills" | "withdrawals" | "invoiceable" | "invoice" | "consumption_summary"
+    );
     let id = if is_query { fields.optional_id("id", false) } else { fields.id("id", false).map(Some) };
     let body = if is_query { decode_query(&op, &mut fields).map(Body::Query) } else { decode_command(&op, &mut fields, true).map(Body::Command) };
     let request = match (id, actor, at, body) {
@@ -428,23 +448,26 @@ fn decode_object(map: Map<String, Value>) -> Result<Request, Rejection> {
 fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Command> {
     let command = match op {
         "register_partner" => {
+            // Cross-field rules are structural: they rank above bad ids, so they look at presence.
+            let has_parent = fields.map.get("parent").is_some_and(|value| !value.is_null());
             let (partner, kind, parent) = (fields.id("partner", true), fields.choice("kind", true, PARTNER_KINDS), fields.optional_id("parent", true));
-            let (partner, kind, parent) = (partner?, kind??, parent?);
-            if (kind == PartnerKind::Reseller) != parent.is_some() {
+            if let Some(Some(kind)) = kind
+                && (kind == PartnerKind::Reseller) != has_parent
+            {
                 fields.note(ErrorCode::InvalidRequest, "parent is required for, and only for, a reseller".to_owned());
                 return None;
             }
-            Command::RegisterPartner { partner, kind, parent }
+            Command::RegisterPartner { partner: partner?, kind: kind??, parent: parent? }
         }
         "register_customer" => {
+            let has_partner = fields.map.get("partner").is_some_and(|value| !value.is_null());
+            let has_association = fields.map.get("association").is_some_and(|value| !value.is_null());
+            if has_association && !has_partner {
+                fields.note(ErrorCode::InvalidRequest, "association needs a partner".to_owned());
+            }
             let (customer, partner, association) =
                 (fields.id("customer", true), fields.optional_id("partner", true), fields.choice("association", false, ASSOCIATIONS));
-            let (customer, partner, association) = (customer?, partner?, association?);
-            if partner.is_none() && association.is_some() {
-                fields.note(ErrorCode::InvalidRequest, "association needs a partner".to_owned());
-                return None;
-            }
-            Command::RegisterCustomer { customer, partner, association }
+            Command::RegisterCustomer { customer: customer?, partner: partner?, association: association? }
         }
         "associate" => {
             let (customer, partner, association) = (fields.id("customer", true), fields.id("partner", true), fields.choice("association", true, ASSOCIATIONS));
@@ -499,7 +522,7 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
         "issue_coupon" => {
             let (coupon, quota, customer) = (fields.id("coupon", false), fields.id("quota", false), fields.id("customer", true));
             let (face_value, valid_from, valid_until) = (fields.amount("face_value"), fields.time("valid_from"), fields.time("valid_until"));
-            let services = fields.id_list("services", COUPON_SERVICES_MAX);
+            let services = fields.id_list("services", (1, COUPON_SERVICES_MAX));
             Command::IssueCoupon {
                 coupon: coupon?,
                 quota: quota?,
@@ -528,7 +551,7 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             Command::PlaceCombinedOrder { combined, customer, orders }
         }
         "pay_order" => {
-            let (order, coupons, payer) = (fields.id("order", false), fields.id_list("coupons", PAYMENT_COUPONS_MAX), fields.choice("payer", false, PAYERS));
+            let (order, coupons, payer) = (fields.id("order", false), fields.id_list("coupons", (0, PAYMENT_COUPONS_MAX)), fields.choice("payer", false, PAYERS));
             Command::PayOrder { order: order?, coupons: coupons?.unwrap_or_default(), payer: payer?.unwrap_or(PayerKind::Customer) }
         }
         "cancel_order" => Command::CancelOrder { order: fields.id("order", false)? },
@@ -564,6 +587,11 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
         }
         "delete_withdrawal" => Command::DeleteWithdrawal { withdrawal: fields.id("withdrawal", false)? },
         "unbind" => Command::Unbind { customer: fields.id("customer", true)? },
+        "request_invoice" => {
+            let (invoice, party, amount) = (fields.id("invoice", false), fields.member("party"), fields.amount("amount"));
+            Command::RequestInvoice { invoice: invoice?, party: party?, amount: amount? }
+        }
+        "return_invoice" => Command::ReturnInvoice { invoice: fields.id("invoice", false)? },
         "switch_association" => {
             let (customer, association) = (fields.id("customer", true), fields.choice("association", true, ASSOCIATIONS));
             Command::SwitchAssociation { customer: customer?, association: association?? }
@@ -667,6 +695,16 @@ fn decode_query(op: &str, fields: &mut Fields) -> Option<Query> {
             Query::AdjustRecords { partner: partner?, target: target?, operation: operation?, from: from?, to: to?, page: page? }
         }
         "order" => Query::Order { order: fields.id("order", false)? },
+        "invoiceable" => Query::Invoiceable { party: fields.member("party")? },
+        "invoice" => Query::Invoice { invoice: fields.id("invoice", false)? },
+        "consumption_summary" => {
+            let (partner, cycle) = (fields.optional_id("partner", true), fields.cycle("cycle"));
+            let cycle = cycle?;
+            if cycle.is_none() {
+                fields.note(ErrorCode::InvalidRequest, "field cycle is required".to_owned());
+            }
+            Query::ConsumptionSummary { partner: partner?, cycle: cycle? }
+        }
         "orders" => {
             let (customer, status, page) = (fields.id("customer", true), fields.choice("status", false, ORDER_STATUSES), fields.page());
             Query::Orders { customer: customer?, status: status?, page: page? }
@@ -799,6 +837,8 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
             "debt": debt.to_string(),
         }),
         Outcome::Withdrawal { withdrawal, status } => json!({"withdrawal": withdrawal.as_str(), "status": status.name()}),
+        Outcome::Invoiced { invoice, matched } => json!({"invoice": invoice.as_str(), "matched": matched_json(matched)}),
+        Outcome::InvoiceReturned(invoice) => json!({"invoice": invoice.as_str(), "status": "returned"}),
         Outcome::AssociationChanged { customer, association, cash, coupons } => json!({
             "customer": customer.as_str(),
             "association": association.map(AssociationKind::name),
@@ -806,6 +846,11 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
             "reclaimed_coupons": ids(coupons),
         }),
     }
+}
+
+/// `[{"bill", "amount"}, ...]`.
+pub(crate) fn matched_json(matched: &[crate::domain::matching::Matched]) -> Vec<Value> {
+    matched.iter().map(|matched| json!({"bill": matched.bill.as_str(), "amount": matched.amount.to_string()})).collect()
 }
 
 fn ids(ids: &[Id]) -> Vec<&str> {

@@ -2,7 +2,7 @@
 //! (`as_of`, statements, adjust records) from the store's index tables.
 
 use crate::amount::Amount;
-use crate::domain::records::{Bill, Order, OrderStatus, Record, WithdrawalStatus};
+use crate::domain::records::{Bill, BillType, Order, OrderStatus, Record, WithdrawalStatus};
 use crate::domain::{self, AdjustRecord, Command, Index, PartyRecord, State, Transaction};
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
@@ -19,6 +19,9 @@ pub(crate) fn answer(store: &Store, state: &State, request: &Request, query: &Qu
     let result = match query {
         Query::Balance { party, as_of } => balance(store, state, actor, party, *as_of, now),
         Query::Order { order } => order_query(state, actor, order, now),
+        Query::Invoiceable { party } => invoiceable_query(state, actor, party),
+        Query::Invoice { invoice } => invoice_query(state, actor, invoice),
+        Query::ConsumptionSummary { partner, cycle } => consumption_summary(state, actor, partner.as_ref(), cycle),
         Query::Orders { customer, status, page } => orders_query(state, actor, customer, *status, *page, now),
         Query::Bills { party, cycle, page } => bills_query(state, actor, party, cycle.as_deref(), *page),
         Query::Withdrawals { party, page } => withdrawals_query(state, actor, party, *page),
@@ -317,4 +320,91 @@ pub(crate) fn describe(transaction: &Transaction, posting: &Posting) -> (String,
     let opposite = others.clone().find(|other| other.amount.is_negative() != posting.amount.is_negative());
     let counterparty = opposite.or_else(|| others.next()).map_or_else(|| posting.account.owner.clone(), |other| other.account.owner.clone());
     (op.to_owned(), counterparty.to_string())
+}
+
+fn invoiceable_query(state: &State, actor: &Party, party: &Party) -> Result<Value, Rejection> {
+    domain::authorize_query(state, actor, party)?;
+    let mut total = Amount::ZERO;
+    let mut items = Vec::new();
+    for (id, bill, remaining) in domain::invoiceable_items(state, party) {
+        total = total.checked_add(remaining)?;
+        items.push(json!({"bill": id.as_str(), "bill_type": bill.bill_type.name(), "at": bill.at.to_string(), "remaining": remaining.to_string()}));
+    }
+    Ok(json!({"total": total.to_string(), "items": items}))
+}
+
+fn invoice_query(state: &State, actor: &Party, id: &Id) -> Result<Value, Rejection> {
+    let invoice = state.invoice(id).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("invoice {id} does not exist")))?;
+    domain::authorize_query(state, actor, &invoice.party)?;
+    Ok(json!({
+        "invoice": id.as_str(),
+        "party": invoice.party.to_string(),
+        "amount": invoice.amount.to_string(),
+        "status": invoice.status.name(),
+        "at": invoice.at.to_string(),
+        "matched": crate::protocol::matched_json(&invoice.matched),
+    }))
+}
+
+/// Consumption, refunds and adjustments per customer of a partner in one UTC+8 cycle, by bill
+/// amount (coupon-paid parts included: they are consumption too).
+#[derive(Clone, Copy, Default)]
+struct Summary {
+    consumption: Amount,
+    refunds: Amount,
+    adjustments: Amount,
+}
+
+impl Summary {
+    fn add(&mut self, bill: &Bill) -> Result<(), Rejection> {
+        let slot = match bill.bill_type {
+            BillType::New | BillType::Renew | BillType::Change | BillType::Usage => &mut self.consumption,
+            BillType::Refund => &mut self.refunds,
+            BillType::Compensation | BillType::Deduction => &mut self.adjustments,
+        };
+        *slot = slot.checked_add(bill.amount)?;
+        Ok(())
+    }
+
+    fn merge(&mut self, other: Summary) -> Result<(), Rejection> {
+        self.consumption = self.consumption.checked_add(other.consumption)?;
+        self.refunds = self.refunds.checked_add(other.refunds)?;
+        self.adjustments = self.adjustments.checked_add(other.adjustments)?;
+        Ok(())
+    }
+
+    fn to_json(self, customer: Option<&Id>) -> Result<Value, Rejection> {
+        let net = self.consumption.checked_add(self.refunds)?.checked_add(self.adjustments)?;
+        let mut value = json!({"consumption": self.consumption.to_string(), "refunds": self.refunds.to_string(),
+            "adjustments": self.adjustments.to_string(), "net": net.to_string()});
+        if let Some(customer) = customer {
+            value["customer"] = json!(customer.as_str());
+        }
+        Ok(value)
+    }
+}
+
+fn consumption_summary(state: &State, actor: &Party, partner: Option<&Id>, cycle: &str) -> Result<Value, Rejection> {
+    let partner = match (partner, actor) {
+        (Some(partner), _) => Party::Partner(partner.clone()),
+        (None, Party::Partner(id)) => Party::Partner(id.clone()),
+        (None, _) => return reject(ErrorCode::InvalidRequest, "field partner is required unless a partner asks"),
+    };
+    domain::authorize_query(state, actor, &partner)?;
+    let mut customers: Vec<&Id> = state.indexed(Index::PartnerCustomers, &partner).collect();
+    customers.sort();
+    let mut totals = Summary::default();
+    let mut lines = Vec::with_capacity(customers.len());
+    for customer in customers {
+        let party = Party::Customer(customer.clone());
+        let mut summary = Summary::default();
+        for bill in state.indexed(Index::Bills, &party).filter_map(|id| state.bill(id)) {
+            if bill.at.cycle() == cycle {
+                summary.add(bill)?;
+            }
+        }
+        totals.merge(summary)?;
+        lines.push(summary.to_json(Some(customer))?);
+    }
+    Ok(json!({"partner": partner.to_string(), "cycle": cycle, "customers": lines, "totals": totals.to_json(None)?}))
 }

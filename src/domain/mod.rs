@@ -5,6 +5,8 @@
 
 mod coupons;
 mod funds;
+mod invoices;
+pub mod matching;
 mod orders;
 mod parties;
 pub mod records;
@@ -12,6 +14,7 @@ mod scope;
 mod state;
 mod withdrawals;
 
+pub(crate) use invoices::invoiceable_items;
 pub(crate) use state::Index;
 pub use state::{Head, RequestEntry, State, Undo};
 
@@ -377,6 +380,20 @@ pub enum Command {
         /// The new association kind.
         association: AssociationKind,
     },
+    /// `request_invoice`.
+    RequestInvoice {
+        /// New invoice id.
+        invoice: Id,
+        /// The invoiced party.
+        party: Party,
+        /// The invoice amount.
+        amount: Amount,
+    },
+    /// `return_invoice`.
+    ReturnInvoice {
+        /// The invoice.
+        invoice: Id,
+    },
 }
 
 /// A member order of `place_combined_order`.
@@ -433,6 +450,8 @@ impl Command {
             Command::DeleteWithdrawal { .. } => "delete_withdrawal",
             Command::Unbind { .. } => "unbind",
             Command::SwitchAssociation { .. } => "switch_association",
+            Command::RequestInvoice { .. } => "request_invoice",
+            Command::ReturnInvoice { .. } => "return_invoice",
         }
     }
 }
@@ -551,6 +570,15 @@ pub enum Outcome {
         /// Coupons returned to their quotas.
         coupons: Vec<Id>,
     },
+    /// An invoice was issued, covering these bill amounts.
+    Invoiced {
+        /// The invoice.
+        invoice: Id,
+        /// The matched bill amounts.
+        matched: Vec<matching::Matched>,
+    },
+    /// An invoice was returned.
+    InvoiceReturned(Id),
 }
 
 /// An allocation, recovery or unbind reclaim, as listed by `adjust_records`.
@@ -763,6 +791,8 @@ fn decide_command(state: &State, context: &Context<'_>, command: &Command) -> Re
         Command::DeleteWithdrawal { withdrawal } => withdrawals::delete(state, context, withdrawal),
         Command::Unbind { customer } => parties::unbind(state, context, customer),
         Command::SwitchAssociation { customer, association } => parties::switch_association(state, context, customer, *association),
+        Command::RequestInvoice { invoice, party, amount } => invoices::request(state, context, invoice, party, *amount),
+        Command::ReturnInvoice { invoice } => invoices::return_invoice(state, context, invoice),
     }
 }
 

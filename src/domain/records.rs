@@ -438,6 +438,42 @@ pub struct Withdrawal {
     pub seq: u64,
 }
 
+/// The life of an invoice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvoiceStatus {
+    /// Issued: its matched amounts are invoiced.
+    Issued,
+    /// Returned: its matched amounts are invoiceable again.
+    Returned,
+}
+
+impl InvoiceStatus {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            InvoiceStatus::Issued => "issued",
+            InvoiceStatus::Returned => "returned",
+        }
+    }
+}
+
+/// An invoice and the bill amounts it covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// The invoiced party.
+    pub party: Party,
+    /// The invoice amount.
+    pub amount: Amount,
+    /// Issued or returned.
+    pub status: InvoiceStatus,
+    /// What it covers, in matching order.
+    pub matched: Vec<super::matching::Matched>,
+    /// When issued.
+    pub at: Timestamp,
+    /// The transaction that issued it.
+    pub seq: u64,
+}
+
 /// A record with its key, as written by a command (insert or replace).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Record {
@@ -455,6 +491,8 @@ pub enum Record {
     Bill(Id, Bill),
     /// A withdrawal.
     Withdrawal(Id, Withdrawal),
+    /// An invoice.
+    Invoice(Id, Invoice),
 }
 
 impl Record {
@@ -469,6 +507,7 @@ impl Record {
             Record::Combined(id, _) => format!("combined:{id}"),
             Record::Bill(id, _) => format!("bill:{id}"),
             Record::Withdrawal(id, _) => format!("withdrawal:{id}"),
+            Record::Invoice(id, _) => format!("invoice:{id}"),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The in-memory state the rules read, with an undo log so a failed command, atomic group or
 //! commit leaves it exactly as it was.
 
-use super::records::{Bill, Combined, Coupon, Order, Quota, Record, Withdrawal};
+use super::records::{Bill, Combined, Coupon, Invoice, Order, Quota, Record, Withdrawal};
 use super::{Effects, PartyRecord};
 use crate::amount::Amount;
 use crate::error::{ErrorCode, Rejection};
@@ -59,6 +59,7 @@ pub struct State {
     combined: HashMap<Id, Combined>,
     bills: HashMap<Id, Bill>,
     withdrawals: HashMap<Id, Withdrawal>,
+    invoices: HashMap<Id, Invoice>,
     index: BTreeSet<IndexEntry>,
     balances: HashMap<Account, Amount>,
     requests: HashMap<Id, RequestEntry>,
@@ -97,7 +98,7 @@ fn index_entries(record: &Record) -> Vec<IndexEntry> {
             .map(|association| (Index::PartnerCustomers, Party::Partner(association.partner.clone()), 0, customer.clone()))
             .into_iter()
             .collect(),
-        Record::Party(..) | Record::Combined(..) => Vec::new(),
+        Record::Party(..) | Record::Combined(..) | Record::Invoice(..) => Vec::new(),
         Record::Quota(id, quota) => vec![(Index::Quotas, Party::Partner(quota.owner.clone()), quota.seq, id.clone())],
         Record::Coupon(id, coupon) => vec![(Index::Coupons, Party::Customer(coupon.customer.clone()), coupon.seq, id.clone())],
         Record::Order(id, order) => vec![(Index::Orders, Party::Customer(order.customer.clone()), order.seq, id.clone())],
@@ -174,6 +175,11 @@ impl State {
         self.withdrawals.get(id)
     }
 
+    /// An invoice.
+    pub fn invoice(&self, id: &Id) -> Option<&Invoice> {
+        self.invoices.get(id)
+    }
+
     /// Every record, for comparing a replay with the store.
     pub fn records(&self) -> Vec<Record> {
         let mut records: Vec<Record> = Vec::new();
@@ -184,6 +190,7 @@ impl State {
         records.extend(self.combined.iter().map(|(key, value)| Record::Combined(key.clone(), value.clone())));
         records.extend(self.bills.iter().map(|(key, value)| Record::Bill(key.clone(), value.clone())));
         records.extend(self.withdrawals.iter().map(|(key, value)| Record::Withdrawal(key.clone(), value.clone())));
+        records.extend(self.invoices.iter().map(|(key, value)| Record::Invoice(key.clone(), value.clone())));
         records
     }
 
@@ -244,6 +251,7 @@ impl State {
             Record::Combined(key, value) => self.combined.insert(key.clone(), value).map(|old| Record::Combined(key, old)),
             Record::Bill(key, value) => self.bills.insert(key.clone(), value).map(|old| Record::Bill(key, old)),
             Record::Withdrawal(key, value) => self.withdrawals.insert(key.clone(), value).map(|old| Record::Withdrawal(key, old)),
+            Record::Invoice(key, value) => self.invoices.insert(key.clone(), value).map(|old| Record::Invoice(key, old)),
         };
         self.reindex(previous.as_ref(), Some(&record));
         previous
@@ -264,6 +272,7 @@ impl State {
             Record::Combined(key, _) => drop(put(&mut self.combined, key, None)),
             Record::Bill(key, _) => drop(put(&mut self.bills, key, None)),
             Record::Withdrawal(key, _) => drop(put(&mut self.withdrawals, key, None)),
+            Record::Invoice(key, _) => drop(put(&mut self.invoices, key, None)),
         }
     }
 

@@ -78,7 +78,7 @@ pub fn decode_journal(bytes: &[u8]) -> Result<(ChainHash, &[u8], Transaction), D
         return Err(corrupt("journal", "shorter than its hash"));
     }
     let (hash, transaction_body) = rest.split_at(32);
-    let transaction = postcard::from_bytes(transaction_body).map_err(|error| corrupt("journal", error.to_string()))?;
+    let transaction = exact(postcard::take_from_bytes(transaction_body), "journal")?;
     Ok((hash.try_into().expect("split at 32"), transaction_body, transaction))
 }
 
@@ -161,8 +161,16 @@ fn encode_postcard<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 fn decode_postcard<'a, T: serde::Deserialize<'a>>(what: &'static str, bytes: &'a [u8]) -> Result<T, DecodeError> {
-    let rest = body(what, bytes, None)?;
-    postcard::from_bytes(rest).map_err(|error| corrupt(what, error.to_string()))
+    exact(postcard::take_from_bytes(body(what, bytes, None)?), what)
+}
+
+/// A postcard value that must use every byte: trailing bytes mean a corrupt record.
+fn exact<T>(decoded: postcard::Result<(T, &[u8])>, what: &'static str) -> Result<T, DecodeError> {
+    match decoded {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(corrupt(what, format!("{} bytes after the record", rest.len()))),
+        Err(error) => Err(corrupt(what, error.to_string())),
+    }
 }
 
 /// A record with its key (party, quota, coupon, order, combined order, bill, withdrawal):

@@ -1,0 +1,73 @@
+//! Invoices: an invoice amount is matched (SPEC 5, [`super::matching`]) against the invoiceable
+//! remainders of the bills a party paid; a returned invoice gives its matched amounts back.
+
+use super::matching::{InvoiceItem, Matched, match_invoice};
+use super::records::{Bill, Invoice, InvoiceStatus, Record};
+use super::scope::{require_exists, require_scope};
+use super::{Context, Effects, Index, Outcome, State};
+use crate::amount::Amount;
+use crate::error::{ErrorCode, Rejection, reject};
+use crate::id::{Id, Party};
+use crate::journal::Account;
+
+/// The invoiceable items of `party`: the bills it paid (or was refunded, compensated, deducted)
+/// with a remainder, oldest first.
+pub(crate) fn invoiceable_items<'s>(state: &'s State, party: &'s Party) -> impl Iterator<Item = (&'s Id, &'s Bill, Amount)> + 's {
+    state.indexed(Index::Bills, party).filter_map(move |id| {
+        let bill = state.bill(id).filter(|bill| bill.payer == *party)?;
+        let remaining = Amount::from_minor(bill.invoiceable.minor() - bill.invoiced.minor());
+        (!remaining.is_zero()).then_some((id, bill, remaining))
+    })
+}
+
+fn require_invoice<'s>(state: &'s State, id: &Id) -> Result<&'s Invoice, Rejection> {
+    state.invoice(id).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("invoice {id} does not exist")))
+}
+
+/// Bills with `matched` added to (or, `sign` -1, taken from) what they have invoiced.
+fn rebill(state: &State, matched: &[Matched], sign: i128) -> Result<Vec<Record>, Rejection> {
+    matched
+        .iter()
+        .map(|matched| {
+            let bill = state.bill(&matched.bill).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("bill {} does not exist", matched.bill)))?;
+            let invoiced = bill.invoiced.checked_add(Amount::from_minor(sign * matched.amount.minor()))?;
+            Ok(Record::Bill(matched.bill.clone(), Bill { invoiced, ..bill.clone() }))
+        })
+        .collect()
+}
+
+pub(super) fn request(state: &State, context: &Context<'_>, id: &Id, party: &Party, amount: Amount) -> Result<Effects, Rejection> {
+    require_scope(state, context.actor, party)?;
+    require_exists(state, party)?;
+    context.fresh()?;
+    if state.invoice(id).is_some() {
+        return reject(ErrorCode::AlreadyExists, format!("invoice {id} already exists"));
+    }
+    let debt = state.balance(&Account::arrears(party)).checked_neg()?;
+    if debt.is_positive() {
+        return reject(ErrorCode::DebtOutstanding, format!("{party} owes {debt}: repay the debt before invoicing"));
+    }
+    context.in_time(state)?;
+    let items: Vec<InvoiceItem> =
+        invoiceable_items(state, party).map(|(bill, record, remaining)| InvoiceItem { bill: bill.clone(), at: record.at, remaining }).collect();
+    let matched = match_invoice(&items, amount)?;
+    let mut effects = Effects::new(Outcome::Invoiced { invoice: id.clone(), matched: matched.clone() });
+    effects.records = rebill(state, &matched, 1)?;
+    let invoice = Invoice { party: party.clone(), amount, status: InvoiceStatus::Issued, matched, at: context.at, seq: context.seq };
+    effects.records.push(Record::Invoice(id.clone(), invoice));
+    Ok(effects)
+}
+
+pub(super) fn return_invoice(state: &State, context: &Context<'_>, id: &Id) -> Result<Effects, Rejection> {
+    let invoice = require_invoice(state, id)?;
+    require_scope(state, context.actor, &invoice.party)?;
+    context.fresh()?;
+    if invoice.status != InvoiceStatus::Issued {
+        return reject(ErrorCode::InvoiceState, format!("invoice {id} is {}, not issued", invoice.status.name()));
+    }
+    context.in_time(state)?;
+    let mut effects = Effects::new(Outcome::InvoiceReturned(id.clone()));
+    effects.records = rebill(state, &invoice.matched, -1)?;
+    effects.records.push(Record::Invoice(id.clone(), Invoice { status: InvoiceStatus::Returned, ..invoice.clone() }));
+    Ok(effects)
+}
