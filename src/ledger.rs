@@ -126,6 +126,15 @@ impl Ledger {
         (0..lines.len()).map(|index| failures.remove(&index).or_else(|| executed.next()).expect("one response per line")).collect()
     }
 
+    /// Calls `visit` with every committed transaction in `seq` order (for exports and audits).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the journal cannot be read, or the first error `visit` returns.
+    pub fn for_each_transaction<E: From<StoreError>>(&self, mut visit: impl FnMut(&Transaction) -> Result<(), E>) -> Result<(), E> {
+        let inner = self.lock();
+        inner.store.for_each_transaction(|_, _, _, transaction| visit(&transaction))
+    }
+
     /// Replays the whole journal and checks it against the stored state (see [`crate::verify`]).
     ///
     /// # Errors
