@@ -12,14 +12,21 @@ use crate::time::{Clock, SystemClock, Timestamp};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Commands per durable commit in [`Ledger::execute_batch`], at most.
 pub const BATCH_COMMANDS_MAX: usize = 100_000;
+/// Durable transactions between two checkpoints of the derived tables, at most.
+pub const CHECKPOINT_TRANSACTIONS: usize = 65_536;
 
 /// An open ledger. `Send + Sync`: share it between threads behind an `Arc`.
+///
+/// Commands from concurrent [`Ledger::execute`] calls share durable commits (group commit): one
+/// caller commits everything queued and hands over to the next, and every caller returns only
+/// once its own command is durable.
 pub struct Ledger {
     inner: Mutex<Inner>,
+    queue: Mutex<Queue>,
     clock: Box<dyn Clock>,
 }
 
@@ -27,6 +34,34 @@ struct Inner {
     store: Store,
     state: State,
     undo: Undo,
+    /// Durable in the journal, not yet in the derived tables.
+    unchecked: Vec<Pending>,
+}
+
+/// Requests waiting for a group commit, and whether some caller is committing.
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<(Request, Arc<Slot>)>,
+    leading: bool,
+}
+
+enum Turn {
+    Wait,
+    Lead,
+    Done(Response),
+}
+
+/// Where a waiting caller learns its response, or that it is its turn to commit for everyone.
+struct Slot {
+    turn: Mutex<Turn>,
+    ready: Condvar,
+}
+
+impl Slot {
+    fn set(&self, turn: Turn) {
+        *self.turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = turn;
+        self.ready.notify_one();
+    }
 }
 
 /// Opening a ledger failed.
@@ -62,8 +97,9 @@ impl Ledger {
     /// # Errors
     /// As [`Ledger::open`].
     pub fn from_store(store: Store, clock: Box<dyn Clock>) -> Result<Ledger, OpenError> {
-        let state = store.load_state()?;
-        Ok(Ledger { inner: Mutex::new(Inner { store, state, undo: Undo::default() }), clock })
+        let (state, unchecked) = store.recover()?;
+        let inner = Inner { store, state, undo: Undo::default(), unchecked };
+        Ok(Ledger { inner: Mutex::new(inner), queue: Mutex::new(Queue::default()), clock })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -77,9 +113,53 @@ impl Ledger {
         self.lock().state.head()
     }
 
-    /// Runs one request: a command is committed durably before this returns.
+    /// Runs one request: a command is committed durably before this returns. Concurrent calls
+    /// share durable commits.
     pub fn execute(&self, request: &Request) -> Response {
-        self.execute_batch(std::slice::from_ref(request)).pop().unwrap_or_else(|| storage_failure(None, "empty batch"))
+        let slot = Arc::new(Slot { turn: Mutex::new(Turn::Wait), ready: Condvar::new() });
+        let lead = {
+            let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            queue.waiting.push((request.clone(), Arc::clone(&slot)));
+            !std::mem::replace(&mut queue.leading, true)
+        };
+        if !lead {
+            let mut turn = slot.turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            loop {
+                match std::mem::replace(&mut *turn, Turn::Wait) {
+                    Turn::Wait => turn = slot.ready.wait(turn).unwrap_or_else(std::sync::PoisonError::into_inner),
+                    Turn::Lead => break,
+                    Turn::Done(response) => return response,
+                }
+            }
+        }
+        self.lead(&slot)
+    }
+
+    /// Commits everything queued (including `own`), answers the others, then hands the turn to
+    /// the first caller that queued meanwhile.
+    fn lead(&self, own: &Arc<Slot>) -> Response {
+        let batch = std::mem::take(&mut self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).waiting);
+        let (requests, slots): (Vec<Request>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
+        let mut mine = None;
+        for (slot, response) in slots.iter().zip(self.execute_batch(&requests)) {
+            if Arc::ptr_eq(slot, own) { mine = Some(response) } else { slot.set(Turn::Done(response)) }
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match queue.waiting.first() {
+            Some((_, next)) => next.set(Turn::Lead),
+            None => queue.leading = false,
+        }
+        mine.unwrap_or_else(|| storage_failure(None, "the request was lost from its group commit"))
+    }
+
+    /// Writes the state tables (balances, request ids, records) up to the journal head. Happens by itself every [`CHECKPOINT_TRANSACTIONS`], before
+    /// queries that read history, before `verify`, and when the ledger is dropped; a crash before
+    /// it loses nothing (the journal is replayed on open).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the write fails.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.lock().checkpoint()
     }
 
     /// Decodes and runs one JSON line.
@@ -140,7 +220,9 @@ impl Ledger {
     /// # Errors
     /// [`crate::VerifyError`] naming the first mismatch.
     pub fn verify(&self) -> Result<crate::VerifyReport, crate::VerifyError> {
-        let inner = self.lock();
+        let mut inner = self.lock();
+        inner.checkpoint()?;
+        inner.store.catch_up_history()?;
         crate::audit::verify_store(&inner.store)
     }
 }
@@ -159,7 +241,14 @@ fn storage_failure(id: Option<String>, message: &str) -> Response {
 impl Inner {
     fn process(&mut self, request: &Request, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
         match &request.body {
-            Body::Query(query) => crate::query::answer(&self.store, &self.state, request, query, request.at.unwrap_or_else(|| clock.now())),
+            Body::Query(query) => {
+                if query.reads_history()
+                    && let Err(error) = self.checkpoint().and_then(|()| self.store.catch_up_history())
+                {
+                    return storage_failure(request.id.as_ref().map(Id::to_string), &error.to_string());
+                }
+                crate::query::answer(&self.store, &self.state, request, query, request.at.unwrap_or_else(|| clock.now()))
+            }
             Body::Command(command) => {
                 let Some(id) = &request.id else {
                     let rejection = Rejection::new(ErrorCode::InvalidRequest, "field id is required");
@@ -226,8 +315,15 @@ impl Inner {
         if pending.is_empty() {
             return;
         }
-        match self.store.commit(pending, &self.state) {
-            Ok(()) => self.undo.clear(),
+        match self.store.commit_journal(pending) {
+            Ok(()) => {
+                self.undo.clear();
+                self.unchecked.append(pending);
+                // A failed checkpoint loses nothing: the journal holds it, and it is retried.
+                if self.unchecked.len() >= CHECKPOINT_TRANSACTIONS {
+                    let _ = self.checkpoint();
+                }
+            }
             Err(error) => {
                 self.state.rollback(&mut self.undo, 0);
                 for response in responses.iter_mut() {
@@ -241,6 +337,24 @@ impl Inner {
             }
         }
         pending.clear();
+    }
+}
+
+impl Inner {
+    fn checkpoint(&mut self) -> Result<(), StoreError> {
+        if self.unchecked.is_empty() {
+            return Ok(());
+        }
+        self.store.checkpoint(&self.unchecked, &self.state)?;
+        self.unchecked.clear();
+        Ok(())
+    }
+}
+
+impl Drop for Ledger {
+    /// Best effort: a checkpoint now saves replaying the journal tail at the next open.
+    fn drop(&mut self) {
+        let _ = self.lock().checkpoint();
     }
 }
 

@@ -149,6 +149,14 @@ pub enum Query {
     },
 }
 
+impl Query {
+    /// Whether answering reads the history tables (posting index, adjust records, record
+    /// history), which a checkpoint must bring up to date first.
+    pub fn reads_history(&self) -> bool {
+        matches!(self, Query::Balance { as_of: Some(_), .. } | Query::AdjustRecords { .. } | Query::Statement { .. })
+    }
+}
+
 /// A line that could not be decoded: the id to echo (when one could be read) and the rejection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodeError {

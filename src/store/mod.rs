@@ -16,8 +16,9 @@ use std::path::Path;
 
 /// seq → journal record.
 pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
-/// request id → request entry.
-pub const REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("requests");
+/// checkpoint seq → the request ids committed since the previous checkpoint (a request run):
+/// appended once per checkpoint, loaded whole into memory on open.
+pub const REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("request_runs");
 /// record key (`partner:P1`, `order:O1`, …) → current record.
 pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// (record key, seq) → the record as written by that transaction (for `as_of`).
@@ -28,7 +29,8 @@ pub const BALANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("balance
 pub const POSTINGS: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("postings");
 /// (seq, index) → adjust record.
 pub const ADJUST_RECORDS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("adjust_records");
-/// name → value: `head`, `format`.
+/// name → value: `format`, `head` (the durable journal head), `checkpoint` (the head the state
+/// tables are written up to), `history` (the head the history tables are written up to).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// The on-disk format this build writes and reads.
@@ -127,7 +129,8 @@ impl Store {
         &self.db
     }
 
-    /// Reads the current state: records, balances, request ids and the head.
+    /// Reads the derived tables as of the last checkpoint: records, balances, request ids, and the
+    /// checkpoint's head. [`Store::recover`] brings it up to the journal's head.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
@@ -149,67 +152,180 @@ impl Store {
             state.load_balance(account, records::decode_balance(value.value())?);
         }
         for entry in txn.open_table(REQUESTS)?.iter()? {
-            let (key, value) = entry?;
-            let id = Id::new(key.value()).map_err(|error| records::DecodeError { what: "request key", reason: error.to_string() })?;
-            state.load_request(id, records::decode_request(value.value())?);
+            for (id, request) in records::decode_request_run(entry?.1.value())? {
+                state.load_request(id, request);
+            }
         }
-        if let Some(head) = txn.open_table(META)?.get("head")? {
-            state.load_head(records::decode_head(head.value())?);
+        if let Some(checkpoint) = txn.open_table(META)?.get("checkpoint")? {
+            state.load_head(records::decode_head(checkpoint.value())?);
         }
         Ok(state)
     }
 
-    /// Writes `batch` and the resulting rows of `state` in one durable write transaction.
+    /// Makes `batch` durable: appends its journal records and moves the head, in one write
+    /// transaction with `Durability::Immediate`. Only append-ordered keys are written, so the cost
+    /// does not grow with the number of accounts; derived tables follow in [`Store::checkpoint`].
     ///
     /// # Errors
     /// [`StoreError`]: then nothing of the batch is committed.
-    pub fn commit(&self, batch: &[Pending], state: &State) -> Result<(), StoreError> {
-        debug_assert!(batch.iter().all(|pending| pending.transaction.seq <= state.head().seq));
+    pub fn commit_journal(&self, batch: &[Pending]) -> Result<(), StoreError> {
         let Some(last) = batch.last() else { return Ok(()) };
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {
             let mut journal = txn.open_table(JOURNAL)?;
-            let mut requests = txn.open_table(REQUESTS)?;
-            let mut postings = txn.open_table(POSTINGS)?;
-            let mut adjust = txn.open_table(ADJUST_RECORDS)?;
-            let mut history = txn.open_table(RECORD_HISTORY)?;
-            let mut touched_accounts: BTreeSet<&Account> = BTreeSet::new();
-            let mut written: BTreeMap<String, Vec<u8>> = BTreeMap::new();
             for pending in batch {
-                let transaction = &pending.transaction;
-                journal.insert(transaction.seq, records::encode_journal(&pending.hash, &pending.body).as_slice())?;
-                let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
-                requests.insert(transaction.request.as_str(), records::encode_request(&entry).as_slice())?;
-                for (index, (posting, after)) in transaction.effects.postings.iter().zip(&pending.balances_after).enumerate() {
-                    let key = (posting.account.to_string(), transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
-                    postings.insert((key.0.as_str(), key.1, key.2), records::encode_posting(posting.amount, *after, transaction.at).as_slice())?;
-                    touched_accounts.insert(&posting.account);
-                }
-                for (index, record) in transaction.effects.adjust_records.iter().enumerate() {
-                    let key = (transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
-                    adjust.insert(key, records::encode_adjust(transaction.at, record).as_slice())?;
-                }
-                for record in &transaction.effects.records {
-                    let (key, bytes) = (record.key(), records::encode_record(record));
-                    history.insert((key.as_str(), transaction.seq), bytes.as_slice())?;
-                    written.insert(key, bytes);
-                }
-            }
-            let mut balances = txn.open_table(BALANCES)?;
-            for account in touched_accounts {
-                balances.insert(account.to_string().as_str(), records::encode_balance(state.balance(account)).as_slice())?;
-            }
-            // The last write of each record in the batch is its current value.
-            let mut current = txn.open_table(RECORDS)?;
-            for (key, bytes) in &written {
-                current.insert(key.as_str(), bytes.as_slice())?;
+                journal.insert(pending.transaction.seq, records::encode_journal(&pending.hash, &pending.body).as_slice())?;
             }
             let head = Head { seq: last.transaction.seq, hash: last.hash, at: last.transaction.at };
             txn.open_table(META)?.insert("head", records::encode_head(&head).as_slice())?;
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// Writes the derived state tables (request ids, record history, current records and
+    /// balances) for `batch`, whose journal records are already durable, and
+    /// records `state`'s head as the checkpoint, in one write transaction. Keys are written in
+    /// sorted order, so each B-tree page is rewritten once per checkpoint, not once per command.
+    ///
+    /// # Errors
+    /// [`StoreError`]: then the checkpoint stays where it was; the journal still holds everything.
+    pub fn checkpoint(&self, batch: &[Pending], state: &State) -> Result<(), StoreError> {
+        debug_assert!(batch.last().is_none_or(|last| last.transaction.seq == state.head().seq));
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut requests: Vec<(&Id, crate::domain::RequestEntry)> = Vec::with_capacity(batch.len());
+            let mut accounts: BTreeSet<&Account> = BTreeSet::new();
+            let mut history: BTreeMap<(String, u64), Vec<u8>> = BTreeMap::new();
+            let mut written: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+            for pending in batch {
+                let transaction = &pending.transaction;
+                let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
+                requests.push((&transaction.request, entry));
+                accounts.extend(transaction.effects.postings.iter().map(|posting| &posting.account));
+                for record in &transaction.effects.records {
+                    let (key, bytes) = (record.key(), records::encode_record(record));
+                    history.insert((key.clone(), transaction.seq), bytes.clone());
+                    written.insert(key, bytes);
+                }
+            }
+            if !requests.is_empty() {
+                txn.open_table(REQUESTS)?.insert(state.head().seq, records::encode_request_run(&requests).as_slice())?;
+            }
+            let mut table = txn.open_table(RECORD_HISTORY)?;
+            for ((key, seq), value) in &history {
+                table.insert((key.as_str(), *seq), value.as_slice())?;
+            }
+            // The last write of each record is its current value.
+            let mut table = txn.open_table(RECORDS)?;
+            for (key, value) in &written {
+                table.insert(key.as_str(), value.as_slice())?;
+            }
+            let mut table = txn.open_table(BALANCES)?;
+            let keys: BTreeMap<String, &Account> = accounts.into_iter().map(|account| (account.to_string(), account)).collect();
+            for (key, account) in keys {
+                table.insert(key.as_str(), records::encode_balance(state.balance(account)).as_slice())?;
+            }
+            txn.open_table(META)?.insert("checkpoint", records::encode_head(&state.head()).as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The seq up to which the history tables (posting index, adjust records) are written.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure.
+    pub fn history_seq(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        match txn.open_table(META)?.get("history")? {
+            Some(value) => Ok(records::decode_head(value.value())?.seq),
+            None => Ok(0),
+        }
+    }
+
+    /// Brings the history tables (posting index with balances after each posting, adjust
+    /// records) up to the durable journal head, reading the journal after their watermark. They
+    /// are indexes of the journal, built when a query needs them rather than on every commit.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read or write failure, or an undecodable journal record.
+    pub fn catch_up_history(&self) -> Result<(), StoreError> {
+        let from = self.history_seq()? + 1;
+        let txn = self.db.begin_write()?;
+        {
+            let journal = txn.open_table(JOURNAL)?;
+            let mut postings = txn.open_table(POSTINGS)?;
+            let mut adjust = txn.open_table(ADJUST_RECORDS)?;
+            let mut running: std::collections::HashMap<String, Amount> = std::collections::HashMap::new();
+            let mut last = None;
+            for entry in journal.range(from..)? {
+                let (_, value) = entry?;
+                let (hash, _, transaction) = records::decode_journal(value.value())?;
+                for (index, posting) in transaction.effects.postings.iter().enumerate() {
+                    let key = posting.account.to_string();
+                    let before = match running.get(&key) {
+                        Some(balance) => *balance,
+                        None => match postings.range((key.as_str(), 0, 0)..(key.as_str(), transaction.seq, 0))?.next_back() {
+                            Some(entry) => records::decode_posting(entry?.1.value())?.1,
+                            None => Amount::ZERO,
+                        },
+                    };
+                    let after = before.checked_add(posting.amount).map_err(|_| DecodeError { what: "journal", reason: "balance overflow".to_owned() })?;
+                    let index = u32::try_from(index).unwrap_or(u32::MAX);
+                    postings.insert((key.as_str(), transaction.seq, index), records::encode_posting(posting.amount, after, transaction.at).as_slice())?;
+                    running.insert(key, after);
+                }
+                for (index, record) in transaction.effects.adjust_records.iter().enumerate() {
+                    let key = (transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
+                    adjust.insert(key, records::encode_adjust(transaction.at, record).as_slice())?;
+                }
+                last = Some(Head { seq: transaction.seq, hash, at: transaction.at });
+            }
+            if let Some(head) = last {
+                txn.open_table(META)?.insert("history", records::encode_head(&head).as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Rebuilds the state after a stop: the derived tables as of the last checkpoint, then every
+    /// journal record after it applied on top. Returns the state and those replayed transactions
+    /// (still to be written by the next checkpoint).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure, an undecodable record, or a journal whose records do not
+    /// continue the checkpoint (then the file needs `verify`).
+    pub fn recover(&self) -> Result<(State, Vec<Pending>), StoreError> {
+        let mut state = self.load_state()?;
+        let mut undo = crate::domain::Undo::default();
+        let mut tail = Vec::new();
+        let txn = self.db.begin_read()?;
+        let journal = txn.open_table(JOURNAL)?;
+        for entry in journal.range(state.head().seq + 1..)? {
+            let (key, value) = entry?;
+            let (hash, body, transaction) = records::decode_journal(value.value())?;
+            let head = state.head();
+            if key.value() != head.seq + 1 || transaction.seq != key.value() || transaction.prev_hash != head.hash {
+                return Err(DecodeError { what: "journal", reason: format!("seq {} does not continue seq {}", key.value(), head.seq) }.into());
+            }
+            state.apply(&transaction.effects, &mut undo).map_err(|rejection| DecodeError { what: "journal", reason: rejection.message })?;
+            let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
+            state.commit(&transaction.request, entry, Head { seq: transaction.seq, hash, at: transaction.at }, &mut undo);
+            undo.clear();
+            let balances_after = crate::ledger::balances_after(&state, &transaction);
+            tail.push(Pending { body: body.to_vec(), hash, balances_after, transaction });
+        }
+        if let Some(head) = txn.open_table(META)?.get("head")? {
+            let head = records::decode_head(head.value())?;
+            if head != state.head() {
+                return Err(DecodeError { what: "head", reason: format!("head says seq {}, the journal ends at seq {}", head.seq, state.head().seq) }.into());
+            }
+        }
+        Ok((state, tail))
     }
 
     /// A committed transaction by `seq`.

@@ -135,6 +135,27 @@ pub fn decode_request(bytes: &[u8]) -> Result<RequestEntry, DecodeError> {
     Ok(RequestEntry { seq: u64_at(rest, 0), fingerprint: rest[8..40].try_into().expect("length checked") })
 }
 
+/// A request run: the request ids one checkpoint wrote, `[version][postcard [(id, seq,
+/// digest)]]`.
+pub fn encode_request_run(entries: &[(&crate::id::Id, RequestEntry)]) -> Vec<u8> {
+    let rows: Vec<(&str, u64, [u8; 32])> = entries.iter().map(|(id, entry)| (id.as_str(), entry.seq, entry.fingerprint)).collect();
+    encode_postcard(&rows)
+}
+
+/// Decodes a request run.
+///
+/// # Errors
+/// [`DecodeError`] for a wrong version, an undecodable body or an invalid id.
+pub fn decode_request_run(bytes: &[u8]) -> Result<Vec<(crate::id::Id, RequestEntry)>, DecodeError> {
+    let rows: Vec<(&str, u64, [u8; 32])> = decode_postcard("request run", bytes)?;
+    rows.into_iter()
+        .map(|(id, seq, fingerprint)| {
+            let id = crate::id::Id::new(id).map_err(|error| corrupt("request run", error.to_string()))?;
+            Ok((id, RequestEntry { seq, fingerprint }))
+        })
+        .collect()
+}
+
 /// The journal head: `[version][seq u64][hash: 32][at i64]`.
 pub fn encode_head(head: &Head) -> [u8; 49] {
     let mut bytes = [0u8; 49];
