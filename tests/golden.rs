@@ -9,8 +9,8 @@
 //! missing) — once a format is released, in a new golden body next to the old one.
 
 use partner_ledger::records::{
-    self, DecodeError, RECORD_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record, decode_request,
-    encode_adjust, encode_balance, encode_head, encode_journal, encode_posting, encode_record, encode_request, encode_transaction_body,
+    self, DecodeError, RECORD_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record, decode_request_run,
+    encode_adjust, encode_balance, encode_head, encode_journal, encode_posting, encode_record, encode_request_run, encode_transaction_body,
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined, Command,
@@ -451,7 +451,7 @@ const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f6576
 const BALANCE_POSITIVE: &str = "01da610000000000000000000000000000";
 const BALANCE_NEGATIVE: &str = "01000000c015128bb92f63d360f3ffffff";
 const POSTING: &str = "01269effffffffffffffffffffffffffff66e00e000000000000000000000000007b69998d9b010000";
-const REQUEST: &str = "010700000000000000404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f";
+const REQUEST_RUN: &str = "010203722d3107404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f0b7265713a323032362e303108808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
 const HEAD: &str = "010700000000000000c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf0069998d9b010000";
 const RECORD_RESELLER: &str = "010001025231000201024431c0843d00";
 const RECORD_CUSTOMER: &str = "01000202433101010244310101a09c01c413";
@@ -563,12 +563,14 @@ fn posting_index_entry_is_pinned() {
 }
 
 #[test]
-fn request_entry_is_pinned() {
-    let entry = RequestEntry { seq: 7, fingerprint: pattern(0x40) };
-    assert_golden("a request entry", &encode_request(&entry), REQUEST);
-    assert_eq!(decode_request(&unhex(REQUEST)), Ok(entry));
-    assert_refuses_corruption("request", REQUEST, decode_request);
-    assert!(decode_request(&[unhex(REQUEST), vec![0]].concat()).is_err(), "a longer request entry is refused");
+fn request_run_is_pinned() {
+    let (first, second) = (id("r-1"), id("req:2026.01"));
+    let entries = [(&first, RequestEntry { seq: 7, fingerprint: pattern(0x40) }), (&second, RequestEntry { seq: 8, fingerprint: pattern(0x80) })];
+    assert_golden("a request run", &encode_request_run(&entries), REQUEST_RUN);
+    let decoded = decode_request_run(&unhex(REQUEST_RUN)).expect("decodes");
+    assert_eq!(decoded, entries.iter().map(|(id, entry)| ((*id).clone(), *entry)).collect::<Vec<_>>());
+    assert_refuses_corruption("request run", REQUEST_RUN, decode_request_run);
+    assert!(decode_request_run(&[unhex(REQUEST_RUN), vec![0]].concat()).is_err(), "trailing bytes are refused");
 }
 
 #[test]
@@ -689,7 +691,7 @@ fn table_names_and_types_are_pinned() {
     ];
     let expected = [
         ("journal", "journal<u64, &[u8]>"),
-        ("requests", "requests<&str, &[u8]>"),
+        ("request_runs", "request_runs<u64, &[u8]>"),
         ("records", "records<&str, &[u8]>"),
         ("record_history", "record_history<(&str,u64), &[u8]>"),
         ("balances", "balances<&str, &[u8]>"),
@@ -962,7 +964,9 @@ fn a_ledger_writes_the_pinned_bytes() {
     let txn = db.begin_read().expect("read");
     let meta = txn.open_table(partner_ledger::tables::META).expect("meta");
     let keys: Vec<String> = meta.iter().expect("iter").map(|entry| entry.expect("entry").0.value().to_owned()).collect();
-    assert_eq!(keys, ["format", "head"]);
+    // Dropping the ledger wrote a checkpoint of the state tables up to the head.
+    assert_eq!(keys, ["checkpoint", "format", "head"]);
+    assert_eq!(meta.get("checkpoint").expect("get").expect("checkpoint").value(), meta.get("head").expect("get").expect("head").value());
     assert_eq!(meta.get("format").expect("get").expect("format").value(), [FORMAT_VERSION]);
     let head = meta.get("head").expect("get").expect("head").value().to_vec();
     assert_golden("the head a ledger wrote", &head, WRITTEN_HEAD);

@@ -117,24 +117,6 @@ pub fn decode_posting(bytes: &[u8]) -> Result<(Amount, Amount, Timestamp), Decod
     Ok((Amount::from_minor(i128_at(rest, 0)), Amount::from_minor(i128_at(rest, 16)), Timestamp::from_millis(i64_at(rest, 32))))
 }
 
-/// A committed request id: `[version][seq u64][fingerprint: 32]`.
-pub fn encode_request(entry: &RequestEntry) -> [u8; 41] {
-    let mut bytes = [0u8; 41];
-    bytes[0] = RECORD_VERSION;
-    bytes[1..9].copy_from_slice(&entry.seq.to_le_bytes());
-    bytes[9..41].copy_from_slice(&entry.fingerprint);
-    bytes
-}
-
-/// Decodes a request entry.
-///
-/// # Errors
-/// [`DecodeError`] for a wrong version or length.
-pub fn decode_request(bytes: &[u8]) -> Result<RequestEntry, DecodeError> {
-    let rest = body("request", bytes, Some(40))?;
-    Ok(RequestEntry { seq: u64_at(rest, 0), fingerprint: rest[8..40].try_into().expect("length checked") })
-}
-
 /// A request run: the request ids one checkpoint wrote, `[version][postcard [(id, seq,
 /// digest)]]`.
 pub fn encode_request_run(entries: &[(&crate::id::Id, RequestEntry)]) -> Vec<u8> {
