@@ -2,14 +2,18 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// The longest id accepted, in characters.
 pub const ID_LENGTH_MAX: usize = 64;
 
 /// An id of a party, order, coupon, quota, invoice, withdrawal or request:
 /// 1 to 64 characters from `A-Z a-z 0-9 _ . : -`.
+///
+/// Shared, immutable text: cloning an id (every account key holds its owner's) is a reference
+/// count, not an allocation.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Id(String);
+pub struct Id(Arc<str>);
 
 /// Why an id was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -22,7 +26,7 @@ impl Id {
     /// # Errors
     /// [`IdError`] when empty, longer than 64 characters or with a character outside the set.
     pub fn new(text: &str) -> Result<Id, IdError> {
-        Self::validate(text, true).map(|()| Id(text.to_owned()))
+        Self::validate(text, true).map(|()| Id(Arc::from(text)))
     }
 
     /// Validates a party id (no colons).
@@ -30,7 +34,7 @@ impl Id {
     /// # Errors
     /// [`IdError`] as for [`Id::new`], and for a colon.
     pub fn party(text: &str) -> Result<Id, IdError> {
-        Self::validate(text, false).map(|()| Id(text.to_owned()))
+        Self::validate(text, false).map(|()| Id(Arc::from(text)))
     }
 
     fn validate(text: &str, colon_allowed: bool) -> Result<(), IdError> {
@@ -47,13 +51,13 @@ impl Id {
 
     /// The smallest id, for range scans (never a valid id).
     pub(crate) fn empty() -> Id {
-        Id(String::new())
+        Id(Arc::from(""))
     }
 
     /// An id the ledger derives from valid ids (`<order>:refund`, `<request>:<index>`): built
     /// from checked parts, so only the length rule may be exceeded.
     pub(crate) fn derived(text: String) -> Id {
-        Id(text)
+        Id(Arc::from(text))
     }
 
     /// The id as text.

@@ -75,10 +75,12 @@ pub(super) fn issue_quota(
     from_quota: Option<&Id>,
 ) -> Result<Effects, Rejection> {
     let target = Party::Partner(partner.clone());
+    let distributor = state.party(context.actor).and_then(super::PartyRecord::partner_kind) == Some(PartnerKind::Distributor);
     let source = match (context.actor, from_quota) {
         (Party::Platform, None) => None,
         (Party::Platform, Some(_)) => return reject(ErrorCode::InvalidRequest, "the platform issues from coupon_issuance: from_quota is for distributors"),
-        (Party::Partner(actor), Some(from_quota)) if state.party(context.actor).and_then(|r| r.partner_kind()) == Some(PartnerKind::Distributor) => {
+        (Party::Partner(_), _) if !distributor => return reject(ErrorCode::AccessDenied, "only the platform or a distributor issues quotas"),
+        (Party::Partner(actor), Some(from_quota)) => {
             let source = require_quota(state, from_quota)?;
             if source.owner != *actor {
                 return reject(ErrorCode::AccessDenied, format!("quota {from_quota} is not {}'s", context.actor));
@@ -86,7 +88,7 @@ pub(super) fn issue_quota(
             Some((from_quota, source))
         }
         (Party::Partner(_), None) => return reject(ErrorCode::InvalidRequest, "a distributor issues from its own quota: from_quota is required"),
-        _ => return reject(ErrorCode::AccessDenied, "only the platform or a distributor issues quotas"),
+        (Party::Customer(_), _) => return reject(ErrorCode::AccessDenied, "only the platform or a distributor issues quotas"),
     };
     let target_record = require_exists(state, &target)?;
     context.fresh()?;
