@@ -260,6 +260,10 @@ impl Inner {
     }
 
     fn command(&mut self, id: &Id, request: &Request, command: &domain::Command, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
+        // Typed requests get the decoder's structural checks too.
+        if let Err(rejection) = domain::validate(command) {
+            return Response::Failed { id: Some(id.to_string()), rejection };
+        }
         let fingerprint = fingerprint(&request.actor, request.at, command);
         let mut id_reused = false;
         if let Some(entry) = self.state.request(id).copied() {

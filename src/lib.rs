@@ -26,6 +26,34 @@
 //! assert_eq!(refused.rejection().unwrap().code.name(), "insufficient_funds");
 //! assert_eq!(ledger.verify().unwrap().transactions, 4);
 //! ```
+//!
+//! A Rust service need not write JSON: requests are typed values, checked exactly as decoded
+//! lines are.
+//!
+//! ```
+//! use partner_ledger::{Amount, Command, ErrorCode, Id, Ledger, Outcome, PartnerKind, Party, Request, Timestamp};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let ledger = Ledger::open(dir.path().join("books.redb"))?;
+//! let p1 = Party::Partner(Id::party("P1")?);
+//! let register = Command::RegisterPartner { partner: Id::party("P1")?, kind: PartnerKind::Distributor, parent: None };
+//! let recharge = Command::Recharge { party: p1.clone(), amount: Amount::parse_positive("1000")? };
+//! let at = Timestamp::parse("2026-11-01T08:00:00Z")?;
+//! for (id, command) in [("r1", register), ("r2", recharge)] {
+//!     let response = ledger.execute(&Request::command(Id::new(id)?, Party::Platform, command).at(at));
+//!     assert!(response.is_ok(), "{}", response.to_line());
+//! }
+//! // A negative amount built in Rust is refused like "-5" in a JSON line.
+//! let bad = Command::Recharge { party: p1, amount: Amount::from_minor(-500) };
+//! let refused = ledger.execute(&Request::command(Id::new("r3")?, Party::Platform, bad));
+//! assert_eq!(refused.rejection().map(|rejection| rejection.code), Some(ErrorCode::InvalidAmount));
+//! assert!(matches!(ledger.execute(&Request::command(Id::new("r2")?, Party::Platform,
+//!     Command::Recharge { party: Party::Partner(Id::party("P1")?), amount: Amount::from_minor(100_000) }).at(at)).outcome(),
+//!     Some(Outcome::Funded { .. })));
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 mod amount;
@@ -47,6 +75,7 @@ pub use domain::records::{
     Order, OrderKind, OrderStatus, PAY_DEADLINE_DAYS, PAYMENT_COUPONS_MAX, Payment, Quota, QuotaSource, QuotaStatus, Record, Validity,
     Withdrawal, WithdrawalStatus, Invoice, InvoiceStatus,
 };
+pub use domain::validate;
 pub use domain::{
     ATOMIC_COMMANDS_MAX, AdjustOperation, AdjustRecord, Association, AssociationKind, Command, Direction, Effects, Head, OrderLine,
     Outcome, PartnerKind, PartyRecord, PayerKind, Role, TEXT_LENGTH_MAX, Transaction,
@@ -56,7 +85,7 @@ pub use domain::RequestEntry;
 pub use error::{ErrorCode, Rejection};
 pub use id::{ID_LENGTH_MAX, Id, IdError, Party};
 pub use journal::{Account, AccountKind, Asset, ChainHash, Posting, hex};
-pub use ledger::{BATCH_COMMANDS_MAX, Ledger, OpenError};
+pub use ledger::{BATCH_COMMANDS_MAX, CHECKPOINT_TRANSACTIONS, Ledger, OpenError};
 pub use protocol::{Body, DecodeError, LINE_LENGTH_MAX, PAGE_LIMIT_MAX, Page, Query, Request, Response, StatementAccount, decode_line};
 pub use store::records::DecodeError as RecordDecodeError;
 pub use store::{FORMAT_VERSION, Store, StoreError};

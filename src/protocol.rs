@@ -32,6 +32,25 @@ pub struct Request {
     pub body: Body,
 }
 
+impl Request {
+    /// A command request, to be timed by the ledger's clock unless [`Request::at`] sets a time.
+    pub fn command(id: Id, actor: Party, command: Command) -> Request {
+        Request { id: Some(id), actor, at: None, body: Body::Command(command) }
+    }
+
+    /// A query request.
+    pub fn query(actor: Party, query: Query) -> Request {
+        Request { id: None, actor, at: None, body: Body::Query(query) }
+    }
+
+    /// The same request at an explicit time.
+    #[must_use]
+    pub fn at(mut self, at: Timestamp) -> Request {
+        self.at = Some(at);
+        self
+    }
+}
+
 /// A command or a query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
@@ -837,6 +856,31 @@ impl Response {
     /// True unless failed.
     pub fn is_ok(&self) -> bool {
         !matches!(self, Response::Failed { .. })
+    }
+
+    /// The outcome of a committed command (or of the original, for a duplicate).
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match self {
+            Response::Committed { outcome, .. } => Some(outcome),
+            _ => None,
+        }
+    }
+
+    /// The `seq` of a committed command.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Response::Committed { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// The `result` object as JSON: a command's outcome or a query's answer.
+    pub fn result(&self) -> Option<Value> {
+        match self {
+            Response::Committed { outcome, .. } => Some(outcome_json(outcome)),
+            Response::Answer { result, .. } => Some(result.clone()),
+            Response::Failed { .. } => None,
+        }
     }
 
     /// The rejection, when failed.

@@ -12,11 +12,13 @@ mod parties;
 pub mod records;
 mod scope;
 mod state;
+mod validate;
 mod withdrawals;
 
 pub(crate) use invoices::invoiceable_items;
 pub(crate) use state::Index;
 pub use state::{Head, RequestEntry, State, Undo};
+pub use validate::validate;
 
 use crate::amount::{Amount, Overflow};
 use crate::error::{ErrorCode, Rejection, reject};
