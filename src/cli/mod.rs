@@ -1,11 +1,15 @@
 //! The command line only: argument parsing and printing. No ledger logic lives here.
 
+mod bench;
+mod chart;
 mod demo;
+mod export;
+mod tables;
 
 use clap::{Parser, Subcommand};
-use partner_ledger::{ErrorCode, Ledger, Response, hex};
+use partner_ledger::{ErrorCode, Ledger, OpenError, Response, StoreError, hex};
 use std::io::{BufRead, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc;
 
@@ -36,6 +40,11 @@ enum CliCommand {
         /// The ledger file.
         #[arg(long, default_value = DEFAULT_DB)]
         db: PathBuf,
+        /// A head printed earlier by `head` (SEQ:HASH): fail unless the journal still holds
+        /// transaction SEQ with that chain hash, i.e. the history up to it was neither rewritten
+        /// nor truncated (transactions appended since are fine).
+        #[arg(long, value_name = "SEQ:HASH", value_parser = parse_expected_head)]
+        expect_head: Option<ExpectedHead>,
     },
     /// Print the last seq and its chain hash: a digest to keep elsewhere.
     Head {
@@ -52,15 +61,27 @@ enum CliCommand {
         #[arg(long, default_value_t = 200)]
         customers: u32,
     },
+    #[command(flatten)]
+    Query(tables::QueryCommand),
+    /// Write the journal as an hledger journal, a Beancount file or CSV (docs/cli.md).
+    Export(export::ExportArgs),
+    /// Draw the daily consumption of a partner's customers in one cycle as an SVG chart.
+    Chart(chart::ChartArgs),
+    /// Measure allocation throughput and latency beside bare redb and SQLite baselines on this machine.
+    Bench(bench::Options),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        CliCommand::Apply { db, batch, file } => apply(&db, batch as usize, file),
-        CliCommand::Verify { db } => verify(&db),
-        CliCommand::Head { db } => head(&db),
+        CliCommand::Apply { db, batch, file } => guarded(&db, || apply(&db, batch as usize, file)),
+        CliCommand::Verify { db, expect_head } => guarded(&db, || verify(&db, expect_head.as_ref())),
+        CliCommand::Head { db } => guarded(&db, || head(&db)),
         CliCommand::Demo { db, customers } => demo::run(&db, customers),
+        CliCommand::Query(command) => tables::run(&command),
+        CliCommand::Export(args) => export::run(&args),
+        CliCommand::Chart(args) => chart::run(&args),
+        CliCommand::Bench(options) => bench::run(options),
     };
     match result {
         Ok(code) => code,
@@ -71,14 +92,124 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn open(db: &PathBuf) -> Result<Ledger, String> {
-    Ledger::open(db).map_err(|error| format!("{}: {error}", db.display()))
+/// Opens (or creates) `db` after redb has checked the checksum of every page, so a file damaged
+/// behind redb's back is refused as corrupted instead of being trusted: a plain open may answer
+/// from a damaged page, or panic on one. The check reads the whole file once (some 20 ms for an
+/// 8 MB ledger of 10,000 transactions); `verify` reads it all anyway.
+fn open_checked(db: &PathBuf) -> Result<Ledger, String> {
+    let database = redb::Database::builder()
+        .set_check_integrity_on_open(true)
+        .create(db)
+        .map_err(|error| describe_open_error(db, &OpenError(StoreError::from(error))))?;
+    let store = partner_ledger::Store::from_database(database).map_err(|error| describe_open_error(db, &OpenError(error)))?;
+    Ledger::from_store(store, Box::new(partner_ledger::SystemClock)).map_err(|error| describe_open_error(db, &error))
+}
+
+/// One line saying why `db` did not open, with the two common causes named plainly.
+fn describe_open_error(db: &Path, error: &OpenError) -> String {
+    let OpenError(cause) = error;
+    let what = match cause {
+        StoreError::Redb(redb::Error::DatabaseAlreadyOpen | redb::Error::LockProtocolMismatch) => {
+            "the ledger is in use by another process (close it first)"
+        }
+        StoreError::Redb(redb::Error::Corrupted(_)) | StoreError::Corrupt(_) | StoreError::Format(_) => "the ledger file is damaged or not a ledger",
+        StoreError::Redb(redb::Error::Io(io)) if io.kind() != std::io::ErrorKind::PermissionDenied => {
+            "the ledger file is damaged, not a ledger, or unreadable"
+        }
+        _ => "cannot open the ledger",
+    };
+    one_line(&format!("{}: {what}: {cause}", db.display()))
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+thread_local! {
+    static PANIC_MESSAGE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs a command on the ledger file `db`, turning a panic into a one-line error naming the file.
+/// redb may panic on a damaged page instead of returning an error (the integrity check at open
+/// makes that rare); the user gets the file's name and the reason, not a backtrace.
+fn guarded(db: &Path, command: impl FnOnce() -> Result<ExitCode, String>) -> Result<ExitCode, String> {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|location| format!(" at {}:{}", location.file(), location.line())).unwrap_or_default();
+        let payload = info.payload();
+        let message = payload.downcast_ref::<&str>().map(|text| (*text).to_owned()).or_else(|| payload.downcast_ref::<String>().cloned());
+        let message = format!("{}{location}", message.unwrap_or_else(|| "unknown panic".to_owned()));
+        PANIC_MESSAGE.with(|slot| *slot.borrow_mut() = Some(message.clone()));
+        if std::thread::current().name() != Some("main") {
+            eprintln!("partner-ledger: internal error: {}", one_line(&message));
+        }
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(command));
+    let _ = std::panic::take_hook();
+    result.unwrap_or_else(|_| {
+        let message = PANIC_MESSAGE.with(|slot| slot.borrow_mut().take()).unwrap_or_default();
+        Err(one_line(&format!("{}: internal error while using the ledger file (it may be damaged; run verify): {message}", db.display())))
+    })
+}
+
+/// `--expect-head SEQ:HASH`.
+#[derive(Clone, Debug)]
+struct ExpectedHead {
+    seq: u64,
+    hash: [u8; 32],
+}
+
+fn parse_expected_head(text: &str) -> Result<ExpectedHead, String> {
+    let usage = || format!("{text:?} is not SEQ:HASH (a seq, a colon, 64 hex digits), as printed by `partner-ledger head`");
+    let (seq, digits) = text.split_once(':').ok_or_else(usage)?;
+    let seq = seq.parse::<u64>().map_err(|_| usage())?;
+    if digits.len() != 64 || !digits.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return Err(usage());
+    }
+    let mut hash = [0u8; 32];
+    for (index, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&digits[index * 2..index * 2 + 2], 16).map_err(|_| usage())?;
+    }
+    Ok(ExpectedHead { seq, hash })
+}
+
+/// The chain hash of transaction `seq` of a verified journal: the next transaction's previous
+/// hash, or the head's (`None`: the journal ends before `seq`).
+fn hash_at(ledger: &Ledger, seq: u64) -> Result<Option<[u8; 32]>, StoreError> {
+    let head = ledger.head();
+    if seq > head.seq {
+        return Ok(None);
+    }
+    if seq == head.seq {
+        return Ok(Some(head.hash));
+    }
+    let mut found = None;
+    ledger.for_each_transaction(|transaction| -> Result<(), StoreError> {
+        if transaction.seq == seq + 1 {
+            found = Some(transaction.prev_hash);
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// Whether the verified journal still holds `expected`; a message naming the mismatch if not.
+fn check_expected_head(ledger: &Ledger, expected: &ExpectedHead) -> Result<String, String> {
+    let wanted = format!("{}:{}", expected.seq, hex(&expected.hash));
+    let head = ledger.head();
+    match hash_at(ledger, expected.seq).map_err(|error| format!("reading the journal: {error}"))? {
+        None => Err(format!("expected head {wanted}, but the journal ends at seq {}: history was truncated", head.seq)),
+        Some(hash) if hash != expected.hash => {
+            Err(format!("expected head {wanted}, but seq {} has hash {}: history was rewritten", expected.seq, hex(&hash)))
+        }
+        Some(_) if head.seq == expected.seq => Ok(format!("expected head {wanted} is the head")),
+        Some(_) => Ok(format!("expected head {wanted} found, {} transactions appended since", head.seq - expected.seq)),
+    }
 }
 
 /// Reads lines on a thread so the main loop can tell whether another line is ready: a batch is
 /// committed when it is full or when no further line is waiting.
 fn apply(db: &PathBuf, batch: usize, file: Option<PathBuf>) -> Result<ExitCode, String> {
-    let ledger = open(db)?;
+    let ledger = open_checked(db)?;
     let input: Box<dyn BufRead + Send> = match &file {
         Some(path) => Box::new(std::io::BufReader::new(std::fs::File::open(path).map_err(|error| format!("{}: {error}", path.display()))?)),
         None => Box::new(std::io::BufReader::new(std::io::stdin())),
@@ -113,7 +244,7 @@ fn apply(db: &PathBuf, batch: usize, file: Option<PathBuf>) -> Result<ExitCode, 
     drop(receiver);
     let _ = reader.join();
     if failed {
-        return Err("the store failed: later commands were not applied".to_owned());
+        return Err(format!("{}: the store failed: later commands were not applied", db.display()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -162,12 +293,20 @@ fn invalid_line(message: &str) -> Response {
     Response::Failed { id: None, rejection: partner_ledger::Rejection::new(ErrorCode::InvalidRequest, message) }
 }
 
-fn verify(db: &PathBuf) -> Result<ExitCode, String> {
-    let ledger = open(db)?;
+fn verify(db: &PathBuf, expected: Option<&ExpectedHead>) -> Result<ExitCode, String> {
+    let ledger = open_checked(db)?;
     match ledger.verify() {
         Ok(report) => {
+            let expectation = match expected.map(|expected| check_expected_head(&ledger, expected)) {
+                Some(Err(mismatch)) => {
+                    println!("verify: FAILED — {mismatch}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                Some(Ok(found)) => format!("; {found}"),
+                None => String::new(),
+            };
             println!(
-                "verify: ok — {} transactions replayed, {} accounts and {} parties match, head {}:{}",
+                "verify: ok — {} transactions replayed, {} accounts and {} parties match, head {}:{}{expectation}",
                 report.transactions,
                 report.accounts,
                 report.parties,
@@ -184,7 +323,7 @@ fn verify(db: &PathBuf) -> Result<ExitCode, String> {
 }
 
 fn head(db: &PathBuf) -> Result<ExitCode, String> {
-    let head = open(db)?.head();
+    let head = open_checked(db)?.head();
     println!("{}:{}", head.seq, hex(&head.hash));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,142 @@
+//! A month of platform life for the command-line tests (`cli_tables`, `export`, `chart`): every
+//! kind of posting — recharges, allocations, credit, quotas and coupons (issued, spent, expired,
+//! reclaimed), orders and combined orders paid with coupons, cash and credit, refunds, usage that
+//! runs into debt and its repayment, withdrawals, adjustments, an atomic group, an invoice — with
+//! ids that use `.`, `_`, `-`, lower-case first letters and (for quotas, coupons and orders) `:`.
+//! It is applied through the real binary (`partner-ledger apply`).
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_partner-ledger");
+
+pub const DIST: &str = "partner:dist_1";
+pub const RESELLER: &str = "partner:Res-1.a";
+pub const PROVIDER: &str = "partner:SP.9";
+pub const PARTIES: [&str; 8] =
+    ["platform", DIST, RESELLER, PROVIDER, "customer:cust.a", "customer:C_2", "customer:Ref-3", "customer:C4"];
+
+/// The commands, each with an explicit `at` in January 2026 (UTC), plus one on 2026-01-31T20:00Z
+/// that belongs to the February cycle (UTC+8).
+pub fn lines() -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut add = |at: &str, actor: &str, mut command: Value| {
+        command["id"] = json!(format!("req-{}", lines.len() + 1));
+        command["actor"] = json!(actor);
+        command["at"] = json!(at);
+        lines.push(command.to_string());
+    };
+    let p = "platform";
+    let day = |day: u32, hour: u32| format!("2026-01-{day:02}T{hour:02}:00:00Z");
+    add(&day(1, 1), p, json!({"op": "register_partner", "partner": "dist_1", "kind": "distributor"}));
+    add(&day(1, 1), p, json!({"op": "register_partner", "partner": "Res-1.a", "kind": "reseller", "parent": "dist_1"}));
+    add(&day(1, 1), p, json!({"op": "register_partner", "partner": "SP.9", "kind": "solution_provider"}));
+    add(&day(1, 1), p, json!({"op": "register_customer", "customer": "cust.a", "partner": "dist_1"}));
+    add(&day(1, 1), p, json!({"op": "register_customer", "customer": "C_2", "partner": "Res-1.a"}));
+    add(&day(1, 1), p, json!({"op": "register_customer", "customer": "Ref-3", "partner": "SP.9", "association": "referral"}));
+    add(&day(1, 1), p, json!({"op": "register_customer", "customer": "C4", "partner": "SP.9"}));
+    add(&day(1, 2), p, json!({"op": "recharge", "party": DIST, "amount": "100000"}));
+    add(&day(1, 2), p, json!({"op": "recharge", "party": PROVIDER, "amount": "50000"}));
+    add(&day(1, 2), p, json!({"op": "recharge", "party": "customer:Ref-3", "amount": "3000"}));
+    add(&day(1, 3), DIST, json!({"op": "allocate", "to": RESELLER, "amount": "20000", "memo": "月度预算"}));
+    add(&day(1, 3), DIST, json!({"op": "allocate", "to": "customer:cust.a", "amount": "5000"}));
+    add(&day(1, 3), RESELLER, json!({"op": "allocate", "to": "customer:C_2", "amount": "2000"}));
+    add(&day(1, 3), PROVIDER, json!({"op": "allocate", "to": "customer:C4", "amount": "100"}));
+    add(&day(1, 4), p, json!({"op": "set_credit_limit", "party": "customer:cust.a", "limit": "1000"}));
+    add(&day(1, 4), p, json!({"op": "set_credit_limit", "party": PROVIDER, "limit": "5000"}));
+    add(&day(1, 4), p, json!({"op": "set_credit_limit", "party": "customer:Ref-3", "limit": "500"}));
+    let window = json!({"valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-07-01T00:00:00Z"});
+    let mut quota = json!({"op": "issue_quota", "quota": "Q:2026.01", "partner": "dist_1", "kind": "voucher", "amount": "3000"});
+    extend(&mut quota, &window);
+    add(&day(2, 1), p, quota);
+    let mut quota = json!({"op": "issue_quota", "quota": "Q:res-1", "partner": "Res-1.a", "kind": "voucher", "amount": "500", "from_quota": "Q:2026.01"});
+    extend(&mut quota, &window);
+    add(&day(2, 2), DIST, quota);
+    add(&day(2, 3), DIST, json!({"op": "issue_coupon", "coupon": "K:a-1", "quota": "Q:2026.01", "customer": "cust.a", "face_value": "300"}));
+    add(&day(2, 3), RESELLER, json!({"op": "issue_coupon", "coupon": "K:c2_1", "quota": "Q:res-1", "customer": "C_2", "face_value": "100"}));
+    add(&day(2, 3), DIST, json!({"op": "issue_coupon", "coupon": "K:a-2", "quota": "Q:2026.01", "customer": "cust.a", "face_value": "50",
+        "valid_until": "2026-01-10T00:00:00Z"}));
+    // Orders over several days: coupons, cash, credit; refunds to credit first, then cash.
+    add(&day(3, 2), "customer:cust.a", json!({"op": "place_order", "order": "O:1", "customer": "cust.a", "amount": "5400", "kind": "new", "service": "ecs"}));
+    add(&day(3, 2), "customer:cust.a", json!({"op": "pay_order", "order": "O:1", "coupons": ["K:a-1"]}));
+    add(&day(5, 6), "customer:C_2", json!({"op": "place_order", "order": "O:2", "customer": "C_2", "amount": "150", "kind": "renew"}));
+    add(&day(5, 6), "customer:C_2", json!({"op": "pay_order", "order": "O:2", "coupons": ["K:c2_1"]}));
+    add(&day(6, 9), "customer:Ref-3", json!({"op": "place_order", "order": "O:3", "customer": "Ref-3", "amount": "200", "kind": "new"}));
+    add(&day(6, 9), "customer:Ref-3", json!({"op": "pay_order", "order": "O:3"}));
+    add(&day(8, 3), "customer:Ref-3", json!({"op": "unsubscribe", "order": "O:3", "refund": "120"}));
+    add(&day(9, 5), "customer:cust.a", json!({"op": "unsubscribe", "order": "O:1", "refund": "1000"}));
+    // Usage into debt, repaid by the next allocation; usage past cash and credit, repaid by a recharge.
+    add(&day(10, 4), p, json!({"op": "consume", "customer": "C4", "amount": "250.123456", "service": "obs"}));
+    add(&day(11, 4), PROVIDER, json!({"op": "allocate", "to": "customer:C4", "amount": "200"}));
+    add(&day(12, 4), p, json!({"op": "consume", "customer": "Ref-3", "amount": "3500"}));
+    add(&day(13, 4), p, json!({"op": "recharge", "party": "customer:Ref-3", "amount": "100"}));
+    // Withdrawals: one approved, one rejected.
+    add(&day(14, 2), PROVIDER, json!({"op": "request_withdrawal", "withdrawal": "W.1", "party": PROVIDER, "amount": "1000"}));
+    add(&day(14, 3), p, json!({"op": "approve_withdrawal", "withdrawal": "W.1"}));
+    add(&day(14, 4), "customer:Ref-3", json!({"op": "request_withdrawal", "withdrawal": "W-2", "party": "customer:Ref-3", "amount": "10"}));
+    add(&day(14, 5), p, json!({"op": "reject_withdrawal", "withdrawal": "W-2", "reason": "银行账户有误"}));
+    // A partner pays for its resale customer; coupons expire; a quota is reclaimed.
+    add(&day(15, 2), "customer:C4", json!({"op": "place_order", "order": "O:4", "customer": "C4", "amount": "300", "kind": "change"}));
+    add(&day(15, 3), PROVIDER, json!({"op": "pay_order", "order": "O:4", "payer": "partner"}));
+    add(&day(16, 1), p, json!({"op": "expire_coupons"}));
+    add(&day(16, 2), DIST, json!({"op": "reclaim_quota", "quota": "Q:res-1"}));
+    // Adjustments, an atomic group, a recovery, a combined order, an invoice.
+    add(&day(18, 2), p, json!({"op": "adjust", "party": "customer:Ref-3", "direction": "compensate", "amount": "20.50", "reason": "SLA"}));
+    add(&day(18, 3), p, json!({"op": "adjust", "party": DIST, "direction": "deduct", "amount": "10", "reason": "fee"}));
+    add(&day(19, 2), DIST, json!({"op": "atomic", "commands": [
+        {"op": "allocate", "to": "customer:cust.a", "amount": "10"},
+        {"op": "recover", "from": RESELLER, "amount": "5"}
+    ]}));
+    add(&day(20, 2), DIST, json!({"op": "recover", "from": "customer:cust.a", "amount": "1"}));
+    add(&day(21, 2), "customer:cust.a", json!({"op": "place_combined_order", "combined": "CO:1", "customer": "cust.a", "orders": [
+        {"order": "O:5", "amount": "100", "kind": "new", "service": "rds"},
+        {"order": "O:6", "amount": "50", "kind": "new"}
+    ]}));
+    add(&day(21, 3), "customer:cust.a", json!({"op": "pay_order", "order": "CO:1"}));
+    add(&day(22, 2), "customer:Ref-3", json!({"op": "request_invoice", "invoice": "I.1", "party": "customer:Ref-3", "amount": "50"}));
+    add(&day(23, 2), p, json!({"op": "consume", "customer": "cust.a", "amount": "12.5"}));
+    add(&day(25, 2), p, json!({"op": "repay_credit", "party": "customer:Ref-3", "amount": "10"}));
+    // Late on the 31st (UTC) is already February in UTC+8.
+    add("2026-01-31T20:00:00Z", p, json!({"op": "consume", "customer": "cust.a", "amount": "7"}));
+    lines
+}
+
+fn extend(target: &mut Value, fields: &Value) {
+    if let (Some(target), Some(fields)) = (target.as_object_mut(), fields.as_object()) {
+        target.extend(fields.clone());
+    }
+}
+
+/// Runs the binary; returns (exit success, stdout, stderr).
+pub fn run(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BINARY).args(args).output().expect("run partner-ledger");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Runs the binary and requires success; returns stdout.
+pub fn run_ok(args: &[&str]) -> String {
+    let (ok, stdout, stderr) = run(args);
+    assert!(ok, "partner-ledger {args:?} failed:\n{stdout}\n{stderr}");
+    stdout
+}
+
+/// Applies the scenario to a fresh ledger in `dir` through `partner-ledger apply`; every command
+/// must succeed. Returns the ledger file.
+pub fn build(dir: &Path) -> PathBuf {
+    let db = dir.join("scenario.redb");
+    let input = dir.join("scenario.jsonl");
+    std::fs::write(&input, lines().join("\n")).expect("write the scenario");
+    let output = run_ok(&["apply", "--db", path(&db), path(&input)]);
+    for (line, result) in lines().iter().zip(output.lines()) {
+        let result: Value = serde_json::from_str(result).expect("a JSON result line");
+        assert_eq!(result["ok"], true, "{line} failed: {result}");
+    }
+    assert_eq!(output.lines().count(), lines().len());
+    db
+}
+
+pub fn path(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 temporary path")
+}
