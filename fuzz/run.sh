@@ -12,4 +12,11 @@ seconds=$2
 here=$(cd "$(dirname "$0")" && pwd)
 
 cd "$here"
-exec cargo fuzz run "$target" -s none -- -max_total_time="$seconds" -dict="$here/dictionaries/json.dict"
+# Valid requests (the examples of docs/protocol.md) seed the corpus so fuzzing reaches commits,
+# not only the decoder's refusals.
+corpora=("corpus/$target")
+mkdir -p "corpus/$target"
+if [[ -d "seeds/$target" ]]; then
+    corpora+=("seeds/$target")
+fi
+exec cargo fuzz run "$target" -s none "${corpora[@]}" -- -max_total_time="$seconds" -dict="$here/dictionaries/json.dict"

@@ -206,6 +206,18 @@ impl Ledger {
         (0..lines.len()).map(|index| failures.remove(&index).or_else(|| executed.next()).expect("one response per line")).collect()
     }
 
+    /// Writes a checkpoint, brings the history tables up to date, then compacts the file (frees
+    /// the pages copy-on-write left behind). Safe at any time; commands wait while it runs.
+    ///
+    /// # Errors
+    /// [`StoreError`] when a write or the compaction fails.
+    pub fn compact(&self) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        inner.checkpoint()?;
+        inner.store.catch_up_history()?;
+        inner.store.compact()
+    }
+
     /// Calls `visit` with every committed transaction in `seq` order (for exports and audits).
     ///
     /// # Errors

@@ -124,6 +124,14 @@ impl Store {
         Ok(Store { db })
     }
 
+    /// Compacts the file: frees pages left over by copy-on-write. Returns whether anything moved.
+    ///
+    /// # Errors
+    /// [`StoreError`] when compaction fails (for example while a read transaction is open).
+    pub fn compact(&mut self) -> Result<bool, StoreError> {
+        self.db.compact().map_err(|error| StoreError::Redb(error.into()))
+    }
+
     /// The underlying database (for tests that inspect or tamper with tables).
     pub fn database(&self) -> &Database {
         &self.db
