@@ -277,7 +277,6 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
 /// `record_history` answers `balance` with `as_of` (quotas, coupons) and order history; verify
 /// should compare it with the replay like every other stored row.
 #[test]
-#[ignore = "verify does not compare record_history with the replay yet (reported to the lead)"]
 fn verify_names_an_edit_of_the_record_history() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (base, _) = books(dir.path(), 10);

@@ -44,16 +44,17 @@ pub(super) fn place(
     lines: &[OrderLine],
     pay_deadline: Option<crate::time::Timestamp>,
 ) -> Result<Effects, Rejection> {
+    // A deadline before the order is a malformed request: it ranks first (SPEC 2.2).
+    let pay_deadline = pay_deadline.unwrap_or_else(|| context.at.plus_days(PAY_DEADLINE_DAYS));
+    if pay_deadline < context.at {
+        return reject(ErrorCode::InvalidRequest, format!("pay_deadline {pay_deadline} is before the order ({})", context.at));
+    }
     let party = Party::Customer(customer.clone());
     require_customer_or_platform(context, &party)?;
     require_exists(state, &party)?;
     context.fresh()?;
     for id in combined.into_iter().chain(lines.iter().map(|line| &line.order)) {
         require_unused_order_id(state, id)?;
-    }
-    let pay_deadline = pay_deadline.unwrap_or_else(|| context.at.plus_days(PAY_DEADLINE_DAYS));
-    if pay_deadline < context.at {
-        return reject(ErrorCode::InvalidRequest, format!("pay_deadline {pay_deadline} is before the order ({})", context.at));
     }
     context.in_time(state)?;
     let ids: Vec<Id> = lines.iter().map(|line| line.order.clone()).collect();
