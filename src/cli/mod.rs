@@ -52,14 +52,22 @@ enum CliCommand {
         #[arg(long, default_value = DEFAULT_DB)]
         db: PathBuf,
     },
-    /// Run a small but real platform scenario into a fresh ledger file and print the result.
+    /// Run one realistic month of a partner platform into a fresh ledger file and print its books.
+    ///
+    /// Distributors with resellers and solution providers, their customers, coupons, orders,
+    /// usage, refunds, withdrawals and invoices, plus commands that fail as they should. The same
+    /// seed gives the same journal. Exits non-zero if any answer is not the expected one or
+    /// `verify` fails.
     Demo {
         /// The ledger file (replaced if it exists).
         #[arg(long, default_value = "partner-ledger-demo.redb")]
         db: PathBuf,
         /// Customers to create.
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         customers: u32,
+        /// Seed of the scenario's pseudo-random choices.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     #[command(flatten)]
     Query(tables::QueryCommand),
@@ -77,7 +85,7 @@ pub fn main() -> ExitCode {
         CliCommand::Apply { db, batch, file } => guarded(&db, || apply(&db, batch as usize, file)),
         CliCommand::Verify { db, expect_head } => guarded(&db, || verify(&db, expect_head.as_ref())),
         CliCommand::Head { db } => guarded(&db, || head(&db)),
-        CliCommand::Demo { db, customers } => demo::run(&db, customers),
+        CliCommand::Demo { db, customers, seed } => demo::run(&db, customers, seed),
         CliCommand::Query(command) => tables::run(&command),
         CliCommand::Export(args) => export::run(&args),
         CliCommand::Chart(args) => chart::run(&args),
