@@ -46,6 +46,7 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
     let mut undo = Undo::default();
     let mut postings_expected = Vec::new();
     let mut adjust_expected = Vec::new();
+    let mut history_expected = Vec::new();
     store.for_each_transaction(|seq, stored_hash, body, transaction| -> Result<(), VerifyError> {
         let head = state.head();
         if seq != head.seq + 1 || transaction.seq != seq {
@@ -82,10 +83,18 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
         for record in &transaction.effects.adjust_records {
             adjust_expected.push((seq, transaction.at, record.clone()));
         }
+        // Within one transaction the last write of a key is what the history keeps.
+        for record in &transaction.effects.records {
+            history_expected.retain(|((key, at_seq), _): &((String, u64), crate::domain::records::Record)| !(*at_seq == seq && *key == record.key()));
+            history_expected.push(((record.key(), seq), record.clone()));
+        }
         Ok(())
     })?;
     check_invariants(&state)?;
-    check_stored_state(store, &state)?;
+    let checkpoint = check_stored_state(store, &state)?;
+    history_expected.retain(|((_, seq), _)| *seq <= checkpoint);
+    history_expected.sort_by(|a, b| a.0.cmp(&b.0));
+    compare_rows("record history", &history_expected, &store.record_history()?)?;
     // The history tables are indexes of the journal, written up to their own watermark.
     let indexed = store.history_seq()?;
     postings_expected.retain(|((_, seq, _), _)| *seq <= indexed);
@@ -111,9 +120,11 @@ fn check_invariants(state: &State) -> Result<(), VerifyError> {
     }
 }
 
-/// Compares the stored state (state tables plus the journal tail applied on top) with the replay.
-fn check_stored_state(store: &Store, replayed: &State) -> Result<(), VerifyError> {
-    let (stored, _) = store.recover()?;
+/// Compares the stored state (state tables plus the journal tail applied on top) with the replay;
+/// returns the seq the state tables were checkpointed at.
+fn check_stored_state(store: &Store, replayed: &State) -> Result<u64, VerifyError> {
+    let (stored, tail) = store.recover()?;
+    let checkpoint = tail.first().map_or(stored.head().seq, |first| first.transaction.seq - 1);
     if stored.head() != replayed.head() {
         return mismatch(format!("stored head seq {} differs from the replayed head seq {}", stored.head().seq, replayed.head().seq));
     }
@@ -147,12 +158,13 @@ fn check_stored_state(store: &Store, replayed: &State) -> Result<(), VerifyError
     if stored.requests().count() != replayed.requests().count() {
         return mismatch("stored request ids that no transaction committed".to_owned());
     }
-    Ok(())
+    Ok(checkpoint)
 }
 
 fn compare_rows<T: PartialEq + std::fmt::Debug>(what: &str, expected: &[T], stored: &[T]) -> Result<(), VerifyError> {
     if let Some(index) = (0..expected.len().max(stored.len())).find(|&index| expected.get(index) != stored.get(index)) {
-        return mismatch(format!("{what} row {index}: stored {:?}, replay gives {:?}", stored.get(index), expected.get(index)));
+        let show = |row: Option<&T>| row.map_or_else(|| "nothing".to_owned(), |row| format!("{row:?}"));
+        return mismatch(format!("{what} row {index}: stored {}, replay gives {}", show(stored.get(index)), show(expected.get(index))));
     }
     Ok(())
 }

@@ -92,6 +92,15 @@ impl Ledger {
         Self::from_store(Store::open(path.as_ref())?, clock)
     }
 
+    /// Opens (or creates) the ledger at `path`, first checking every page's checksum: a damaged
+    /// file is refused with an error instead of being read. Costs a read of the whole file.
+    ///
+    /// # Errors
+    /// As [`Ledger::open`], and when the file is damaged.
+    pub fn open_checked(path: impl AsRef<Path>, clock: Box<dyn Clock>) -> Result<Ledger, OpenError> {
+        Self::from_store(Store::open_with(path.as_ref(), true)?, clock)
+    }
+
     /// Opens a ledger on a prepared [`Store`] (e.g. one over a custom redb storage backend).
     ///
     /// # Errors
@@ -246,8 +255,12 @@ pub(crate) fn fingerprint(actor: &Party, at: Option<Timestamp>, command: &domain
     Sha256::digest(bytes).into()
 }
 
+/// A failed fsync leaves the outcome unknown: the batch may or may not be on disk. Nothing of it
+/// is applied in memory, and resending with the same id is safe (a committed request answers as
+/// a duplicate).
 fn storage_failure(id: Option<String>, message: &str) -> Response {
-    Response::Failed { id, rejection: Rejection::new(ErrorCode::Storage, format!("nothing was committed: {message}")) }
+    let message = format!("the store failed; not acknowledged, resend with the same id after reopening the ledger: {message}");
+    Response::Failed { id, rejection: Rejection::new(ErrorCode::Storage, message) }
 }
 
 impl Inner {

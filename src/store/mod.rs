@@ -92,7 +92,28 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when the file cannot be opened (for example, another process holds it).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Self::from_database(Database::create(path)?)
+        Self::open_with(path, false)
+    }
+
+    /// Opens or creates the ledger file at `path`; with `check_integrity`, redb verifies every
+    /// page's checksum first, so a damaged file is refused rather than read.
+    ///
+    /// A new file is created under a temporary name and renamed once its tables exist, so an
+    /// interrupted creation never leaves a file that cannot be opened.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the file cannot be opened (held by another process, damaged, …).
+    pub fn open_with(path: &Path, check_integrity: bool) -> Result<Store, StoreError> {
+        if !path.exists() {
+            let creating = path.with_extension("creating");
+            // A leftover from an interrupted creation holds nothing acknowledged.
+            let _ = std::fs::remove_file(&creating);
+            drop(Self::from_database(Database::create(&creating)?)?);
+            std::fs::rename(&creating, path).map_err(|error| StoreError::Redb(redb::StorageError::Io(error).into()))?;
+        }
+        let mut builder = Database::builder();
+        builder.set_check_integrity_on_open(check_integrity);
+        Self::from_database(builder.create(path)?)
     }
 
     /// Opens a ledger on an already built redb database (used with custom storage backends).
@@ -330,7 +351,15 @@ impl Store {
         if let Some(head) = txn.open_table(META)?.get("head")? {
             let head = records::decode_head(head.value())?;
             if head != state.head() {
-                return Err(DecodeError { what: "head", reason: format!("head says seq {}, the journal ends at seq {}", head.seq, state.head().seq) }.into());
+                let (stored, journal) = (head, state.head());
+                let reason = format!(
+                    "head says {}:{}, the journal ends at {}:{}",
+                    stored.seq,
+                    crate::journal::hex(&stored.hash),
+                    journal.seq,
+                    crate::journal::hex(&journal.hash)
+                );
+                return Err(DecodeError { what: "head", reason }.into());
             }
         }
         Ok((state, tail))
@@ -442,6 +471,22 @@ impl Store {
             lines.push((seq, index, amount, after, at));
         }
         Ok(lines)
+    }
+
+    /// Every record-history row, keyed as stored: for verification.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn record_history(&self) -> Result<Vec<((String, u64), Record)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORD_HISTORY)?;
+        let mut rows = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            let (record_key, seq) = key.value();
+            rows.push(((record_key.to_owned(), seq), records::decode_record(value.value())?));
+        }
+        Ok(rows)
     }
 
     /// Every posting-index entry, keyed as stored: for verification.
