@@ -636,14 +636,18 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             Command::PlaceOrder { order: order?, customer: customer?, amount: amount?, kind: kind??, service: service?, pay_deadline: pay_deadline? }
         }
         "place_combined_order" => {
+            // Structural, so compared as written: it ranks above a bad id elsewhere in the line.
+            let raw_combined = fields.map.get("combined").and_then(Value::as_str).map(str::to_owned);
+            let raw_orders: Vec<String> = match fields.map.get("orders") {
+                Some(Value::Array(items)) => items.iter().filter_map(|item| item.get("order")?.as_str().map(str::to_owned)).collect(),
+                _ => Vec::new(),
+            };
+            if raw_combined.as_ref().is_some_and(|combined| raw_orders.contains(combined)) {
+                fields.note(ErrorCode::InvalidRequest, "the combined id must differ from its orders' ids".to_owned());
+            }
             let (combined, customer) = (fields.id("combined", false), fields.id("customer", true));
             let orders = decode_order_lines(fields);
-            let (combined, customer, orders) = (combined?, customer?, orders?);
-            if orders.iter().any(|line| line.order == combined) {
-                fields.note(ErrorCode::InvalidRequest, "the combined id must differ from its orders' ids".to_owned());
-                return None;
-            }
-            Command::PlaceCombinedOrder { combined, customer, orders }
+            Command::PlaceCombinedOrder { combined: combined?, customer: customer?, orders: orders? }
         }
         "pay_order" => {
             let (order, coupons, payer) = (fields.id("order", false), fields.id_list("coupons", (0, PAYMENT_COUPONS_MAX)), fields.choice("payer", false, PAYERS));
@@ -708,11 +712,17 @@ fn decode_order_lines(fields: &mut Fields) -> Option<Vec<OrderLine>> {
             return None;
         }
     };
-    let mut lines: Vec<OrderLine> = Vec::with_capacity(items.len());
+    // Repeated order ids are structural: compared as written, they rank above any bad id.
+    let raw: Vec<&str> = items.iter().filter_map(|item| item.get("order")?.as_str()).collect();
+    if let Some(repeated) = raw.iter().enumerate().find_map(|(index, id)| raw[..index].contains(id).then_some(*id)) {
+        fields.note(ErrorCode::InvalidRequest, format!("order {repeated} is listed twice"));
+    }
+    let count = items.len();
+    let mut lines: Vec<OrderLine> = Vec::with_capacity(count);
     for item in items {
         let Value::Object(map) = item else {
             fields.note(ErrorCode::InvalidRequest, "each order must be an object".to_owned());
-            return None;
+            continue;
         };
         let mut inner = Fields::new(map);
         let (order, amount) = (inner.id("order", false), inner.amount("amount"));
@@ -722,18 +732,11 @@ fn decode_order_lines(fields: &mut Fields) -> Option<Vec<OrderLine>> {
             _ => None,
         };
         match inner.finish(line) {
-            Ok(line) if lines.iter().any(|other| other.order == line.order) => {
-                fields.note(ErrorCode::InvalidRequest, format!("order {} is listed twice", line.order));
-                return None;
-            }
             Ok(line) => lines.push(line),
-            Err(rejection) => {
-                fields.note(rejection.code, rejection.message);
-                return None;
-            }
+            Err(rejection) => fields.note(rejection.code, rejection.message),
         }
     }
-    Some(lines)
+    (lines.len() == count).then_some(lines)
 }
 
 fn decode_group(fields: &mut Fields) -> Option<Vec<Command>> {

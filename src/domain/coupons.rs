@@ -91,17 +91,17 @@ pub(super) fn issue_quota(
         (Party::Customer(_), _) => return reject(ErrorCode::AccessDenied, "only the platform or a distributor issues quotas"),
     };
     let target_record = require_exists(state, &target)?;
+    // A malformed request (SPEC 2.2), once the target's kind is known.
+    if source.is_none() && target_record.partner_kind() == Some(PartnerKind::Reseller) {
+        return reject(ErrorCode::InvalidRequest, "platform quotas go to solution providers and distributors");
+    }
     context.fresh()?;
     if state.quota(quota).is_some() {
         return reject(ErrorCode::AlreadyExists, format!("quota {quota} already exists"));
     }
-    let target_kind = target_record.partner_kind();
     let mut postings = Vec::new();
     match source {
         None => {
-            if target_kind == Some(PartnerKind::Reseller) {
-                return reject(ErrorCode::InvalidRequest, "platform quotas go to solution providers and distributors");
-            }
             require_window(validity)?;
             context.in_time(state)?;
             postings.push(posting(context, Account::platform(AccountKind::CouponIssuance), amount.checked_neg()?));

@@ -745,6 +745,12 @@ fn run_inner(state: &mut State, context: &Context<'_>, command: &Command, undo: 
 
 /// Decides one non-atomic command without changing anything.
 fn decide(state: &State, context: &Context<'_>, command: &Command) -> Result<Effects, Rejection> {
+    // A malformed request ranks before everything (SPEC 2.2), even checks that need the time.
+    if let Command::PlaceOrder { pay_deadline: Some(deadline), .. } = command
+        && *deadline < context.at
+    {
+        return reject(ErrorCode::InvalidRequest, format!("pay_deadline {deadline} is before the order ({})", context.at));
+    }
     scope::require_registered(state, context.actor)?;
     let effects = decide_command(state, context, command)?;
     // Every handler checks the time at its place in the precedence; this guards the journal's

@@ -44,11 +44,8 @@ pub(super) fn place(
     lines: &[OrderLine],
     pay_deadline: Option<crate::time::Timestamp>,
 ) -> Result<Effects, Rejection> {
-    // A deadline before the order is a malformed request: it ranks first (SPEC 2.2).
+    // A deadline before the order was refused before any other check (`domain::decide`).
     let pay_deadline = pay_deadline.unwrap_or_else(|| context.at.plus_days(PAY_DEADLINE_DAYS));
-    if pay_deadline < context.at {
-        return reject(ErrorCode::InvalidRequest, format!("pay_deadline {pay_deadline} is before the order ({})", context.at));
-    }
     let party = Party::Customer(customer.clone());
     require_customer_or_platform(context, &party)?;
     require_exists(state, &party)?;

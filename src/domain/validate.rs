@@ -3,7 +3,7 @@
 //! reseller without a parent, 101 commands in a group).
 
 use super::records::{COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, PAYMENT_COUPONS_MAX};
-use super::{ATOMIC_COMMANDS_MAX, Command, PartnerKind, TEXT_LENGTH_MAX};
+use super::{ATOMIC_COMMANDS_MAX, Command, PartnerKind, PayerKind, TEXT_LENGTH_MAX};
 use crate::amount::{AMOUNT_INPUT_LIMIT_MINOR, Amount};
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
@@ -58,6 +58,7 @@ fn structure(command: &Command, top_level: bool) -> Result<(), Rejection> {
         Command::Adjust { party, reason, .. } => member(party, "party").and_then(|()| text(Some(reason), "reason")),
         Command::RejectWithdrawal { reason, .. } => text(Some(reason), "reason"),
         Command::IssueCoupon { services: Some(services), .. } => distinct(&services.iter().collect::<Vec<_>>(), "services", (1, COUPON_SERVICES_MAX)),
+        Command::PayOrder { payer: PayerKind::Partner, coupons, .. } if !coupons.is_empty() => request("a partner pays without coupons"),
         Command::PayOrder { coupons, .. } => distinct(&coupons.iter().collect::<Vec<_>>(), "coupons", (0, PAYMENT_COUPONS_MAX)),
         Command::PlaceCombinedOrder { combined, orders, .. } => {
             let ids: Vec<&Id> = orders.iter().map(|line| &line.order).collect();
