@@ -288,7 +288,10 @@ impl Store {
             let journal = txn.open_table(JOURNAL)?;
             let mut postings = txn.open_table(POSTINGS)?;
             let mut adjust = txn.open_table(ADJUST_RECORDS)?;
+            // First the balances after each posting, in journal order; then one insert per entry in
+            // key order, so each page of the index is rewritten once rather than once per posting.
             let mut running: std::collections::HashMap<String, Amount> = std::collections::HashMap::new();
+            let mut entries: Vec<((String, u64, u32), Vec<u8>)> = Vec::new();
             let mut last = None;
             for entry in journal.range(from..)? {
                 let (_, value) = entry?;
@@ -303,15 +306,19 @@ impl Store {
                         },
                     };
                     let after = before.checked_add(posting.amount).map_err(|_| DecodeError { what: "journal", reason: "balance overflow".to_owned() })?;
+                    running.insert(key.clone(), after);
                     let index = u32::try_from(index).unwrap_or(u32::MAX);
-                    postings.insert((key.as_str(), transaction.seq, index), records::encode_posting(posting.amount, after, transaction.at).as_slice())?;
-                    running.insert(key, after);
+                    entries.push(((key, transaction.seq, index), records::encode_posting(posting.amount, after, transaction.at)));
                 }
                 for (index, record) in transaction.effects.adjust_records.iter().enumerate() {
                     let key = (transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
                     adjust.insert(key, records::encode_adjust(transaction.at, record).as_slice())?;
                 }
                 last = Some(Head { seq: transaction.seq, hash, at: transaction.at });
+            }
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for ((account, seq, index), value) in &entries {
+                postings.insert((account.as_str(), *seq, *index), value.as_slice())?;
             }
             if let Some(head) = last {
                 txn.open_table(META)?.insert("history", records::encode_head(&head).as_slice())?;

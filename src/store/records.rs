@@ -98,23 +98,19 @@ pub fn decode_balance(bytes: &[u8]) -> Result<Amount, DecodeError> {
     body("balance", bytes, Some(16)).map(|rest| Amount::from_minor(i128_at(rest, 0)))
 }
 
-/// A posting-index entry: `[version][amount i128][balance_after i128][at i64]`.
-pub fn encode_posting(amount: Amount, balance_after: Amount, at: Timestamp) -> [u8; 41] {
-    let mut bytes = [0u8; 41];
-    bytes[0] = RECORD_VERSION;
-    bytes[1..17].copy_from_slice(&amount.minor().to_le_bytes());
-    bytes[17..33].copy_from_slice(&balance_after.minor().to_le_bytes());
-    bytes[33..41].copy_from_slice(&at.millis().to_le_bytes());
-    bytes
+/// A posting-index entry: `[version][postcard (amount, balance after, at)]` — varints, so a
+/// typical entry is about 16 bytes.
+pub fn encode_posting(amount: Amount, balance_after: Amount, at: Timestamp) -> Vec<u8> {
+    encode_postcard(&(amount.minor(), balance_after.minor(), at.millis()))
 }
 
 /// Decodes a posting-index entry into (amount, balance after, at).
 ///
 /// # Errors
-/// [`DecodeError`] for a wrong version or length.
+/// [`DecodeError`] for a wrong version, a short or long record.
 pub fn decode_posting(bytes: &[u8]) -> Result<(Amount, Amount, Timestamp), DecodeError> {
-    let rest = body("posting", bytes, Some(40))?;
-    Ok((Amount::from_minor(i128_at(rest, 0)), Amount::from_minor(i128_at(rest, 16)), Timestamp::from_millis(i64_at(rest, 32))))
+    let (amount, after, at): (i128, i128, i64) = decode_postcard("posting", bytes)?;
+    Ok((Amount::from_minor(amount), Amount::from_minor(after), Timestamp::from_millis(at)))
 }
 
 /// A request run: the request ids one checkpoint wrote, `[version][postcard [(id, seq,
