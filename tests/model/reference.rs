@@ -1,14 +1,18 @@
-//! A deliberately simple, independent in-memory reference of the foundation commands of SPEC.md:
-//! parties, money (recharge, allocate, recover, credit, adjust) and atomic groups.
+//! A deliberately simple, independent in-memory reference of the commands of SPEC.md: parties,
+//! money (recharge, allocate, recover, credit, adjust), coupon quotas and coupons, orders and
+//! combined orders, payment, refunds, usage, withdrawals, association changes, invoices and
+//! atomic groups.
 //!
 //! It reads the same JSON request lines as the ledger and says what the ledger must answer: the
-//! committed `seq` (and whether it is a duplicate) or the exact error code, following the
-//! precedence of SPEC 2.2, and what every balance must be afterwards. Plain maps and `i128` fen;
-//! nothing is shared with `src/`. Used by `tests/model.rs` and meant for a fuzz target too, so it
-//! holds no test framework code.
+//! committed `seq` (whether it is a duplicate) and its `result`, or the exact error code following
+//! the precedence of SPEC 2.2, and what every balance, order, bill, invoice and withdrawal must be
+//! afterwards. Plain maps and `i128` fen; nothing is shared with `src/`. Where SPEC.md is silent it
+//! follows `docs/decisions.md` (noted at each place). Used by `tests/model.rs` and by the fuzz
+//! target `fuzz/fuzz_targets/sequence.rs`, so it holds no test framework code: std and serde_json
+//! only.
 #![allow(dead_code)]
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 /// Fen per yuan.
@@ -21,6 +25,19 @@ const ID_LENGTH_MAX: usize = 64;
 const TEXT_LENGTH_MAX: usize = 256;
 /// Commands in one atomic group, at most.
 const GROUP_COMMANDS_MAX: usize = 100;
+/// Services a coupon may name, at most (SPEC 3 `issue_coupon`).
+const SERVICES_MAX: usize = 10;
+/// Coupons one payment may list, at most (SPEC 3 `pay_order`).
+const PAYMENT_COUPONS_MAX: usize = 3;
+/// Orders in a combined order (SPEC 3 `place_combined_order`).
+const COMBINED_ORDERS_MIN: usize = 2;
+const COMBINED_ORDERS_MAX: usize = 50;
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+/// Default pay deadline, in days after the order (SPEC 3 `place_order`).
+const PAY_DEADLINE_DAYS: i64 = 7;
+/// Usage amounts have 8 places: units of 10^-8 per fen.
+const ERASE_PER_FEN: i128 = 1_000_000;
 
 /// A party as written in the protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,6 +81,43 @@ pub enum Association {
     Referral,
 }
 
+impl Association {
+    fn name(self) -> &'static str {
+        match self {
+            Association::Resale => "resale",
+            Association::Referral => "referral",
+        }
+    }
+}
+
+/// Voucher or cash coupon (quotas and coupons).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CouponKind {
+    /// `voucher`.
+    Voucher,
+    /// `cash_coupon`: only for whitelisted customers.
+    CashCoupon,
+}
+
+impl CouponKind {
+    fn name(self) -> &'static str {
+        match self {
+            CouponKind::Voucher => "voucher",
+            CouponKind::CashCoupon => "cash_coupon",
+        }
+    }
+}
+
+/// One order of `place_order` or `place_combined_order`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderLine {
+    pub order: String,
+    pub amount: i128,
+    /// `new`, `renew` or `change`.
+    pub kind: &'static str,
+    pub service: Option<String>,
+}
+
 /// A decoded mutating command. Two requests with equal actor, `at` and command are the same
 /// content (an amount `"100"` equals `"100.00"`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,17 +132,49 @@ pub enum Command {
     RepayCredit { party: Party, amount: i128 },
     Adjust { party: Party, deduct: bool, amount: i128, reason: String },
     Atomic(Vec<Command>),
+    IssueQuota { quota: String, partner: String, kind: CouponKind, amount: i128, valid_from: i64, valid_until: i64, from_quota: Option<String> },
+    ReclaimQuota { quota: String },
+    WhitelistCustomer { customer: String },
+    IssueCoupon {
+        coupon: String,
+        quota: String,
+        customer: String,
+        face_value: i128,
+        valid_from: Option<i64>,
+        valid_until: Option<i64>,
+        services: Option<Vec<String>>,
+    },
+    ReclaimCoupon { coupon: String },
+    ExpireCoupons,
+    /// `place_order` (`combined` none) or `place_combined_order`.
+    PlaceOrders { combined: Option<String>, customer: String, lines: Vec<OrderLine>, pay_deadline: Option<i64> },
+    /// `coupons` absent and `[]` are the same; `payer` absent is `customer`.
+    PayOrder { order: String, coupons: Vec<String>, partner_pays: bool },
+    CancelOrder { order: String },
+    Unsubscribe { order: String, refund: i128 },
+    /// `amount` is the deduction in fen, `erase` the cut below the fen in units of 10^-8.
+    Consume { customer: String, amount: i128, erase: i128, service: Option<String> },
+    RequestWithdrawal { withdrawal: String, party: Party, amount: i128 },
+    ApproveWithdrawal { withdrawal: String },
+    RejectWithdrawal { withdrawal: String, reason: String },
+    DeleteWithdrawal { withdrawal: String },
+    Unbind { customer: String },
+    SwitchAssociation { customer: String, association: Association },
+    RequestInvoice { invoice: String, party: Party, amount: i128 },
+    ReturnInvoice { invoice: String },
 }
 
 /// What the ledger must answer to one line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expected {
-    /// Committed (or replayed) as transaction `seq`.
+    /// Committed (or replayed) as transaction `seq`, answering `result`.
     Committed {
         /// The transaction's seq.
         seq: u64,
         /// An identical replay of an already committed request.
         duplicate: bool,
+        /// The `result` object (for a replay: the original's).
+        result: Value,
     },
     /// Refused with `code`; `index` is the failing member of an atomic group, when known.
     Failed {
@@ -97,18 +183,18 @@ pub enum Expected {
         /// The failing command of an atomic group (not given for decoding errors and `id_reused`).
         index: Option<usize>,
     },
-    /// A query: not modelled here.
+    /// A query: not modelled by `execute_line` (see the `*_json` views).
     Query,
 }
 
-/// An adjust record (SPEC 4 `adjust_records`) of an allocation or a recovery.
+/// An adjust record (SPEC 4 `adjust_records`): an allocation, a recovery or an unbind reclaim.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// The committing transaction's seq.
     pub seq: u64,
     /// Its time, in ms since the epoch.
     pub at: i64,
-    /// `allocate` or `recover`.
+    /// `allocate`, `recover` or `unbind_reclaim`.
     pub operation: &'static str,
     /// The partner whose cash moved.
     pub partner: String,
@@ -124,6 +210,8 @@ pub struct Record {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Balances {
     pub cash: i128,
+    /// Held by pending withdrawals: still in `cash`, not available.
+    pub held: i128,
     pub credit_limit: i128,
     pub credit_used: i128,
     pub arrears: i128,
@@ -138,6 +226,176 @@ struct PartnerInfo {
 #[derive(Clone, Debug)]
 struct CustomerInfo {
     link: Option<(String, Association)>,
+    whitelisted: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Quota {
+    owner: String,
+    kind: CouponKind,
+    valid_from: i64,
+    valid_until: i64,
+    /// The quota it was carved from; `None`: the platform's `coupon_issuance`.
+    source: Option<String>,
+    reclaimed: bool,
+    balance: i128,
+    seq: u64,
+}
+
+impl Quota {
+    fn usable(&self, at: i64) -> bool {
+        !self.reclaimed && self.valid_from <= at && at < self.valid_until
+    }
+
+    fn status(&self, at: i64) -> &'static str {
+        if self.reclaimed {
+            "reclaimed"
+        } else if at >= self.valid_until {
+            "expired"
+        } else {
+            "normal"
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CouponEnd {
+    Live,
+    Reclaimed,
+    Swept,
+}
+
+#[derive(Clone, Debug)]
+struct Coupon {
+    customer: String,
+    quota: String,
+    /// The owner of the quota it came from.
+    issuer: String,
+    kind: CouponKind,
+    face_value: i128,
+    valid_from: i64,
+    valid_until: i64,
+    services: Option<Vec<String>>,
+    end: CouponEnd,
+    remaining: i128,
+    seq: u64,
+}
+
+impl Coupon {
+    /// docs/decisions.md: reclaimed, swept, used (nothing left), past `valid_until`, before
+    /// `valid_from`, else usable.
+    fn status(&self, at: i64) -> &'static str {
+        match self.end {
+            CouponEnd::Reclaimed => "reclaimed",
+            CouponEnd::Swept => "expired",
+            CouponEnd::Live if self.remaining == 0 => "used",
+            CouponEnd::Live if at >= self.valid_until => "expired",
+            CouponEnd::Live if at < self.valid_from => "inactive",
+            CouponEnd::Live => "usable",
+        }
+    }
+
+    /// SPEC 3: `services` limits what the coupon pays for; absent means any service.
+    fn covers(&self, service: Option<&String>) -> bool {
+        match (&self.services, service) {
+            (None, _) => true,
+            (Some(services), Some(service)) => services.contains(service),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OrderStatus {
+    Pending,
+    Paid,
+    Cancelled,
+    Unsubscribed,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Payment {
+    coupon: i128,
+    cash: i128,
+    credit: i128,
+}
+
+#[derive(Clone, Debug)]
+struct Order {
+    customer: String,
+    combined: Option<String>,
+    kind: &'static str,
+    service: Option<String>,
+    amount: i128,
+    status: OrderStatus,
+    pay_deadline: i64,
+    payer: Option<Party>,
+    paid: Payment,
+    refunded: i128,
+}
+
+#[derive(Clone, Debug)]
+struct Combined {
+    customer: String,
+    orders: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+struct Bill {
+    bill_type: &'static str,
+    at: i64,
+    /// The customer it concerns (none for a partner's own adjustment).
+    customer: Option<String>,
+    /// Owns the invoiceable amount (SPEC 5).
+    payer: Party,
+    order: Option<String>,
+    amount: i128,
+    coupon: i128,
+    cash: i128,
+    credit: i128,
+    debt: i128,
+    erase: i128,
+    invoiceable: i128,
+    invoiced: i128,
+    seq: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WithdrawalStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Deleted,
+}
+
+impl WithdrawalStatus {
+    fn name(self) -> &'static str {
+        match self {
+            WithdrawalStatus::Pending => "pending",
+            WithdrawalStatus::Approved => "approved",
+            WithdrawalStatus::Rejected => "rejected",
+            WithdrawalStatus::Deleted => "deleted",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Withdrawal {
+    party: Party,
+    amount: i128,
+    status: WithdrawalStatus,
+    reason: Option<String>,
+    at: i64,
+    seq: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Invoice {
+    party: Party,
+    amount: i128,
+    returned: bool,
+    matched: Vec<(String, i128)>,
+    at: i64,
 }
 
 /// Everything a command can change.
@@ -148,6 +406,16 @@ struct Books {
     money: HashMap<Party, Balances>,
     bank: i128,
     revenue: i128,
+    coupon_issuance: i128,
+    coupon_redeemed: i128,
+    coupon_expired: i128,
+    quotas: HashMap<String, Quota>,
+    coupons: HashMap<String, Coupon>,
+    orders: HashMap<String, Order>,
+    combined: HashMap<String, Combined>,
+    bills: HashMap<String, Bill>,
+    withdrawals: HashMap<String, Withdrawal>,
+    invoices: HashMap<String, Invoice>,
     records: Vec<Record>,
 }
 
@@ -155,6 +423,7 @@ struct Books {
 struct Committed {
     content: (Party, Option<i64>, Command),
     seq: u64,
+    result: Value,
 }
 
 /// The reference ledger.
@@ -171,6 +440,17 @@ pub struct Model {
 
 type Outcome<T> = Result<T, &'static str>;
 
+/// The model follows SPEC.md. Where the ledger was found to disagree (reported, awaiting a fix),
+/// `REFERENCE_MIRROR_SRC` (a comma-separated list of the names below, or `all`) makes the model
+/// answer as the ledger does instead, so that a run can look past a known disagreement:
+/// - `idlist`: the decoder stops at the first bad id of `services` or `coupons`, so a structural
+///   problem after it (a non-string, a repeated id) is not reported first.
+fn mirrors(name: &str) -> bool {
+    static NAMES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| std::env::var("REFERENCE_MIRROR_SRC").unwrap_or_default());
+    names == "all" || names.split(',').any(|item| item == name)
+}
+
 impl Model {
     /// An empty ledger whose clock reads `clock` (ms since the epoch).
     pub fn new(clock: i64) -> Model {
@@ -185,6 +465,11 @@ impl Model {
     /// Time of the last committed transaction (0 when none).
     pub fn last_at(&self) -> i64 {
         self.last_at
+    }
+
+    /// The engine clock of the model.
+    pub fn clock(&self) -> i64 {
+        self.clock
     }
 
     /// The platform's `bank` and `revenue` balances, in fen (signed, as the accounts hold them).
@@ -205,6 +490,8 @@ impl Model {
     /// Runs one request line and says what the ledger must answer.
     pub fn execute_line(&mut self, line: &str) -> Expected {
         match serde_json::from_str::<Value>(line) {
+            // docs/decisions.md: a duplicate key in any object is `invalid_request`.
+            Ok(_) if has_duplicate_keys(line) => Expected::Failed { code: "invalid_request", index: None },
             Ok(value) => self.execute(&value),
             Err(_) => Expected::Failed { code: "invalid_request", index: None },
         }
@@ -213,7 +500,7 @@ impl Model {
     /// Runs one request given as JSON.
     pub fn execute(&mut self, request: &Value) -> Expected {
         let (id, actor, at, command) = match decode(request) {
-            Ok(Decoded::Command { id, actor, at, command }) => (id, actor, at, command),
+            Ok(Decoded::Command { id, actor, at, command }) => (id, actor, at, *command),
             Ok(Decoded::Query) => return Expected::Query,
             Err(code) => return Expected::Failed { code, index: None },
         };
@@ -221,39 +508,62 @@ impl Model {
         let mut id_reused = false;
         if let Some(committed) = self.requests.get(&id) {
             if committed.content == content {
-                return Expected::Committed { seq: committed.seq, duplicate: true };
+                return Expected::Committed { seq: committed.seq, duplicate: true, result: committed.result.clone() };
             }
             id_reused = true;
         }
+        // SPEC 1.4 and docs/decisions.md: without `at`, the later of the clock and the head.
         let at = at.unwrap_or(self.clock.max(self.last_at));
         let mut books = self.books.clone();
-        let check = Check { actor: &actor, at, last_at: self.last_at, id_reused };
+        let check = Check { actor: &actor, at, last_at: self.last_at, id_reused, request: &id, index: None, seq: self.seq + 1 };
         let result = match &command {
-            Command::Atomic(commands) => commands.iter().enumerate().try_for_each(|(index, member)| {
-                books.run(&check, member).map_err(|code| (code, (code != "id_reused").then_some(index)))
-            }),
+            Command::Atomic(commands) => {
+                let mut results = Vec::with_capacity(commands.len());
+                let mut failure = None;
+                for (index, member) in commands.iter().enumerate() {
+                    match books.run(&Check { index: Some(index), ..check }, member) {
+                        Ok(result) => results.push(result),
+                        Err(code) => {
+                            // docs/decisions.md: `id_reused` concerns the group, no index.
+                            failure = Some((code, (code != "id_reused").then_some(index)));
+                            break;
+                        }
+                    }
+                }
+                match failure {
+                    Some(failure) => Err(failure),
+                    None => Ok(json!({"results": results})),
+                }
+            }
             single => books.run(&check, single).map_err(|code| (code, None)),
         };
-        if let Err((code, index)) = result {
-            return Expected::Failed { code, index };
-        }
+        let result = match result {
+            Ok(result) => result,
+            Err((code, index)) => return Expected::Failed { code, index },
+        };
         self.seq += 1;
         for record in books.records.iter_mut().filter(|record| record.seq == 0) {
             record.seq = self.seq;
         }
         self.books = books;
         self.last_at = at;
-        self.requests.insert(id, Committed { content, seq: self.seq });
-        Expected::Committed { seq: self.seq, duplicate: false }
+        self.requests.insert(id, Committed { content, seq: self.seq, result: result.clone() });
+        Expected::Committed { seq: self.seq, duplicate: false, result }
     }
 }
 
-/// The context of one command: who, when, and whether its request id was used before.
+/// The context of one command: who, when, whether its request id was used before, the request
+/// id and the member index inside an atomic group (bills of usage and adjustments are named after
+/// them), and the seq it commits under.
+#[derive(Clone, Copy)]
 struct Check<'a> {
     actor: &'a Party,
     at: i64,
     last_at: i64,
     id_reused: bool,
+    request: &'a str,
+    index: Option<usize>,
+    seq: u64,
 }
 
 impl Check<'_> {
@@ -267,6 +577,34 @@ impl Check<'_> {
 
     fn platform_only(&self) -> Outcome<()> {
         if *self.actor == Party::Platform { Ok(()) } else { Err("access_denied") }
+    }
+
+    /// docs/decisions.md: a usage or adjustment bill takes the request id, `<request>:<index>`
+    /// inside an atomic group.
+    fn bill_id(&self) -> String {
+        match self.index {
+            Some(index) => format!("{}:{index}", self.request),
+            None => self.request.to_owned(),
+        }
+    }
+}
+
+fn amount_text(fen: i128) -> Value {
+    Value::String(format_amount(fen))
+}
+
+/// SPEC 2.2 puts `invalid_request` before every other error: the refusals that the request alone
+/// decides (whatever the books hold, whoever the actor is) come first.
+fn intrinsic(check: &Check<'_>, command: &Command) -> Outcome<()> {
+    match command {
+        // docs/decisions.md: the platform gives no `from_quota` (a distributor must, but whether
+        // the actor is a distributor depends on the books: see `issue_quota`).
+        Command::IssueQuota { from_quota: Some(_), .. } if *check.actor == Party::Platform => Err("invalid_request"),
+        // SPEC 3: a partner payer uses no coupons.
+        Command::PayOrder { coupons, partner_pays: true, .. } if !coupons.is_empty() => Err("invalid_request"),
+        // docs/decisions.md: a `pay_deadline` before the order's time is `invalid_request`.
+        Command::PlaceOrders { pay_deadline: Some(deadline), .. } if *deadline < check.at => Err("invalid_request"),
+        _ => Ok(()),
     }
 }
 
@@ -285,6 +623,10 @@ impl Books {
 
     fn parent(&self, partner: &str) -> Option<&str> {
         self.partners.get(partner).and_then(|info| info.parent.as_deref())
+    }
+
+    fn kind(&self, partner: &str) -> Option<Kind> {
+        self.partners.get(partner).map(|info| info.kind)
     }
 
     fn link(&self, customer: &str) -> Option<&(String, Association)> {
@@ -324,25 +666,34 @@ impl Books {
         self.money.entry(party.clone()).or_default()
     }
 
-    fn cash(&self, party: &Party) -> i128 {
-        self.money.get(party).map_or(0, |balances| balances.cash)
+    fn balances_of(&self, party: &Party) -> Balances {
+        self.money.get(party).copied().unwrap_or_default()
     }
 
-    /// Money arriving at a party: a customer's debt first, then cash.
-    fn incoming(&mut self, party: &Party, amount: i128) {
+    /// Cash minus held (SPEC 1.3).
+    fn available(&self, party: &Party) -> i128 {
+        let balances = self.balances_of(party);
+        balances.cash - balances.held
+    }
+
+    /// Money arriving at a party: a customer's debt first, then cash. Returns (repaid, to cash).
+    fn incoming(&mut self, party: &Party, amount: i128) -> (i128, i128) {
         let is_customer = matches!(party, Party::Customer(_));
         let balances = self.money(party);
         let repaid = if is_customer { amount.min(balances.arrears) } else { 0 };
         balances.arrears -= repaid;
         balances.cash += amount - repaid;
+        (repaid, amount - repaid)
     }
 
     fn funds(&self, party: &Party, amount: i128) -> Outcome<()> {
-        if self.cash(party) >= amount { Ok(()) } else { Err("insufficient_funds") }
+        if self.available(party) >= amount { Ok(()) } else { Err("insufficient_funds") }
     }
 
-    /// Decides and applies one non-group command, checks in the order of SPEC 2.2.
-    fn run(&mut self, check: &Check<'_>, command: &Command) -> Outcome<()> {
+    /// Decides and applies one non-group command, checks in the order of SPEC 2.2; returns the
+    /// command's `result`.
+    fn run(&mut self, check: &Check<'_>, command: &Command) -> Outcome<Value> {
+        intrinsic(check, command)?;
         if !self.registered(check.actor) {
             return Err("access_denied");
         }
@@ -359,10 +710,35 @@ impl Books {
             Command::RepayCredit { party, amount } => self.repay_credit(check, party, *amount),
             Command::Adjust { party, deduct, amount, .. } => self.adjust(check, party, *deduct, *amount),
             Command::Atomic(_) => Err("invalid_request"),
+            Command::IssueQuota { quota, partner, kind, amount, valid_from, valid_until, from_quota } => {
+                self.issue_quota(check, quota, partner, *kind, *amount, (*valid_from, *valid_until), from_quota.as_deref())
+            }
+            Command::ReclaimQuota { quota } => self.reclaim_quota(check, quota),
+            Command::WhitelistCustomer { customer } => self.whitelist_customer(check, customer),
+            Command::IssueCoupon { coupon, quota, customer, face_value, valid_from, valid_until, services } => {
+                self.issue_coupon(check, coupon, quota, customer, *face_value, (*valid_from, *valid_until), services)
+            }
+            Command::ReclaimCoupon { coupon } => self.reclaim_coupon(check, coupon),
+            Command::ExpireCoupons => self.expire_coupons(check),
+            Command::PlaceOrders { combined, customer, lines, pay_deadline } => {
+                self.place_orders(check, combined.as_deref(), customer, lines, *pay_deadline)
+            }
+            Command::PayOrder { order, coupons, partner_pays } => self.pay_order(check, order, coupons, *partner_pays),
+            Command::CancelOrder { order } => self.cancel_order(check, order),
+            Command::Unsubscribe { order, refund } => self.unsubscribe(check, order, *refund),
+            Command::Consume { customer, amount, erase, .. } => self.consume(check, customer, *amount, *erase),
+            Command::RequestWithdrawal { withdrawal, party, amount } => self.request_withdrawal(check, withdrawal, party, *amount),
+            Command::ApproveWithdrawal { withdrawal } => self.settle_withdrawal(check, withdrawal, None),
+            Command::RejectWithdrawal { withdrawal, reason } => self.settle_withdrawal(check, withdrawal, Some(reason)),
+            Command::DeleteWithdrawal { withdrawal } => self.delete_withdrawal(check, withdrawal),
+            Command::Unbind { customer } => self.change_association(check, customer, None),
+            Command::SwitchAssociation { customer, association } => self.change_association(check, customer, Some(*association)),
+            Command::RequestInvoice { invoice, party, amount } => self.request_invoice(check, invoice, party, *amount),
+            Command::ReturnInvoice { invoice } => self.return_invoice(check, invoice),
         }
     }
 
-    fn register_partner(&mut self, check: &Check<'_>, partner: &str, kind: Kind, parent: Option<&str>) -> Outcome<()> {
+    fn register_partner(&mut self, check: &Check<'_>, partner: &str, kind: Kind, parent: Option<&str>) -> Outcome<Value> {
         check.platform_only()?;
         if let Some(parent) = parent {
             match self.partners.get(parent) {
@@ -377,10 +753,10 @@ impl Books {
         }
         check.in_time()?;
         self.partners.insert(partner.to_owned(), PartnerInfo { kind, parent: parent.map(str::to_owned) });
-        Ok(())
+        Ok(json!({"partner": partner}))
     }
 
-    fn register_customer(&mut self, check: &Check<'_>, customer: &str, partner: Option<&str>, association: Option<Association>) -> Outcome<()> {
+    fn register_customer(&mut self, check: &Check<'_>, customer: &str, partner: Option<&str>, association: Option<Association>) -> Outcome<Value> {
         match partner {
             Some(partner) => {
                 let partner_party = Party::Partner(partner.to_owned());
@@ -395,11 +771,23 @@ impl Books {
         }
         check.in_time()?;
         let link = partner.map(|partner| (partner.to_owned(), association.unwrap_or(Association::Resale)));
-        self.customers.insert(customer.to_owned(), CustomerInfo { link });
+        self.customers.insert(customer.to_owned(), CustomerInfo { link, whitelisted: false });
+        Ok(json!({"customer": customer}))
+    }
+
+    /// SPEC 3 `associate`: zero cash, zero arrears, zero credit used and no usable coupon.
+    fn resale_preconditions(&self, customer: &str, at: i64) -> Outcome<()> {
+        let balances = self.balances_of(&Party::Customer(customer.to_owned()));
+        if balances.cash != 0 || balances.arrears != 0 || balances.credit_used != 0 {
+            return Err("association_blocked");
+        }
+        if !self.usable_coupons(customer, at).is_empty() {
+            return Err("association_blocked");
+        }
         Ok(())
     }
 
-    fn associate(&mut self, check: &Check<'_>, customer: &str, partner: &str, association: Association) -> Outcome<()> {
+    fn associate(&mut self, check: &Check<'_>, customer: &str, partner: &str, association: Association) -> Outcome<Value> {
         check.platform_only()?;
         let customer_party = Party::Customer(customer.to_owned());
         self.exists(&customer_party)?;
@@ -408,16 +796,17 @@ impl Books {
         if self.link(customer).is_some() {
             return Err("association_state");
         }
-        let balances = self.money.get(&customer_party).copied().unwrap_or_default();
-        if association == Association::Resale && (balances.cash != 0 || balances.arrears != 0 || balances.credit_used != 0) {
-            return Err("association_blocked");
+        if association == Association::Resale {
+            self.resale_preconditions(customer, check.at)?;
         }
         check.in_time()?;
-        self.customers.insert(customer.to_owned(), CustomerInfo { link: Some((partner.to_owned(), association)) });
-        Ok(())
+        if let Some(info) = self.customers.get_mut(customer) {
+            info.link = Some((partner.to_owned(), association));
+        }
+        Ok(json!({"customer": customer, "partner": partner, "association": association.name()}))
     }
 
-    fn recharge(&mut self, check: &Check<'_>, party: &Party, amount: i128) -> Outcome<()> {
+    fn recharge(&mut self, check: &Check<'_>, party: &Party, amount: i128) -> Outcome<Value> {
         check.platform_only()?;
         self.exists(party)?;
         check.fresh()?;
@@ -426,8 +815,8 @@ impl Books {
         }
         check.in_time()?;
         self.bank -= amount;
-        self.incoming(party, amount);
-        Ok(())
+        let (repaid, cash) = self.incoming(party, amount);
+        Ok(json!({"arrears_repaid": format_amount(repaid), "cash": format_amount(cash)}))
     }
 
     /// `allocate` (partner → counterparty) or `recover` (counterparty → partner).
@@ -439,7 +828,7 @@ impl Books {
         amount: i128,
         memo: &Option<String>,
         allocate: bool,
-    ) -> Outcome<()> {
+    ) -> Outcome<Value> {
         let partner = match (partner, check.actor) {
             (Some(partner), _) => Party::Partner(partner.to_owned()),
             (None, Party::Partner(me)) => Party::Partner(me.clone()),
@@ -474,7 +863,7 @@ impl Books {
             amount,
             memo: memo.clone(),
         });
-        Ok(())
+        Ok(json!({"transfer": check.request}))
     }
 
     /// The counterparty of an allocation or recovery: a resale customer of the partner, or a
@@ -488,14 +877,14 @@ impl Books {
                 _ => Err("not_your_customer"),
             },
             Party::Partner(reseller) => {
-                let is_distributor = self.partners.get(partner).is_some_and(|info| info.kind == Kind::Distributor);
+                let is_distributor = self.kind(partner) == Some(Kind::Distributor);
                 if is_distributor && self.parent(reseller) == Some(partner.as_str()) { Ok(()) } else { Err("not_your_reseller") }
             }
             Party::Platform => Err("invalid_request"),
         }
     }
 
-    fn set_credit_limit(&mut self, check: &Check<'_>, party: &Party, limit: i128) -> Outcome<()> {
+    fn set_credit_limit(&mut self, check: &Check<'_>, party: &Party, limit: i128) -> Outcome<Value> {
         check.platform_only()?;
         self.exists(party)?;
         check.fresh()?;
@@ -504,10 +893,10 @@ impl Books {
         }
         check.in_time()?;
         self.money(party).credit_limit = limit;
-        Ok(())
+        Ok(json!({"credit_limit": format_amount(limit)}))
     }
 
-    fn repay_credit(&mut self, check: &Check<'_>, party: &Party, amount: i128) -> Outcome<()> {
+    fn repay_credit(&mut self, check: &Check<'_>, party: &Party, amount: i128) -> Outcome<Value> {
         self.scope(check.actor, party)?;
         self.exists(party)?;
         check.fresh()?;
@@ -519,24 +908,1067 @@ impl Books {
         let balances = self.money(party);
         balances.cash -= amount;
         balances.credit_used -= amount;
-        Ok(())
+        Ok(json!({"repaid": format_amount(amount)}))
     }
 
-    fn adjust(&mut self, check: &Check<'_>, party: &Party, deduct: bool, amount: i128) -> Outcome<()> {
+    fn bill_or_order_exists(&self, id: &str) -> bool {
+        self.bills.contains_key(id) || self.orders.contains_key(id)
+    }
+
+    fn adjust(&mut self, check: &Check<'_>, party: &Party, deduct: bool, amount: i128) -> Outcome<Value> {
         check.platform_only()?;
         self.exists(party)?;
         check.fresh()?;
+        // docs/decisions.md: the adjustment's bill is named after the request.
+        let bill = check.bill_id();
+        if self.bill_or_order_exists(&bill) {
+            return Err("already_exists");
+        }
         check.in_time()?;
-        if deduct {
+        let (result, bill_type, signed) = if deduct {
             self.funds(party, amount)?;
             self.money(party).cash -= amount;
             self.revenue += amount;
+            (json!({"deducted": format_amount(amount)}), "deduction", amount)
         } else {
             self.revenue -= amount;
-            self.incoming(party, amount);
-        }
-        Ok(())
+            let (repaid, cash) = self.incoming(party, amount);
+            (json!({"arrears_repaid": format_amount(repaid), "cash": format_amount(cash)}), "compensation", -amount)
+        };
+        let customer = match party {
+            Party::Customer(id) => Some(id.clone()),
+            _ => None,
+        };
+        let record = Bill {
+            bill_type,
+            at: check.at,
+            customer,
+            payer: party.clone(),
+            order: None,
+            amount: signed,
+            coupon: 0,
+            cash: signed,
+            credit: 0,
+            debt: 0,
+            erase: 0,
+            invoiceable: signed,
+            invoiced: 0,
+            seq: check.seq,
+        };
+        self.bills.insert(bill, record);
+        Ok(result)
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Coupons, orders, usage, withdrawals, association changes and invoices.
+
+impl Books {
+    fn quota_mut(&mut self, quota: &str) -> Outcome<&mut Quota> {
+        self.quotas.get_mut(quota).ok_or("not_found")
+    }
+
+    /// Value coming back to a quota: to that quota, or when it was reclaimed itself, on to its
+    /// source, up to the platform's `coupon_issuance` (docs/decisions.md: reclaimed value never
+    /// strands).
+    fn return_value(&mut self, mut quota: Option<String>, amount: i128) {
+        while let Some(id) = quota {
+            match self.quotas.get_mut(&id) {
+                Some(record) if !record.reclaimed => {
+                    record.balance += amount;
+                    return;
+                }
+                Some(record) => quota = record.source.clone(),
+                None => break,
+            }
+        }
+        self.coupon_issuance += amount;
+    }
+
+    /// The usable coupons of a customer at `at`, oldest first (then by id).
+    fn usable_coupons(&self, customer: &str, at: i64) -> Vec<String> {
+        let mut usable: Vec<(u64, &String)> = self
+            .coupons
+            .iter()
+            .filter(|(_, coupon)| coupon.customer == customer && coupon.status(at) == "usable")
+            .map(|(id, coupon)| (coupon.seq, id))
+            .collect();
+        usable.sort();
+        usable.into_iter().map(|(_, id)| id.clone()).collect()
+    }
+
+    /// A coupon's remaining value back to its quota; the coupon is `reclaimed`.
+    fn reclaim_coupon_value(&mut self, coupon: &str) -> i128 {
+        let Some(record) = self.coupons.get_mut(coupon) else { return 0 };
+        let (amount, quota) = (record.remaining, record.quota.clone());
+        record.remaining = 0;
+        record.end = CouponEnd::Reclaimed;
+        if amount > 0 {
+            self.return_value(Some(quota), amount);
+        }
+        amount
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn issue_quota(
+        &mut self,
+        check: &Check<'_>,
+        quota: &str,
+        partner: &str,
+        kind: CouponKind,
+        amount: i128,
+        (valid_from, valid_until): (i64, i64),
+        from_quota: Option<&str>,
+    ) -> Outcome<Value> {
+        // The platform issues from `coupon_issuance`; a distributor from a quota of its own
+        // (`invalid_request` for the wrong combination is checked before, see `intrinsic`).
+        // docs/decisions.md: only distributors issue quotas from quotas, other partners are
+        // `access_denied`; a distributor must name `from_quota`.
+        let source = match (check.actor, from_quota) {
+            (Party::Platform, None) => None,
+            (Party::Partner(me), _) if self.kind(me) != Some(Kind::Distributor) => return Err("access_denied"),
+            (Party::Partner(me), Some(from_quota)) => {
+                let source = self.quotas.get(from_quota).ok_or("not_found")?;
+                if source.owner != *me {
+                    return Err("access_denied");
+                }
+                Some(from_quota.to_owned())
+            }
+            (Party::Partner(_), None) => return Err("invalid_request"),
+            _ => return Err("access_denied"),
+        };
+        self.exists(&Party::Partner(partner.to_owned()))?;
+        // docs/decisions.md: platform quotas go to solution providers and distributors, naming a
+        // reseller is `invalid_request`; SPEC 2.2 ranks it before `id_reused` and `already_exists`.
+        if source.is_none() && self.kind(partner) == Some(Kind::Reseller) {
+            return Err("invalid_request");
+        }
+        check.fresh()?;
+        if self.quotas.contains_key(quota) {
+            return Err("already_exists");
+        }
+        match &source {
+            None => {
+                if valid_from >= valid_until {
+                    return Err("invalid_validity");
+                }
+                check.in_time()?;
+                self.coupon_issuance -= amount;
+            }
+            Some(source_id) => {
+                let source = self.quotas.get(source_id).cloned().ok_or("not_found")?;
+                if self.parent(partner) != Some(source.owner.as_str()) {
+                    return Err("not_your_reseller");
+                }
+                if source.kind != kind || !source.usable(check.at) {
+                    return Err("quota_not_valid");
+                }
+                if valid_from >= valid_until || valid_from < source.valid_from || valid_until > source.valid_until {
+                    return Err("invalid_validity");
+                }
+                check.in_time()?;
+                if source.balance < amount {
+                    return Err("quota_insufficient");
+                }
+                self.quota_mut(source_id)?.balance -= amount;
+            }
+        }
+        let record = Quota { owner: partner.to_owned(), kind, valid_from, valid_until, source, reclaimed: false, balance: amount, seq: check.seq };
+        self.quotas.insert(quota.to_owned(), record);
+        Ok(json!({"quota": quota}))
+    }
+
+    /// The issuer of a quota: the platform, or the owner of the quota it was carved from.
+    fn quota_issuer(&self, quota: &Quota) -> Party {
+        match &quota.source {
+            None => Party::Platform,
+            Some(source) => self.quotas.get(source).map_or(Party::Platform, |source| Party::Partner(source.owner.clone())),
+        }
+    }
+
+    fn reclaim_quota(&mut self, check: &Check<'_>, quota: &str) -> Outcome<Value> {
+        let record = self.quotas.get(quota).cloned().ok_or("not_found")?;
+        if self.quota_issuer(&record) != *check.actor {
+            return Err("access_denied");
+        }
+        check.fresh()?;
+        // docs/decisions.md: reclaiming a reclaimed quota is `quota_not_valid`.
+        if record.reclaimed {
+            return Err("quota_not_valid");
+        }
+        check.in_time()?;
+        let remaining = record.balance;
+        let entry = self.quota_mut(quota)?;
+        entry.balance = 0;
+        entry.reclaimed = true;
+        if remaining > 0 {
+            self.return_value(record.source.clone(), remaining);
+        }
+        Ok(json!({"quota": quota, "reclaimed": format_amount(remaining)}))
+    }
+
+    fn whitelist_customer(&mut self, check: &Check<'_>, customer: &str) -> Outcome<Value> {
+        let party = Party::Customer(customer.to_owned());
+        // docs/decisions.md: the partner's act (or its distributor's), not the platform's.
+        if !matches!(check.actor, Party::Partner(_)) || !self.in_scope(check.actor, &party) {
+            return Err("access_denied");
+        }
+        self.exists(&party)?;
+        check.fresh()?;
+        match self.link(customer) {
+            None => return Err("not_your_customer"),
+            Some((_, Association::Referral)) => return Err("not_resale_customer"),
+            Some(_) => {}
+        }
+        check.in_time()?;
+        if let Some(info) = self.customers.get_mut(customer) {
+            info.whitelisted = true;
+        }
+        Ok(json!({"customer": customer, "whitelisted": true}))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn issue_coupon(
+        &mut self,
+        check: &Check<'_>,
+        coupon: &str,
+        quota: &str,
+        customer: &str,
+        face_value: i128,
+        (valid_from, valid_until): (Option<i64>, Option<i64>),
+        services: &Option<Vec<String>>,
+    ) -> Outcome<Value> {
+        let source = self.quotas.get(quota).cloned().ok_or("not_found")?;
+        let owner = Party::Partner(source.owner.clone());
+        let parent = self.parent(&source.owner).map(|parent| Party::Partner(parent.to_owned()));
+        if *check.actor != owner && Some(check.actor) != parent.as_ref() {
+            return Err("access_denied");
+        }
+        self.exists(&Party::Customer(customer.to_owned()))?;
+        check.fresh()?;
+        if self.coupons.contains_key(coupon) {
+            return Err("already_exists");
+        }
+        let info = self.customers.get(customer).cloned().ok_or("not_found")?;
+        match &info.link {
+            Some((partner, association)) if *partner == source.owner => {
+                if *association != Association::Resale {
+                    return Err("not_resale_customer");
+                }
+            }
+            _ => return Err("not_your_customer"),
+        }
+        if source.kind == CouponKind::CashCoupon && !info.whitelisted {
+            return Err("not_whitelisted");
+        }
+        if !source.usable(check.at) {
+            return Err("quota_not_valid");
+        }
+        let (valid_from, valid_until) = (valid_from.unwrap_or(source.valid_from), valid_until.unwrap_or(source.valid_until));
+        if valid_from >= valid_until || valid_from < source.valid_from || valid_until > source.valid_until {
+            return Err("invalid_validity");
+        }
+        check.in_time()?;
+        if source.balance < face_value {
+            return Err("quota_insufficient");
+        }
+        self.quota_mut(quota)?.balance -= face_value;
+        let record = Coupon {
+            customer: customer.to_owned(),
+            quota: quota.to_owned(),
+            issuer: source.owner,
+            kind: source.kind,
+            face_value,
+            valid_from,
+            valid_until,
+            services: services.clone(),
+            end: CouponEnd::Live,
+            remaining: face_value,
+            seq: check.seq,
+        };
+        self.coupons.insert(coupon.to_owned(), record);
+        Ok(json!({"coupon": coupon}))
+    }
+
+    fn reclaim_coupon(&mut self, check: &Check<'_>, coupon: &str) -> Outcome<Value> {
+        let record = self.coupons.get(coupon).cloned().ok_or("not_found")?;
+        let issuer = Party::Partner(record.issuer.clone());
+        let parent = self.parent(&record.issuer).map(|parent| Party::Partner(parent.to_owned()));
+        if *check.actor != issuer && Some(check.actor) != parent.as_ref() {
+            return Err("access_denied");
+        }
+        check.fresh()?;
+        if record.status(check.at) != "usable" || !self.is_resale_customer(&Party::Customer(record.customer.clone())) {
+            return Err("coupon_not_reclaimable");
+        }
+        check.in_time()?;
+        let amount = self.reclaim_coupon_value(coupon);
+        Ok(json!({"coupon": coupon, "reclaimed": format_amount(amount)}))
+    }
+
+    fn expire_coupons(&mut self, check: &Check<'_>) -> Outcome<Value> {
+        check.platform_only()?;
+        check.fresh()?;
+        check.in_time()?;
+        let mut swept: Vec<String> = self
+            .coupons
+            .iter()
+            .filter(|(_, coupon)| coupon.end == CouponEnd::Live && check.at >= coupon.valid_until && coupon.remaining > 0)
+            .map(|(id, _)| id.clone())
+            .collect();
+        // docs/decisions.md: in coupon-id order.
+        swept.sort();
+        let mut total = 0;
+        for id in &swept {
+            if let Some(coupon) = self.coupons.get_mut(id) {
+                total += coupon.remaining;
+                self.coupon_expired += coupon.remaining;
+                coupon.remaining = 0;
+                coupon.end = CouponEnd::Swept;
+            }
+        }
+        Ok(json!({"expired": swept, "amount": format_amount(total)}))
+    }
+
+    fn orders_or_customer(&self, check: &Check<'_>, customer: &str) -> Outcome<()> {
+        if *check.actor != Party::Platform && *check.actor != Party::Customer(customer.to_owned()) { Err("access_denied") } else { Ok(()) }
+    }
+
+    fn place_orders(
+        &mut self,
+        check: &Check<'_>,
+        combined: Option<&str>,
+        customer: &str,
+        lines: &[OrderLine],
+        pay_deadline: Option<i64>,
+    ) -> Outcome<Value> {
+        self.orders_or_customer(check, customer)?;
+        self.exists(&Party::Customer(customer.to_owned()))?;
+        check.fresh()?;
+        // docs/decisions.md: order, combined-order and bill ids share one namespace.
+        for id in combined.into_iter().chain(lines.iter().map(|line| line.order.as_str())) {
+            if self.orders.contains_key(id) || self.combined.contains_key(id) || self.bills.contains_key(id) {
+                return Err("already_exists");
+            }
+        }
+        check.in_time()?;
+        let pay_deadline = pay_deadline.unwrap_or(check.at + PAY_DEADLINE_DAYS * DAY_MS);
+        for line in lines {
+            let order = Order {
+                customer: customer.to_owned(),
+                combined: combined.map(str::to_owned),
+                kind: line.kind,
+                service: line.service.clone(),
+                amount: line.amount,
+                status: OrderStatus::Pending,
+                pay_deadline,
+                payer: None,
+                paid: Payment::default(),
+                refunded: 0,
+            };
+            self.orders.insert(line.order.clone(), order);
+        }
+        let ids: Vec<String> = lines.iter().map(|line| line.order.clone()).collect();
+        Ok(match combined {
+            Some(combined) => {
+                self.combined.insert(combined.to_owned(), Combined { customer: customer.to_owned(), orders: ids.clone() });
+                json!({"combined": combined, "orders": ids, "status": "pending_payment", "pay_deadline": format_time(pay_deadline)})
+            }
+            None => json!({"order": ids[0], "status": "pending_payment", "pay_deadline": format_time(pay_deadline)}),
+        })
+    }
+
+    /// An order id or a combined id: its customer, whether a member was named alone, its orders.
+    fn resolve(&self, id: &str) -> Outcome<(String, bool, Vec<String>)> {
+        if let Some(combined) = self.combined.get(id) {
+            return Ok((combined.customer.clone(), false, combined.orders.clone()));
+        }
+        let order = self.orders.get(id).ok_or("not_found")?;
+        Ok((order.customer.clone(), order.combined.is_some(), vec![id.to_owned()]))
+    }
+
+    fn pay_order(&mut self, check: &Check<'_>, id: &str, coupons: &[String], partner_pays: bool) -> Outcome<Value> {
+        let (customer, member_alone, orders) = self.resolve(id)?;
+        let customer_party = Party::Customer(customer.clone());
+        // docs/decisions.md: the customer pays itself; with `payer: partner`, the customer's
+        // partner or that partner's distributor acts, and the payer is the customer's partner.
+        let payer = if partner_pays {
+            match (check.actor, self.link(&customer)) {
+                (Party::Partner(_), Some((partner, _))) if self.in_scope(check.actor, &customer_party) => Party::Partner(partner.clone()),
+                _ => return Err("access_denied"),
+            }
+        } else if *check.actor == customer_party {
+            customer_party.clone()
+        } else {
+            return Err("access_denied");
+        };
+        if coupons.iter().any(|coupon| !self.coupons.contains_key(coupon)) {
+            return Err("not_found");
+        }
+        check.fresh()?;
+        if member_alone {
+            return Err("use_combined_order_id");
+        }
+        if partner_pays && !self.is_resale_customer(&customer_party) {
+            return Err("not_resale_customer");
+        }
+        for order in &orders {
+            let record = self.orders.get(order).ok_or("not_found")?;
+            if record.status != OrderStatus::Pending {
+                return Err("order_state");
+            }
+            if check.at > record.pay_deadline {
+                return Err("order_expired");
+            }
+        }
+        for coupon in coupons {
+            let record = self.coupons.get(coupon).ok_or("not_found")?;
+            let covers = orders.iter().any(|order| self.orders.get(order).is_some_and(|order| record.covers(order.service.as_ref())));
+            if record.customer != customer || record.status(check.at) != "usable" || !covers {
+                return Err("coupon_not_usable");
+            }
+        }
+        check.in_time()?;
+        // Draw order (SPEC 3): per order, the listed coupons covering it, then available cash,
+        // then available credit. A failure refuses everything: the caller drops these books.
+        let mut paid = Vec::with_capacity(orders.len());
+        for order_id in &orders {
+            let order = self.orders.get(order_id).cloned().ok_or("not_found")?;
+            let mut need = order.amount;
+            let mut payment = Payment::default();
+            for coupon in coupons {
+                let Some(record) = self.coupons.get_mut(coupon) else { continue };
+                let take = need.min(record.remaining);
+                if record.covers(order.service.as_ref()) && take > 0 {
+                    record.remaining -= take;
+                    self.coupon_redeemed += take;
+                    need -= take;
+                    payment.coupon += take;
+                }
+            }
+            payment.cash = need.min(self.available(&payer).max(0));
+            need -= payment.cash;
+            let balances = self.balances_of(&payer);
+            payment.credit = need.min((balances.credit_limit - balances.credit_used).max(0));
+            need -= payment.credit;
+            if need > 0 {
+                return Err("insufficient_funds");
+            }
+            let money = payment.cash + payment.credit;
+            let balances = self.money(&payer);
+            balances.cash -= payment.cash;
+            balances.credit_used += payment.credit;
+            self.revenue += money;
+            let bill = Bill {
+                bill_type: order.kind,
+                at: check.at,
+                customer: Some(customer.clone()),
+                payer: payer.clone(),
+                order: Some(order_id.clone()),
+                amount: order.amount,
+                coupon: payment.coupon,
+                cash: payment.cash,
+                credit: payment.credit,
+                debt: 0,
+                erase: 0,
+                invoiceable: money,
+                invoiced: 0,
+                seq: check.seq,
+            };
+            self.bills.insert(order_id.clone(), bill);
+            if let Some(record) = self.orders.get_mut(order_id) {
+                record.status = OrderStatus::Paid;
+                record.payer = Some(payer.clone());
+                record.paid = payment;
+            }
+            paid.push(json!({
+                "order": order_id,
+                "coupon": format_amount(payment.coupon),
+                "cash": format_amount(payment.cash),
+                "credit": format_amount(payment.credit),
+            }));
+        }
+        Ok(json!({"paid": paid}))
+    }
+
+    fn cancel_order(&mut self, check: &Check<'_>, id: &str) -> Outcome<Value> {
+        let (customer, member_alone, orders) = self.resolve(id)?;
+        self.orders_or_customer(check, &customer)?;
+        check.fresh()?;
+        if member_alone {
+            return Err("use_combined_order_id");
+        }
+        if orders.iter().any(|order| self.orders.get(order).is_none_or(|order| order.status != OrderStatus::Pending)) {
+            return Err("order_state");
+        }
+        check.in_time()?;
+        for order in &orders {
+            if let Some(record) = self.orders.get_mut(order) {
+                record.status = OrderStatus::Cancelled;
+            }
+        }
+        Ok(json!({"cancelled": orders}))
+    }
+
+    fn unsubscribe(&mut self, check: &Check<'_>, id: &str, refund: i128) -> Outcome<Value> {
+        // docs/decisions.md: a combined id is `not_found` (members are unsubscribed one by one).
+        let order = self.orders.get(id).cloned().ok_or("not_found")?;
+        self.orders_or_customer(check, &order.customer)?;
+        check.fresh()?;
+        if order.status != OrderStatus::Paid {
+            return Err("order_state");
+        }
+        if self.bills.get(id).is_some_and(|bill| bill.invoiced != 0) {
+            return Err("already_invoiced");
+        }
+        if refund > order.paid.cash + order.paid.credit {
+            return Err("refund_exceeds_paid");
+        }
+        check.in_time()?;
+        let payer = order.payer.clone().unwrap_or_else(|| Party::Customer(order.customer.clone()));
+        let to_credit = refund.min(order.paid.credit).min(self.balances_of(&payer).credit_used.max(0));
+        self.money(&payer).credit_used -= to_credit;
+        self.revenue -= refund;
+        let (_, _) = self.incoming(&payer, refund - to_credit);
+        if let Some(record) = self.orders.get_mut(id) {
+            record.status = OrderStatus::Unsubscribed;
+            record.refunded = refund;
+        }
+        let bill = Bill {
+            bill_type: "refund",
+            at: check.at,
+            customer: Some(order.customer.clone()),
+            payer,
+            order: Some(id.to_owned()),
+            amount: -refund,
+            coupon: 0,
+            cash: -(refund - to_credit),
+            credit: -to_credit,
+            debt: 0,
+            erase: 0,
+            invoiceable: -refund,
+            invoiced: 0,
+            seq: check.seq,
+        };
+        self.bills.insert(format!("{id}:refund"), bill);
+        Ok(json!({"refund": {"credit": format_amount(to_credit), "cash": format_amount(refund - to_credit)}}))
+    }
+
+    fn consume(&mut self, check: &Check<'_>, customer: &str, amount: i128, erase: i128) -> Outcome<Value> {
+        check.platform_only()?;
+        let party = Party::Customer(customer.to_owned());
+        self.exists(&party)?;
+        check.fresh()?;
+        let bill = check.bill_id();
+        if self.bill_or_order_exists(&bill) {
+            return Err("already_exists");
+        }
+        check.in_time()?;
+        // SPEC 3: cash, then credit; the shortfall becomes debt.
+        let cash = amount.min(self.available(&party).max(0));
+        let balances = self.balances_of(&party);
+        let credit = (amount - cash).min((balances.credit_limit - balances.credit_used).max(0));
+        let debt = amount - cash - credit;
+        let balances = self.money(&party);
+        balances.cash -= cash;
+        balances.credit_used += credit;
+        balances.arrears += debt;
+        self.revenue += amount;
+        let record = Bill {
+            bill_type: "usage",
+            at: check.at,
+            customer: Some(customer.to_owned()),
+            payer: party,
+            order: None,
+            amount,
+            coupon: 0,
+            cash,
+            credit,
+            debt,
+            erase,
+            invoiceable: amount,
+            invoiced: 0,
+            seq: check.seq,
+        };
+        self.bills.insert(bill.clone(), record);
+        Ok(json!({
+            "bill": bill,
+            "deducted": format_amount(amount),
+            "erase_amount": format_erase(erase),
+            "cash": format_amount(cash),
+            "credit": format_amount(credit),
+            "debt": format_amount(debt),
+        }))
+    }
+
+    fn request_withdrawal(&mut self, check: &Check<'_>, id: &str, party: &Party, amount: i128) -> Outcome<Value> {
+        // docs/decisions.md: only the party itself asks.
+        if check.actor != party {
+            return Err("access_denied");
+        }
+        self.exists(party)?;
+        check.fresh()?;
+        if self.withdrawals.contains_key(id) {
+            return Err("already_exists");
+        }
+        if self.is_resale_customer(party) {
+            return Err("resale_customer");
+        }
+        check.in_time()?;
+        // SPEC 3: a partner may not withdraw what its resale customers owe (docs/decisions.md:
+        // its direct customers).
+        let debt: i128 = match party {
+            Party::Partner(partner) => self
+                .customers
+                .iter()
+                .filter(|(_, info)| matches!(&info.link, Some((owner, Association::Resale)) if owner == partner))
+                .map(|(customer, _)| self.balances_of(&Party::Customer(customer.clone())).arrears)
+                .sum(),
+            _ => 0,
+        };
+        if amount > self.available(party) - debt {
+            return Err("insufficient_funds");
+        }
+        self.money(party).held += amount;
+        let record = Withdrawal { party: party.clone(), amount, status: WithdrawalStatus::Pending, reason: None, at: check.at, seq: check.seq };
+        self.withdrawals.insert(id.to_owned(), record);
+        Ok(json!({"withdrawal": id, "status": "pending"}))
+    }
+
+    /// `approve_withdrawal` (reason none) or `reject_withdrawal`.
+    fn settle_withdrawal(&mut self, check: &Check<'_>, id: &str, reason: Option<&String>) -> Outcome<Value> {
+        check.platform_only()?;
+        let record = self.withdrawals.get(id).cloned().ok_or("not_found")?;
+        check.fresh()?;
+        if record.status != WithdrawalStatus::Pending {
+            return Err("withdrawal_state");
+        }
+        check.in_time()?;
+        let balances = self.money(&record.party);
+        balances.held -= record.amount;
+        let status = match reason {
+            None => {
+                balances.cash -= record.amount;
+                self.bank += record.amount;
+                WithdrawalStatus::Approved
+            }
+            Some(_) => WithdrawalStatus::Rejected,
+        };
+        if let Some(entry) = self.withdrawals.get_mut(id) {
+            entry.status = status;
+            entry.reason = reason.cloned();
+        }
+        Ok(json!({"withdrawal": id, "status": status.name()}))
+    }
+
+    fn delete_withdrawal(&mut self, check: &Check<'_>, id: &str) -> Outcome<Value> {
+        let record = self.withdrawals.get(id).cloned().ok_or("not_found")?;
+        if *check.actor != record.party {
+            return Err("access_denied");
+        }
+        check.fresh()?;
+        if record.status != WithdrawalStatus::Rejected {
+            return Err("withdrawal_state");
+        }
+        check.in_time()?;
+        if let Some(entry) = self.withdrawals.get_mut(id) {
+            entry.status = WithdrawalStatus::Deleted;
+        }
+        Ok(json!({"withdrawal": id, "status": "deleted"}))
+    }
+
+    /// `unbind` (`target` none) or `switch_association` to `target`.
+    fn change_association(&mut self, check: &Check<'_>, customer: &str, target: Option<Association>) -> Outcome<Value> {
+        let party = Party::Customer(customer.to_owned());
+        // docs/decisions.md: unbind by the platform, the partner or its distributor; switch by
+        // the partner or its distributor.
+        let allowed = match check.actor {
+            Party::Platform => target.is_none(),
+            Party::Partner(_) => self.in_scope(check.actor, &party),
+            Party::Customer(_) => false,
+        };
+        if !allowed {
+            return Err("access_denied");
+        }
+        self.exists(&party)?;
+        check.fresh()?;
+        let (partner, current) = self.link(customer).cloned().ok_or("association_state")?;
+        if let Some(target) = target {
+            // docs/decisions.md: switching to the current kind is `association_state`.
+            if target == current {
+                return Err("association_state");
+            }
+            if target == Association::Resale {
+                self.resale_preconditions(customer, check.at)?;
+            }
+        }
+        check.in_time()?;
+        let reclaims = match target {
+            None => current == Association::Resale,
+            Some(target) => target == Association::Referral,
+        };
+        let (mut cash, mut coupons) = (0, Vec::new());
+        if reclaims {
+            cash = self.available(&party).max(0);
+            if cash > 0 {
+                self.money(&party).cash -= cash;
+                self.money(&Party::Partner(partner.clone())).cash += cash;
+                let record =
+                    Record { seq: 0, at: check.at, operation: "unbind_reclaim", partner: partner.clone(), target: party.clone(), amount: cash, memo: None };
+                self.records.push(record);
+            }
+            coupons = self.usable_coupons(customer, check.at);
+            coupons.retain(|coupon| self.coupons.get(coupon).is_some_and(|record| record.issuer == partner));
+            for coupon in &coupons {
+                self.reclaim_coupon_value(coupon);
+            }
+        }
+        if let Some(info) = self.customers.get_mut(customer) {
+            info.link = target.map(|target| (partner.clone(), target));
+            // docs/decisions.md: both reset the cash-coupon whitelist.
+            info.whitelisted = false;
+        }
+        Ok(json!({
+            "customer": customer,
+            "association": target.map(Association::name),
+            "reclaimed_cash": format_amount(cash),
+            "reclaimed_coupons": coupons,
+        }))
+    }
+
+    /// The bills whose invoiceable value `party` owns with something left: (bill, at, remaining),
+    /// oldest first.
+    fn invoiceable_items(&self, party: &Party) -> Vec<(String, i64, i128)> {
+        let mut items: Vec<(u64, &String, &Bill)> =
+            self.bills.iter().filter(|(_, bill)| bill.payer == *party && bill.invoiceable != bill.invoiced).map(|(id, bill)| (bill.seq, id, bill)).collect();
+        items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        items.into_iter().map(|(_, id, bill)| (id.clone(), bill.at, bill.invoiceable - bill.invoiced)).collect()
+    }
+
+    fn request_invoice(&mut self, check: &Check<'_>, id: &str, party: &Party, amount: i128) -> Outcome<Value> {
+        self.scope(check.actor, party)?;
+        self.exists(party)?;
+        check.fresh()?;
+        if self.invoices.contains_key(id) {
+            return Err("already_exists");
+        }
+        if self.balances_of(party).arrears > 0 {
+            return Err("debt_outstanding");
+        }
+        check.in_time()?;
+        let matched = match_invoice(self.invoiceable_items(party), amount)?;
+        for (bill, part) in &matched {
+            if let Some(record) = self.bills.get_mut(bill) {
+                record.invoiced += part;
+            }
+        }
+        let listed: Vec<Value> = matched.iter().map(|(bill, part)| json!({"bill": bill, "amount": format_amount(*part)})).collect();
+        self.invoices.insert(id.to_owned(), Invoice { party: party.clone(), amount, returned: false, matched, at: check.at });
+        Ok(json!({"invoice": id, "matched": listed}))
+    }
+
+    fn return_invoice(&mut self, check: &Check<'_>, id: &str) -> Outcome<Value> {
+        let invoice = self.invoices.get(id).cloned().ok_or("not_found")?;
+        self.scope(check.actor, &invoice.party)?;
+        check.fresh()?;
+        if invoice.returned {
+            return Err("invoice_state");
+        }
+        check.in_time()?;
+        for (bill, part) in &invoice.matched {
+            if let Some(record) = self.bills.get_mut(bill) {
+                record.invoiced -= part;
+            }
+        }
+        if let Some(entry) = self.invoices.get_mut(id) {
+            entry.returned = true;
+        }
+        Ok(json!({"invoice": id, "status": "returned"}))
+    }
+}
+
+/// SPEC 5, written from the text: every negative item in full (oldest first), then positive items
+/// oldest first (ties by bill id), the last one only in part, so that the matches sum to `amount`.
+fn match_invoice(items: Vec<(String, i64, i128)>, amount: i128) -> Outcome<Vec<(String, i128)>> {
+    let total: i128 = items.iter().map(|(_, _, remaining)| remaining).sum();
+    if amount > total {
+        return Err("exceeds_invoiceable");
+    }
+    let (mut negative, mut positive): (Vec<_>, Vec<_>) = items.into_iter().partition(|(_, _, remaining)| *remaining < 0);
+    negative.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    positive.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    let mut needed = amount;
+    let mut matched = Vec::new();
+    for (bill, _, remaining) in negative {
+        needed -= remaining;
+        matched.push((bill, remaining));
+    }
+    for (bill, _, remaining) in positive {
+        if needed <= 0 {
+            break;
+        }
+        let take = remaining.min(needed);
+        needed -= take;
+        matched.push((bill, take));
+    }
+    Ok(matched)
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the queries of SPEC 4 must answer, from the model's books.
+
+impl Model {
+    /// The `result` of `balance` for `party` with time-dependent statuses at `at`; `None` when the
+    /// party is not registered.
+    pub fn balance_json(&self, party: &Party, at: i64) -> Option<Value> {
+        let books = &self.books;
+        if *party == Party::Platform {
+            return Some(json!({"party": "platform", "accounts": {
+                "bank": format_amount(books.bank),
+                "revenue": format_amount(books.revenue),
+                "coupon_issuance": format_amount(books.coupon_issuance),
+                "coupon_redeemed": format_amount(books.coupon_redeemed),
+                "coupon_expired": format_amount(books.coupon_expired),
+            }}));
+        }
+        if !books.registered(party) {
+            return None;
+        }
+        let balances = books.balances_of(party);
+        let mut quotas: Vec<(u64, &String, &Quota)> = match party {
+            Party::Partner(partner) => books.quotas.iter().filter(|(_, quota)| quota.owner == *partner).map(|(id, quota)| (quota.seq, id, quota)).collect(),
+            _ => Vec::new(),
+        };
+        quotas.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let quotas: Vec<Value> = quotas
+            .into_iter()
+            .map(|(_, id, quota)| {
+                json!({"quota": id, "kind": quota.kind.name(), "balance": format_amount(quota.balance),
+                    "valid_until": format_time(quota.valid_until), "status": quota.status(at)})
+            })
+            .collect();
+        let mut coupons: Vec<(u64, &String, &Coupon)> = match party {
+            Party::Customer(customer) => {
+                books.coupons.iter().filter(|(_, coupon)| coupon.customer == *customer).map(|(id, coupon)| (coupon.seq, id, coupon)).collect()
+            }
+            _ => Vec::new(),
+        };
+        coupons.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let coupons: Vec<Value> = coupons
+            .into_iter()
+            .map(|(_, id, coupon)| {
+                json!({"coupon": id, "kind": coupon.kind.name(), "face_value": format_amount(coupon.face_value),
+                    "remaining": format_amount(coupon.remaining), "valid_until": format_time(coupon.valid_until), "status": coupon.status(at)})
+            })
+            .collect();
+        Some(json!({
+            "party": party.text(),
+            "cash": format_amount(balances.cash),
+            "held": format_amount(balances.held),
+            "available": format_amount(balances.cash - balances.held),
+            "credit_limit": format_amount(balances.credit_limit),
+            "credit_used": format_amount(balances.credit_used),
+            "arrears": format_amount(balances.arrears),
+            "quotas": quotas,
+            "coupons": coupons,
+        }))
+    }
+
+    /// Every order id, sorted.
+    pub fn order_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.books.orders.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// The `result` of `order`, its status shown at `at` (a pending order past its deadline is
+    /// shown as `expired`, docs/decisions.md).
+    pub fn order_json(&self, id: &str, at: i64) -> Option<Value> {
+        let order = self.books.orders.get(id)?;
+        let status = match order.status {
+            OrderStatus::Pending if at > order.pay_deadline => "expired",
+            OrderStatus::Pending => "pending_payment",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Unsubscribed => "unsubscribed",
+        };
+        Some(json!({
+            "order": id,
+            "customer": order.customer,
+            "combined": order.combined,
+            "kind": order.kind,
+            "service": order.service,
+            "amount": format_amount(order.amount),
+            "status": status,
+            "pay_deadline": format_time(order.pay_deadline),
+            "payer": order.payer.as_ref().map(Party::text),
+            "paid": {"coupon": format_amount(order.paid.coupon), "cash": format_amount(order.paid.cash), "credit": format_amount(order.paid.credit)},
+            "refunded": format_amount(order.refunded),
+        }))
+    }
+
+    /// The `result` of `invoiceable` for a registered partner or customer.
+    pub fn invoiceable_json(&self, party: &Party) -> Option<Value> {
+        if *party == Party::Platform || !self.books.registered(party) {
+            return None;
+        }
+        let items = self.books.invoiceable_items(party);
+        let total: i128 = items.iter().map(|(_, _, remaining)| remaining).sum();
+        let items: Vec<Value> = items
+            .into_iter()
+            .map(|(bill, at, remaining)| {
+                let bill_type = self.books.bills.get(&bill).map_or("", |record| record.bill_type);
+                json!({"bill": bill, "bill_type": bill_type, "at": format_time(at), "remaining": format_amount(remaining)})
+            })
+            .collect();
+        Some(json!({"total": format_amount(total), "items": items}))
+    }
+
+    /// The bills listed by `bills` for a registered partner or customer (what it paid, and for a
+    /// customer the bills of its orders and usage), oldest first.
+    pub fn bills_json(&self, party: &Party) -> Option<Vec<Value>> {
+        if *party == Party::Platform || !self.books.registered(party) {
+            return None;
+        }
+        let concerns = |bill: &Bill| bill.payer == *party || matches!(party, Party::Customer(id) if bill.customer.as_ref() == Some(id));
+        let mut bills: Vec<(u64, &String, &Bill)> = self.books.bills.iter().filter(|(_, bill)| concerns(bill)).map(|(id, bill)| (bill.seq, id, bill)).collect();
+        bills.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        Some(
+            bills
+                .into_iter()
+                .map(|(_, id, bill)| {
+                    json!({
+                        "bill": id,
+                        "bill_type": bill.bill_type,
+                        "at": format_time(bill.at),
+                        "cycle": cycle(bill.at),
+                        "order": bill.order,
+                        "amount": format_amount(bill.amount),
+                        "coupon_amount": format_amount(bill.coupon),
+                        "cash_amount": format_amount(bill.cash),
+                        "credit_amount": format_amount(bill.credit),
+                        "debt_amount": format_amount(bill.debt),
+                        "erase_amount": format_erase(bill.erase),
+                        "invoiceable": format_amount(bill.invoiceable),
+                        "invoiced": format_amount(bill.invoiced),
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// The withdrawals listed for a registered partner or customer (deleted ones left out).
+    pub fn withdrawals_json(&self, party: &Party) -> Option<Vec<Value>> {
+        if *party == Party::Platform || !self.books.registered(party) {
+            return None;
+        }
+        let mut listed: Vec<(u64, &String, &Withdrawal)> = self
+            .books
+            .withdrawals
+            .iter()
+            .filter(|(_, withdrawal)| withdrawal.party == *party && withdrawal.status != WithdrawalStatus::Deleted)
+            .map(|(id, withdrawal)| (withdrawal.seq, id, withdrawal))
+            .collect();
+        listed.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        Some(
+            listed
+                .into_iter()
+                .map(|(_, id, withdrawal)| {
+                    json!({"withdrawal": id, "party": withdrawal.party.text(), "amount": format_amount(withdrawal.amount),
+                        "status": withdrawal.status.name(), "at": format_time(withdrawal.at), "reason": withdrawal.reason})
+                })
+                .collect(),
+        )
+    }
+
+    /// Every invoice id, sorted.
+    pub fn invoice_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.books.invoices.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// The `result` of `invoice`.
+    pub fn invoice_json(&self, id: &str) -> Option<Value> {
+        let invoice = self.books.invoices.get(id)?;
+        let matched: Vec<Value> = invoice.matched.iter().map(|(bill, amount)| json!({"bill": bill, "amount": format_amount(*amount)})).collect();
+        Some(json!({
+            "invoice": id,
+            "party": invoice.party.text(),
+            "amount": format_amount(invoice.amount),
+            "status": if invoice.returned { "returned" } else { "issued" },
+            "at": format_time(invoice.at),
+            "matched": matched,
+        }))
+    }
+}
+
+/// An order as a generator needs it to pick sensible targets.
+#[derive(Clone, Debug)]
+pub struct OrderSummary {
+    pub id: String,
+    pub customer: String,
+    pub combined: Option<String>,
+    /// `pending_payment`, `paid`, `cancelled` or `unsubscribed` (the deadline not considered).
+    pub status: &'static str,
+    /// Cash and credit paid: what an unsubscription may refund.
+    pub refundable: i128,
+}
+
+impl Model {
+    /// Every order, by id.
+    pub fn order_summaries(&self) -> Vec<OrderSummary> {
+        let mut orders: Vec<OrderSummary> = self
+            .books
+            .orders
+            .iter()
+            .map(|(id, order)| OrderSummary {
+                id: id.clone(),
+                customer: order.customer.clone(),
+                combined: order.combined.clone(),
+                status: match order.status {
+                    OrderStatus::Pending => "pending_payment",
+                    OrderStatus::Paid => "paid",
+                    OrderStatus::Cancelled => "cancelled",
+                    OrderStatus::Unsubscribed => "unsubscribed",
+                },
+                refundable: order.paid.cash + order.paid.credit,
+            })
+            .collect();
+        orders.sort_by(|a, b| a.id.cmp(&b.id));
+        orders
+    }
+
+    /// The coupons of a customer, by id.
+    pub fn coupons_of(&self, customer: &str) -> Vec<String> {
+        let mut coupons: Vec<String> = self.books.coupons.iter().filter(|(_, coupon)| coupon.customer == customer).map(|(id, _)| id.clone()).collect();
+        coupons.sort();
+        coupons
+    }
+
+    /// Every withdrawal: (id, party, status), by id.
+    pub fn withdrawal_summaries(&self) -> Vec<(String, Party, &'static str)> {
+        let mut withdrawals: Vec<_> = self.books.withdrawals.iter().map(|(id, withdrawal)| (id.clone(), withdrawal.party.clone(), withdrawal.status.name())).collect();
+        withdrawals.sort();
+        withdrawals
+    }
+
+    /// Every invoice: (id, party, returned), by id.
+    pub fn invoice_summaries(&self) -> Vec<(String, Party, bool)> {
+        let mut invoices: Vec<_> = self.books.invoices.iter().map(|(id, invoice)| (id.clone(), invoice.party.clone(), invoice.returned)).collect();
+        invoices.sort();
+        invoices
+    }
+
+    /// What `party` could invoice now, in fen.
+    pub fn invoiceable_total(&self, party: &Party) -> i128 {
+        self.books.invoiceable_items(party).iter().map(|(_, _, remaining)| remaining).sum()
+    }
+}
+
+/// The billing cycle of a time: its month in UTC+8 (SPEC 1.4).
+fn cycle(millis: i64) -> String {
+    format_time(millis + 8 * 3_600_000)[..7].to_owned()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,7 +1976,7 @@ impl Books {
 // (`invalid_amount`), whatever the order of the fields.
 
 enum Decoded {
-    Command { id: String, actor: Party, at: Option<i64>, command: Command },
+    Command { id: String, actor: Party, at: Option<i64>, command: Box<Command> },
     Query,
 }
 
@@ -659,6 +2091,113 @@ impl Fields {
         at
     }
 
+    fn required_time(&mut self, name: &str) -> Option<i64> {
+        let text = self.string(name, true)?;
+        let at = parse_time(&text);
+        if at.is_none() {
+            self.flag(0);
+        }
+        at
+    }
+
+    /// An optional array of `min` to `max` distinct ids (`None` when absent or bad). Every element
+    /// is looked at, so that the worst problem is reported (SPEC 2.2).
+    fn id_list(&mut self, name: &str, min: usize, max: usize) -> Option<Vec<String>> {
+        let items = match self.take(name)? {
+            Value::Array(items) if (min..=max).contains(&items.len()) => items,
+            _ => {
+                self.flag(0);
+                return None;
+            }
+        };
+        let mut ids: Vec<String> = Vec::with_capacity(items.len());
+        let mut valid = true;
+        for item in items {
+            match item {
+                Value::String(text) if !valid_id(&text, false) => {
+                    self.flag(1);
+                    valid = false;
+                    if mirrors("idlist") {
+                        return None;
+                    }
+                }
+                // docs/decisions.md: no duplicates.
+                Value::String(text) if ids.contains(&text) => {
+                    self.flag(0);
+                    valid = false;
+                }
+                Value::String(text) => ids.push(text),
+                _ => {
+                    self.flag(0);
+                    valid = false;
+                }
+            }
+        }
+        valid.then_some(ids)
+    }
+
+    /// A usage amount (SPEC 3 `consume`): up to 8 places; (deduction in fen, cut in 10^-8).
+    fn usage_amount(&mut self, name: &str) -> Option<(i128, i128)> {
+        match self.take(name) {
+            None => {
+                self.flag(0);
+                None
+            }
+            Some(Value::String(text)) => {
+                let amount = parse_usage(&text);
+                if amount.is_none() {
+                    self.flag(2);
+                }
+                amount
+            }
+            Some(_) => {
+                self.flag(2);
+                None
+            }
+        }
+    }
+
+    /// The orders of `place_combined_order`. An order id listed twice, or equal to `combined`, is
+    /// structural (`invalid_request`), compared as written (a choice of the implementation,
+    /// mirrored: it ranks above a bad id).
+    fn order_lines(&mut self, combined: Option<&str>) -> Option<Vec<OrderLine>> {
+        let items = match self.take("orders") {
+            Some(Value::Array(items)) if (COMBINED_ORDERS_MIN..=COMBINED_ORDERS_MAX).contains(&items.len()) => items,
+            _ => {
+                self.flag(0);
+                return None;
+            }
+        };
+        let written: Vec<&str> = items.iter().filter_map(|item| item.get("order").and_then(Value::as_str)).collect();
+        let repeated = written.iter().enumerate().any(|(index, order)| written[..index].contains(order));
+        if repeated || combined.is_some_and(|combined| written.contains(&combined)) {
+            self.flag(0);
+        }
+        let mut lines: Vec<OrderLine> = Vec::with_capacity(items.len());
+        let mut valid = !repeated;
+        for item in items {
+            let Value::Object(map) = item else {
+                self.flag(0);
+                valid = false;
+                continue;
+            };
+            let mut line = Fields { map, worst: None };
+            let order = line.id("order", true, false);
+            let amount = line.amount("amount", false);
+            let kind = line.choice("kind", true, &ORDER_KINDS);
+            let service = line.id("service", false, false);
+            line.finish();
+            if let Some(worst) = line.worst {
+                self.flag(worst);
+                valid = false;
+            }
+            if let (Some(order), Some(amount), Some(kind)) = (order, amount, kind) {
+                lines.push(OrderLine { order, amount, kind, service });
+            }
+        }
+        valid.then_some(lines)
+    }
+
     /// Unknown fields are `invalid_request`.
     fn finish(&mut self) {
         if !self.map.is_empty() {
@@ -671,7 +2210,11 @@ const KINDS: [(&str, Kind); 3] =
     [("solution_provider", Kind::SolutionProvider), ("distributor", Kind::Distributor), ("reseller", Kind::Reseller)];
 const ASSOCIATIONS: [(&str, Association); 2] = [("resale", Association::Resale), ("referral", Association::Referral)];
 const DIRECTIONS: [(&str, bool); 2] = [("compensate", false), ("deduct", true)];
-const QUERY_OPS: [&str; 3] = ["balance", "adjust_records", "statement"];
+const COUPON_KINDS: [(&str, CouponKind); 2] = [("voucher", CouponKind::Voucher), ("cash_coupon", CouponKind::CashCoupon)];
+const ORDER_KINDS: [(&str, &str); 3] = [("new", "new"), ("renew", "renew"), ("change", "change")];
+const PAYERS: [(&str, bool); 2] = [("customer", false), ("partner", true)];
+const QUERY_OPS: [&str; 10] =
+    ["balance", "adjust_records", "statement", "order", "orders", "bills", "withdrawals", "invoiceable", "invoice", "consumption_summary"];
 
 fn decode(request: &Value) -> Result<Decoded, &'static str> {
     let Value::Object(map) = request else { return Err("invalid_request") };
@@ -689,7 +2232,7 @@ fn decode(request: &Value) -> Result<Decoded, &'static str> {
         return Err(DECODE_CODES[worst]);
     }
     match (id, actor, command) {
-        (Some(id), Some(actor), Some(command)) => Ok(Decoded::Command { id, actor, at, command }),
+        (Some(id), Some(actor), Some(command)) => Ok(Decoded::Command { id, actor, at, command: Box::new(command) }),
         _ => Err("invalid_request"),
     }
 }
@@ -756,6 +2299,106 @@ fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Comm
             Some(Command::Adjust { party: party?, deduct: deduct?, amount: amount?, reason: reason? })
         }
         "atomic" if top_level => decode_group(fields).map(Command::Atomic),
+        _ => decode_commerce(op, fields),
+    }
+}
+
+/// Coupons, orders, usage, withdrawals, association changes and invoices.
+fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
+    match op {
+        "issue_quota" => {
+            let quota = fields.id("quota", true, false);
+            let partner = fields.id("partner", true, true);
+            let kind = fields.choice("kind", true, &COUPON_KINDS);
+            let amount = fields.amount("amount", false);
+            let valid_from = fields.required_time("valid_from");
+            let valid_until = fields.required_time("valid_until");
+            let from_quota = fields.id("from_quota", false, false);
+            Some(Command::IssueQuota {
+                quota: quota?,
+                partner: partner?,
+                kind: kind?,
+                amount: amount?,
+                valid_from: valid_from?,
+                valid_until: valid_until?,
+                from_quota,
+            })
+        }
+        "reclaim_quota" => Some(Command::ReclaimQuota { quota: fields.id("quota", true, false)? }),
+        "whitelist_customer" => Some(Command::WhitelistCustomer { customer: fields.id("customer", true, true)? }),
+        "issue_coupon" => {
+            let coupon = fields.id("coupon", true, false);
+            let quota = fields.id("quota", true, false);
+            let customer = fields.id("customer", true, true);
+            let face_value = fields.amount("face_value", false);
+            let valid_from = fields.time("valid_from");
+            let valid_until = fields.time("valid_until");
+            let services = fields.id_list("services", 1, SERVICES_MAX);
+            Some(Command::IssueCoupon { coupon: coupon?, quota: quota?, customer: customer?, face_value: face_value?, valid_from, valid_until, services })
+        }
+        "reclaim_coupon" => Some(Command::ReclaimCoupon { coupon: fields.id("coupon", true, false)? }),
+        "expire_coupons" => Some(Command::ExpireCoupons),
+        "place_order" => {
+            let order = fields.id("order", true, false);
+            let customer = fields.id("customer", true, true);
+            let amount = fields.amount("amount", false);
+            let kind = fields.choice("kind", true, &ORDER_KINDS);
+            let service = fields.id("service", false, false);
+            let pay_deadline = fields.time("pay_deadline");
+            let line = OrderLine { order: order?, amount: amount?, kind: kind?, service };
+            Some(Command::PlaceOrders { combined: None, customer: customer?, lines: vec![line], pay_deadline })
+        }
+        "place_combined_order" => {
+            let written = fields.map.get("combined").and_then(Value::as_str).map(str::to_owned);
+            let combined = fields.id("combined", true, false);
+            let customer = fields.id("customer", true, true);
+            let lines = fields.order_lines(written.as_deref());
+            Some(Command::PlaceOrders { combined: Some(combined?), customer: customer?, lines: lines?, pay_deadline: None })
+        }
+        "pay_order" => {
+            let order = fields.id("order", true, false);
+            let coupons = fields.id_list("coupons", 0, PAYMENT_COUPONS_MAX).unwrap_or_default();
+            let partner_pays = fields.choice("payer", false, &PAYERS).unwrap_or(false);
+            Some(Command::PayOrder { order: order?, coupons, partner_pays })
+        }
+        "cancel_order" => Some(Command::CancelOrder { order: fields.id("order", true, false)? }),
+        "unsubscribe" => {
+            let order = fields.id("order", true, false);
+            let refund = fields.amount("refund", false);
+            Some(Command::Unsubscribe { order: order?, refund: refund? })
+        }
+        "consume" => {
+            let customer = fields.id("customer", true, true);
+            let amount = fields.usage_amount("amount");
+            let service = fields.id("service", false, false);
+            let (amount, erase) = amount?;
+            Some(Command::Consume { customer: customer?, amount, erase, service })
+        }
+        "request_withdrawal" | "request_invoice" => {
+            let id = fields.id(if op == "request_withdrawal" { "withdrawal" } else { "invoice" }, true, false);
+            let party = fields.member("party");
+            let amount = fields.amount("amount", false);
+            let (id, party, amount) = (id?, party?, amount?);
+            Some(if op == "request_withdrawal" {
+                Command::RequestWithdrawal { withdrawal: id, party, amount }
+            } else {
+                Command::RequestInvoice { invoice: id, party, amount }
+            })
+        }
+        "approve_withdrawal" => Some(Command::ApproveWithdrawal { withdrawal: fields.id("withdrawal", true, false)? }),
+        "reject_withdrawal" => {
+            let withdrawal = fields.id("withdrawal", true, false);
+            let reason = fields.text("reason", true);
+            Some(Command::RejectWithdrawal { withdrawal: withdrawal?, reason: reason? })
+        }
+        "delete_withdrawal" => Some(Command::DeleteWithdrawal { withdrawal: fields.id("withdrawal", true, false)? }),
+        "unbind" => Some(Command::Unbind { customer: fields.id("customer", true, true)? }),
+        "switch_association" => {
+            let customer = fields.id("customer", true, true);
+            let association = fields.choice("association", true, &ASSOCIATIONS);
+            Some(Command::SwitchAssociation { customer: customer?, association: association? })
+        }
+        "return_invoice" => Some(Command::ReturnInvoice { invoice: fields.id("invoice", true, false)? }),
         _ => {
             fields.flag(0);
             None
@@ -800,6 +2443,52 @@ fn valid_id(text: &str, party_id: bool) -> bool {
         && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') || (c == ':' && !party_id))
 }
 
+/// Whether some object of a valid JSON text names a key twice (keys compared after unescaping).
+pub fn has_duplicate_keys(text: &str) -> bool {
+    // One frame per open object (its keys, and whether a key comes next) or array (`None`).
+    let mut frames: Vec<Option<(Vec<String>, bool)>> = Vec::new();
+    let mut chars = text.char_indices();
+    while let Some((start, c)) = chars.next() {
+        match c {
+            '{' => frames.push(Some((Vec::new(), true))),
+            '[' => frames.push(None),
+            '}' | ']' => {
+                frames.pop();
+            }
+            ',' => {
+                if let Some(Some((_, key_next))) = frames.last_mut() {
+                    *key_next = true;
+                }
+            }
+            '"' => {
+                let mut end = start + 1;
+                let mut escaped = false;
+                for (index, c) in chars.by_ref() {
+                    end = index + c.len_utf8();
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+                if let Some(Some((keys, key_next))) = frames.last_mut()
+                    && *key_next
+                {
+                    *key_next = false;
+                    let key = serde_json::from_str::<String>(&text[start..end]).unwrap_or_default();
+                    if keys.contains(&key) {
+                        return true;
+                    }
+                    keys.push(key);
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 /// `platform`, `partner:<id>` or `customer:<id>`.
 pub fn parse_party(text: &str) -> Option<Party> {
     if text == "platform" {
@@ -816,14 +2505,15 @@ pub fn parse_party(text: &str) -> Option<Party> {
     }
 }
 
-/// A plain decimal with at most 2 places, below 10^12, in fen (zero included).
-pub fn parse_amount(text: &str) -> Option<i128> {
+/// A plain decimal with at most `places` places, below 10^12: (units, fraction scaled to
+/// `places` digits).
+fn parse_decimal(text: &str, places: usize) -> Option<(i128, i128)> {
     let (units, fraction) = match text.split_once('.') {
         Some((units, fraction)) => (units, Some(fraction)),
         None => (text, None),
     };
     let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    if !digits(units) || fraction.is_some_and(|fraction| !digits(fraction) || fraction.len() > 2) {
+    if !digits(units) || fraction.is_some_and(|fraction| !digits(fraction) || fraction.len() > places) {
         return None;
     }
     let significant = units.trim_start_matches('0');
@@ -835,8 +2525,26 @@ pub fn parse_amount(text: &str) -> Option<i128> {
         return None;
     }
     let fraction = fraction.unwrap_or("");
-    let fen: i128 = format!("{fraction:0<2}").parse().ok()?;
-    Some(units * FEN + fen)
+    let scaled: i128 = format!("{fraction:0<places$}").parse().ok()?;
+    Some((units, scaled))
+}
+
+/// A plain decimal with at most 2 places, below 10^12, in fen (zero included).
+pub fn parse_amount(text: &str) -> Option<i128> {
+    parse_decimal(text, 2).map(|(units, fen)| units * FEN + fen)
+}
+
+/// A usage amount (up to 8 places) truncated to the fen: (deduction, cut in units of 10^-8);
+/// a deduction under 0.01 is refused (SPEC 3 `consume`).
+pub fn parse_usage(text: &str) -> Option<(i128, i128)> {
+    let (units, fraction) = parse_decimal(text, 8)?;
+    let deduction = units * FEN + fraction / ERASE_PER_FEN;
+    (deduction > 0).then_some((deduction, fraction % ERASE_PER_FEN))
+}
+
+/// Formats a usage cut (units of 10^-8) with exactly 8 places.
+pub fn format_erase(erase: i128) -> String {
+    format!("{}.{:08}", erase / 100_000_000, erase % 100_000_000)
 }
 
 /// The `cbc` of an error code (SPEC 6).
