@@ -46,7 +46,7 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
     let mut undo = Undo::default();
     let mut postings_expected = Vec::new();
     let mut adjust_expected = Vec::new();
-    let mut history_expected = Vec::new();
+    let mut history_expected: BTreeMap<(String, u64), crate::domain::records::Record> = BTreeMap::new();
     store.for_each_transaction(|seq, stored_hash, body, transaction| -> Result<(), VerifyError> {
         let head = state.head();
         if seq != head.seq + 1 || transaction.seq != seq {
@@ -85,15 +85,13 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
         }
         // Within one transaction the last write of a key is what the history keeps.
         for record in &transaction.effects.records {
-            history_expected.retain(|((key, at_seq), _): &((String, u64), crate::domain::records::Record)| !(*at_seq == seq && *key == record.key()));
-            history_expected.push(((record.key(), seq), record.clone()));
+            history_expected.insert((record.key(), seq), record.clone());
         }
         Ok(())
     })?;
     check_invariants(&state)?;
     let checkpoint = check_stored_state(store, &state)?;
-    history_expected.retain(|((_, seq), _)| *seq <= checkpoint);
-    history_expected.sort_by(|a, b| a.0.cmp(&b.0));
+    let history_expected: Vec<_> = history_expected.into_iter().filter(|((_, seq), _)| *seq <= checkpoint).collect();
     compare_rows("record history", &history_expected, &store.record_history()?)?;
     // The history tables are indexes of the journal, written up to their own watermark.
     let indexed = store.history_seq()?;
@@ -140,8 +138,8 @@ fn check_stored_state(store: &Store, replayed: &State) -> Result<u64, VerifyErro
     }
     let mut replayed_records = replayed.records();
     let mut stored_records = stored.records();
-    replayed_records.sort_by_key(crate::domain::records::Record::key);
-    stored_records.sort_by_key(crate::domain::records::Record::key);
+    replayed_records.sort_by_cached_key(crate::domain::records::Record::key);
+    stored_records.sort_by_cached_key(crate::domain::records::Record::key);
     for (index, record) in replayed_records.iter().enumerate() {
         if stored_records.get(index) != Some(record) {
             return mismatch(format!("record {} differs from the replay", record.key()));
