@@ -319,18 +319,18 @@ impl Fields {
                 return None;
             }
         };
-        let mut ids: Vec<Id> = Vec::with_capacity(items.len());
-        for item in items {
-            let Value::String(text) = item else {
-                self.note(ErrorCode::InvalidRequest, format!("field {name} must hold strings"));
-                return None;
-            };
-            let id = self.checked(name, ErrorCode::InvalidId, Id::new(&text))?;
-            if ids.contains(&id) {
-                self.note(ErrorCode::InvalidRequest, format!("field {name} names {id} twice"));
-                return None;
-            }
-            ids.push(id);
+        // Structure first: every entry a string, none repeated (as written); then the ids.
+        let Some(texts) = items.iter().map(Value::as_str).collect::<Option<Vec<&str>>>() else {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} must hold strings"));
+            return None;
+        };
+        if let Some(repeated) = texts.iter().enumerate().find_map(|(index, text)| texts[..index].contains(text).then_some(*text)) {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} names {repeated} twice"));
+            return None;
+        }
+        let ids: Vec<Id> = texts.into_iter().filter_map(|text| self.checked(name, ErrorCode::InvalidId, Id::new(text))).collect();
+        if ids.len() != items.len() {
+            return None;
         }
         Some(Some(ids))
     }
