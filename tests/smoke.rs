@@ -14,3 +14,20 @@ fn cast_allocates_and_refuses_overspending() {
     f.fails(json!({"op": "allocate", "id": "a2", "actor": "partner:D1", "to": "customer:C1", "amount": "100000"}), "insufficient_funds");
     assert!(f.ledger.verify().is_ok());
 }
+
+/// `Ledger` is shared between threads, and every error type is a `std::error::Error` with a
+/// message a person can read: checked at compile time and on one message.
+#[test]
+fn the_library_types_are_thread_safe_errors_are_errors() {
+    fn send_sync<T: Send + Sync>() {}
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+    send_sync::<partner_ledger::Ledger>();
+    error::<partner_ledger::Rejection>();
+    error::<partner_ledger::OpenError>();
+    error::<partner_ledger::StoreError>();
+    error::<partner_ledger::VerifyError>();
+    let f = Fixture::with_cast();
+    let response = f.ledger.execute_line(r#"{"op":"recharge","id":"x","actor":"platform","party":"partner:D1","amount":"-5"}"#);
+    let rejection = response.rejection().expect("refused");
+    assert_eq!(rejection.to_string(), "invalid_amount: field amount: amount must be a plain decimal string such as \"100.50\"");
+}
