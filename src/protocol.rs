@@ -650,6 +650,12 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             Command::PlaceCombinedOrder { combined: combined?, customer: customer?, orders: orders? }
         }
         "pay_order" => {
+            // Structural, so judged as written: it ranks above a bad id or amount elsewhere.
+            let partner_pays = fields.map.get("payer").and_then(Value::as_str) == Some("partner");
+            let coupons_given = fields.map.get("coupons").and_then(Value::as_array).is_some_and(|coupons| !coupons.is_empty());
+            if partner_pays && coupons_given {
+                fields.note(ErrorCode::InvalidRequest, "a partner pays without coupons".to_owned());
+            }
             let (order, coupons, payer) = (fields.id("order", false), fields.id_list("coupons", (0, PAYMENT_COUPONS_MAX)), fields.choice("payer", false, PAYERS));
             Command::PayOrder { order: order?, coupons: coupons?.unwrap_or_default(), payer: payer?.unwrap_or(PayerKind::Customer) }
         }

@@ -440,17 +440,6 @@ pub struct Model {
 
 type Outcome<T> = Result<T, &'static str>;
 
-/// The model follows SPEC.md. Where the ledger was found to disagree (reported, awaiting a fix),
-/// `REFERENCE_MIRROR_SRC` (a comma-separated list of the names below, or `all`) makes the model
-/// answer as the ledger does instead, so that a run can look past a known disagreement:
-/// - `idlist`: the decoder stops at the first bad id of `services` or `coupons`, so a structural
-///   problem after it (a non-string, a repeated id) is not reported first.
-fn mirrors(name: &str) -> bool {
-    static NAMES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let names = NAMES.get_or_init(|| std::env::var("REFERENCE_MIRROR_SRC").unwrap_or_default());
-    names == "all" || names.split(',').any(|item| item == name)
-}
-
 impl Model {
     /// An empty ledger whose clock reads `clock` (ms since the epoch).
     pub fn new(clock: i64) -> Model {
@@ -600,8 +589,6 @@ fn intrinsic(check: &Check<'_>, command: &Command) -> Outcome<()> {
         // docs/decisions.md: the platform gives no `from_quota` (a distributor must, but whether
         // the actor is a distributor depends on the books: see `issue_quota`).
         Command::IssueQuota { from_quota: Some(_), .. } if *check.actor == Party::Platform => Err("invalid_request"),
-        // SPEC 3: a partner payer uses no coupons.
-        Command::PayOrder { coupons, partner_pays: true, .. } if !coupons.is_empty() => Err("invalid_request"),
         // docs/decisions.md: a `pay_deadline` before the order's time is `invalid_request`.
         Command::PlaceOrders { pay_deadline: Some(deadline), .. } if *deadline < check.at => Err("invalid_request"),
         _ => Ok(()),
@@ -2111,26 +2098,26 @@ impl Fields {
             }
         };
         let mut ids: Vec<String> = Vec::with_capacity(items.len());
+        let mut written: Vec<String> = Vec::with_capacity(items.len());
         let mut valid = true;
         for item in items {
-            match item {
-                Value::String(text) if !valid_id(&text, false) => {
-                    self.flag(1);
-                    valid = false;
-                    if mirrors("idlist") {
-                        return None;
-                    }
-                }
-                // docs/decisions.md: no duplicates.
-                Value::String(text) if ids.contains(&text) => {
-                    self.flag(0);
-                    valid = false;
-                }
-                Value::String(text) => ids.push(text),
-                _ => {
-                    self.flag(0);
-                    valid = false;
-                }
+            let Value::String(text) = item else {
+                self.flag(0);
+                valid = false;
+                continue;
+            };
+            // Repeated entries are structural, compared as written (a choice of the
+            // implementation, mirrored: docs/decisions.md wants no duplicates).
+            if written.contains(&text) {
+                self.flag(0);
+                valid = false;
+            }
+            written.push(text.clone());
+            if valid_id(&text, false) {
+                ids.push(text);
+            } else {
+                self.flag(1);
+                valid = false;
             }
         }
         valid.then_some(ids)
@@ -2357,8 +2344,15 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
         }
         "pay_order" => {
             let order = fields.id("order", true, false);
+            let coupons_given = matches!(fields.map.get("coupons"), Some(Value::Array(items)) if !items.is_empty());
             let coupons = fields.id_list("coupons", 0, PAYMENT_COUPONS_MAX).unwrap_or_default();
             let partner_pays = fields.choice("payer", false, &PAYERS).unwrap_or(false);
+            // SPEC 3: a partner payer uses no coupons. The request alone says so, whatever the
+            // coupon ids are: structural, so `invalid_request` first (SPEC 2.2), for a group
+            // before any member runs.
+            if partner_pays && coupons_given {
+                fields.flag(0);
+            }
             Some(Command::PayOrder { order: order?, coupons, partner_pays })
         }
         "cancel_order" => Some(Command::CancelOrder { order: fields.id("order", true, false)? }),
