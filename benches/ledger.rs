@@ -79,7 +79,11 @@ fn assert_all_committed(responses: &[partner_ledger::Response]) {
 }
 
 fn assert_sqlite_committed(outcomes: &[Outcome]) {
-    assert!(outcomes.iter().all(|outcome| matches!(outcome, Outcome::Committed(_))), "SQLite refused: {:?}", outcomes.iter().find(|o| !matches!(o, Outcome::Committed(_))));
+    assert!(
+        outcomes.iter().all(|outcome| matches!(outcome, Outcome::Committed(_))),
+        "SQLite refused: {:?}",
+        outcomes.iter().find(|o| !matches!(o, Outcome::Committed(_)))
+    );
 }
 
 fn single_durable(criterion: &mut Criterion) {
@@ -106,12 +110,16 @@ fn single_durable(criterion: &mut Criterion) {
     });
     let mut stream = systems.allocations("single-bare-");
     group.bench_function("bare_redb_transfer", |bencher| {
-        bencher.iter_custom(|iterations| timed_each(stream.take_vec(iterations as usize), |one| systems.redb.transfer_batch(one).expect("bare redb")));
+        bencher.iter_custom(|iterations| {
+            timed_each(stream.take_vec(iterations as usize), |one| systems.redb.transfer_batch(one).expect("bare redb"))
+        });
     });
     let mut stream = systems.allocations("single-sqlite-");
     group.bench_function("sqlite_allocation", |bencher| {
         bencher.iter_custom(|iterations| {
-            timed_each(stream.take_vec(iterations as usize), |one| assert_sqlite_committed(&systems.sqlite.allocate_batch(one).expect("SQLite")))
+            timed_each(stream.take_vec(iterations as usize), |one| {
+                assert_sqlite_committed(&systems.sqlite.allocate_batch(one).expect("SQLite"))
+            })
         });
     });
     group.finish();
@@ -136,7 +144,11 @@ fn batched(criterion: &mut Criterion, batch: usize) {
     let mut stream = systems.allocations("batched-ledger-");
     group.bench_function("ledger_execute_batch", |bencher| {
         bencher.iter_custom(|iterations| {
-            timed_batches(iterations, || workload::decode(&stream.take_vec(batch)), |requests: &[Request]| assert_all_committed(&systems.ledger.execute_batch(requests)))
+            timed_batches(
+                iterations,
+                || workload::decode(&stream.take_vec(batch)),
+                |requests: &[Request]| assert_all_committed(&systems.ledger.execute_batch(requests)),
+            )
         });
     });
     if batch >= 8000 {
@@ -148,21 +160,35 @@ fn batched(criterion: &mut Criterion, batch: usize) {
         assert!(ledger.execute_line(HISTORY_QUERY).is_ok(), "history query");
         group.bench_function("ledger_execute_batch_indexed", |bencher| {
             bencher.iter_custom(|iterations| {
-                timed_batches(iterations, || workload::decode(&stream.take_vec(batch)), |requests: &[Request]| {
-                    assert_all_committed(&ledger.execute_batch(requests));
-                    assert!(ledger.execute_line(HISTORY_QUERY).is_ok(), "history query");
-                })
+                timed_batches(
+                    iterations,
+                    || workload::decode(&stream.take_vec(batch)),
+                    |requests: &[Request]| {
+                        assert_all_committed(&ledger.execute_batch(requests));
+                        assert!(ledger.execute_line(HISTORY_QUERY).is_ok(), "history query");
+                    },
+                )
             });
         });
     }
     let mut stream = systems.allocations("batched-bare-");
     group.bench_function("bare_redb_transfer", |bencher| {
-        bencher.iter_custom(|iterations| timed_batches(iterations, || stream.take_vec(batch), |allocations: &[Allocation]| systems.redb.transfer_batch(allocations).expect("bare redb")));
+        bencher.iter_custom(|iterations| {
+            timed_batches(
+                iterations,
+                || stream.take_vec(batch),
+                |allocations: &[Allocation]| systems.redb.transfer_batch(allocations).expect("bare redb"),
+            )
+        });
     });
     let mut stream = systems.allocations("batched-sqlite-");
     group.bench_function("sqlite_allocation", |bencher| {
         bencher.iter_custom(|iterations| {
-            timed_batches(iterations, || stream.take_vec(batch), |allocations: &[Allocation]| assert_sqlite_committed(&systems.sqlite.allocate_batch(allocations).expect("SQLite")))
+            timed_batches(
+                iterations,
+                || stream.take_vec(batch),
+                |allocations: &[Allocation]| assert_sqlite_committed(&systems.sqlite.allocate_batch(allocations).expect("SQLite")),
+            )
         });
     });
     group.finish();
@@ -191,15 +217,19 @@ fn json_lines(criterion: &mut Criterion) {
     let mut stream = systems.allocations("lines-ledger-");
     group.bench_function("ledger_execute_lines", |bencher| {
         bencher.iter_custom(|iterations| {
-            timed_batches(iterations, || lines(&mut stream), |lines: &[String]| {
-                output.clear();
-                let responses = systems.ledger.execute_lines(lines);
-                for response in &responses {
-                    output.extend_from_slice(response.to_line().as_bytes());
-                    output.push(b'\n');
-                }
-                assert_all_committed(&responses);
-            })
+            timed_batches(
+                iterations,
+                || lines(&mut stream),
+                |lines: &[String]| {
+                    output.clear();
+                    let responses = systems.ledger.execute_lines(lines);
+                    for response in &responses {
+                        output.extend_from_slice(response.to_line().as_bytes());
+                        output.push(b'\n');
+                    }
+                    assert_all_committed(&responses);
+                },
+            )
         });
     });
     let Systems { sqlite, dir, .. } = systems;
@@ -207,11 +237,15 @@ fn json_lines(criterion: &mut Criterion) {
     let mut stream = Allocations::new("lines-sqlite-", customers(), SEED);
     group.bench_function("sqlite_service", |bencher| {
         bencher.iter_custom(|iterations| {
-            timed_batches(iterations, || lines(&mut stream), |lines: &[String]| {
-                output.clear();
-                service.serve_batch(lines, &mut output).expect("SQLite service");
-                assert_eq!(committed_lines(&output), lines.len(), "the SQLite service refused commands");
-            })
+            timed_batches(
+                iterations,
+                || lines(&mut stream),
+                |lines: &[String]| {
+                    output.clear();
+                    service.serve_batch(lines, &mut output).expect("SQLite service");
+                    assert_eq!(committed_lines(&output), lines.len(), "the SQLite service refused commands");
+                },
+            )
         });
     });
     group.finish();
@@ -242,7 +276,11 @@ fn settlement_mix(criterion: &mut Criterion) {
             let make = || {
                 let units = settlement::units(next_unit, SETTLEMENT_UNITS, customers, &mut random);
                 next_unit += SETTLEMENT_UNITS as u64;
-                units.iter().flat_map(|unit| unit.lines()).map(|line| partner_ledger::decode_line(&line).expect("decodes")).collect::<Vec<_>>()
+                units
+                    .iter()
+                    .flat_map(|unit| unit.lines())
+                    .map(|line| partner_ledger::decode_line(&line).expect("decodes"))
+                    .collect::<Vec<_>>()
             };
             timed_batches(iterations, make, |requests: &[Request]| assert_all_committed(&ledger.execute_batch(requests)))
         });
@@ -263,7 +301,13 @@ fn settlement_mix(criterion: &mut Criterion) {
     });
     let mut stream = Allocations::new("mix-bare-", customers, SEED);
     group.bench_function("bare_redb_transfer", |bencher| {
-        bencher.iter_custom(|iterations| timed_batches(iterations, || stream.take_vec(commands), |allocations: &[Allocation]| redb.transfer_batch(allocations).expect("bare redb")));
+        bencher.iter_custom(|iterations| {
+            timed_batches(
+                iterations,
+                || stream.take_vec(commands),
+                |allocations: &[Allocation]| redb.transfer_batch(allocations).expect("bare redb"),
+            )
+        });
     });
     group.finish();
 }
@@ -309,12 +353,17 @@ fn print_ratios(since: SystemTime) {
     ];
     let mut printed_header = false;
     for (group, ledger, baseline, kind, target) in comparisons {
-        let (Some(ledger_seconds), Some(baseline_seconds)) = (median_seconds(&home, group, ledger, since), median_seconds(&home, group, baseline, since)) else {
+        let (Some(ledger_seconds), Some(baseline_seconds)) =
+            (median_seconds(&home, group, ledger, since), median_seconds(&home, group, baseline, since))
+        else {
             continue;
         };
         if !printed_header {
             println!("\nratios of this run's medians ({} customers):", customers());
-            println!("{:<20} {:<29} {:<21} {:>10} {:>10} {:>8} {:>9}", "group", "ledger", "baseline", "ledger", "baseline", "ratio", "target");
+            println!(
+                "{:<20} {:<29} {:<21} {:>10} {:>10} {:>8} {:>9}",
+                "group", "ledger", "baseline", "ledger", "baseline", "ratio", "target"
+            );
             printed_header = true;
         }
         let ratio = if kind == "latency" { ledger_seconds / baseline_seconds } else { baseline_seconds / ledger_seconds };

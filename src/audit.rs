@@ -65,8 +65,15 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
         if state.request(&transaction.request).is_some() {
             return mismatch(format!("seq {seq}: request id {} was already committed", transaction.request));
         }
-        let context =
-            Context { actor: &transaction.actor, at: transaction.at, seq, request: &transaction.request, id_reused: false, part: 0, grouped: false };
+        let context = Context {
+            actor: &transaction.actor,
+            at: transaction.at,
+            seq,
+            request: &transaction.request,
+            id_reused: false,
+            part: 0,
+            grouped: false,
+        };
         let effects = domain::run(&mut state, &context, &transaction.command, &mut undo)
             .or_else(|rejection| mismatch(format!("seq {seq}: replaying {} fails: {rejection}", transaction.command.op())))?;
         if effects != transaction.effects {
@@ -100,7 +107,12 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
     adjust_expected.retain(|(seq, _, _)| *seq <= indexed);
     compare_rows("posting index", &postings_expected, &store.all_postings()?)?;
     compare_rows("adjust records", &adjust_expected, &store.adjust_records()?)?;
-    Ok(VerifyReport { transactions: state.head().seq, accounts: state.balances().count(), parties: state.parties().count(), head: state.head() })
+    Ok(VerifyReport {
+        transactions: state.head().seq,
+        accounts: state.balances().count(),
+        parties: state.parties().count(),
+        head: state.head(),
+    })
 }
 
 /// Every bound holds and each asset sums to zero.

@@ -284,7 +284,14 @@ impl Inner {
         }
     }
 
-    fn command(&mut self, id: &Id, request: &Request, command: &domain::Command, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
+    fn command(
+        &mut self,
+        id: &Id,
+        request: &Request,
+        command: &domain::Command,
+        pending: &mut Vec<Pending>,
+        clock: &dyn Clock,
+    ) -> Response {
         // Typed requests get the decoder's structural checks too.
         if let Err(rejection) = domain::validate(command) {
             return Response::Failed { id: Some(id.to_string()), rejection };
@@ -321,7 +328,8 @@ impl Inner {
         let balances_after = balances_after(&self.state, &transaction);
         self.state.commit(id, RequestEntry { seq: transaction.seq, fingerprint }, Head { seq: transaction.seq, hash, at }, &mut self.undo);
         debug_assert!(self.undo.mark() > mark);
-        let response = Response::Committed { id: id.clone(), seq: transaction.seq, duplicate: false, outcome: transaction.effects.outcome.clone() };
+        let response =
+            Response::Committed { id: id.clone(), seq: transaction.seq, duplicate: false, outcome: transaction.effects.outcome.clone() };
         pending.push(Pending { transaction, body, hash, balances_after });
         response
     }

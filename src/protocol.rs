@@ -405,11 +405,8 @@ const PARTNER_KINDS: &[(&str, PartnerKind)] =
     &[("solution_provider", PartnerKind::SolutionProvider), ("distributor", PartnerKind::Distributor), ("reseller", PartnerKind::Reseller)];
 const ASSOCIATIONS: &[(&str, AssociationKind)] = &[("resale", AssociationKind::Resale), ("referral", AssociationKind::Referral)];
 const DIRECTIONS: &[(&str, Direction)] = &[("compensate", Direction::Compensate), ("deduct", Direction::Deduct)];
-const OPERATIONS: &[(&str, AdjustOperation)] = &[
-    ("allocate", AdjustOperation::Allocate),
-    ("recover", AdjustOperation::Recover),
-    ("unbind_reclaim", AdjustOperation::UnbindReclaim),
-];
+const OPERATIONS: &[(&str, AdjustOperation)] =
+    &[("allocate", AdjustOperation::Allocate), ("recover", AdjustOperation::Recover), ("unbind_reclaim", AdjustOperation::UnbindReclaim)];
 const COUPON_KINDS: &[(&str, CouponKind)] = &[("voucher", CouponKind::Voucher), ("cash_coupon", CouponKind::CashCoupon)];
 const ORDER_KINDS: &[(&str, OrderKind)] = &[("new", OrderKind::New), ("renew", OrderKind::Renew), ("change", OrderKind::Change)];
 const PAYERS: &[(&str, PayerKind)] = &[("customer", PayerKind::Customer), ("partner", PayerKind::Partner)];
@@ -529,10 +526,20 @@ fn decode_object(map: Map<String, Value>) -> Result<Request, Rejection> {
     let Some(op) = op else { return fields.finish(None) };
     let is_query = matches!(
         op.as_str(),
-        "balance" | "adjust_records" | "statement" | "order" | "orders" | "bills" | "withdrawals" | "invoiceable" | "invoice" | "consumption_summary"
+        "balance"
+            | "adjust_records"
+            | "statement"
+            | "order"
+            | "orders"
+            | "bills"
+            | "withdrawals"
+            | "invoiceable"
+            | "invoice"
+            | "consumption_summary"
     );
     let id = if is_query { fields.optional_id("id", false) } else { fields.id("id", false).map(Some) };
-    let body = if is_query { decode_query(&op, &mut fields).map(Body::Query) } else { decode_command(&op, &mut fields, true).map(Body::Command) };
+    let body =
+        if is_query { decode_query(&op, &mut fields).map(Body::Query) } else { decode_command(&op, &mut fields, true).map(Body::Command) };
     let request = match (id, actor, at, body) {
         (Some(id), Some(actor), Some(at), Some(body)) => Some(Request { id, actor, at, body }),
         _ => None,
@@ -545,7 +552,8 @@ fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Comm
         "register_partner" => {
             // Cross-field rules are structural: they rank above bad ids, so they look at presence.
             let has_parent = fields.map.get("parent").is_some_and(|value| !value.is_null());
-            let (partner, kind, parent) = (fields.id("partner", true), fields.choice("kind", true, PARTNER_KINDS), fields.optional_id("parent", true));
+            let (partner, kind, parent) =
+                (fields.id("partner", true), fields.choice("kind", true, PARTNER_KINDS), fields.optional_id("parent", true));
             if let Some(Some(kind)) = kind
                 && (kind == PartnerKind::Reseller) != has_parent
             {
@@ -565,7 +573,8 @@ fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Comm
             Command::RegisterCustomer { customer: customer?, partner: partner?, association: association? }
         }
         "associate" => {
-            let (customer, partner, association) = (fields.id("customer", true), fields.id("partner", true), fields.choice("association", true, ASSOCIATIONS));
+            let (customer, partner, association) =
+                (fields.id("customer", true), fields.id("partner", true), fields.choice("association", true, ASSOCIATIONS));
             Command::Associate { customer: customer?, partner: partner?, association: association?? }
         }
         "recharge" => {
@@ -594,7 +603,7 @@ fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Comm
         "adjust" => {
             let (party, direction) = (fields.member("party"), fields.choice("direction", true, DIRECTIONS));
             let (amount, reason) = (fields.amount("amount"), fields.text("reason", true));
-            Command::Adjust { party: party?, direction: direction??, amount: amount?, reason: reason??  }
+            Command::Adjust { party: party?, direction: direction??, amount: amount?, reason: reason?? }
         }
         "atomic" if top_level => Command::Atomic { commands: decode_group(fields)? },
         _ => return decode_commerce(op, fields),
@@ -607,7 +616,8 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
     let command = match op {
         "issue_quota" => {
             let (quota, partner, kind) = (fields.id("quota", false), fields.id("partner", true), fields.choice("kind", true, COUPON_KINDS));
-            let (amount, valid_from, valid_until) = (fields.amount("amount"), fields.required_time("valid_from"), fields.required_time("valid_until"));
+            let (amount, valid_from, valid_until) =
+                (fields.amount("amount"), fields.required_time("valid_from"), fields.required_time("valid_until"));
             let from_quota = fields.optional_id("from_quota", false);
             let validity = Validity { valid_from: valid_from?, valid_until: valid_until? };
             Command::IssueQuota { quota: quota?, partner: partner?, kind: kind??, amount: amount?, validity, from_quota: from_quota? }
@@ -616,7 +626,8 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
         "whitelist_customer" => Command::WhitelistCustomer { customer: fields.id("customer", true)? },
         "issue_coupon" => {
             let (coupon, quota, customer) = (fields.id("coupon", false), fields.id("quota", false), fields.id("customer", true));
-            let (face_value, valid_from, valid_until) = (fields.amount("face_value"), fields.time("valid_from"), fields.time("valid_until"));
+            let (face_value, valid_from, valid_until) =
+                (fields.amount("face_value"), fields.time("valid_from"), fields.time("valid_until"));
             let services = fields.id_list("services", (1, COUPON_SERVICES_MAX));
             Command::IssueCoupon {
                 coupon: coupon?,
@@ -632,8 +643,16 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
         "expire_coupons" => Command::ExpireCoupons,
         "place_order" => {
             let (order, customer, amount) = (fields.id("order", false), fields.id("customer", true), fields.amount("amount"));
-            let (kind, service, pay_deadline) = (fields.choice("kind", true, ORDER_KINDS), fields.optional_id("service", false), fields.time("pay_deadline"));
-            Command::PlaceOrder { order: order?, customer: customer?, amount: amount?, kind: kind??, service: service?, pay_deadline: pay_deadline? }
+            let (kind, service, pay_deadline) =
+                (fields.choice("kind", true, ORDER_KINDS), fields.optional_id("service", false), fields.time("pay_deadline"));
+            Command::PlaceOrder {
+                order: order?,
+                customer: customer?,
+                amount: amount?,
+                kind: kind??,
+                service: service?,
+                pay_deadline: pay_deadline?,
+            }
         }
         "place_combined_order" => {
             // Structural, so compared as written: it ranks above a bad id elsewhere in the line.
@@ -656,7 +675,8 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             if partner_pays && coupons_given {
                 fields.note(ErrorCode::InvalidRequest, "a partner pays without coupons".to_owned());
             }
-            let (order, coupons, payer) = (fields.id("order", false), fields.id_list("coupons", (0, PAYMENT_COUPONS_MAX)), fields.choice("payer", false, PAYERS));
+            let (order, coupons, payer) =
+                (fields.id("order", false), fields.id_list("coupons", (0, PAYMENT_COUPONS_MAX)), fields.choice("payer", false, PAYERS));
             Command::PayOrder { order: order?, coupons: coupons?.unwrap_or_default(), payer: payer?.unwrap_or(PayerKind::Customer) }
         }
         "cancel_order" => Command::CancelOrder { order: fields.id("order", false)? },
@@ -688,7 +708,7 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
         "approve_withdrawal" => Command::ApproveWithdrawal { withdrawal: fields.id("withdrawal", false)? },
         "reject_withdrawal" => {
             let (withdrawal, reason) = (fields.id("withdrawal", false), fields.text("reason", true));
-            Command::RejectWithdrawal { withdrawal: withdrawal?, reason: reason??  }
+            Command::RejectWithdrawal { withdrawal: withdrawal?, reason: reason?? }
         }
         "delete_withdrawal" => Command::DeleteWithdrawal { withdrawal: fields.id("withdrawal", false)? },
         "unbind" => Command::Unbind { customer: fields.id("customer", true)? },
@@ -714,7 +734,10 @@ fn decode_order_lines(fields: &mut Fields) -> Option<Vec<OrderLine>> {
     let items = match fields.take("orders") {
         Some(Value::Array(items)) if (COMBINED_ORDERS_MIN..=COMBINED_ORDERS_MAX).contains(&items.len()) => items,
         _ => {
-            fields.note(ErrorCode::InvalidRequest, format!("field orders must be an array of {COMBINED_ORDERS_MIN} to {COMBINED_ORDERS_MAX} orders"));
+            fields.note(
+                ErrorCode::InvalidRequest,
+                format!("field orders must be an array of {COMBINED_ORDERS_MIN} to {COMBINED_ORDERS_MAX} orders"),
+            );
             return None;
         }
     };

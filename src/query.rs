@@ -29,7 +29,9 @@ pub(crate) fn answer(store: &Store, state: &State, request: &Request, query: &Qu
             let filter = RecordFilter { partner: partner.as_ref(), target: target.as_ref(), operation: *operation, from: *from, to: *to };
             adjust_records(store, state, &request.actor, &filter, *page)
         }
-        Query::Statement { party, account, from, to, page } => statement(store, state, &request.actor, party, *account, (*from, *to), *page),
+        Query::Statement { party, account, from, to, page } => {
+            statement(store, state, &request.actor, party, *account, (*from, *to), *page)
+        }
     };
     match result {
         Ok(result) => Response::Answer { id: request.id.clone(), result },
@@ -49,7 +51,14 @@ const PLATFORM_ACCOUNTS: [(&str, AccountKind); 5] = [
     ("coupon_expired", AccountKind::CouponExpired),
 ];
 
-fn balance(store: &Store, state: &State, actor: &Party, party: &Party, as_of: Option<Timestamp>, now: Timestamp) -> Result<Value, Rejection> {
+fn balance(
+    store: &Store,
+    state: &State,
+    actor: &Party,
+    party: &Party,
+    as_of: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<Value, Rejection> {
     domain::authorize_query(state, actor, party)?;
     // Read balances either now (memory) or right after the last transaction at or before `as_of`.
     let seq = match as_of {
@@ -155,7 +164,14 @@ fn order_query(state: &State, actor: &Party, id: &Id, now: Timestamp) -> Result<
     Ok(order_json(id, order, now))
 }
 
-fn orders_query(state: &State, actor: &Party, customer: &Id, status: Option<Option<OrderStatus>>, page: Page, now: Timestamp) -> Result<Value, Rejection> {
+fn orders_query(
+    state: &State,
+    actor: &Party,
+    customer: &Id,
+    status: Option<Option<OrderStatus>>,
+    page: Page,
+    now: Timestamp,
+) -> Result<Value, Rejection> {
     let party = Party::Customer(customer.clone());
     domain::authorize_query(state, actor, &party)?;
     let wanted = status.map(|status| status.map_or("expired", OrderStatus::name));
@@ -318,7 +334,8 @@ pub(crate) fn describe(transaction: &Transaction, posting: &Posting) -> (String,
     let same_part = transaction.effects.postings.iter().filter(|other| other.part == posting.part);
     let mut others = same_part.filter(|other| other.account.owner != posting.account.owner);
     let opposite = others.clone().find(|other| other.amount.is_negative() != posting.amount.is_negative());
-    let counterparty = opposite.or_else(|| others.next()).map_or_else(|| posting.account.owner.clone(), |other| other.account.owner.clone());
+    let counterparty =
+        opposite.or_else(|| others.next()).map_or_else(|| posting.account.owner.clone(), |other| other.account.owner.clone());
     (op.to_owned(), counterparty.to_string())
 }
 
@@ -328,7 +345,9 @@ fn invoiceable_query(state: &State, actor: &Party, party: &Party) -> Result<Valu
     let mut items = Vec::new();
     for (id, bill, remaining) in domain::invoiceable_items(state, party) {
         total = total.checked_add(remaining)?;
-        items.push(json!({"bill": id.as_str(), "bill_type": bill.bill_type.name(), "at": bill.at.to_string(), "remaining": remaining.to_string()}));
+        items.push(
+            json!({"bill": id.as_str(), "bill_type": bill.bill_type.name(), "at": bill.at.to_string(), "remaining": remaining.to_string()}),
+        );
     }
     Ok(json!({"total": total.to_string(), "items": items}))
 }

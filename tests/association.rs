@@ -1,9 +1,9 @@
 //! Association changes (SPEC 3 "Parties" unbind, switch_association, associate): unbinding or
 //! switching a resale customer to referral returns its available cash to the partner and its
 //! usable coupons to their quotas while debt stays; a resale association needs a clean customer.
-mod common;
 #[path = "common/commerce.rs"]
 mod commerce;
+mod common;
 use commerce::*;
 use common::Fixture;
 use serde_json::{Value, json};
@@ -86,7 +86,8 @@ fn debt_stays_with_an_unbound_customer() {
     assert_eq!(f.cash("partner:D1"), "9000.00");
     assert_eq!(reclaim_records(&f), json!({"total_count": 0, "records": []}));
     // The debt is no longer D1's resale customer's: D1 may withdraw all of its cash.
-    let request = command("request_withdrawal", "w1", "partner:D1", T2, json!({"withdrawal": "W1", "party": "partner:D1", "amount": "9000"}));
+    let request =
+        command("request_withdrawal", "w1", "partner:D1", T2, json!({"withdrawal": "W1", "party": "partner:D1", "amount": "9000"}));
     assert_eq!(f.ok(request), json!({"withdrawal": "W1", "status": "pending"}));
 }
 

@@ -34,9 +34,7 @@ fn a_group_commits_every_command_under_one_seq() {
     assert_eq!(f.cash("partner:D1"), "8750.00");
     // Every posting of the group carries the group's seq and the op of its own command.
     let statement = f.ok(json!({"op": "statement", "actor": "platform", "party": "partner:D1", "offset": 2}));
-    let line = |op: &str, amount: &str, after: &str, counterparty: &str| {
-        json!({"seq": 14, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": counterparty})
-    };
+    let line = |op: &str, amount: &str, after: &str, counterparty: &str| json!({"seq": 14, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": counterparty});
     let lines = [
         line("allocate", "-200.00", "8800.00", "customer:C5"),
         line("allocate", "-100.00", "8700.00", "partner:R1"),
@@ -65,7 +63,8 @@ fn later_commands_see_the_effects_of_earlier_ones() {
     let results = json!([{"partner": "P1"}, {"customer": "X"}, {"arrears_repaid": "0.00", "cash": "10.00"}, {"arrears_repaid": "0.00", "cash": "2.50"}]);
     assert_eq!(result, json!({"results": results}));
     // P1 holds 10.00: the last allocation is possible only because the recovery before it ran.
-    let spend = json!([allocate("customer:X", "10"), {"op": "recover", "from": "customer:X", "amount": "12.5"}, allocate("customer:X", "12.5")]);
+    let spend =
+        json!([allocate("customer:X", "10"), {"op": "recover", "from": "customer:X", "amount": "12.5"}, allocate("customer:X", "12.5")]);
     let result = f.ok(group("g2", "partner:P1", spend));
     assert_eq!(result, json!({"results": [{"transfer": "g2"}, {"transfer": "g2"}, {"transfer": "g2"}]}));
     assert_eq!(f.cash("customer:X"), "12.50");

@@ -57,190 +57,331 @@ const NOT_YOUR_CUSTOMER: Expect = F("not_your_customer");
 /// docs/decisions.md where SPEC is silent.
 const ROWS: &[Row] = &[
     // ---- parties ----
-    Row { name: "register_partner (solution provider)", request: r#"{"op":"register_partner","partner":"P9","kind":"solution_provider"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
-    Row { name: "register_partner (reseller of D1)", request: r#"{"op":"register_partner","partner":"P9","kind":"reseller","parent":"D1"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
+    Row {
+        name: "register_partner (solution provider)",
+        request: r#"{"op":"register_partner","partner":"P9","kind":"solution_provider"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
+    Row {
+        name: "register_partner (reseller of D1)",
+        request: r#"{"op":"register_partner","partner":"P9","kind":"reseller","parent":"D1"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
     // decisions: platform, the partner itself or its parent distributor.
-    Row { name: "register_customer with partner R1", request: r#"{"op":"register_customer","customer":"C9","partner":"R1"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "register_customer (referral) with partner R1", request: r#"{"op":"register_customer","customer":"C9","partner":"R1","association":"referral"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "register_customer without partner", request: r#"{"op":"register_customer","customer":"C9"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
-    Row { name: "associate C4 with R1", request: r#"{"op":"associate","customer":"C4","partner":"R1","association":"resale"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
+    Row {
+        name: "register_customer with partner R1",
+        request: r#"{"op":"register_customer","customer":"C9","partner":"R1"}"#,
+        expect: [A, A, A, D, D, D, D, D],
+    },
+    Row {
+        name: "register_customer (referral) with partner R1",
+        request: r#"{"op":"register_customer","customer":"C9","partner":"R1","association":"referral"}"#,
+        expect: [A, A, A, D, D, D, D, D],
+    },
+    Row {
+        name: "register_customer without partner",
+        request: r#"{"op":"register_customer","customer":"C9"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
+    Row {
+        name: "associate C4 with R1",
+        request: r#"{"op":"associate","customer":"C4","partner":"R1","association":"resale"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
     // decisions: the platform, the customer's partner or that partner's distributor.
-    Row { name: "unbind C2", request: r#"{"op":"unbind","customer":"C2"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
+    Row { name: "unbind C2", request: r#"{"op":"unbind","customer":"C2"}"#, expect: [A, A, A, D, D, D, D, D] },
     // decisions: the partner or its distributor (not the platform).
-    Row { name: "switch_association C2 to referral", request: r#"{"op":"switch_association","customer":"C2","association":"referral"}"#,
-        expect: [D, A, A, D, D, D, D, D] },
+    Row {
+        name: "switch_association C2 to referral",
+        request: r#"{"op":"switch_association","customer":"C2","association":"referral"}"#,
+        expect: [D, A, A, D, D, D, D, D],
+    },
     // A reseller does not act for its parent distributor's customers; the distributor does.
-    Row { name: "unbind C1 (customer of the parent)", request: r#"{"op":"unbind","customer":"C1"}"#,
-        expect: [A, D, A, D, D, D, D, D] },
+    Row { name: "unbind C1 (customer of the parent)", request: r#"{"op":"unbind","customer":"C1"}"#, expect: [A, D, A, D, D, D, D, D] },
     // ---- money ----
-    Row { name: "recharge R1", request: r#"{"op":"recharge","party":"partner:R1","amount":"10"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
-    Row { name: "recharge C4 (unassociated customer)", request: r#"{"op":"recharge","party":"customer:C4","amount":"10"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
+    Row { name: "recharge R1", request: r#"{"op":"recharge","party":"partner:R1","amount":"10"}"#, expect: [A, D, D, D, D, D, D, D] },
+    Row {
+        name: "recharge C4 (unassociated customer)",
+        request: r#"{"op":"recharge","party":"customer:C4","amount":"10"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
     // decisions: allocate/recover are the partner's act (or its distributor's naming `partner`).
-    Row { name: "allocate R1 -> C2 (partner named)", request: r#"{"op":"allocate","partner":"R1","to":"customer:C2","amount":"10","memo":"m"}"#,
-        expect: [D, A, A, D, D, D, D, D] },
+    Row {
+        name: "allocate R1 -> C2 (partner named)",
+        request: r#"{"op":"allocate","partner":"R1","to":"customer:C2","amount":"10","memo":"m"}"#,
+        expect: [D, A, A, D, D, D, D, D],
+    },
     // `partner` defaults to the actor: D1 and D2 then move their own money to a customer that is
     // not theirs (a relationship error, SPEC 3 allocate).
-    Row { name: "allocate -> C2 (partner defaults to actor)", request: r#"{"op":"allocate","to":"customer:C2","amount":"10"}"#,
-        expect: [D, A, NOT_YOUR_CUSTOMER, NOT_YOUR_CUSTOMER, D, D, D, D] },
-    Row { name: "allocate D1 -> reseller R1", request: r#"{"op":"allocate","partner":"D1","to":"partner:R1","amount":"10"}"#,
-        expect: [D, D, A, D, D, D, D, D] },
-    Row { name: "allocate D1 -> C1 (customer of the parent)", request: r#"{"op":"allocate","partner":"D1","to":"customer:C1","amount":"10"}"#,
-        expect: [D, D, A, D, D, D, D, D] },
-    Row { name: "recover R1 <- C2 (partner named)", request: r#"{"op":"recover","partner":"R1","from":"customer:C2","amount":"10"}"#,
-        expect: [D, A, A, D, D, D, D, D] },
-    Row { name: "recover D1 <- reseller R1", request: r#"{"op":"recover","partner":"D1","from":"partner:R1","amount":"10"}"#,
-        expect: [D, D, A, D, D, D, D, D] },
-    Row { name: "set_credit_limit R1", request: r#"{"op":"set_credit_limit","party":"partner:R1","limit":"2000"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
-    Row { name: "set_credit_limit C2 (above usage)", request: r#"{"op":"set_credit_limit","party":"customer:C2","limit":"2000"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
+    Row {
+        name: "allocate -> C2 (partner defaults to actor)",
+        request: r#"{"op":"allocate","to":"customer:C2","amount":"10"}"#,
+        expect: [D, A, NOT_YOUR_CUSTOMER, NOT_YOUR_CUSTOMER, D, D, D, D],
+    },
+    Row {
+        name: "allocate D1 -> reseller R1",
+        request: r#"{"op":"allocate","partner":"D1","to":"partner:R1","amount":"10"}"#,
+        expect: [D, D, A, D, D, D, D, D],
+    },
+    Row {
+        name: "allocate D1 -> C1 (customer of the parent)",
+        request: r#"{"op":"allocate","partner":"D1","to":"customer:C1","amount":"10"}"#,
+        expect: [D, D, A, D, D, D, D, D],
+    },
+    Row {
+        name: "recover R1 <- C2 (partner named)",
+        request: r#"{"op":"recover","partner":"R1","from":"customer:C2","amount":"10"}"#,
+        expect: [D, A, A, D, D, D, D, D],
+    },
+    Row {
+        name: "recover D1 <- reseller R1",
+        request: r#"{"op":"recover","partner":"D1","from":"partner:R1","amount":"10"}"#,
+        expect: [D, D, A, D, D, D, D, D],
+    },
+    Row {
+        name: "set_credit_limit R1",
+        request: r#"{"op":"set_credit_limit","party":"partner:R1","limit":"2000"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
+    Row {
+        name: "set_credit_limit C2 (above usage)",
+        request: r#"{"op":"set_credit_limit","party":"customer:C2","limit":"2000"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
     // SPEC: platform or the party; decisions: any actor whose scope covers the party.
-    Row { name: "repay_credit R1", request: r#"{"op":"repay_credit","party":"partner:R1","amount":"10"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "repay_credit C2", request: r#"{"op":"repay_credit","party":"customer:C2","amount":"10"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "adjust compensate R1", request: r#"{"op":"adjust","party":"partner:R1","direction":"compensate","amount":"10","reason":"r"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
-    Row { name: "adjust deduct C2", request: r#"{"op":"adjust","party":"customer:C2","direction":"deduct","amount":"10","reason":"r"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
+    Row {
+        name: "repay_credit R1",
+        request: r#"{"op":"repay_credit","party":"partner:R1","amount":"10"}"#,
+        expect: [A, A, A, D, D, D, D, D],
+    },
+    Row {
+        name: "repay_credit C2",
+        request: r#"{"op":"repay_credit","party":"customer:C2","amount":"10"}"#,
+        expect: [A, A, A, D, A, D, D, D],
+    },
+    Row {
+        name: "adjust compensate R1",
+        request: r#"{"op":"adjust","party":"partner:R1","direction":"compensate","amount":"10","reason":"r"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
+    Row {
+        name: "adjust deduct C2",
+        request: r#"{"op":"adjust","party":"customer:C2","direction":"deduct","amount":"10","reason":"r"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
     // ---- coupons ----
     // The platform form (no from_quota). decisions: a distributor must name from_quota
     // (invalid_request). A reseller or customer has no quota-issuing role at all (SPEC 2.1).
-    Row { name: "issue_quota (platform form) -> D1",
+    Row {
+        name: "issue_quota (platform form) -> D1",
         request: r#"{"op":"issue_quota","quota":"QN","partner":"D1","kind":"voucher","amount":"10","valid_from":"2026-01-01T00:00:00Z","valid_until":"2026-07-01T00:00:00Z"}"#,
-        expect: [A, D, INVALID, INVALID, D, D, D, D] },
+        expect: [A, D, INVALID, INVALID, D, D, D, D],
+    },
     // The distributor form. decisions: the platform gives no from_quota (invalid_request); a
     // from_quota owned by someone else is access_denied; only distributors issue from quotas.
-    Row { name: "issue_quota (distributor form) QD1 -> R1",
+    Row {
+        name: "issue_quota (distributor form) QD1 -> R1",
         request: r#"{"op":"issue_quota","quota":"QN","partner":"R1","kind":"voucher","amount":"10","valid_from":"2026-01-01T00:00:00Z","valid_until":"2026-07-01T00:00:00Z","from_quota":"QD1"}"#,
-        expect: [INVALID, D, A, D, D, D, D, D] },
+        expect: [INVALID, D, A, D, D, D, D, D],
+    },
     // SPEC: actor the issuer.
-    Row { name: "reclaim_quota QR1 (issued by D1)", request: r#"{"op":"reclaim_quota","quota":"QR1"}"#,
-        expect: [D, D, A, D, D, D, D, D] },
-    Row { name: "reclaim_quota QD1 (issued by the platform)", request: r#"{"op":"reclaim_quota","quota":"QD1"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
+    Row { name: "reclaim_quota QR1 (issued by D1)", request: r#"{"op":"reclaim_quota","quota":"QR1"}"#, expect: [D, D, A, D, D, D, D, D] },
+    Row {
+        name: "reclaim_quota QD1 (issued by the platform)",
+        request: r#"{"op":"reclaim_quota","quota":"QD1"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
     // SPEC: the customer's partner; decisions: or its distributor, not the platform.
-    Row { name: "whitelist_customer C2", request: r#"{"op":"whitelist_customer","customer":"C2"}"#,
-        expect: [D, A, A, D, D, D, D, D] },
+    Row { name: "whitelist_customer C2", request: r#"{"op":"whitelist_customer","customer":"C2"}"#, expect: [D, A, A, D, D, D, D, D] },
     // SPEC: the quota's owner or its parent distributor.
-    Row { name: "issue_coupon QR1 -> C2", request: r#"{"op":"issue_coupon","coupon":"KN","quota":"QR1","customer":"C2","face_value":"10"}"#,
-        expect: [D, A, A, D, D, D, D, D] },
+    Row {
+        name: "issue_coupon QR1 -> C2",
+        request: r#"{"op":"issue_coupon","coupon":"KN","quota":"QR1","customer":"C2","face_value":"10"}"#,
+        expect: [D, A, A, D, D, D, D, D],
+    },
     // SPEC: the issuing partner or its parent distributor.
-    Row { name: "reclaim_coupon K1 (issued by R1)", request: r#"{"op":"reclaim_coupon","coupon":"K1"}"#,
-        expect: [D, A, A, D, D, D, D, D] },
-    Row { name: "expire_coupons", request: r#"{"op":"expire_coupons"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
+    Row { name: "reclaim_coupon K1 (issued by R1)", request: r#"{"op":"reclaim_coupon","coupon":"K1"}"#, expect: [D, A, A, D, D, D, D, D] },
+    Row { name: "expire_coupons", request: r#"{"op":"expire_coupons"}"#, expect: [A, D, D, D, D, D, D, D] },
     // ---- orders (SPEC: the customer or platform) ----
-    Row { name: "place_order for C2", request: r#"{"op":"place_order","order":"ON","customer":"C2","amount":"10","kind":"new","service":"ecs"}"#,
-        expect: [A, D, D, D, A, D, D, D] },
-    Row { name: "place_combined_order for C2",
+    Row {
+        name: "place_order for C2",
+        request: r#"{"op":"place_order","order":"ON","customer":"C2","amount":"10","kind":"new","service":"ecs"}"#,
+        expect: [A, D, D, D, A, D, D, D],
+    },
+    Row {
+        name: "place_combined_order for C2",
         request: r#"{"op":"place_combined_order","combined":"CBN","customer":"C2","orders":[{"order":"ON1","amount":"1","kind":"new"},{"order":"ON2","amount":"2","kind":"renew"}]}"#,
-        expect: [A, D, D, D, A, D, D, D] },
+        expect: [A, D, D, D, A, D, D, D],
+    },
     // decisions: payer customer — the customer itself only.
-    Row { name: "pay_order O_PEND (payer customer)", request: r#"{"op":"pay_order","order":"O_PEND"}"#,
-        expect: [D, D, D, D, A, D, D, D] },
+    Row { name: "pay_order O_PEND (payer customer)", request: r#"{"op":"pay_order","order":"O_PEND"}"#, expect: [D, D, D, D, A, D, D, D] },
     // decisions: payer partner — the customer's partner or that partner's distributor.
-    Row { name: "pay_order O_PEND (payer partner)", request: r#"{"op":"pay_order","order":"O_PEND","payer":"partner"}"#,
-        expect: [D, A, A, D, D, D, D, D] },
-    Row { name: "cancel_order O_PEND", request: r#"{"op":"cancel_order","order":"O_PEND"}"#,
-        expect: [A, D, D, D, A, D, D, D] },
-    Row { name: "cancel_order CB (combined)", request: r#"{"op":"cancel_order","order":"CB"}"#,
-        expect: [A, D, D, D, A, D, D, D] },
-    Row { name: "unsubscribe O_PAID (paid by C2)", request: r#"{"op":"unsubscribe","order":"O_PAID","refund":"5"}"#,
-        expect: [A, D, D, D, A, D, D, D] },
-    Row { name: "unsubscribe O_P (paid by R1)", request: r#"{"op":"unsubscribe","order":"O_P","refund":"5"}"#,
-        expect: [A, D, D, D, A, D, D, D] },
-    Row { name: "consume C2", request: r#"{"op":"consume","customer":"C2","amount":"1.23456789","service":"obs"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
+    Row {
+        name: "pay_order O_PEND (payer partner)",
+        request: r#"{"op":"pay_order","order":"O_PEND","payer":"partner"}"#,
+        expect: [D, A, A, D, D, D, D, D],
+    },
+    Row { name: "cancel_order O_PEND", request: r#"{"op":"cancel_order","order":"O_PEND"}"#, expect: [A, D, D, D, A, D, D, D] },
+    Row { name: "cancel_order CB (combined)", request: r#"{"op":"cancel_order","order":"CB"}"#, expect: [A, D, D, D, A, D, D, D] },
+    Row {
+        name: "unsubscribe O_PAID (paid by C2)",
+        request: r#"{"op":"unsubscribe","order":"O_PAID","refund":"5"}"#,
+        expect: [A, D, D, D, A, D, D, D],
+    },
+    Row {
+        name: "unsubscribe O_P (paid by R1)",
+        request: r#"{"op":"unsubscribe","order":"O_P","refund":"5"}"#,
+        expect: [A, D, D, D, A, D, D, D],
+    },
+    Row {
+        name: "consume C2",
+        request: r#"{"op":"consume","customer":"C2","amount":"1.23456789","service":"obs"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
     // ---- withdrawals (decisions: only the party requests and deletes; the platform decides) ----
-    Row { name: "request_withdrawal R1", request: r#"{"op":"request_withdrawal","withdrawal":"WN","party":"partner:R1","amount":"10"}"#,
-        expect: [D, A, D, D, D, D, D, D] },
-    Row { name: "approve_withdrawal W_PEND", request: r#"{"op":"approve_withdrawal","withdrawal":"W_PEND"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
-    Row { name: "reject_withdrawal W_PEND", request: r#"{"op":"reject_withdrawal","withdrawal":"W_PEND","reason":"no"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
-    Row { name: "delete_withdrawal W_REJ", request: r#"{"op":"delete_withdrawal","withdrawal":"W_REJ"}"#,
-        expect: [D, A, D, D, D, D, D, D] },
+    Row {
+        name: "request_withdrawal R1",
+        request: r#"{"op":"request_withdrawal","withdrawal":"WN","party":"partner:R1","amount":"10"}"#,
+        expect: [D, A, D, D, D, D, D, D],
+    },
+    Row {
+        name: "approve_withdrawal W_PEND",
+        request: r#"{"op":"approve_withdrawal","withdrawal":"W_PEND"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
+    Row {
+        name: "reject_withdrawal W_PEND",
+        request: r#"{"op":"reject_withdrawal","withdrawal":"W_PEND","reason":"no"}"#,
+        expect: [A, D, D, D, D, D, D, D],
+    },
+    Row {
+        name: "delete_withdrawal W_REJ",
+        request: r#"{"op":"delete_withdrawal","withdrawal":"W_REJ"}"#,
+        expect: [D, A, D, D, D, D, D, D],
+    },
     // ---- invoices (decisions: "actor the party" = any actor whose scope covers the party) ----
-    Row { name: "request_invoice C2", request: r#"{"op":"request_invoice","invoice":"IN","party":"customer:C2","amount":"1"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "request_invoice R1", request: r#"{"op":"request_invoice","invoice":"IN","party":"partner:R1","amount":"1"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "return_invoice I_C2", request: r#"{"op":"return_invoice","invoice":"I_C2"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
+    Row {
+        name: "request_invoice C2",
+        request: r#"{"op":"request_invoice","invoice":"IN","party":"customer:C2","amount":"1"}"#,
+        expect: [A, A, A, D, A, D, D, D],
+    },
+    Row {
+        name: "request_invoice R1",
+        request: r#"{"op":"request_invoice","invoice":"IN","party":"partner:R1","amount":"1"}"#,
+        expect: [A, A, A, D, D, D, D, D],
+    },
+    Row { name: "return_invoice I_C2", request: r#"{"op":"return_invoice","invoice":"I_C2"}"#, expect: [A, A, A, D, A, D, D, D] },
     // ---- atomic groups: each member is checked for the group's actor ----
-    Row { name: "atomic [allocate R1 -> C2]", request: r#"{"op":"atomic","commands":[{"op":"allocate","partner":"R1","to":"customer:C2","amount":"1"}]}"#,
-        expect: [D, A, A, D, D, D, D, D] },
-    Row { name: "atomic [recharge R1, set_credit_limit R1]",
+    Row {
+        name: "atomic [allocate R1 -> C2]",
+        request: r#"{"op":"atomic","commands":[{"op":"allocate","partner":"R1","to":"customer:C2","amount":"1"}]}"#,
+        expect: [D, A, A, D, D, D, D, D],
+    },
+    Row {
+        name: "atomic [recharge R1, set_credit_limit R1]",
         request: r#"{"op":"atomic","commands":[{"op":"recharge","party":"partner:R1","amount":"1"},{"op":"set_credit_limit","party":"partner:R1","limit":"5000"}]}"#,
-        expect: [A, D, D, D, D, D, D, D] },
-    Row { name: "atomic [place_order C2, pay_order]",
+        expect: [A, D, D, D, D, D, D, D],
+    },
+    Row {
+        name: "atomic [place_order C2, pay_order]",
         request: r#"{"op":"atomic","commands":[{"op":"place_order","order":"OA","customer":"C2","amount":"1","kind":"new"},{"op":"pay_order","order":"OA"}]}"#,
-        expect: [D, D, D, D, A, D, D, D] },
+        expect: [D, D, D, D, A, D, D, D],
+    },
     // ---- queries (SPEC 4: the same scope) ----
-    Row { name: "balance R1", request: r#"{"op":"balance","party":"partner:R1"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "balance C2", request: r#"{"op":"balance","party":"customer:C2","as_of":"2026-01-02T00:10:00Z"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "balance C1 (customer of the parent)", request: r#"{"op":"balance","party":"customer:C1"}"#,
-        expect: [A, D, A, D, D, D, D, D] },
-    Row { name: "balance CR (referral customer of the parent)", request: r#"{"op":"balance","party":"customer:CR"}"#,
-        expect: [A, D, A, D, D, D, D, D] },
-    Row { name: "balance platform", request: r#"{"op":"balance","party":"platform"}"#,
-        expect: [A, D, D, D, D, D, D, D] },
+    Row { name: "balance R1", request: r#"{"op":"balance","party":"partner:R1"}"#, expect: [A, A, A, D, D, D, D, D] },
+    Row {
+        name: "balance C2",
+        request: r#"{"op":"balance","party":"customer:C2","as_of":"2026-01-02T00:10:00Z"}"#,
+        expect: [A, A, A, D, A, D, D, D],
+    },
+    Row {
+        name: "balance C1 (customer of the parent)",
+        request: r#"{"op":"balance","party":"customer:C1"}"#,
+        expect: [A, D, A, D, D, D, D, D],
+    },
+    Row {
+        name: "balance CR (referral customer of the parent)",
+        request: r#"{"op":"balance","party":"customer:CR"}"#,
+        expect: [A, D, A, D, D, D, D, D],
+    },
+    Row { name: "balance platform", request: r#"{"op":"balance","party":"platform"}"#, expect: [A, D, D, D, D, D, D, D] },
     // Without filters every registered actor sees the records in its scope.
-    Row { name: "adjust_records (no filter)", request: r#"{"op":"adjust_records"}"#,
-        expect: [A, A, A, A, A, A, D, D] },
-    Row { name: "adjust_records partner R1", request: r#"{"op":"adjust_records","partner":"R1","operation":"allocate"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "adjust_records target C2", request: r#"{"op":"adjust_records","target":"customer:C2"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "statement R1 credit", request: r#"{"op":"statement","party":"partner:R1","account":"credit"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "statement C2 cash", request: r#"{"op":"statement","party":"customer:C2","from":"2026-01-01T00:00:00Z","to":"2026-12-31T00:00:00Z"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "order O_PAID", request: r#"{"op":"order","order":"O_PAID"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "order O_P (paid by R1)", request: r#"{"op":"order","order":"O_P"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "orders C2", request: r#"{"op":"orders","customer":"C2","status":"paid"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "bills C2", request: r#"{"op":"bills","party":"customer:C2","cycle":"2026-01"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "bills R1", request: r#"{"op":"bills","party":"partner:R1"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "invoiceable C2", request: r#"{"op":"invoiceable","party":"customer:C2"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "invoiceable R1", request: r#"{"op":"invoiceable","party":"partner:R1"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "invoice I_C2", request: r#"{"op":"invoice","invoice":"I_C2"}"#,
-        expect: [A, A, A, D, A, D, D, D] },
-    Row { name: "withdrawals R1", request: r#"{"op":"withdrawals","party":"partner:R1"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
-    Row { name: "consumption_summary partner R1", request: r#"{"op":"consumption_summary","partner":"R1","cycle":"2026-01"}"#,
-        expect: [A, A, A, D, D, D, D, D] },
+    Row { name: "adjust_records (no filter)", request: r#"{"op":"adjust_records"}"#, expect: [A, A, A, A, A, A, D, D] },
+    Row {
+        name: "adjust_records partner R1",
+        request: r#"{"op":"adjust_records","partner":"R1","operation":"allocate"}"#,
+        expect: [A, A, A, D, D, D, D, D],
+    },
+    Row {
+        name: "adjust_records target C2",
+        request: r#"{"op":"adjust_records","target":"customer:C2"}"#,
+        expect: [A, A, A, D, A, D, D, D],
+    },
+    Row {
+        name: "statement R1 credit",
+        request: r#"{"op":"statement","party":"partner:R1","account":"credit"}"#,
+        expect: [A, A, A, D, D, D, D, D],
+    },
+    Row {
+        name: "statement C2 cash",
+        request: r#"{"op":"statement","party":"customer:C2","from":"2026-01-01T00:00:00Z","to":"2026-12-31T00:00:00Z"}"#,
+        expect: [A, A, A, D, A, D, D, D],
+    },
+    Row { name: "order O_PAID", request: r#"{"op":"order","order":"O_PAID"}"#, expect: [A, A, A, D, A, D, D, D] },
+    Row { name: "order O_P (paid by R1)", request: r#"{"op":"order","order":"O_P"}"#, expect: [A, A, A, D, A, D, D, D] },
+    Row { name: "orders C2", request: r#"{"op":"orders","customer":"C2","status":"paid"}"#, expect: [A, A, A, D, A, D, D, D] },
+    Row { name: "bills C2", request: r#"{"op":"bills","party":"customer:C2","cycle":"2026-01"}"#, expect: [A, A, A, D, A, D, D, D] },
+    Row { name: "bills R1", request: r#"{"op":"bills","party":"partner:R1"}"#, expect: [A, A, A, D, D, D, D, D] },
+    Row { name: "invoiceable C2", request: r#"{"op":"invoiceable","party":"customer:C2"}"#, expect: [A, A, A, D, A, D, D, D] },
+    Row { name: "invoiceable R1", request: r#"{"op":"invoiceable","party":"partner:R1"}"#, expect: [A, A, A, D, D, D, D, D] },
+    Row { name: "invoice I_C2", request: r#"{"op":"invoice","invoice":"I_C2"}"#, expect: [A, A, A, D, A, D, D, D] },
+    Row { name: "withdrawals R1", request: r#"{"op":"withdrawals","party":"partner:R1"}"#, expect: [A, A, A, D, D, D, D, D] },
+    Row {
+        name: "consumption_summary partner R1",
+        request: r#"{"op":"consumption_summary","partner":"R1","cycle":"2026-01"}"#,
+        expect: [A, A, A, D, D, D, D, D],
+    },
     // Without `partner` the partner is the actor; a non-partner must name one (invalid_request,
     // which outranks access_denied).
-    Row { name: "consumption_summary (partner defaults to actor)", request: r#"{"op":"consumption_summary","cycle":"2026-01"}"#,
-        expect: [INVALID, A, A, A, INVALID, INVALID, D, INVALID] },
+    Row {
+        name: "consumption_summary (partner defaults to actor)",
+        request: r#"{"op":"consumption_summary","cycle":"2026-01"}"#,
+        expect: [INVALID, A, A, A, INVALID, INVALID, D, INVALID],
+    },
 ];
 
 /// Every op of SPEC 3 and SPEC 4: each must appear in the table.
 const COMMANDS: [&str; 30] = [
-    "register_partner", "register_customer", "associate", "unbind", "switch_association", "recharge", "allocate", "recover",
-    "set_credit_limit", "repay_credit", "adjust", "issue_quota", "reclaim_quota", "whitelist_customer", "issue_coupon",
-    "reclaim_coupon", "expire_coupons", "place_order", "place_combined_order", "pay_order", "cancel_order", "unsubscribe",
-    "consume", "request_withdrawal", "approve_withdrawal", "reject_withdrawal", "delete_withdrawal", "request_invoice",
-    "return_invoice", "atomic",
+    "register_partner",
+    "register_customer",
+    "associate",
+    "unbind",
+    "switch_association",
+    "recharge",
+    "allocate",
+    "recover",
+    "set_credit_limit",
+    "repay_credit",
+    "adjust",
+    "issue_quota",
+    "reclaim_quota",
+    "whitelist_customer",
+    "issue_coupon",
+    "reclaim_coupon",
+    "expire_coupons",
+    "place_order",
+    "place_combined_order",
+    "pay_order",
+    "cancel_order",
+    "unsubscribe",
+    "consume",
+    "request_withdrawal",
+    "approve_withdrawal",
+    "reject_withdrawal",
+    "delete_withdrawal",
+    "request_invoice",
+    "return_invoice",
+    "atomic",
 ];
 const QUERIES: [&str; 10] =
     ["balance", "adjust_records", "statement", "order", "orders", "bills", "invoiceable", "invoice", "withdrawals", "consumption_summary"];
@@ -257,10 +398,16 @@ const CASE_AT: &str = "2026-01-03T00:00:00Z";
 fn build_standard(dir: &Path) -> PathBuf {
     let f = Fixture::with_cast();
     let steps: Vec<(&str, Value)> = vec![
-        ("platform", json!({"op": "issue_quota", "quota": "QD1", "partner": "D1", "kind": "voucher", "amount": "1000",
-            "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-07-01T00:00:00Z"})),
-        ("partner:D1", json!({"op": "issue_quota", "quota": "QR1", "partner": "R1", "kind": "voucher", "amount": "500",
-            "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-07-01T00:00:00Z", "from_quota": "QD1"})),
+        (
+            "platform",
+            json!({"op": "issue_quota", "quota": "QD1", "partner": "D1", "kind": "voucher", "amount": "1000",
+            "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-07-01T00:00:00Z"}),
+        ),
+        (
+            "partner:D1",
+            json!({"op": "issue_quota", "quota": "QR1", "partner": "R1", "kind": "voucher", "amount": "500",
+            "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-07-01T00:00:00Z", "from_quota": "QD1"}),
+        ),
         ("partner:R1", json!({"op": "allocate", "to": "customer:C2", "amount": "500"})),
         ("platform", json!({"op": "set_credit_limit", "party": "customer:C2", "limit": "1000"})),
         ("platform", json!({"op": "consume", "customer": "C2", "amount": "600"})),
@@ -277,8 +424,11 @@ fn build_standard(dir: &Path) -> PathBuf {
         ("partner:R1", json!({"op": "request_withdrawal", "withdrawal": "W_REJ", "party": "partner:R1", "amount": "20"})),
         ("platform", json!({"op": "reject_withdrawal", "withdrawal": "W_REJ", "reason": "setup"})),
         ("customer:C2", json!({"op": "request_invoice", "invoice": "I_C2", "party": "customer:C2", "amount": "10"})),
-        ("customer:C2", json!({"op": "place_combined_order", "combined": "CB", "customer": "C2",
-            "orders": [{"order": "CB1", "amount": "1", "kind": "new"}, {"order": "CB2", "amount": "2", "kind": "change"}]})),
+        (
+            "customer:C2",
+            json!({"op": "place_combined_order", "combined": "CB", "customer": "C2",
+            "orders": [{"order": "CB1", "amount": "1", "kind": "new"}, {"order": "CB2", "amount": "2", "kind": "change"}]}),
+        ),
     ];
     for (index, (actor, mut request)) in steps.into_iter().enumerate() {
         request["id"] = json!(format!("base-{index}"));
@@ -288,7 +438,10 @@ fn build_standard(dir: &Path) -> PathBuf {
     }
     // Sanity: the balances the table relies on.
     let r1 = f.balance("partner:R1");
-    assert_eq!((r1["cash"].as_str(), r1["available"].as_str(), r1["credit_used"].as_str()), (Some("300.00"), Some("250.00"), Some("100.00")));
+    assert_eq!(
+        (r1["cash"].as_str(), r1["available"].as_str(), r1["credit_used"].as_str()),
+        (Some("300.00"), Some("250.00"), Some("100.00"))
+    );
     let c2 = f.balance("customer:C2");
     assert_eq!((c2["cash"].as_str(), c2["credit_used"].as_str(), c2["arrears"].as_str()), (Some("450.00"), Some("100.00"), Some("0.00")));
     assert!(f.ledger.verify().is_ok());

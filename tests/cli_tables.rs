@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 /// ends that (right-aligned) column at the same place as its header, with a digit.
 fn assert_right_aligned(output: &str, column: &str) {
     let lines: Vec<&str> = output.lines().collect();
-    let header = lines.iter().position(|line| line.split_whitespace().any(|word| word == column)).unwrap_or_else(|| panic!("no {column} column in\n{output}"));
+    let header = lines
+        .iter()
+        .position(|line| line.split_whitespace().any(|word| word == column))
+        .unwrap_or_else(|| panic!("no {column} column in\n{output}"));
     let start = lines[header].find(&format!(" {column}")).expect("column") + 1;
     let end = start + column.len();
     let mut rows = 0;
@@ -94,7 +97,10 @@ fn listings_show_totals_and_paging() {
 
     let invoice = run_ok(&["invoice", "I.1", "--db", db]);
     assert!(invoice.starts_with("Invoice I.1 of customer:Ref-3: 50.00 CNY, issued"), "{invoice}");
-    assert!(invoice.contains("O:3:refund") && invoice.lines().any(|line| line.split_whitespace().collect::<Vec<_>>() == ["total", "50.00"]), "{invoice}");
+    assert!(
+        invoice.contains("O:3:refund") && invoice.lines().any(|line| line.split_whitespace().collect::<Vec<_>>() == ["total", "50.00"]),
+        "{invoice}"
+    );
     let invoiceable = run_ok(&["invoiceable", "customer:Ref-3", "--db", db]);
     assert!(invoiceable.lines().any(|line| line.split_whitespace().collect::<Vec<_>>() == ["total", "3509.50"]), "{invoiceable}");
     let withdrawals = run_ok(&["withdrawals", "customer:Ref-3", "--db", db]);

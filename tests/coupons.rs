@@ -1,9 +1,9 @@
 //! Coupons (SPEC 3 "Coupons"): quotas flow platform → partner → reseller, coupons flow from quotas
 //! to resale customers and back, statuses follow the query's time, and CPN value never mixes
 //! with CNY: every refusal names its code and changes nothing.
-mod common;
 #[path = "common/commerce.rs"]
 mod commerce;
+mod common;
 use commerce::*;
 use common::Fixture;
 use serde_json::{Value, json};
@@ -42,7 +42,8 @@ fn the_platform_issues_quotas_to_solution_providers_and_distributors() {
     assert_eq!(f.ok(issue_quota("q2", "platform", T1, fields)), json!({"quota": "QS1"}));
     let quota = json!({"quota": "QD1", "kind": "voucher", "balance": "1000.00", "valid_until": UNTIL, "status": "normal"});
     assert_eq!(balance_at(&f, "partner:D1", T1)["quotas"], json!([quota]));
-    let quota = json!({"quota": "QS1", "kind": "cash_coupon", "balance": "250.50", "valid_until": "2026-04-01T00:00:00Z", "status": "normal"});
+    let quota =
+        json!({"quota": "QS1", "kind": "cash_coupon", "balance": "250.50", "valid_until": "2026-04-01T00:00:00Z", "status": "normal"});
     assert_eq!(balance_at(&f, "partner:S1", T1)["quotas"], json!([quota]));
     let accounts = platform(&f);
     assert_eq!((accounts["coupon_issuance"].clone(), accounts["bank"].clone()), (json!("-1250.50"), json!("-30000.00")));
@@ -60,7 +61,11 @@ fn platform_quota_refusals_change_nothing() {
     refused(&f, quota("q2", "platform", json!({"quota": "Q1", "partner": "D1", "from_quota": "QD1"})), "invalid_request");
     let error = refused(&f, quota("q3", "platform", json!({"quota": "Q1", "partner": "D1", "valid_from": UNTIL})), "invalid_validity");
     assert_eq!(error["cbc"], "CBC.0101");
-    refused(&f, quota("q4", "platform", json!({"quota": "Q1", "partner": "D1", "valid_until": "2025-12-31T00:00:00Z"})), "invalid_validity");
+    refused(
+        &f,
+        quota("q4", "platform", json!({"quota": "Q1", "partner": "D1", "valid_until": "2025-12-31T00:00:00Z"})),
+        "invalid_validity",
+    );
     refused(&f, quota("q5", "platform", json!({"quota": "Q1", "partner": "X"})), "not_found");
     refused(&f, quota("q6", "platform", json!({"quota": "QD1", "partner": "D2"})), "already_exists");
     refused(&f, quota("q7", "customer:C1", json!({"quota": "Q1", "partner": "D1"})), "access_denied");
@@ -106,7 +111,16 @@ fn a_distributor_quota_must_come_from_a_usable_quota_of_the_same_kind_with_enoug
     assert_eq!(error["cbc"], "CBC.99000013");
     // time_went_backwards comes before funds errors.
     refused(&f, quota("q9", SETUP_AT, json!({"amount": "1000.01"})), "time_went_backwards");
-    refused(&f, issue_quota("q10", "partner:D2", T1, json!({"quota": "Q1", "partner": "R2", "kind": "voucher", "amount": "1", "from_quota": "QD1"})), "access_denied");
+    refused(
+        &f,
+        issue_quota(
+            "q10",
+            "partner:D2",
+            T1,
+            json!({"quota": "Q1", "partner": "R2", "kind": "voucher", "amount": "1", "from_quota": "QD1"}),
+        ),
+        "access_denied",
+    );
     refused(&f, quota("q11", T1, json!({"from_quota": "QX"})), "not_found");
     // The whole balance may go.
     assert_eq!(f.ok(quota("q12", T1, json!({"amount": "1000"}))), json!({"quota": "Q1"}));
@@ -188,7 +202,8 @@ fn issue_coupon_moves_quota_value_to_a_resale_customer_of_the_owner() {
     let f = with_quota();
     let response = f.send(issue_coupon("k1", "partner:D1", T1, "K1", "QD1", "C1", "100"));
     assert_eq!(response, json!({"id": "k1", "ok": true, "seq": 15, "duplicate": false, "result": {"coupon": "K1"}}));
-    let coupon = json!({"coupon": "K1", "kind": "voucher", "face_value": "100.00", "remaining": "100.00", "valid_until": UNTIL, "status": "usable"});
+    let coupon =
+        json!({"coupon": "K1", "kind": "voucher", "face_value": "100.00", "remaining": "100.00", "valid_until": UNTIL, "status": "usable"});
     assert_eq!(balance_at(&f, "customer:C1", T1)["coupons"], json!([coupon]));
     let services: Vec<String> = (1..=10).map(|n| format!("svc{n}")).collect();
     let request = with(issue_coupon("k2", "partner:D1", T1, "K2", "QD1", "C1", "0.01"), json!({"services": services}));
@@ -234,7 +249,11 @@ fn issue_coupon_needs_a_usable_quota_a_window_within_it_and_enough_balance() {
     refused(&f, coupon("k2", T1, "QD1", json!({"valid_until": "2026-07-01T00:00:01Z"})), "invalid_validity");
     refused(&f, coupon("k3", T1, "QF", json!({"valid_from": "2026-02-28T00:00:00Z"})), "quota_not_valid");
     refused(&f, coupon("k4", T1, "QD1", json!({"valid_from": "2025-12-31T23:59:59Z"})), "invalid_validity");
-    refused(&f, coupon("k5", T1, "QD1", json!({"valid_from": "2026-02-01T00:00:00Z", "valid_until": "2026-02-01T00:00:00Z"})), "invalid_validity");
+    refused(
+        &f,
+        coupon("k5", T1, "QD1", json!({"valid_from": "2026-02-01T00:00:00Z", "valid_until": "2026-02-01T00:00:00Z"})),
+        "invalid_validity",
+    );
     let error = refused(&f, coupon("k6", T1, "QD1", json!({"face_value": "1000.01"})), "quota_insufficient");
     assert_eq!(error["cbc"], "CBC.99000013");
     let eleven: Vec<String> = (1..=11).map(|n| format!("svc{n}")).collect();

@@ -20,7 +20,11 @@ fn demo(db: &Path, seed: u64) -> String {
 
 /// The first line of `summary` that starts (after indentation) with `start`.
 fn line<'a>(summary: &'a str, start: &str) -> &'a str {
-    summary.lines().map(str::trim_start).find(|line| line.starts_with(start)).unwrap_or_else(|| panic!("no line starting with {start:?} in:\n{summary}"))
+    summary
+        .lines()
+        .map(str::trim_start)
+        .find(|line| line.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting with {start:?} in:\n{summary}"))
 }
 
 /// The summary without the lines that measure speed, which vary from run to run.
@@ -38,11 +42,22 @@ fn demo_is_clean_deterministic_and_verifiable() {
     let answers = first.lines().find(|line| line.contains(" answers: ")).expect("a line accounting for all answers");
     assert!(answers.ends_with(" 0 unexpected"), "every answer as expected:\n{first}");
     assert!(line(&first, "bookkeeping:").contains("match"), "balances agree with the script:\n{first}");
-    for section in ["Platform accounts", "Partners at month end", "Coupons", "Orders", "On-demand usage and debt", "Withdrawals", "Invoices"] {
+    for section in
+        ["Platform accounts", "Partners at month end", "Coupons", "Orders", "On-demand usage and debt", "Withdrawals", "Invoices"]
+    {
         assert!(first.contains(section), "section {section} missing:\n{first}");
     }
-    for code in ["insufficient_funds", "coupon_not_usable", "order_expired", "not_your_customer", "already_invoiced", "debt_outstanding", "duplicate"] {
-        let count: u64 = line(&first, code).split_whitespace().nth(1).and_then(|count| count.replace(',', "").parse().ok()).expect("a count");
+    for code in [
+        "insufficient_funds",
+        "coupon_not_usable",
+        "order_expired",
+        "not_your_customer",
+        "already_invoiced",
+        "debt_outstanding",
+        "duplicate",
+    ] {
+        let count: u64 =
+            line(&first, code).split_whitespace().nth(1).and_then(|count| count.replace(',', "").parse().ok()).expect("a count");
         assert!(count > 0, "no {code} in a 300-customer month:\n{first}");
     }
     assert!(line(&first, "throughput:").ends_with("commands/s"), "throughput line:\n{first}");

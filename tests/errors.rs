@@ -27,7 +27,8 @@ const PAST: &str = "2026-01-01T12:00:00Z";
 /// The cast plus a committed request `used` at 2026-01-02, so `PAST` is before the head.
 fn with_used_id() -> Fixture {
     let f = Fixture::with_cast();
-    let used = json!({"op": "recharge", "id": "used", "actor": "platform", "party": "partner:D2", "amount": "100", "at": "2026-01-02T00:00:00Z"});
+    let used =
+        json!({"op": "recharge", "id": "used", "actor": "platform", "party": "partner:D2", "amount": "100", "at": "2026-01-02T00:00:00Z"});
     f.ok(used);
     f
 }
@@ -76,7 +77,10 @@ fn unknown_ops_and_fields_are_invalid_requests() {
     extra["commands"] = json!([]);
     f.fails(extra, "invalid_request");
     f.fails(json!({"op": "balance", "actor": "platform", "party": "platform", "limit": 5}), "invalid_request");
-    f.fails(json!({"op": "recharge", "id": "e4", "actor": "platform", "party": "partner:D1", "amount": "1", "Amount": "1"}), "invalid_request");
+    f.fails(
+        json!({"op": "recharge", "id": "e4", "actor": "platform", "party": "partner:D1", "amount": "1", "Amount": "1"}),
+        "invalid_request",
+    );
 }
 
 #[test]
@@ -173,9 +177,11 @@ fn party_ids_follow_the_id_rules_without_colons() {
     }
     let customer = json!({"op": "register_customer", "id": "e2", "actor": "platform", "customer": "C:5"});
     f.fails(customer, "invalid_id");
-    let parent = json!({"op": "register_partner", "id": "e3", "actor": "platform", "partner": "R2", "kind": "reseller", "parent": "partner:D1"});
+    let parent =
+        json!({"op": "register_partner", "id": "e3", "actor": "platform", "partner": "R2", "kind": "reseller", "parent": "partner:D1"});
     f.fails(parent, "invalid_id");
-    let on_behalf = json!({"op": "allocate", "id": "e4", "actor": "partner:D1", "partner": "partner:R1", "to": "customer:C2", "amount": "1"});
+    let on_behalf =
+        json!({"op": "allocate", "id": "e4", "actor": "partner:D1", "partner": "partner:R1", "to": "customer:C2", "amount": "1"});
     f.fails(on_behalf, "invalid_id");
     let longest = "P".repeat(64);
     let request = json!({"op": "register_partner", "id": "e5", "actor": "platform", "partner": longest, "kind": "distributor"});
@@ -203,8 +209,28 @@ fn parties_must_be_written_as_platform_partner_or_customer() {
 fn amounts_follow_the_amount_rules() {
     let f = Fixture::with_cast();
     let texts = [
-        "1e3", "1E3", "-1", "+1", " 1", "1 ", "1 000", "1.001", "0.000", "0", "0.00", "1000000000000", "1000000000000.00",
-        "99999999999999999999999999999", "1.", ".5", "", "1,5", "abc", "0x10", "NaN", "１",
+        "1e3",
+        "1E3",
+        "-1",
+        "+1",
+        " 1",
+        "1 ",
+        "1 000",
+        "1.001",
+        "0.000",
+        "0",
+        "0.00",
+        "1000000000000",
+        "1000000000000.00",
+        "99999999999999999999999999999",
+        "1.",
+        ".5",
+        "",
+        "1,5",
+        "abc",
+        "0x10",
+        "NaN",
+        "１",
     ];
     for text in texts {
         let error = f.fails(recharge("e1", "partner:D2", json!(text)), "invalid_amount");
@@ -243,9 +269,7 @@ fn every_amount_field_is_checked() {
 #[test]
 fn precedence_from_decoding_to_funds() {
     let f = with_used_id();
-    let allocate = |id: &str, actor: &str, to: &str, amount: &str| {
-        json!({"op": "allocate", "id": id, "actor": actor, "to": to, "amount": amount, "at": PAST})
-    };
+    let allocate = |id: &str, actor: &str, to: &str, amount: &str| json!({"op": "allocate", "id": id, "actor": actor, "to": to, "amount": amount, "at": PAST});
     // Each request breaks the rule it is refused for and every rule after it.
     let mut unknown_field = allocate("bad id", "partner:X", "customer:C 3", "-5");
     unknown_field["colour"] = json!("red");
@@ -276,13 +300,12 @@ fn precedence_of_state_errors_and_of_already_exists() {
     // State errors come before time_went_backwards; id_reused before state errors.
     f.fails(at_past(recharge("fresh", "customer:C1", json!("1"))), "resale_customer");
     f.fails(at_past(recharge("used", "customer:C1", json!("1"))), "id_reused");
-    let associate = |id: &str| json!({"op": "associate", "id": id, "actor": "platform", "customer": "C1", "partner": "D2", "association": "resale"});
+    let associate =
+        |id: &str| json!({"op": "associate", "id": id, "actor": "platform", "customer": "C1", "partner": "D2", "association": "resale"});
     f.fails(at_past(associate("fresh")), "association_state");
     f.fails(at_past(associate("used")), "id_reused");
     // access_denied and not_found come before already_exists.
-    let partner = |actor: &str, parent: &str| {
-        json!({"op": "register_partner", "id": "fresh", "actor": actor, "partner": "R1", "kind": "reseller", "parent": parent})
-    };
+    let partner = |actor: &str, parent: &str| json!({"op": "register_partner", "id": "fresh", "actor": actor, "partner": "R1", "kind": "reseller", "parent": parent});
     f.fails(partner("partner:D1", "D1"), "access_denied");
     f.fails(partner("platform", "X"), "not_found");
     f.fails(partner("platform", "D1"), "already_exists");
@@ -307,7 +330,11 @@ fn every_error_carries_its_cbc() {
         (recharge("e1", "partner:D2", json!("0")), "invalid_amount", "CBC.0101"),
         (json!({"op": "recharge", "id": "e1", "actor": "partner:D1", "party": "partner:D1", "amount": "1"}), "access_denied", "CBC.0151"),
         (recharge("e1", "partner:X", json!("1")), "not_found", "CBC.0100"),
-        (json!({"op": "register_partner", "id": "e1", "actor": "platform", "partner": "D1", "kind": "distributor"}), "already_exists", "CBC.0100"),
+        (
+            json!({"op": "register_partner", "id": "e1", "actor": "platform", "partner": "D1", "kind": "distributor"}),
+            "already_exists",
+            "CBC.0100",
+        ),
         (recharge("used", "partner:D1", json!("1")), "id_reused", "CBC.0100"),
         (allocate("customer:C3", "1"), "not_your_customer", "CBC.99000035"),
         (allocate("partner:D2", "1"), "not_your_reseller", "CBC.99000037"),
@@ -316,7 +343,11 @@ fn every_error_carries_its_cbc() {
         (associate("C1"), "association_state", "CBC.0155"),
         (associate("C4"), "association_blocked", "CBC.0155"),
         (allocate("customer:C1", "9000.01"), "insufficient_funds", "CBC.99005003"),
-        (json!({"op": "repay_credit", "id": "e1", "actor": "platform", "party": "partner:D1", "amount": "1"}), "exceeds_credit_used", "CBC.0101"),
+        (
+            json!({"op": "repay_credit", "id": "e1", "actor": "platform", "party": "partner:D1", "amount": "1"}),
+            "exceeds_credit_used",
+            "CBC.0101",
+        ),
         (backwards, "time_went_backwards", "CBC.0100"),
     ];
     for (request, code, cbc) in rows {

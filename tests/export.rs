@@ -109,9 +109,15 @@ fn csv_balances(csv: &str) -> Balances {
 fn tool_present(tool: &str) -> bool {
     let found = Command::new(tool).arg("--version").output().is_ok_and(|output| output.status.success());
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "{tool} is not installed, and CI is set: .ci/export-check installs it (apt-get install hledger beancount)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is not installed, and CI is set: .ci/export-check installs it (apt-get install hledger beancount)"
+        );
         // Written to the stream itself, not through `eprintln!`, so the test harness shows it.
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {tool} is not on PATH; install it (apt-get install hledger beancount) to check the export with it");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {tool} is not on PATH; install it (apt-get install hledger beancount) to check the export with it"
+        );
     }
     found
 }

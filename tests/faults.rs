@@ -104,7 +104,8 @@ fn run_with_fault(reference: &Reference, operation: Operation, n: u64, fault: Fa
     disk.arm(operation, n, fault);
     let mut failed_chunk = None;
     for (index, chunk) in reference.chunks.iter().enumerate() {
-        let responses: Vec<Value> = ledger.execute_lines(&reference.lines[chunk.clone()]).iter().map(partner_ledger::Response::to_json).collect();
+        let responses: Vec<Value> =
+            ledger.execute_lines(&reference.lines[chunk.clone()]).iter().map(partner_ledger::Response::to_json).collect();
         let storage = responses.iter().filter(|response| response["error"]["code"] == "storage").count();
         if storage == 0 && failed_chunk.is_none() {
             assert_eq!(responses, reference.responses[chunk.clone()], "{operation:?} #{n}: an unfaulted chunk answers as the reference");
@@ -175,7 +176,10 @@ fn check_image(reference: &Reference, image: &Disk, run: &Run, may_land: bool, w
         figures.in_flight_commit_landed += 1;
         before + 1
     } else {
-        panic!("{what}: the image holds head {} — neither the acknowledged state {} nor that plus the batch in flight", seen.0, reference.boundaries[before].0);
+        panic!(
+            "{what}: the image holds head {} — neither the acknowledged state {} nor that plus the batch in flight",
+            seen.0, reference.boundaries[before].0
+        );
     };
     let held = reference.chunks.get(boundary).map_or(reference.lines.len(), |chunk| chunk.start);
     let replies = ledger.execute_lines(&reference.lines);
@@ -209,7 +213,14 @@ fn a_failed_write_or_sync_answers_storage_and_commits_nothing_acknowledged_away(
             // The machine stays up: everything written survives, so a commit whose sync failed
             // may have landed (fsync's usual ambiguity); a failed write never lands a commit.
             let may_land = operation == Operation::Sync;
-            check_image(&reference, &disk.after_process_crash(), &run, may_land, &format!("{operation:?} #{n} fails, process restarts"), &mut figures);
+            check_image(
+                &reference,
+                &disk.after_process_crash(),
+                &run,
+                may_land,
+                &format!("{operation:?} #{n} fails, process restarts"),
+                &mut figures,
+            );
             // The power goes out after the failure: only what was synced survives.
             let what = format!("{operation:?} #{n} fails, then power loss");
             check_image(&reference, &disk.after_power_loss(|_| false), &run, false, &what, &mut figures);
@@ -291,7 +302,9 @@ fn a_fault_while_creating_the_file_fails_the_open_cleanly() {
         }
     }
     assert!(failed_opens > 0 && reopened > 0);
-    println!("faults while creating: {writes} writes and {syncs} syncs, {failed_opens} opens failed cleanly, {reopened} images reopened empty, refused with {refused:?}");
+    println!(
+        "faults while creating: {writes} writes and {syncs} syncs, {failed_opens} opens failed cleanly, {reopened} images reopened empty, refused with {refused:?}"
+    );
 }
 
 /// Writes and syncs the workload's commits make, counted on an unfaulted run.

@@ -9,14 +9,15 @@
 //! missing) — once a format is released, in a new golden body next to the old one.
 
 use partner_ledger::records::{
-    self, DecodeError, RECORD_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record, decode_request_run,
-    encode_adjust, encode_balance, encode_head, encode_journal, encode_posting, encode_record, encode_request_run, encode_transaction_body,
+    self, DecodeError, RECORD_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record,
+    decode_request_run, encode_adjust, encode_balance, encode_head, encode_journal, encode_posting, encode_record, encode_request_run,
+    encode_transaction_body,
 };
 use partner_ledger::{
-    Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined, Command,
-    Coupon, CouponEnd, CouponKind, Direction, Effects, FORMAT_VERSION, Head, Id, Invoice, InvoiceStatus, Ledger, Matched, Order, OrderKind,
-    OrderLine, OrderStatus, Outcome, PartnerKind, Party, PartyRecord, PayerKind, Payment, Posting, Quota, QuotaSource, Record, RequestEntry, Role,
-    Timestamp, Transaction, Validity, Withdrawal, WithdrawalStatus,
+    Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
+    Command, Coupon, CouponEnd, CouponKind, Direction, Effects, FORMAT_VERSION, Head, Id, Invoice, InvoiceStatus, Ledger, Matched, Order,
+    OrderKind, OrderLine, OrderStatus, Outcome, PartnerKind, Party, PartyRecord, PayerKind, Payment, Posting, Quota, QuotaSource, Record,
+    RequestEntry, Role, Timestamp, Transaction, Validity, Withdrawal, WithdrawalStatus,
 };
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use sha2::{Digest, Sha256};
@@ -96,7 +97,11 @@ fn first_half_of_2026() -> Validity {
 
 /// A reseller with its parent distributor.
 fn reseller_record() -> PartyRecord {
-    PartyRecord { role: Role::Partner { kind: PartnerKind::Reseller, parent: Some(id("D1")) }, credit_limit: money(500_000), held: money(0) }
+    PartyRecord {
+        role: Role::Partner { kind: PartnerKind::Reseller, parent: Some(id("D1")) },
+        credit_limit: money(500_000),
+        held: money(0),
+    }
 }
 
 /// A whitelisted referral customer with a credit limit and held cash.
@@ -253,7 +258,12 @@ fn realistic_transaction() -> Transaction {
         actor: d1.clone(),
         command: Command::Atomic {
             commands: vec![
-                Command::Allocate { partner: Some(id("D1")), to: c1.clone(), amount: money(25_050), memo: Some("January budget".to_owned()) },
+                Command::Allocate {
+                    partner: Some(id("D1")),
+                    to: c1.clone(),
+                    amount: money(25_050),
+                    memo: Some("January budget".to_owned()),
+                },
                 Command::SetCreditLimit { party: c1.clone(), limit: money(10_000) },
             ],
         },
@@ -293,7 +303,14 @@ fn every_variant_transaction() -> Transaction {
         Command::Adjust { party: c1.clone(), direction: Direction::Compensate, amount: money(4), reason: "outage".to_owned() },
         Command::Adjust { party: c1.clone(), direction: Direction::Deduct, amount: money(5), reason: "fix".to_owned() },
         Command::Atomic { commands: vec![] },
-        Command::IssueQuota { quota: id("Q1"), partner: id("D1"), kind: CouponKind::Voucher, amount: money(6), validity: window, from_quota: None },
+        Command::IssueQuota {
+            quota: id("Q1"),
+            partner: id("D1"),
+            kind: CouponKind::Voucher,
+            amount: money(6),
+            validity: window,
+            from_quota: None,
+        },
         Command::IssueQuota {
             quota: id("Q2"),
             partner: id("R1"),
@@ -401,7 +418,10 @@ fn every_variant_transaction() -> Transaction {
         Record::Party(partner("R1"), reseller_record()),
         Record::Party(c1.clone(), customer_record()),
         Record::Party(customer("C0"), unassociated_record()),
-        Record::Quota(id("Q1"), Quota { owner: id("D1"), kind: CouponKind::CashCoupon, source: QuotaSource::Platform, reclaimed: true, ..quota() }),
+        Record::Quota(
+            id("Q1"),
+            Quota { owner: id("D1"), kind: CouponKind::CashCoupon, source: QuotaSource::Platform, reclaimed: true, ..quota() },
+        ),
         Record::Quota(id("Q2"), quota()),
     ];
     records.extend(
@@ -461,9 +481,11 @@ const RECORD_COUPON: &str = "0102064b2d3030303102433109512d323032362e30310244310
 const RECORD_ORDER: &str = "0103064f2d313030310243310103472d3101010365637380d30e0180b4af9af6660102024331a08d06c0a907a09c010080a4cbd9f1660e";
 const RECORD_COMBINED: &str = "010403472d3102433102064f2d31303031064f2d313030320e";
 const RECORD_USAGE_BILL: &str = "01051075736167652d323032362e30312d433104fedfc2cc8267010243310202433100a41300d00f900344a6a945a413e8070f";
-const RECORD_REFUND_BILL: &str = "01050d4f2d313030313a726566756e640380cddfea8867010243310202433101064f2d31303031dfd40300bfb8029f9c010000dfd4030010";
+const RECORD_REFUND_BILL: &str =
+    "01050d4f2d313030313a726566756e640380cddfea8867010243310202433101064f2d31303031dfd40300bfb8029f9c010000dfd4030010";
 const RECORD_WITHDRAWAL: &str = "010606572d3030343201024431a08d0602011362616e6b206163636f756e7420636c6f736564c0e8fcaafb6611";
-const RECORD_INVOICE: &str = "01070d494e562d323032362d303030310202433180f10400020d4f2d313030313a726566756e64dfd403064f2d31303031e0c50880feecf38b6712";
+const RECORD_INVOICE: &str =
+    "01070d494e562d323032362d303030310202433180f10400020d4f2d313030313a726566756e64dfd403064f2d31303031e0c50880feecf38b6712";
 const ADJUST: &str = "0180a4cbd9f1660002443102024331b48703010e4a616e7561727920627564676574";
 
 /// One record of each `Record` variant (two bills: usage with an erased part, and a refund with
@@ -535,7 +557,9 @@ fn journal_record_is_pinned() {
 
 #[test]
 fn journal_record_refuses_corruption() {
-    assert_refuses_corruption("journal", REALISTIC_JOURNAL, |bytes| decode_journal(bytes).map(|(hash, _, transaction)| (hash, transaction)));
+    assert_refuses_corruption("journal", REALISTIC_JOURNAL, |bytes| {
+        decode_journal(bytes).map(|(hash, _, transaction)| (hash, transaction))
+    });
     let short = decode_journal(&unhex(REALISTIC_JOURNAL)[..20]).expect_err("shorter than its hash");
     assert!(short.reason.contains("hash"), "{}", short.reason);
 }
@@ -565,7 +589,8 @@ fn posting_index_entry_is_pinned() {
 #[test]
 fn request_run_is_pinned() {
     let (first, second) = (id("r-1"), id("req:2026.01"));
-    let entries = [(&first, RequestEntry { seq: 7, fingerprint: pattern(0x40) }), (&second, RequestEntry { seq: 8, fingerprint: pattern(0x80) })];
+    let entries =
+        [(&first, RequestEntry { seq: 7, fingerprint: pattern(0x40) }), (&second, RequestEntry { seq: 8, fingerprint: pattern(0x80) })];
     assert_golden("a request run", &encode_request_run(&entries), REQUEST_RUN);
     let decoded = decode_request_run(&unhex(REQUEST_RUN)).expect("decodes");
     assert_eq!(decoded, entries.iter().map(|(id, entry)| ((*id).clone(), *entry)).collect::<Vec<_>>());
@@ -791,7 +816,13 @@ impl serde::Serializer for &mut VariantsUsed {
         value.serialize(self)
     }
 
-    fn serialize_newtype_variant<T: ?Sized + serde::Serialize>(self, name: &'static str, _: u32, variant: &'static str, value: &T) -> Walked {
+    fn serialize_newtype_variant<T: ?Sized + serde::Serialize>(
+        self,
+        name: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Walked {
         self.0.insert((name, variant));
         value.serialize(self)
     }

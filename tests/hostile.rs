@@ -72,19 +72,28 @@ fn hostile_lines() -> Vec<Hostile> {
     lines.push(case("allocate with a memo past 1 MiB", long_memo, Code("invalid_request")));
     lines.push(case("2 MiB of letters", "a".repeat(2 * MIB), Code("invalid_request")));
     let long_id = "I".repeat(MIB - 200);
-    lines.push(case("request id just under 1 MiB", format!(r#"{{"op":"recharge","id":"{long_id}","actor":"platform","party":"partner:D2","amount":"1"}}"#), Code("invalid_id")));
-    let under = format!(r#"{{"op":"allocate","id":"big-3","actor":"partner:D1","to":"customer:C1","amount":"1","memo":"{}"}}"#, "m".repeat(MIB - 200));
+    lines.push(case(
+        "request id just under 1 MiB",
+        format!(r#"{{"op":"recharge","id":"{long_id}","actor":"platform","party":"partner:D2","amount":"1"}}"#),
+        Code("invalid_id"),
+    ));
+    let under = format!(
+        r#"{{"op":"allocate","id":"big-3","actor":"partner:D1","to":"customer:C1","amount":"1","memo":"{}"}}"#,
+        "m".repeat(MIB - 200)
+    );
     lines.push(case("memo just under 1 MiB (over 256 characters)", under, Code("invalid_request")));
 
     // ---- deep nesting ----
     lines.push(case("10,000 [", "[".repeat(10_000), Code("invalid_request")));
     lines.push(case("10,000 balanced [ ]", format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)), Code("invalid_request")));
     lines.push(case("10,000 nested objects", format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000)), Code("invalid_request")));
-    let nested_field = format!(r#"{{"op":"balance","actor":"platform","party":"platform","x":{}{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
+    let nested_field =
+        format!(r#"{{"op":"balance","actor":"platform","party":"platform","x":{}{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
     lines.push(case("query with a 10,000-deep field", nested_field, Code("invalid_request")));
     let nested_amount = recharge_with("deep-1", &format!("{}\"1\"{}", "[".repeat(5_000), "]".repeat(5_000)));
     lines.push(case("amount nested 5,000 deep", nested_amount, Code("invalid_request")));
-    let nested_group = format!(r#"{{"op":"atomic","id":"deep-2","actor":"platform","commands":[{}{}]}}"#, "[".repeat(3_000), "]".repeat(3_000));
+    let nested_group =
+        format!(r#"{{"op":"atomic","id":"deep-2","actor":"platform","commands":[{}{}]}}"#, "[".repeat(3_000), "]".repeat(3_000));
     lines.push(case("atomic commands nested 3,000 deep", nested_group, Code("invalid_request")));
 
     // ---- non-finite, huge and signed numbers in amounts ----
@@ -186,11 +195,27 @@ fn hostile_lines() -> Vec<Hostile> {
     ] {
         lines.push(case(format!("at {at}"), with_at(at), Code("invalid_request")));
     }
-    lines.push(case("id 1e999", r#"{"op":"recharge","id":1e999,"actor":"platform","party":"partner:D2","amount":"1"}"#, Code("invalid_request")));
+    lines.push(case(
+        "id 1e999",
+        r#"{"op":"recharge","id":1e999,"actor":"platform","party":"partner:D2","amount":"1"}"#,
+        Code("invalid_request"),
+    ));
     lines.push(case("id -0", r#"{"op":"recharge","id":-0,"actor":"platform","party":"partner:D2","amount":"1"}"#, Code("invalid_request")));
-    lines.push(case("cycle 9999999999-01", r#"{"op":"bills","actor":"platform","party":"partner:D1","cycle":"9999999999-01"}"#, Code("invalid_request")));
-    lines.push(case("cycle with a full-width month", r#"{"op":"bills","actor":"platform","party":"partner:D1","cycle":"2026-０１"}"#, Code("invalid_request")));
-    lines.push(case("cycle 2026-1é", r#"{"op":"bills","actor":"platform","party":"partner:D1","cycle":"2026-1é"}"#, Code("invalid_request")));
+    lines.push(case(
+        "cycle 9999999999-01",
+        r#"{"op":"bills","actor":"platform","party":"partner:D1","cycle":"9999999999-01"}"#,
+        Code("invalid_request"),
+    ));
+    lines.push(case(
+        "cycle with a full-width month",
+        r#"{"op":"bills","actor":"platform","party":"partner:D1","cycle":"2026-０１"}"#,
+        Code("invalid_request"),
+    ));
+    lines.push(case(
+        "cycle 2026-1é",
+        r#"{"op":"bills","actor":"platform","party":"partner:D1","cycle":"2026-1é"}"#,
+        Code("invalid_request"),
+    ));
 
     // ---- control characters and NUL ----
     lines.push(case("a lone NUL byte", b"\0".to_vec(), Code("invalid_request")));
@@ -200,14 +225,42 @@ fn hostile_lines() -> Vec<Hostile> {
     raw_nul.insert(at, 0);
     lines.push(case("raw NUL inside a party string", raw_nul, Code("invalid_request")));
     lines.push(case("raw ESC inside a string", recharge_with("esc\u{1b}[2J", r#""1""#), Code("invalid_request")));
-    lines.push(case("raw BEL, BS, VT, DEL outside strings", format!("\u{7}\u{8}\u{b}\u{7f}{}", recharge_with("ctl", r#""1""#)), Code("invalid_request")));
+    lines.push(case(
+        "raw BEL, BS, VT, DEL outside strings",
+        format!("\u{7}\u{8}\u{b}\u{7f}{}", recharge_with("ctl", r#""1""#)),
+        Code("invalid_request"),
+    ));
     lines.push(case("a vertical tab alone", "\u{b}", Code("invalid_request")));
-    lines.push(case("escaped NUL in the party id", r#"{"op":"recharge","id":"ctl-1","actor":"platform","party":"partner:D2\u0000","amount":"1"}"#, Code("invalid_id")));
-    lines.push(case("escaped NUL in the request id", r#"{"op":"recharge","id":"ctl\u0000","actor":"platform","party":"partner:D2","amount":"1"}"#, Code("invalid_id")));
-    lines.push(case("escaped ESC in the actor", r#"{"op":"recharge","id":"ctl-2","actor":"platform\u001b","party":"partner:D2","amount":"1"}"#, Code("invalid_id")));
-    lines.push(case("escaped NUL in the op", r#"{"op":"recharge\u0000","id":"ctl-3","actor":"platform","party":"partner:D2","amount":"1"}"#, Code("invalid_request")));
-    lines.push(case("DEL in the customer id", "{\"op\":\"consume\",\"id\":\"ctl-4\",\"actor\":\"platform\",\"customer\":\"C4\u{7f}\",\"amount\":\"1\"}", Code("invalid_id")));
-    lines.push(case("escaped newline in an id", r#"{"op":"recharge","id":"ctl-5\n{\"op\":\"recharge\"}","actor":"platform","party":"partner:D2","amount":"1"}"#, Code("invalid_id")));
+    lines.push(case(
+        "escaped NUL in the party id",
+        r#"{"op":"recharge","id":"ctl-1","actor":"platform","party":"partner:D2\u0000","amount":"1"}"#,
+        Code("invalid_id"),
+    ));
+    lines.push(case(
+        "escaped NUL in the request id",
+        r#"{"op":"recharge","id":"ctl\u0000","actor":"platform","party":"partner:D2","amount":"1"}"#,
+        Code("invalid_id"),
+    ));
+    lines.push(case(
+        "escaped ESC in the actor",
+        r#"{"op":"recharge","id":"ctl-2","actor":"platform\u001b","party":"partner:D2","amount":"1"}"#,
+        Code("invalid_id"),
+    ));
+    lines.push(case(
+        "escaped NUL in the op",
+        r#"{"op":"recharge\u0000","id":"ctl-3","actor":"platform","party":"partner:D2","amount":"1"}"#,
+        Code("invalid_request"),
+    ));
+    lines.push(case(
+        "DEL in the customer id",
+        "{\"op\":\"consume\",\"id\":\"ctl-4\",\"actor\":\"platform\",\"customer\":\"C4\u{7f}\",\"amount\":\"1\"}",
+        Code("invalid_id"),
+    ));
+    lines.push(case(
+        "escaped newline in an id",
+        r#"{"op":"recharge","id":"ctl-5\n{\"op\":\"recharge\"}","actor":"platform","party":"partner:D2","amount":"1"}"#,
+        Code("invalid_id"),
+    ));
     lines.push(case(
         "control characters in a memo of an overspending allocation",
         r#"{"op":"allocate","id":"ctl-6","actor":"partner:D1","to":"customer:C1","amount":"99999","memo":"\u0000\u0007\u001b[31m\r\u2028\u2029"}"#,
@@ -218,7 +271,11 @@ fn hostile_lines() -> Vec<Hostile> {
         r#"{"op":"reject_withdrawal","id":"ctl-7","actor":"platform","withdrawal":"W404","reason":"\u0000\u0008"}"#,
         Code("not_found"),
     ));
-    lines.push(case("lone surrogate escape", r#"{"op":"recharge","id":"sur-1","actor":"platform","party":"partner:\ud800","amount":"1"}"#, Code("invalid_request")));
+    lines.push(case(
+        "lone surrogate escape",
+        r#"{"op":"recharge","id":"sur-1","actor":"platform","party":"partner:\ud800","amount":"1"}"#,
+        Code("invalid_request"),
+    ));
     lines.push(case("byte order mark before the object", format!("\u{feff}{}", recharge_with("bom", r#""1""#)), Code("invalid_request")));
 
     // ---- invalid UTF-8 ----
@@ -238,7 +295,11 @@ fn hostile_lines() -> Vec<Hostile> {
     let mut truncated = recharge_with("utf-4", r#""1""#).into_bytes();
     truncated.extend_from_slice(&[0xe4, 0xb8]);
     lines.push(case("truncated multi-byte sequence at the end", truncated, NotUtf8));
-    lines.push(case("Latin-1 é", b"{\"op\":\"recharge\",\"id\":\"caf\xe9\",\"actor\":\"platform\",\"party\":\"partner:D2\",\"amount\":\"1\"}".to_vec(), NotUtf8));
+    lines.push(case(
+        "Latin-1 é",
+        b"{\"op\":\"recharge\",\"id\":\"caf\xe9\",\"actor\":\"platform\",\"party\":\"partner:D2\",\"amount\":\"1\"}".to_vec(),
+        NotUtf8,
+    ));
 
     // ---- non-ASCII ids: never normalised to a valid id ----
     for (name, party) in [
@@ -262,27 +323,77 @@ fn hostile_lines() -> Vec<Hostile> {
         lines.push(case(name, line, Code("invalid_id")));
     }
     for (name, line, code) in [
-        ("Chinese request id", json!({"op": "recharge", "id": "请求-1", "actor": "platform", "party": "partner:D2", "amount": "1"}), "invalid_id"),
+        (
+            "Chinese request id",
+            json!({"op": "recharge", "id": "请求-1", "actor": "platform", "party": "partner:D2", "amount": "1"}),
+            "invalid_id",
+        ),
         ("Chinese customer id", json!({"op": "register_customer", "id": "u1", "actor": "platform", "customer": "顾客"}), "invalid_id"),
-        ("emoji customer in consume", json!({"op": "consume", "id": "u2", "actor": "platform", "customer": "🙂", "amount": "1"}), "invalid_id"),
-        ("full-width platform actor", json!({"op": "recharge", "id": "u3", "actor": "ｐｌａｔｆｏｒｍ", "party": "partner:D2", "amount": "1"}), "invalid_id"),
-        ("full-width op", json!({"op": "ｒｅｃｈａｒｇｅ", "id": "u4", "actor": "platform", "party": "partner:D2", "amount": "1"}), "invalid_request"),
-        ("RTL mark in the op", json!({"op": "recharge\u{200f}", "id": "u5", "actor": "platform", "party": "partner:D2", "amount": "1"}), "invalid_request"),
-        ("Chinese order id", json!({"op": "place_order", "id": "u6", "actor": "platform", "order": "订单", "customer": "C4", "amount": "1", "kind": "new"}), "invalid_id"),
-        ("combining mark in a quota id", json!({"op": "reclaim_quota", "id": "u7", "actor": "platform", "quota": "Q\u{301}"}), "invalid_id"),
-        ("emoji partner field", json!({"op": "register_partner", "id": "u8", "actor": "platform", "partner": "🦀", "kind": "distributor"}), "invalid_id"),
-        ("full-width digits in allocate to", json!({"op": "allocate", "id": "u9", "actor": "partner:D1", "to": "customer:Ｃ１", "amount": "1"}), "invalid_id"),
-        ("Chinese coupon id in pay_order", json!({"op": "pay_order", "id": "u10", "actor": "customer:C1", "order": "O1", "coupons": ["券"]}), "invalid_id"),
+        (
+            "emoji customer in consume",
+            json!({"op": "consume", "id": "u2", "actor": "platform", "customer": "🙂", "amount": "1"}),
+            "invalid_id",
+        ),
+        (
+            "full-width platform actor",
+            json!({"op": "recharge", "id": "u3", "actor": "ｐｌａｔｆｏｒｍ", "party": "partner:D2", "amount": "1"}),
+            "invalid_id",
+        ),
+        (
+            "full-width op",
+            json!({"op": "ｒｅｃｈａｒｇｅ", "id": "u4", "actor": "platform", "party": "partner:D2", "amount": "1"}),
+            "invalid_request",
+        ),
+        (
+            "RTL mark in the op",
+            json!({"op": "recharge\u{200f}", "id": "u5", "actor": "platform", "party": "partner:D2", "amount": "1"}),
+            "invalid_request",
+        ),
+        (
+            "Chinese order id",
+            json!({"op": "place_order", "id": "u6", "actor": "platform", "order": "订单", "customer": "C4", "amount": "1", "kind": "new"}),
+            "invalid_id",
+        ),
+        (
+            "combining mark in a quota id",
+            json!({"op": "reclaim_quota", "id": "u7", "actor": "platform", "quota": "Q\u{301}"}),
+            "invalid_id",
+        ),
+        (
+            "emoji partner field",
+            json!({"op": "register_partner", "id": "u8", "actor": "platform", "partner": "🦀", "kind": "distributor"}),
+            "invalid_id",
+        ),
+        (
+            "full-width digits in allocate to",
+            json!({"op": "allocate", "id": "u9", "actor": "partner:D1", "to": "customer:Ｃ１", "amount": "1"}),
+            "invalid_id",
+        ),
+        (
+            "Chinese coupon id in pay_order",
+            json!({"op": "pay_order", "id": "u10", "actor": "customer:C1", "order": "O1", "coupons": ["券"]}),
+            "invalid_id",
+        ),
         ("Chinese party in a query", json!({"op": "balance", "actor": "platform", "party": "customer:客户"}), "invalid_id"),
         ("Chinese query id", json!({"op": "balance", "id": "查询", "actor": "platform", "party": "platform"}), "invalid_id"),
-        ("non-ASCII field name", json!({"op": "balance", "actor": "platform", "party": "platform", "ｐａｒｔｙ": "platform"}), "invalid_request"),
-        ("Chinese association", json!({"op": "associate", "id": "u11", "actor": "platform", "customer": "C4", "partner": "D1", "association": "代售"}), "invalid_request"),
+        (
+            "non-ASCII field name",
+            json!({"op": "balance", "actor": "platform", "party": "platform", "ｐａｒｔｙ": "platform"}),
+            "invalid_request",
+        ),
+        (
+            "Chinese association",
+            json!({"op": "associate", "id": "u11", "actor": "platform", "customer": "C4", "partner": "D1", "association": "代售"}),
+            "invalid_request",
+        ),
     ] {
         lines.push(case(name, line.to_string(), Code(code)));
     }
 
     // ---- blank lines (decisions: skipped by apply) ----
-    for (name, bytes) in [("empty line", ""), ("spaces", "    "), ("tabs", "\t\t"), ("lone CR (CRLF blank line)", "\r"), ("spaces, tab and CRs", " \t \r\r")] {
+    for (name, bytes) in
+        [("empty line", ""), ("spaces", "    "), ("tabs", "\t\t"), ("lone CR (CRLF blank line)", "\r"), ("spaces, tab and CRs", " \t \r\r")]
+    {
         lines.push(case(name, bytes, Blank));
     }
 
@@ -298,9 +409,21 @@ fn hostile_lines() -> Vec<Hostile> {
         Code("insufficient_funds"),
     ));
     lines.push(case("CRLF query", "{\"op\":\"balance\",\"id\":\"crlf-q\",\"actor\":\"platform\",\"party\":\"partner:D1\"}\r", Query));
-    lines.push(case("CR CR LF after a query", "{\"op\":\"balance\",\"id\":\"crlf-q2\",\"actor\":\"partner:D1\",\"party\":\"customer:C1\"}\r\r", Query));
-    lines.push(case("lone CR inside an object", "{\"op\":\"balance\",\r\"id\":\"cr-in\",\"actor\":\"platform\",\"party\":\"platform\"}", Query));
-    lines.push(case("CR inside a party string", "{\"op\":\"recharge\",\"id\":\"crlf-3\",\"actor\":\"platform\",\"party\":\"partner:D2\\r\",\"amount\":\"1\"}\r", Code("invalid_id")));
+    lines.push(case(
+        "CR CR LF after a query",
+        "{\"op\":\"balance\",\"id\":\"crlf-q2\",\"actor\":\"partner:D1\",\"party\":\"customer:C1\"}\r\r",
+        Query,
+    ));
+    lines.push(case(
+        "lone CR inside an object",
+        "{\"op\":\"balance\",\r\"id\":\"cr-in\",\"actor\":\"platform\",\"party\":\"platform\"}",
+        Query,
+    ));
+    lines.push(case(
+        "CR inside a party string",
+        "{\"op\":\"recharge\",\"id\":\"crlf-3\",\"actor\":\"platform\",\"party\":\"partner:D2\\r\",\"amount\":\"1\"}\r",
+        Code("invalid_id"),
+    ));
     lines.push(case("CRLF on a non-JSON line", "garbage\r", Code("invalid_request")));
 
     // ---- lines that are JSON but not an object ----
@@ -326,9 +449,17 @@ fn hostile_lines() -> Vec<Hostile> {
 
     // ---- very long field names and many fields ----
     let long_name = "f".repeat(100_000);
-    lines.push(case("a 100,000-character field name", format!(r#"{{"op":"balance","actor":"platform","party":"platform","{long_name}":1}}"#), Code("invalid_request")));
+    lines.push(case(
+        "a 100,000-character field name",
+        format!(r#"{{"op":"balance","actor":"platform","party":"platform","{long_name}":1}}"#),
+        Code("invalid_request"),
+    ));
     let long_valid_prefix = format!("party{}", "y".repeat(500_000));
-    lines.push(case("a 500,000-character field name starting with party", format!(r#"{{"op":"balance","actor":"platform","{long_valid_prefix}":"platform"}}"#), Code("invalid_request")));
+    lines.push(case(
+        "a 500,000-character field name starting with party",
+        format!(r#"{{"op":"balance","actor":"platform","{long_valid_prefix}":"platform"}}"#),
+        Code("invalid_request"),
+    ));
     let mut many = serde_json::Map::new();
     for (key, value) in [("op", "recharge"), ("id", "many"), ("actor", "platform"), ("party", "partner:D2"), ("amount", "1")] {
         many.insert(key.to_owned(), json!(value));
@@ -376,12 +507,18 @@ fn duplicate_key_lines() -> Vec<Hostile> {
     let mut lines = Vec::new();
     for (name, text) in [
         ("duplicate amount", r#"{"op":"recharge","id":"dup-1","actor":"platform","party":"partner:D2","amount":"1","amount":"2"}"#),
-        ("duplicate actor (escalation to platform)", r#"{"op":"recharge","id":"dup-2","actor":"partner:D2","party":"partner:D2","amount":"1","actor":"platform"}"#),
+        (
+            "duplicate actor (escalation to platform)",
+            r#"{"op":"recharge","id":"dup-2","actor":"partner:D2","party":"partner:D2","amount":"1","actor":"platform"}"#,
+        ),
         ("duplicate party", r#"{"op":"recharge","id":"dup-3","actor":"platform","party":"partner:D1","amount":"1","party":"partner:D2"}"#),
         ("duplicate op", r#"{"op":"balance","id":"dup-4","actor":"platform","party":"partner:D2","amount":"1","op":"recharge"}"#),
         ("duplicate id", r#"{"op":"recharge","id":"dup-5","actor":"platform","party":"partner:D2","amount":"1","id":"dup-6"}"#),
         ("duplicate to", r#"{"op":"allocate","id":"dup-7","actor":"partner:D1","to":"customer:C3","amount":"1","to":"customer:C1"}"#),
-        ("duplicate key inside a group member", r#"{"op":"atomic","id":"dup-8","actor":"platform","commands":[{"op":"recharge","party":"partner:D2","amount":"1","amount":"5"}]}"#),
+        (
+            "duplicate key inside a group member",
+            r#"{"op":"atomic","id":"dup-8","actor":"platform","commands":[{"op":"recharge","party":"partner:D2","amount":"1","amount":"5"}]}"#,
+        ),
         ("duplicate query party", r#"{"op":"balance","actor":"partner:D1","party":"partner:D1","party":"partner:D2"}"#),
     ] {
         lines.push(case(name, text, Code("invalid_request")));
@@ -563,7 +700,11 @@ fn through_binary(lines: &[Hostile], extra: &[&str]) -> (usize, Vec<String>) {
         let answer = match serde_json::from_slice::<Value>(line) {
             Ok(answer) if answer.is_object() => answer,
             _ => {
-                failures.push(format!("[{channel}] {}: the answer is not one JSON object: {}", hostile.name, shorten(&String::from_utf8_lossy(line))));
+                failures.push(format!(
+                    "[{channel}] {}: the answer is not one JSON object: {}",
+                    hostile.name,
+                    shorten(&String::from_utf8_lossy(line))
+                ));
                 continue;
             }
         };

@@ -182,11 +182,15 @@ fn money_commands_refuse_time_going_backwards() {
     let error = f.fails(at(recharge("r1", "partner:D2", "1"), past), "time_went_backwards");
     assert_eq!(error["cbc"], "CBC.0100");
     f.fails(at(allocate("a1", "customer:C1", "1"), past), "time_went_backwards");
-    f.fails(at(json!({"op": "recover", "id": "v1", "actor": "partner:D1", "from": "partner:R1", "amount": "1"}), past), "time_went_backwards");
-    f.fails(at(json!({"op": "set_credit_limit", "id": "l1", "actor": "platform", "party": "partner:D1", "limit": "1"}), past), "time_went_backwards");
-    let adjust = |id: &str, direction: &str| {
-        json!({"op": "adjust", "id": id, "actor": "platform", "party": "customer:C4", "direction": direction, "amount": "1", "reason": "r", "at": past})
-    };
+    f.fails(
+        at(json!({"op": "recover", "id": "v1", "actor": "partner:D1", "from": "partner:R1", "amount": "1"}), past),
+        "time_went_backwards",
+    );
+    f.fails(
+        at(json!({"op": "set_credit_limit", "id": "l1", "actor": "platform", "party": "partner:D1", "limit": "1"}), past),
+        "time_went_backwards",
+    );
+    let adjust = |id: &str, direction: &str| json!({"op": "adjust", "id": id, "actor": "platform", "party": "customer:C4", "direction": direction, "amount": "1", "reason": "r", "at": past});
     f.fails(adjust("j1", "compensate"), "time_went_backwards");
     f.fails(adjust("j2", "deduct"), "time_went_backwards");
 }
@@ -228,7 +232,8 @@ fn time_went_backwards_comes_after_state_errors_and_before_funds_errors() {
     f.ok(at(recharge("r0", "customer:C4", "5"), "2026-01-05T10:00:00Z"));
     let past = "2026-01-02T00:00:00Z";
     f.fails(at(recharge("r1", "customer:C1", "1"), past), "resale_customer");
-    let associated = json!({"op": "associate", "id": "s1", "actor": "platform", "customer": "C1", "partner": "D2", "association": "referral"});
+    let associated =
+        json!({"op": "associate", "id": "s1", "actor": "platform", "customer": "C1", "partner": "D2", "association": "referral"});
     f.fails(at(associated, past), "association_state");
     let blocked = json!({"op": "associate", "id": "s2", "actor": "platform", "customer": "C4", "partner": "D2", "association": "resale"});
     f.fails(at(blocked, past), "association_blocked");

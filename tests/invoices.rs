@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 fn spec_example() -> Fixture {
     let f = Fixture::with_cast();
     f.ok(json!({"op": "recharge", "id": "cash", "actor": "platform", "party": "customer:CR", "amount": "1000", "at": "2026-01-01T00:00:00Z"}));
-    for (order, amount, at) in [("B1", "100", "2026-01-10T00:00:00Z"), ("B2", "50", "2026-02-01T00:00:00Z"), ("BX", "30", "2026-02-01T00:00:00Z")] {
+    for (order, amount, at) in
+        [("B1", "100", "2026-01-10T00:00:00Z"), ("B2", "50", "2026-02-01T00:00:00Z"), ("BX", "30", "2026-02-01T00:00:00Z")]
+    {
         f.ok(json!({"op": "place_order", "id": format!("place-{order}"), "actor": "customer:CR", "order": order, "customer": "CR",
             "amount": amount, "kind": "new", "at": at}));
         f.ok(json!({"op": "pay_order", "id": format!("pay-{order}"), "actor": "customer:CR", "order": order, "at": at}));
@@ -36,7 +38,10 @@ fn remaining(f: &Fixture) -> Value {
 fn spec_worked_example_matches_exactly() {
     let f = spec_example();
     // BX is paid 30.00 and refunded 30.00: its payment bill and refund bill net to zero.
-    assert_eq!(remaining(&f), json!({"total": "230.00", "items": [["B1", "100.00"], ["B2", "50.00"], ["BX", "30.00"], ["BX:refund", "-30.00"], ["B3", "80.00"]]}));
+    assert_eq!(
+        remaining(&f),
+        json!({"total": "230.00", "items": [["B1", "100.00"], ["B2", "50.00"], ["BX", "30.00"], ["BX:refund", "-30.00"], ["B3", "80.00"]]})
+    );
     let response = invoice(&f, "I1", "130.00");
     assert_eq!(response["ok"], true, "{response}");
     assert_eq!(
@@ -58,15 +63,25 @@ fn spec_worked_example_matches_exactly() {
 fn a_returned_invoice_makes_its_amounts_invoiceable_again() {
     let f = spec_example();
     assert_eq!(invoice(&f, "I1", "130.00")["ok"], true);
-    let returned = f.ok(json!({"op": "return_invoice", "id": "ret", "actor": "customer:CR", "invoice": "I1", "at": "2026-03-03T00:00:00Z"}));
+    let returned =
+        f.ok(json!({"op": "return_invoice", "id": "ret", "actor": "customer:CR", "invoice": "I1", "at": "2026-03-03T00:00:00Z"}));
     assert_eq!(returned, json!({"invoice": "I1", "status": "returned"}));
     assert_eq!(remaining(&f)["total"], "230.00");
     let shown = f.ok(json!({"op": "invoice", "actor": "customer:CR", "invoice": "I1"}));
     assert_eq!(shown["status"], "returned");
     assert_eq!(shown["amount"], "130.00");
-    f.fails(json!({"op": "return_invoice", "id": "ret2", "actor": "customer:CR", "invoice": "I1", "at": "2026-03-03T00:00:00Z"}), "invoice_state");
-    f.fails(json!({"op": "return_invoice", "id": "ret3", "actor": "customer:C1", "invoice": "I1", "at": "2026-03-03T00:00:00Z"}), "access_denied");
-    f.fails(json!({"op": "return_invoice", "id": "ret4", "actor": "platform", "invoice": "nope", "at": "2026-03-03T00:00:00Z"}), "not_found");
+    f.fails(
+        json!({"op": "return_invoice", "id": "ret2", "actor": "customer:CR", "invoice": "I1", "at": "2026-03-03T00:00:00Z"}),
+        "invoice_state",
+    );
+    f.fails(
+        json!({"op": "return_invoice", "id": "ret3", "actor": "customer:C1", "invoice": "I1", "at": "2026-03-03T00:00:00Z"}),
+        "access_denied",
+    );
+    f.fails(
+        json!({"op": "return_invoice", "id": "ret4", "actor": "platform", "invoice": "nope", "at": "2026-03-03T00:00:00Z"}),
+        "not_found",
+    );
 }
 
 #[test]
@@ -74,9 +89,15 @@ fn an_invoiced_bill_cannot_be_unsubscribed_even_in_part() {
     let f = spec_example();
     assert_eq!(invoice(&f, "I1", "120.00")["ok"], true);
     // I1 covers the refund, B1 in full and B2 for 50.00: B3 untouched.
-    f.fails(json!({"op": "unsubscribe", "id": "u1", "actor": "customer:CR", "order": "B2", "refund": "1", "at": "2026-03-05T00:00:00Z"}), "already_invoiced");
+    f.fails(
+        json!({"op": "unsubscribe", "id": "u1", "actor": "customer:CR", "order": "B2", "refund": "1", "at": "2026-03-05T00:00:00Z"}),
+        "already_invoiced",
+    );
     f.ok(json!({"op": "unsubscribe", "id": "u2", "actor": "customer:CR", "order": "B3", "refund": "80", "at": "2026-03-05T00:00:00Z"}));
-    let error = f.fails(json!({"op": "unsubscribe", "id": "u3", "actor": "customer:CR", "order": "B1", "refund": "1", "at": "2026-03-05T00:00:00Z"}), "already_invoiced");
+    let error = f.fails(
+        json!({"op": "unsubscribe", "id": "u3", "actor": "customer:CR", "order": "B1", "refund": "1", "at": "2026-03-05T00:00:00Z"}),
+        "already_invoiced",
+    );
     assert_eq!(error["cbc"], "CBC.99003643");
 }
 
@@ -111,7 +132,9 @@ fn partner_paid_bills_are_the_partners_to_invoice() {
 #[test]
 fn consumption_summary_per_customer_in_a_utc8_cycle() {
     let f = Fixture::with_cast();
-    f.ok(json!({"op": "allocate", "id": "fund", "actor": "partner:D1", "to": "customer:C1", "amount": "500", "at": "2026-01-01T00:00:00Z"}));
+    f.ok(
+        json!({"op": "allocate", "id": "fund", "actor": "partner:D1", "to": "customer:C1", "amount": "500", "at": "2026-01-01T00:00:00Z"}),
+    );
     // 2026-01-31T16:00:00Z is already February in UTC+8.
     for (order, at) in [("J1", "2026-01-31T15:59:59Z"), ("F1", "2026-01-31T16:00:00Z")] {
         f.ok(json!({"op": "place_order", "id": format!("place-{order}"), "actor": "customer:C1", "order": order, "customer": "C1", "amount": "100", "kind": "new", "at": at}));
@@ -121,10 +144,13 @@ fn consumption_summary_per_customer_in_a_utc8_cycle() {
     f.ok(json!({"op": "consume", "id": "use", "actor": "platform", "customer": "CR", "amount": "5.5", "at": "2026-02-03T00:00:00Z"}));
     f.ok(json!({"op": "adjust", "id": "comp", "actor": "platform", "party": "customer:C1", "direction": "compensate", "amount": "3", "reason": "SLA", "at": "2026-02-04T00:00:00Z"}));
     let summary = f.ok(json!({"op": "consumption_summary", "actor": "partner:D1", "cycle": "2026-02"}));
-    assert_eq!(summary["customers"], json!([
-        {"customer": "C1", "consumption": "100.00", "refunds": "-25.00", "adjustments": "-3.00", "net": "72.00"},
-        {"customer": "CR", "consumption": "5.50", "refunds": "0.00", "adjustments": "0.00", "net": "5.50"},
-    ]));
+    assert_eq!(
+        summary["customers"],
+        json!([
+            {"customer": "C1", "consumption": "100.00", "refunds": "-25.00", "adjustments": "-3.00", "net": "72.00"},
+            {"customer": "CR", "consumption": "5.50", "refunds": "0.00", "adjustments": "0.00", "net": "5.50"},
+        ])
+    );
     assert_eq!(summary["totals"], json!({"consumption": "105.50", "refunds": "-25.00", "adjustments": "-3.00", "net": "77.50"}));
     let january = f.ok(json!({"op": "consumption_summary", "actor": "platform", "partner": "D1", "cycle": "2026-01"}));
     assert_eq!(january["totals"]["consumption"], "100.00");

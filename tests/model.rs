@@ -61,9 +61,18 @@ enum Corruption {
 
 #[derive(Clone, Debug)]
 enum Step {
-    Send { request: RequestId, actor: String, at: At, body: Map<String, Value>, corruption: Corruption },
+    Send {
+        request: RequestId,
+        actor: String,
+        at: At,
+        body: Map<String, Value>,
+        corruption: Corruption,
+    },
     /// Sends an earlier line again, optionally with its amounts written as `"N.00"`.
-    Replay { pick: Index, reformat: bool },
+    Replay {
+        pick: Index,
+        reformat: bool,
+    },
     /// Several sends in a row for one customer (ordering, paying, then refunding or invoicing).
     Flow(Vec<Step>),
     Garbage(&'static str),
@@ -137,8 +146,8 @@ fn association() -> impl Strategy<Value = &'static str> {
 }
 
 fn register_partner() -> impl Strategy<Value = Map<String, Value>> {
-    let natural = (partner_id(), prop_oneof![8 => select(vec!["D1", "D2"]), 1 => select(vec!["R1", "S1", "X9"])]).prop_map(
-        |(partner, parent)| {
+    let natural =
+        (partner_id(), prop_oneof![8 => select(vec!["D1", "D2"]), 1 => select(vec!["R1", "S1", "X9"])]).prop_map(|(partner, parent)| {
             let mut body = object(vec![("op", json!("register_partner")), ("partner", json!(partner))]);
             let kind = match partner.chars().next() {
                 Some('D') => "distributor",
@@ -150,8 +159,7 @@ fn register_partner() -> impl Strategy<Value = Map<String, Value>> {
             };
             body.insert("kind".to_owned(), json!(kind));
             body
-        },
-    );
+        });
     let random = (partner_id(), select(vec!["solution_provider", "distributor", "reseller", "vendor"]), proptest::option::of(partner_id()))
         .prop_map(|(partner, kind, parent)| {
             let mut body = object(vec![("op", json!("register_partner")), ("partner", json!(partner)), ("kind", json!(kind))]);
@@ -182,7 +190,12 @@ fn register_customer() -> impl Strategy<Value = Map<String, Value>> {
 
 fn associate() -> impl Strategy<Value = Map<String, Value>> {
     (customer_id(), partner_id(), association()).prop_map(|(customer, partner, association)| {
-        object(vec![("op", json!("associate")), ("customer", json!(customer)), ("partner", json!(partner)), ("association", json!(association))])
+        object(vec![
+            ("op", json!("associate")),
+            ("customer", json!(customer)),
+            ("partner", json!(partner)),
+            ("association", json!(association)),
+        ])
     })
 }
 
@@ -211,9 +224,8 @@ fn transfer(op: &'static str) -> impl Strategy<Value = (String, Map<String, Valu
         1 => party(),
     ];
     let random = (partner_actor(), proptest::option::weighted(0.3, partner_id()), counterparty);
-    let related = select(&RELATED[..]).prop_map(|(actor, partner, counterparty)| {
-        (format!("partner:{actor}"), partner.map(str::to_owned), counterparty.to_owned())
-    });
+    let related = select(&RELATED[..])
+        .prop_map(|(actor, partner, counterparty)| (format!("partner:{actor}"), partner.map(str::to_owned), counterparty.to_owned()));
     let parties = prop_oneof![3 => random, 5 => related];
     (parties, amount(), memo()).prop_map(move |((actor, partner, counterparty), amount, memo)| {
         let side = if op == "allocate" { "to" } else { "from" };
@@ -265,8 +277,9 @@ fn usual_admin_member() -> impl Strategy<Value = Value> {
     let direction = select(vec!["compensate", "deduct"]);
     prop_oneof![
         (fundable.clone(), small_amount()).prop_map(|(party, amount)| json!({"op": "recharge", "party": party, "amount": amount})),
-        (fundable.clone(), direction, small_amount())
-            .prop_map(|(party, direction, amount)| json!({"op": "adjust", "party": party, "direction": direction, "amount": amount, "reason": "r"})),
+        (fundable.clone(), direction, small_amount()).prop_map(
+            |(party, direction, amount)| json!({"op": "adjust", "party": party, "direction": direction, "amount": amount, "reason": "r"})
+        ),
         fundable.prop_map(|party| json!({"op": "set_credit_limit", "party": party, "limit": "100"})),
     ]
 }
@@ -275,14 +288,15 @@ fn usual_admin_member() -> impl Strategy<Value = Value> {
 fn usual_transfer_group() -> impl Strategy<Value = (String, Vec<Value>)> {
     select(vec!["D1", "R1"]).prop_flat_map(|actor| {
         let related: Vec<_> = RELATED.iter().filter(|(owner, _, _)| *owner == actor).map(|(_, partner, to)| (*partner, *to)).collect();
-        let member = (select(related), select(vec!["allocate", "recover"]), small_amount()).prop_map(|((partner, counterparty), op, amount)| {
-            let side = if op == "allocate" { "to" } else { "from" };
-            let mut body = json!({"op": op, side: counterparty, "amount": amount});
-            if let Some(partner) = partner {
-                body["partner"] = json!(partner);
-            }
-            body
-        });
+        let member =
+            (select(related), select(vec!["allocate", "recover"]), small_amount()).prop_map(|((partner, counterparty), op, amount)| {
+                let side = if op == "allocate" { "to" } else { "from" };
+                let mut body = json!({"op": op, side: counterparty, "amount": amount});
+                if let Some(partner) = partner {
+                    body["partner"] = json!(partner);
+                }
+                body
+            });
         (Just(format!("partner:{actor}")), proptest::collection::vec(member, 1..5))
     })
 }
@@ -395,7 +409,9 @@ fn issue_quota() -> impl Strategy<Value = Body> {
         window_end(),
         prop_oneof![12 => Just(None), 1 => select(&QUOTAS[..]).prop_map(Some)],
     )
-        .prop_map(|(quota, partner, kind, amount, from, until, from_quota)| ("platform".to_owned(), quota, partner, kind, amount, from, until, from_quota));
+        .prop_map(|(quota, partner, kind, amount, from, until, from_quota)| {
+            ("platform".to_owned(), quota, partner, kind, amount, from, until, from_quota)
+        });
     let from_distributor = (
         prop_oneof![6 => Just("partner:D1"), 1 => select(vec!["partner:D2", "partner:R1", "partner:S1"])],
         select(&QUOTAS[..]),
@@ -444,12 +460,13 @@ fn reclaim_quota() -> impl Strategy<Value = Body> {
 }
 
 fn whitelist_customer() -> impl Strategy<Value = Body> {
-    commerce_customer().prop_flat_map(|customer| {
-        let partners = partners_of(&customer);
-        let actor = prop_oneof![6 => select(partners).prop_map(|partner| format!("partner:{partner}")), 1 => any_actor()];
-        (actor, Just(customer))
-    })
-    .prop_map(|(actor, customer)| (actor, object(vec![("op", json!("whitelist_customer")), ("customer", json!(customer))])))
+    commerce_customer()
+        .prop_flat_map(|customer| {
+            let partners = partners_of(&customer);
+            let actor = prop_oneof![6 => select(partners).prop_map(|partner| format!("partner:{partner}")), 1 => any_actor()];
+            (actor, Just(customer))
+        })
+        .prop_map(|(actor, customer)| (actor, object(vec![("op", json!("whitelist_customer")), ("customer", json!(customer))])))
 }
 
 fn services() -> impl Strategy<Value = Option<Value>> {
@@ -503,7 +520,8 @@ fn issue_coupon() -> impl Strategy<Value = Body> {
 
 fn reclaim_coupon() -> impl Strategy<Value = Body> {
     let actor = prop_oneof![4 => Just("partner:D1".to_owned()), 3 => Just("partner:R1".to_owned()), 1 => any_actor()];
-    (actor, select(&COUPONS[..])).prop_map(|(actor, coupon)| (actor, object(vec![("op", json!("reclaim_coupon")), ("coupon", json!(coupon))])))
+    (actor, select(&COUPONS[..]))
+        .prop_map(|(actor, coupon)| (actor, object(vec![("op", json!("reclaim_coupon")), ("coupon", json!(coupon))])))
 }
 
 fn expire_coupons() -> impl Strategy<Value = Body> {
@@ -601,7 +619,8 @@ fn order_target(customer: &str) -> BoxedStrategy<String> {
 /// A pending order or combined order of `customer` (mostly one that exists), or a pool id.
 fn pending_target(customer: &str) -> BoxedStrategy<String> {
     let own = customer.to_owned();
-    prop_oneof![7 => (0usize..100).prop_map(move |index| format!("#target:{own}:pending_payment:{index}")), 3 => order_target(customer)].boxed()
+    prop_oneof![7 => (0usize..100).prop_map(move |index| format!("#target:{own}:pending_payment:{index}")), 3 => order_target(customer)]
+        .boxed()
 }
 
 fn pay_order() -> impl Strategy<Value = Body> {
@@ -610,7 +629,8 @@ fn pay_order() -> impl Strategy<Value = Body> {
     let tangled = select(vec![json!("bad id"), json!("O1-C1")]).prop_flat_map(|order| {
         let coupons = select(vec![json!(["K1"]), json!(["K 1"]), json!(["K1", "bad id"])]);
         coupons.prop_map(move |coupons| {
-            let body = object(vec![("op", json!("pay_order")), ("order", order.clone()), ("coupons", coupons), ("payer", json!("partner"))]);
+            let body =
+                object(vec![("op", json!("pay_order")), ("order", order.clone()), ("coupons", coupons), ("payer", json!("partner"))]);
             ("partner:D1".to_owned(), body)
         })
     });
@@ -738,7 +758,10 @@ fn settle_withdrawal() -> impl Strategy<Value = Body> {
         3 => (select(&PAYING[..]), 1usize..=3).prop_map(|(party, k)| format!("W{k}-{}", owner_short(party))),
     ];
     (admin_actor(), withdrawal, prop::bool::ANY, reason).prop_map(|(actor, withdrawal, approve, reason)| {
-        let mut body = object(vec![("op", json!(if approve { "approve_withdrawal" } else { "reject_withdrawal" })), ("withdrawal", json!(withdrawal))]);
+        let mut body = object(vec![
+            ("op", json!(if approve { "approve_withdrawal" } else { "reject_withdrawal" })),
+            ("withdrawal", json!(withdrawal)),
+        ]);
         if let (false, Some(reason)) = (approve, reason) {
             body.insert("reason".to_owned(), json!(reason));
         }
@@ -799,27 +822,29 @@ fn request_invoice_for(party: String) -> BoxedStrategy<Body> {
 }
 
 fn return_invoice() -> impl Strategy<Value = Body> {
-    let known = ((0usize..100), prop_oneof![5 => Just("#owner".to_owned()), 4 => admin_actor()]).prop_map(|(index, actor)| (actor, format!("#invoice:{index}")));
+    let known = ((0usize..100), prop_oneof![5 => Just("#owner".to_owned()), 4 => admin_actor()])
+        .prop_map(|(index, actor)| (actor, format!("#invoice:{index}")));
     let pooled = (select(&PAYING[..]), 1usize..=4, prop_oneof![5 => Just(None), 5 => admin_actor().prop_map(Some)])
         .prop_map(|(party, k, actor)| (actor.unwrap_or_else(|| party.to_owned()), format!("I{k}-{}", owner_short(party))));
-    prop_oneof![7 => known, 3 => pooled].prop_map(|(actor, invoice)| (actor, object(vec![("op", json!("return_invoice")), ("invoice", json!(invoice))])))
+    prop_oneof![7 => known, 3 => pooled]
+        .prop_map(|(actor, invoice)| (actor, object(vec![("op", json!("return_invoice")), ("invoice", json!(invoice))])))
 }
 
 /// Groups of commerce commands: a customer ordering and paying at once, usage charged in bulk,
 /// a distributor issuing and funding.
 fn commerce_group() -> impl Strategy<Value = Body> {
-    let buy = (select(vec!["C3", "C4", "C1"]), order_index(), small_money(), proptest::collection::vec(select(&COUPONS[..]), 0..2)).prop_map(
-        |(customer, k, amount, coupons)| {
+    let buy = (select(vec!["C3", "C4", "C1"]), order_index(), small_money(), proptest::collection::vec(select(&COUPONS[..]), 0..2))
+        .prop_map(|(customer, k, amount, coupons)| {
             let order = order_of(customer, k);
             let commands = vec![
                 json!({"op": "place_order", "order": order, "customer": customer, "amount": amount, "kind": "new", "service": "ecs"}),
                 json!({"op": "pay_order", "order": order, "coupons": coupons}),
             ];
             (format!("customer:{customer}"), commands)
-        },
-    );
+        });
     let usage = proptest::collection::vec((select(&CUSTOMERS[..]), usage_amount()), 1..4).prop_map(|charges| {
-        let commands = charges.into_iter().map(|(customer, amount)| json!({"op": "consume", "customer": customer, "amount": amount})).collect();
+        let commands =
+            charges.into_iter().map(|(customer, amount)| json!({"op": "consume", "customer": customer, "amount": amount})).collect();
         ("platform".to_owned(), commands)
     });
     let issue = (select(&COUPONS[..]), select(vec!["Q1", "Q2", "Q5"]), small_money()).prop_map(|(coupon, quota, amount)| {
@@ -829,7 +854,8 @@ fn commerce_group() -> impl Strategy<Value = Body> {
         ];
         ("partner:D1".to_owned(), commands)
     });
-    prop_oneof![buy, usage, issue].prop_map(|(actor, commands)| (actor, object(vec![("op", json!("atomic")), ("commands", Value::Array(commands))])))
+    prop_oneof![buy, usage, issue]
+        .prop_map(|(actor, commands)| (actor, object(vec![("op", json!("atomic")), ("commands", Value::Array(commands))])))
 }
 
 fn command() -> impl Strategy<Value = Body> {
@@ -891,8 +917,13 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<Index>().prop_map(Corruption::DropField),
         1 => any::<Index>().prop_map(Corruption::WrongType),
     ];
-    let send = (request, command(), at, corruption)
-        .prop_map(|(request, (actor, body), at, corruption)| Step::Send { request, actor, at, body, corruption });
+    let send = (request, command(), at, corruption).prop_map(|(request, (actor, body), at, corruption)| Step::Send {
+        request,
+        actor,
+        at,
+        body,
+        corruption,
+    });
     let garbage = select(vec![
         "not json",
         "[]",
@@ -915,7 +946,9 @@ fn step() -> impl Strategy<Value = Step> {
 /// Plain sends: a fresh id, a time a little later, no corruption.
 fn plain(body: BoxedStrategy<Body>) -> BoxedStrategy<Step> {
     let at = prop_oneof![3 => Just(At::Absent), 6 => (0i64..30).prop_map(|minutes| At::Delta(minutes, false)), 1 => Just(At::Delta(2 * 1440, false))];
-    (body, at).prop_map(|((actor, body), at)| Step::Send { request: RequestId::Fresh, actor, at, body, corruption: Corruption::None }).boxed()
+    (body, at)
+        .prop_map(|((actor, body), at)| Step::Send { request: RequestId::Fresh, actor, at, body, corruption: Corruption::None })
+        .boxed()
 }
 
 /// A customer's order life: placed, paid, then cancelled, unsubscribed or invoiced.
@@ -977,7 +1010,10 @@ fn cast() -> Vec<String> {
     let partners = [
         ("D1", json!({"op": "allocate", "to": "partner:R1", "amount": "1000"})),
         ("D1", json!({"op": "allocate", "to": "customer:C1", "amount": "500"})),
-        ("D1", json!({"op": "issue_quota", "quota": "Q3", "partner": "R1", "kind": "voucher", "amount": "800", "from_quota": "Q1", "valid_from": r_from, "valid_until": r_until})),
+        (
+            "D1",
+            json!({"op": "issue_quota", "quota": "Q3", "partner": "R1", "kind": "voucher", "amount": "800", "from_quota": "Q1", "valid_from": r_from, "valid_until": r_until}),
+        ),
         ("D1", json!({"op": "whitelist_customer", "customer": "C1"})),
         ("D1", json!({"op": "issue_coupon", "coupon": "K1", "quota": "Q1", "customer": "C1", "face_value": "100"})),
         ("R1", json!({"op": "issue_coupon", "coupon": "K2", "quota": "Q3", "customer": "C2", "face_value": "50", "services": ["ecs"]})),
@@ -1071,7 +1107,17 @@ impl Run {
         let ledger = Ledger::open_with_clock(dir.path().join("ledger.redb"), Box::new(clock)).expect("open");
         let clock = parse_time(CLOCK).expect("valid clock");
         let model = Model::new(clock);
-        Run { ledger: Some(ledger), dir, model, clock, sent: Vec::new(), ids: Vec::new(), fresh: 0, committed: HashMap::new(), history: Vec::new() }
+        Run {
+            ledger: Some(ledger),
+            dir,
+            model,
+            clock,
+            sent: Vec::new(),
+            ids: Vec::new(),
+            fresh: 0,
+            committed: HashMap::new(),
+            history: Vec::new(),
+        }
     }
 
     fn ledger(&self) -> &Ledger {
@@ -1179,8 +1225,12 @@ impl Run {
             let parts: Vec<&str> = spec.split(':').collect();
             let resolved = match parts.as_slice() {
                 [what @ ("target" | "order"), customer, status, index] => {
-                    let orders: Vec<OrderSummary> =
-                        self.model.order_summaries().into_iter().filter(|order| order.customer == *customer && order.status == *status).collect();
+                    let orders: Vec<OrderSummary> = self
+                        .model
+                        .order_summaries()
+                        .into_iter()
+                        .filter(|order| order.customer == *customer && order.status == *status)
+                        .collect();
                     let mut ids: Vec<String> = Vec::new();
                     for order in &orders {
                         let id = match (&order.combined, *what) {
@@ -1196,7 +1246,8 @@ impl Run {
                     id
                 }
                 ["withdrawal", status, index] => {
-                    let withdrawals: Vec<_> = self.model.withdrawal_summaries().into_iter().filter(|(_, _, shown)| shown == status).collect();
+                    let withdrawals: Vec<_> =
+                        self.model.withdrawal_summaries().into_iter().filter(|(_, _, shown)| shown == status).collect();
                     let id = pick(withdrawals.iter().map(|(id, _, _)| id.clone()).collect(), index, "W1-D1".to_owned());
                     owner = withdrawals.into_iter().find(|(other, _, _)| *other == id).map(|(_, party, _)| party);
                     id
@@ -1313,7 +1364,8 @@ impl Run {
             let result = &response["result"];
             prop_assert_eq!(result, &expected, "balance of {}", name);
             let (cash, held, available) = (fen(&result["cash"])?, fen(&result["held"])?, fen(&result["available"])?);
-            let (credit_used, credit_limit, arrears) = (fen(&result["credit_used"])?, fen(&result["credit_limit"])?, fen(&result["arrears"])?);
+            let (credit_used, credit_limit, arrears) =
+                (fen(&result["credit_used"])?, fen(&result["credit_limit"])?, fen(&result["arrears"])?);
             prop_assert!(cash >= 0 && (0..=cash).contains(&held) && available == cash - held, "cash bounds of {}: {}", name, result);
             prop_assert!(arrears >= 0 && 0 <= credit_used && credit_used <= credit_limit, "debt bounds of {}: {}", name, result);
             money += cash - credit_used - arrears;
@@ -1328,7 +1380,13 @@ impl Run {
                 coupon_value += remaining;
             }
             let invoiceable = self.query(json!({"op": "invoiceable", "actor": "platform", "party": name}));
-            prop_assert_eq!(&invoiceable["result"], &self.model.invoiceable_json(&party).unwrap_or_default(), "invoiceable of {}: {}", name, invoiceable);
+            prop_assert_eq!(
+                &invoiceable["result"],
+                &self.model.invoiceable_json(&party).unwrap_or_default(),
+                "invoiceable of {}: {}",
+                name,
+                invoiceable
+            );
         }
         prop_assert_eq!(money, 0, "CNY balances must sum to zero");
         prop_assert_eq!(coupon_value, 0, "CPN balances must sum to zero");
@@ -1347,8 +1405,12 @@ impl Run {
         for party in universe() {
             balances.push(self.query(json!({"op": "balance", "actor": "platform", "party": party.text(), "at": at})));
         }
-        let orders: Vec<Value> =
-            self.model.order_ids().iter().map(|order| self.query(json!({"op": "order", "actor": "platform", "order": order, "at": at}))).collect();
+        let orders: Vec<Value> = self
+            .model
+            .order_ids()
+            .iter()
+            .map(|order| self.query(json!({"op": "order", "actor": "platform", "order": order, "at": at})))
+            .collect();
         json!({"seq": head.seq, "hash": partner_ledger::hex(&head.hash), "at": head.at.to_string(), "balances": balances, "orders": orders})
     }
 
@@ -1388,8 +1450,22 @@ impl Run {
             for party in std::iter::once(Party::Platform).chain(universe()) {
                 let response = self.query(json!({"op": "balance", "actor": "platform", "party": party.text(), "as_of": format_time(at)}));
                 match past.balance_json(&party, at) {
-                    Some(expected) => prop_assert_eq!(&response["result"], &expected, "balance of {} as of {}: {}", party.text(), format_time(at), response),
-                    None => prop_assert_eq!(&response["error"]["code"], &json!("not_found"), "{} as of {}: {}", party.text(), format_time(at), response),
+                    Some(expected) => prop_assert_eq!(
+                        &response["result"],
+                        &expected,
+                        "balance of {} as of {}: {}",
+                        party.text(),
+                        format_time(at),
+                        response
+                    ),
+                    None => prop_assert_eq!(
+                        &response["error"]["code"],
+                        &json!("not_found"),
+                        "{} as of {}: {}",
+                        party.text(),
+                        format_time(at),
+                        response
+                    ),
                 }
             }
         }
@@ -1448,7 +1524,13 @@ impl Run {
         }
         for invoice in self.model.invoice_ids() {
             let response = self.query(json!({"op": "invoice", "actor": "platform", "invoice": invoice}));
-            prop_assert_eq!(&response["result"], &self.model.invoice_json(&invoice).unwrap_or_default(), "invoice {}: {}", invoice, response);
+            prop_assert_eq!(
+                &response["result"],
+                &self.model.invoice_json(&invoice).unwrap_or_default(),
+                "invoice {}: {}",
+                invoice,
+                response
+            );
         }
         Ok(())
     }

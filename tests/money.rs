@@ -143,7 +143,10 @@ fn allocate_may_spend_exactly_the_available_cash() {
     assert_eq!(error["cbc"], "CBC.99005003");
     assert_eq!(f.ok(allocate("a2", "partner:D1", None, "customer:C1", "9000")), json!({"transfer": "a2"}));
     let balance = f.balance("partner:D1");
-    assert_eq!((balance["cash"].clone(), balance["held"].clone(), balance["available"].clone()), (json!("0.00"), json!("0.00"), json!("0.00")));
+    assert_eq!(
+        (balance["cash"].clone(), balance["held"].clone(), balance["available"].clone()),
+        (json!("0.00"), json!("0.00"), json!("0.00"))
+    );
     f.fails(allocate("a3", "partner:D1", None, "partner:R1", "0.01"), "insufficient_funds");
     f.fails(allocate("a4", "partner:D1", Some("R1"), "customer:C2", "1000.01"), "insufficient_funds");
 }
@@ -338,9 +341,7 @@ fn statement_lines_follow_each_money_command() {
     f.ok(adjust("j1", "platform", "customer:C4", "compensate", "5"));
     f.ok(adjust("j2", "platform", "customer:C4", "deduct", "7.5"));
     let lines = f.ok(json!({"op": "statement", "actor": "customer:C4", "party": "customer:C4"}));
-    let line = |seq: u64, op: &str, amount: &str, after: &str| {
-        json!({"seq": seq, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": "platform"})
-    };
+    let line = |seq: u64, op: &str, amount: &str, after: &str| json!({"seq": seq, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": "platform"});
     let expected = [line(14, "recharge", "20.00", "20.00"), line(15, "adjust", "5.00", "25.00"), line(16, "adjust", "-7.50", "17.50")];
     assert_eq!(lines, json!({"total_count": 3, "lines": expected}));
     assert!(f.ledger.verify().is_ok());

@@ -1,9 +1,9 @@
 //! Orders (SPEC 3 "Orders", 4 order/orders/bills): placing, paying with coupons → cash → credit in
 //! exactly that order, combined orders paid or cancelled as one, partner payment, cancellation,
 //! unsubscription refunds to the payer, and the order, orders and bills queries.
-mod common;
 #[path = "common/commerce.rs"]
 mod commerce;
+mod common;
 use commerce::*;
 use common::Fixture;
 use serde_json::{Value, json};
@@ -67,7 +67,8 @@ fn shop() -> Fixture {
 fn three_orders(f: &Fixture) {
     let orders = json!([line("O1", "60", "new", "ecs"), line("O2", "120", "renew", "obs"), line("O3", "40", "change", "ecs")]);
     let result = f.ok(place_combined("g1", T1, "G1", orders));
-    let expected = json!({"combined": "G1", "orders": ["O1", "O2", "O3"], "status": "pending_payment", "pay_deadline": "2026-01-12T10:00:00Z"});
+    let expected =
+        json!({"combined": "G1", "orders": ["O1", "O2", "O3"], "status": "pending_payment", "pay_deadline": "2026-01-12T10:00:00Z"});
     assert_eq!(result, expected);
 }
 
@@ -85,7 +86,13 @@ fn place_order_defaults_the_pay_deadline_to_seven_days_later() {
         "paid": {"coupon": "0.00", "cash": "0.00", "credit": "0.00"}, "refunded": "0.00"
     });
     assert_eq!(order(&f, "O1", T1), expected);
-    let request = command("place_order", "o2", "platform", T1, json!({"order": "O2", "customer": "C1", "amount": "5.5", "kind": "renew", "pay_deadline": T2}));
+    let request = command(
+        "place_order",
+        "o2",
+        "platform",
+        T1,
+        json!({"order": "O2", "customer": "C1", "amount": "5.5", "kind": "renew", "pay_deadline": T2}),
+    );
     assert_eq!(f.ok(request), json!({"order": "O2", "status": "pending_payment", "pay_deadline": T2}));
     let placed = order(&f, "O2", T1);
     assert_eq!((placed["kind"].clone(), placed["service"].clone(), placed["amount"].clone()), (json!("renew"), json!(null), json!("5.50")));
@@ -133,7 +140,8 @@ fn pay_order_draws_the_listed_coupons_in_order_then_cash_then_credit() {
     let result = f.ok(pay_order("p1", "customer:C1", T2, "G1", &["K2", "K1"]));
     // O1 (ecs 60): K2 30 + K1 30. O2 (obs 120): K2 does not cover obs; K1 20, cash 100.
     // O3 (ecs 40): coupons and cash are spent, so credit 40.
-    let expected = json!({"paid": [paid("O1", "60.00", "0.00", "0.00"), paid("O2", "20.00", "100.00", "0.00"), paid("O3", "0.00", "0.00", "40.00")]});
+    let expected =
+        json!({"paid": [paid("O1", "60.00", "0.00", "0.00"), paid("O2", "20.00", "100.00", "0.00"), paid("O3", "0.00", "0.00", "40.00")]});
     assert_eq!(result, expected);
     let balance = balance_at(&f, "customer:C1", T2);
     assert_eq!((balance["cash"].clone(), balance["credit_used"].clone()), (json!("0.00"), json!("40.00")));
@@ -154,7 +162,8 @@ fn the_listed_order_of_the_coupons_decides_the_draw() {
     let result = f.ok(pay_order("p1", "customer:C1", T2, "G1", &["K1", "K2"]));
     // O1: K1 50 + K2 10. O2 (obs): K1 is spent, K2 does not cover it: cash 100 + credit 20.
     // O3 (ecs): K2's remaining 20, then credit 20.
-    let expected = json!({"paid": [paid("O1", "60.00", "0.00", "0.00"), paid("O2", "0.00", "100.00", "20.00"), paid("O3", "20.00", "0.00", "20.00")]});
+    let expected =
+        json!({"paid": [paid("O1", "60.00", "0.00", "0.00"), paid("O2", "0.00", "100.00", "20.00"), paid("O3", "20.00", "0.00", "20.00")]});
     assert_eq!(result, expected);
     assert_eq!(balance_at(&f, "customer:C1", T2)["credit_used"], "40.00");
     assert_eq!(coupons_at(&f, "customer:C1", T2), triples(&[("K1", "0.00", "used"), ("K2", "0.00", "used")]));
@@ -201,7 +210,10 @@ fn a_member_of_a_combined_order_is_named_through_its_combined_id() {
     assert_eq!(error["cbc"], "CBC.99000089");
     refused(&f, cancel("c1", "customer:C1", T2, "O2"), "use_combined_order_id");
     refused(&f, pay_as_partner("p2", "partner:D1", T2, "O1"), "use_combined_order_id");
-    assert_eq!(f.ok(pay_order("p3", "customer:C1", T2, "G1", &[])), json!({"paid": [paid("O1", "0.00", "20.00", "0.00"), paid("O2", "0.00", "30.00", "0.00")]}));
+    assert_eq!(
+        f.ok(pay_order("p3", "customer:C1", T2, "G1", &[])),
+        json!({"paid": [paid("O1", "0.00", "20.00", "0.00"), paid("O2", "0.00", "30.00", "0.00")]})
+    );
     // Once paid, each order lives on its own.
     assert_eq!(f.ok(unsubscribe("u1", "customer:C1", T3, "O1", "20")), json!({"refund": {"credit": "0.00", "cash": "20.00"}}));
     assert_eq!(statuses(&f, &["O1", "O2"], T3), vec![json!("unsubscribed"), json!("paid")]);
@@ -351,7 +363,10 @@ fn cancel_order_cancels_an_order_or_a_whole_combined_order() {
     f.ok(place_order("o4", "customer:C1", T1, "O4", "C1", "10"));
     assert_eq!(f.ok(cancel("c1", "customer:C1", T2, "O1")), json!({"cancelled": ["O1"]}));
     assert_eq!(f.ok(cancel("c2", "platform", T2, "G1")), json!({"cancelled": ["O2", "O3"]}));
-    assert_eq!(statuses(&f, &["O1", "O2", "O3", "O4"], T2), vec![json!("cancelled"), json!("cancelled"), json!("cancelled"), json!("pending_payment")]);
+    assert_eq!(
+        statuses(&f, &["O1", "O2", "O3", "O4"], T2),
+        vec![json!("cancelled"), json!("cancelled"), json!("cancelled"), json!("pending_payment")]
+    );
     refused(&f, pay_order("p1", "customer:C1", T2, "G1", &[]), "order_state");
     refused(&f, cancel("c3", "customer:C1", T2, "O1"), "order_state");
     refused(&f, cancel("c4", "partner:D1", T2, "O4"), "access_denied");
@@ -371,7 +386,10 @@ fn unsubscribe_refunds_credit_first_then_cash_and_never_coupon_value() {
     let error = refused(&f, unsubscribe("u0", "customer:C1", T2, "O1", "200.01"), "refund_exceeds_paid");
     assert_eq!(error["cbc"], "CBC.0101");
     let response = f.send(unsubscribe("u1", "customer:C1", T2, "O1", "150"));
-    assert_eq!(response, json!({"id": "u1", "ok": true, "seq": 21, "duplicate": false, "result": {"refund": {"credit": "100.00", "cash": "50.00"}}}));
+    assert_eq!(
+        response,
+        json!({"id": "u1", "ok": true, "seq": 21, "duplicate": false, "result": {"refund": {"credit": "100.00", "cash": "50.00"}}})
+    );
     let balance = balance_at(&f, "customer:C1", T2);
     assert_eq!((balance["cash"].clone(), balance["credit_used"].clone()), (json!("50.00"), json!("0.00")));
     assert_eq!(coupons_at(&f, "customer:C1", T2)[0], triples(&[("K1", "0.00", "used")])[0]);
@@ -406,7 +424,10 @@ fn unsubscribe_returns_credit_only_up_to_the_credit_in_use_and_repays_debt_first
     assert_eq!(parts, (json!("60.00"), json!("0.00"), json!("0.00")));
     let arrears = f.ok(json!({"op": "statement", "actor": "platform", "party": "customer:C1", "account": "arrears"}));
     let last = &arrears["lines"][1];
-    assert_eq!((last["op"].clone(), last["amount"].clone(), last["balance_after"].clone()), (json!("unsubscribe"), json!("30.00"), json!("0.00")));
+    assert_eq!(
+        (last["op"].clone(), last["amount"].clone(), last["balance_after"].clone()),
+        (json!("unsubscribe"), json!("30.00"), json!("0.00"))
+    );
     assert_eq!(money_total(&f), 0);
 }
 
@@ -453,14 +474,31 @@ fn orders_lists_by_shown_status_with_paging() {
     for n in 1..=4 {
         f.ok(place_order(&format!("o{n}"), "customer:CR", T1, &format!("O{n}"), "CR", "10"));
     }
-    f.ok(command("place_order", "o5", "customer:CR", T1, json!({"order": "O5", "customer": "CR", "amount": "1", "kind": "new", "pay_deadline": "2026-01-06T00:00:00Z"})));
+    f.ok(command(
+        "place_order",
+        "o5",
+        "customer:CR",
+        T1,
+        json!({"order": "O5", "customer": "CR", "amount": "1", "kind": "new", "pay_deadline": "2026-01-06T00:00:00Z"}),
+    ));
     f.ok(pay_order("p1", "customer:CR", T1, "O1", &[]));
     f.ok(cancel("c3", "customer:CR", T1, "O3"));
     let orders = |fields: Value| f.ok(with(json!({"op": "orders", "actor": "platform", "customer": "CR", "at": T3}), fields));
-    let shown = |result: Value| -> Vec<Value> { result["orders"].as_array().expect("orders").iter().map(|o| json!([o["order"], o["status"]])).collect() };
+    let shown = |result: Value| -> Vec<Value> {
+        result["orders"].as_array().expect("orders").iter().map(|o| json!([o["order"], o["status"]])).collect()
+    };
     let all = orders(json!({}));
     assert_eq!(all["total_count"], 5);
-    assert_eq!(shown(all), vec![json!(["O1", "paid"]), json!(["O2", "pending_payment"]), json!(["O3", "cancelled"]), json!(["O4", "pending_payment"]), json!(["O5", "expired"])]);
+    assert_eq!(
+        shown(all),
+        vec![
+            json!(["O1", "paid"]),
+            json!(["O2", "pending_payment"]),
+            json!(["O3", "cancelled"]),
+            json!(["O4", "pending_payment"]),
+            json!(["O5", "expired"])
+        ]
+    );
     assert_eq!(shown(orders(json!({"status": "expired"}))), vec![json!(["O5", "expired"])]);
     assert_eq!(orders(json!({"status": "pending_payment"}))["total_count"], 2);
     assert_eq!(shown(orders(json!({"status": "paid"}))), vec![json!(["O1", "paid"])]);

@@ -163,7 +163,8 @@ fn register_customer_association_needs_a_partner_and_a_known_kind() {
     let f = Fixture::with_cast();
     let without_partner = json!({"op": "register_customer", "id": "c1", "actor": "platform", "customer": "X", "association": "resale"});
     f.fails(without_partner, "invalid_request");
-    let unknown = json!({"op": "register_customer", "id": "c2", "actor": "platform", "customer": "X", "partner": "D1", "association": "friend"});
+    let unknown =
+        json!({"op": "register_customer", "id": "c2", "actor": "platform", "customer": "X", "partner": "D1", "association": "friend"});
     f.fails(unknown, "invalid_request");
 }
 
@@ -229,9 +230,11 @@ fn associate_refusals_change_nothing() {
     let f = Fixture::with_cast();
     f.fails(associate("s1", "X", "D1", "resale"), "not_found");
     f.fails(associate("s2", "C4", "X", "resale"), "not_found");
-    let by_partner = json!({"op": "associate", "id": "s3", "actor": "partner:D2", "customer": "C4", "partner": "D2", "association": "resale"});
+    let by_partner =
+        json!({"op": "associate", "id": "s3", "actor": "partner:D2", "customer": "C4", "partner": "D2", "association": "resale"});
     f.fails(by_partner, "access_denied");
-    let by_customer = json!({"op": "associate", "id": "s4", "actor": "customer:C4", "customer": "C4", "partner": "D2", "association": "resale"});
+    let by_customer =
+        json!({"op": "associate", "id": "s4", "actor": "customer:C4", "customer": "C4", "partner": "D2", "association": "resale"});
     f.fails(by_customer, "access_denied");
     f.fails(json!({"op": "associate", "id": "s5", "actor": "platform", "customer": "C4", "partner": "D2"}), "invalid_request");
     f.fails(associate("s6", "C4", "D2", "partnership"), "invalid_request");

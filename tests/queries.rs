@@ -53,9 +53,13 @@ fn with_records() -> Fixture {
 /// allocation to C1 on Jan 20.
 fn with_history() -> Fixture {
     let f = Fixture::with_cast();
-    let recharge = |id: &str, amount: &str| json!({"op": "recharge", "id": id, "actor": "platform", "party": "customer:C4", "amount": amount});
+    let recharge =
+        |id: &str, amount: &str| json!({"op": "recharge", "id": id, "actor": "platform", "party": "customer:C4", "amount": amount});
     f.ok(at(recharge("h14", "50"), "2026-01-10T00:00:00Z"));
-    f.ok(at(json!({"op": "set_credit_limit", "id": "h15", "actor": "platform", "party": "customer:C4", "limit": "300"}), "2026-01-15T00:00:00Z"));
+    f.ok(at(
+        json!({"op": "set_credit_limit", "id": "h15", "actor": "platform", "party": "customer:C4", "limit": "300"}),
+        "2026-01-15T00:00:00Z",
+    ));
     f.ok(at(recharge("h16", "25"), "2026-01-20T00:00:00Z"));
     f.ok(at(json!({"op": "allocate", "id": "h17", "actor": "partner:D1", "to": "customer:C1", "amount": "10"}), "2026-01-20T00:00:00Z"));
     f
@@ -235,9 +239,7 @@ fn adjust_records_follow_the_actor_scope() {
 #[test]
 fn statement_lines_are_signed_postings_with_counterparties() {
     let f = Fixture::with_cast();
-    let line = |seq: u64, op: &str, amount: &str, after: &str, counterparty: &str| {
-        json!({"seq": seq, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": counterparty})
-    };
+    let line = |seq: u64, op: &str, amount: &str, after: &str, counterparty: &str| json!({"seq": seq, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": counterparty});
     let d1 = [line(10, "recharge", "10000.00", "10000.00", "platform"), line(13, "allocate", "-1000.00", "9000.00", "partner:R1")];
     assert_eq!(f.ok(statement("partner:D1", json!({}))), json!({"total_count": 2, "lines": d1}));
     let r1 = [line(13, "allocate", "1000.00", "1000.00", "partner:D1")];

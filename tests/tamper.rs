@@ -8,8 +8,8 @@ mod backends;
 
 use backends::workload;
 use partner_ledger::records::{
-    decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record, decode_request_run, encode_adjust, encode_balance,
-    encode_head, encode_journal, encode_posting, encode_record, encode_request_run, encode_transaction_body,
+    decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record, decode_request_run, encode_adjust,
+    encode_balance, encode_head, encode_journal, encode_posting, encode_record, encode_request_run, encode_transaction_body,
 };
 use partner_ledger::tables::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORDS, REQUESTS};
 use partner_ledger::{Amount, Id, Record, RequestEntry, Timestamp};
@@ -173,7 +173,10 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
     verify_fails(&file, &[], &["balance of customer:C0000:cash"]);
 
     let file = tampered(&base, "extra-balance", |txn| {
-        txn.open_table(BALANCES).expect("balances").insert("customer:C0001:credit", encode_balance(Amount::from_minor(-5)).as_slice()).expect("write");
+        txn.open_table(BALANCES)
+            .expect("balances")
+            .insert("customer:C0001:credit", encode_balance(Amount::from_minor(-5)).as_slice())
+            .expect("write");
     });
     verify_fails(&file, &[], &["customer:C0001:credit"]);
 

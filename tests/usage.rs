@@ -1,9 +1,9 @@
 //! Usage and debt (SPEC 3 `consume`, 1.3): a deduction is the amount truncated to the fen with the
 //! cut kept as `erase_amount`, it draws cash → credit → debt, and every kind of incoming money
 //! (recharge, allocation, refund, compensation) repays that debt before it reaches cash.
-mod common;
 #[path = "common/commerce.rs"]
 mod commerce;
+mod common;
 use commerce::*;
 use common::Fixture;
 use serde_json::{Value, json};
@@ -103,7 +103,8 @@ fn consume_draws_cash_then_credit_then_leaves_debt_on_the_bill() {
 fn consume_draws_only_available_cash_never_cash_held_for_a_withdrawal() {
     let f = Fixture::with_cast();
     f.ok(recharge("r1", T1, "customer:CR", "100"));
-    let request = command("request_withdrawal", "w1", "customer:CR", T1, json!({"withdrawal": "W1", "party": "customer:CR", "amount": "60"}));
+    let request =
+        command("request_withdrawal", "w1", "customer:CR", T1, json!({"withdrawal": "W1", "party": "customer:CR", "amount": "60"}));
     f.ok(request);
     assert_eq!(f.ok(consume("u1", T1, "CR", "50")), consumed("u1", "50.00", "0.00000000", "40.00", "0.00", "10.00"));
     let balance = f.balance("customer:CR");

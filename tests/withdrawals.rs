@@ -1,9 +1,9 @@
 //! Withdrawals (SPEC 3 "Withdrawals", 4 `withdrawals`): a request holds cash (still in `cash`, no
 //! longer available), approval pays it out to `bank`, rejection releases it, only a rejected one
 //! can be deleted, resale customers never withdraw and a partner keeps back its resale customers' debt.
-mod common;
 #[path = "common/commerce.rs"]
 mod commerce;
+mod common;
 use commerce::*;
 use common::Fixture;
 use serde_json::{Value, json};
@@ -74,7 +74,10 @@ fn approval_pays_the_held_amount_out_to_the_bank() {
     assert_eq!(platform(&f)["bank"], "-30040.00");
     let statement = f.ok(json!({"op": "statement", "actor": "platform", "party": "customer:CR"}));
     let line = &statement["lines"][1];
-    assert_eq!(json!([line["op"], line["amount"], line["balance_after"], line["counterparty"]]), json!(["approve_withdrawal", "-60.00", "40.00", "platform"]));
+    assert_eq!(
+        json!([line["op"], line["amount"], line["balance_after"], line["counterparty"]]),
+        json!(["approve_withdrawal", "-60.00", "40.00", "platform"])
+    );
     let error = refused(&f, approve("a2", "platform", "W1"), "withdrawal_state");
     assert_eq!(error["cbc"], "CBC.0155");
     refused(&f, reject("j1", "platform", "W1"), "withdrawal_state");
@@ -124,7 +127,8 @@ fn only_a_rejected_withdrawal_is_deleted_and_it_leaves_the_listing() {
     refused(&f, delete("d5", "customer:CR", "WX"), "not_found");
     assert_eq!(f.ok(delete("d6", "customer:CR", "W1")), status("W1", "deleted"));
     let shown = listing(&f, "customer:CR");
-    let ids: Vec<Value> = shown["withdrawals"].as_array().expect("withdrawals").iter().map(|w| json!([w["withdrawal"], w["status"]])).collect();
+    let ids: Vec<Value> =
+        shown["withdrawals"].as_array().expect("withdrawals").iter().map(|w| json!([w["withdrawal"], w["status"]])).collect();
     assert_eq!((shown["total_count"].clone(), ids), (json!(2), vec![json!(["W2", "pending"]), json!(["W3", "approved"])]));
     refused(&f, delete("d7", "customer:CR", "W1"), "withdrawal_state");
     // The id stays taken.

@@ -4,7 +4,7 @@
 //! an `i64` of fen; a journal row is 40 bytes (the last 16 bytes of the request id, partner, customer, amount, time). No
 //! hash chain, no idempotency, no posting index, no records: what is left is redb's own cost.
 
-use super::workload::{Allocation, PARTNERS, PARTNER_FUNDS_FEN};
+use super::workload::{Allocation, PARTNER_FUNDS_FEN, PARTNERS};
 use redb::{Database, Durability, ReadableTable, TableDefinition};
 use std::fmt::Write as _;
 use std::path::Path;

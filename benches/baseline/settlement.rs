@@ -50,7 +50,9 @@ impl Unit {
         let (u, c, p) = (self.unit, self.customer, self.partner());
         [
             format!(r#"{{"op":"allocate","id":"s{u}-1","actor":"partner:P{p}","to":"customer:C{c}","amount":"100"}}"#),
-            format!(r#"{{"op":"issue_coupon","id":"s{u}-2","actor":"partner:P{p}","coupon":"K{u}","quota":"Q{p}","customer":"C{c}","face_value":"5"}}"#),
+            format!(
+                r#"{{"op":"issue_coupon","id":"s{u}-2","actor":"partner:P{p}","coupon":"K{u}","quota":"Q{p}","customer":"C{c}","face_value":"5"}}"#
+            ),
             format!(
                 r#"{{"op":"place_combined_order","id":"s{u}-3","actor":"customer:C{c}","combined":"G{u}","customer":"C{c}","orders":[{{"order":"O{u}a","amount":"20","kind":"new","service":"ecs"}},{{"order":"O{u}b","amount":"30","kind":"renew","service":"obs"}},{{"order":"O{u}c","amount":"10","kind":"new","service":"evs"}}]}}"#
             ),
@@ -63,7 +65,9 @@ impl Unit {
 
 /// Units numbered from `first`, customers drawn uniformly.
 pub fn units(first: u64, count: usize, customers: u32, random: &mut XorShift) -> Vec<Unit> {
-    (0..count as u64).map(|offset| Unit { unit: first + offset, customer: u32::try_from(random.next() % u64::from(customers)).expect("u32") }).collect()
+    (0..count as u64)
+        .map(|offset| Unit { unit: first + offset, customer: u32::try_from(random.next() % u64::from(customers)).expect("u32") })
+        .collect()
 }
 
 /// The ledger's extra setup for the mix: one voucher quota per partner.
@@ -211,7 +215,13 @@ impl SqliteSettlement {
             let mut mix = MixStatements::prepare(&txn)?;
             let at = now_millis();
             for unit in units {
-                let request = AllocateRequest { id: &unit.ids[0], partner: &unit.partner, customer: &unit.customer, amount_fen: ALLOCATE_FEN, memo: None };
+                let request = AllocateRequest {
+                    id: &unit.ids[0],
+                    partner: &unit.partner,
+                    customer: &unit.customer,
+                    amount_fen: ALLOCATE_FEN,
+                    memo: None,
+                };
                 let outcomes = [
                     base.allocate(&request, at, &mut seq)?,
                     issue_coupon(&mut base, &mut mix, unit, at, &mut seq)?,
@@ -234,7 +244,8 @@ impl SqliteSettlement {
 
 /// The customer's owner and association, or why the partner may not act for it.
 fn resale_customer_of(mix: &mut MixStatements<'_>, customer: &str, partner: &str) -> rusqlite::Result<Result<(), &'static str>> {
-    let row = mix.customer.query_row([customer], |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?))).optional()?;
+    let row =
+        mix.customer.query_row([customer], |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?))).optional()?;
     Ok(match row {
         None => Err("not_found"),
         Some((owner, _)) if owner.as_deref() != Some(partner) => Err("not_your_customer"),
@@ -243,7 +254,13 @@ fn resale_customer_of(mix: &mut MixStatements<'_>, customer: &str, partner: &str
     })
 }
 
-fn issue_coupon(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &DecodedUnit, at: i64, seq: &mut i64) -> rusqlite::Result<Outcome> {
+fn issue_coupon(
+    base: &mut Statements<'_>,
+    mix: &mut MixStatements<'_>,
+    unit: &DecodedUnit,
+    at: i64,
+    seq: &mut i64,
+) -> rusqlite::Result<Outcome> {
     let id = &unit.ids[1];
     if let Some(original) = base.replayed(id)? {
         return Ok(Outcome::Duplicate(original));
@@ -251,7 +268,12 @@ fn issue_coupon(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &D
     if base.balance(&unit.partner_party)?.is_none() {
         return Ok(Outcome::Failed("access_denied"));
     }
-    let quota = mix.quota.query_row([&unit.quota], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?, row.get::<_, String>(4)?))).optional()?;
+    let quota = mix
+        .quota
+        .query_row([&unit.quota], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?, row.get::<_, String>(4)?))
+        })
+        .optional()?;
     let Some((owner, balance, valid_from, valid_until, status)) = quota else { return Ok(Outcome::Failed("not_found")) };
     if owner != unit.partner {
         return Ok(Outcome::Failed("access_denied"));
@@ -273,11 +295,27 @@ fn issue_coupon(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &D
     mix.insert_coupon.execute(params![unit.coupon, unit.customer, unit.quota, unit.partner, COUPON_FEN, valid_from, valid_until])?;
     base.posting(&format!("{}:quota:{}", unit.partner_party, unit.quota), *seq, 0, -COUPON_FEN, balance - COUPON_FEN, at)?;
     base.posting(&format!("{}:coupon:{}", unit.customer_party, unit.coupon), *seq, 1, COUPON_FEN, COUPON_FEN, at)?;
-    base.record(&JournalRow { seq: *seq, id, at, actor: &unit.partner_party, op: "issue_coupon", partner: &unit.partner, target: &unit.customer_party, amount: COUPON_FEN, memo: None })?;
+    base.record(&JournalRow {
+        seq: *seq,
+        id,
+        at,
+        actor: &unit.partner_party,
+        op: "issue_coupon",
+        partner: &unit.partner,
+        target: &unit.customer_party,
+        amount: COUPON_FEN,
+        memo: None,
+    })?;
     Ok(Outcome::Committed(*seq))
 }
 
-fn place_combined(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &DecodedUnit, at: i64, seq: &mut i64) -> rusqlite::Result<Outcome> {
+fn place_combined(
+    base: &mut Statements<'_>,
+    mix: &mut MixStatements<'_>,
+    unit: &DecodedUnit,
+    at: i64,
+    seq: &mut i64,
+) -> rusqlite::Result<Outcome> {
     let id = &unit.ids[2];
     if let Some(original) = base.replayed(id)? {
         return Ok(Outcome::Duplicate(original));
@@ -300,7 +338,17 @@ fn place_combined(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: 
     {
         mix.insert_order.execute(params![order, unit.customer, unit.combined, position as i64, kind, service, amount, at])?;
     }
-    base.record(&JournalRow { seq: *seq, id, at, actor: &unit.customer_party, op: "place_combined_order", partner: "", target: &unit.customer_party, amount: ORDER_FEN.iter().sum::<i64>(), memo: None })?;
+    base.record(&JournalRow {
+        seq: *seq,
+        id,
+        at,
+        actor: &unit.customer_party,
+        op: "place_combined_order",
+        partner: "",
+        target: &unit.customer_party,
+        amount: ORDER_FEN.iter().sum::<i64>(),
+        memo: None,
+    })?;
     Ok(Outcome::Committed(*seq))
 }
 
@@ -309,12 +357,20 @@ fn pay(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &DecodedUni
     if let Some(original) = base.replayed(id)? {
         return Ok(Outcome::Duplicate(original));
     }
-    let combined = mix.combined.query_row([&unit.combined], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))).optional()?;
+    let combined = mix
+        .combined
+        .query_row([&unit.combined], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?)))
+        .optional()?;
     let Some((customer, status, deadline)) = combined else { return Ok(Outcome::Failed("not_found")) };
     if customer != unit.customer {
         return Ok(Outcome::Failed("access_denied"));
     }
-    let coupon = mix.coupon.query_row([&unit.coupon], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?, row.get::<_, String>(4)?))).optional()?;
+    let coupon = mix
+        .coupon
+        .query_row([&unit.coupon], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?, row.get::<_, String>(4)?))
+        })
+        .optional()?;
     let Some((holder, mut coupon_left, valid_from, valid_until, coupon_status)) = coupon else { return Ok(Outcome::Failed("not_found")) };
     if status != "pending_payment" {
         return Ok(Outcome::Failed("order_state"));
@@ -325,7 +381,8 @@ fn pay(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &DecodedUni
     if holder != unit.customer || coupon_status != "usable" || at < valid_from || at >= valid_until {
         return Ok(Outcome::Failed("coupon_not_usable"));
     }
-    let orders: Vec<(String, i64)> = mix.combined_orders.query_map([&unit.combined], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let orders: Vec<(String, i64)> =
+        mix.combined_orders.query_map([&unit.combined], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
     let Some((cash, held, arrears)) = base.balance(&unit.customer_party)? else { return Ok(Outcome::Failed("not_found")) };
     let mut cash_left = cash - held;
     let mut draws = Vec::with_capacity(orders.len());
@@ -355,17 +412,36 @@ fn pay(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &DecodedUni
     base.posting("platform:coupon_redeemed", *seq, 1, coupon_total, redeemed, at)?;
     base.posting(&format!("{}:cash", unit.customer_party), *seq, 2, -cash_total, cash_after, at)?;
     base.posting("platform:revenue", *seq, 3, cash_total, revenue, at)?;
-    base.record(&JournalRow { seq: *seq, id, at, actor: &unit.customer_party, op: "pay_order", partner: "", target: &unit.combined, amount: cash_total + coupon_total, memo: None })?;
+    base.record(&JournalRow {
+        seq: *seq,
+        id,
+        at,
+        actor: &unit.customer_party,
+        op: "pay_order",
+        partner: "",
+        target: &unit.combined,
+        amount: cash_total + coupon_total,
+        memo: None,
+    })?;
     Ok(Outcome::Committed(*seq))
 }
 
-fn unsubscribe(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &DecodedUnit, at: i64, seq: &mut i64) -> rusqlite::Result<Outcome> {
+fn unsubscribe(
+    base: &mut Statements<'_>,
+    mix: &mut MixStatements<'_>,
+    unit: &DecodedUnit,
+    at: i64,
+    seq: &mut i64,
+) -> rusqlite::Result<Outcome> {
     let id = &unit.ids[4];
     let order_id = &unit.orders[2];
     if let Some(original) = base.replayed(id)? {
         return Ok(Outcome::Duplicate(original));
     }
-    let order = mix.order.query_row([order_id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?))).optional()?;
+    let order = mix
+        .order
+        .query_row([order_id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?)))
+        .optional()?;
     let Some((customer, status, paid_cash, refunded)) = order else { return Ok(Outcome::Failed("not_found")) };
     if customer != unit.customer {
         return Ok(Outcome::Failed("access_denied"));
@@ -387,11 +463,27 @@ fn unsubscribe(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &De
     base.posting("platform:revenue", *seq, next, -REFUND_FEN, revenue, at)?;
     let bill = format!("{order_id}:refund");
     mix.insert_bill.execute(params![bill, unit.customer_party, "refund", at, order_id, -REFUND_FEN, 0, -REFUND_FEN, 0, 0, -REFUND_FEN])?;
-    base.record(&JournalRow { seq: *seq, id, at, actor: &unit.customer_party, op: "unsubscribe", partner: "", target: order_id, amount: REFUND_FEN, memo: None })?;
+    base.record(&JournalRow {
+        seq: *seq,
+        id,
+        at,
+        actor: &unit.customer_party,
+        op: "unsubscribe",
+        partner: "",
+        target: order_id,
+        amount: REFUND_FEN,
+        memo: None,
+    })?;
     Ok(Outcome::Committed(*seq))
 }
 
-fn consume(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &DecodedUnit, at: i64, seq: &mut i64) -> rusqlite::Result<Outcome> {
+fn consume(
+    base: &mut Statements<'_>,
+    mix: &mut MixStatements<'_>,
+    unit: &DecodedUnit,
+    at: i64,
+    seq: &mut i64,
+) -> rusqlite::Result<Outcome> {
     let id = &unit.ids[5];
     if let Some(original) = base.replayed(id)? {
         return Ok(Outcome::Duplicate(original));
@@ -416,7 +508,17 @@ fn consume(base: &mut Statements<'_>, mix: &mut MixStatements<'_>, unit: &Decode
     }
     base.posting("platform:revenue", *seq, index, USAGE_FEN, revenue, at)?;
     mix.insert_bill.execute(params![id, unit.customer_party, "usage", at, None::<String>, USAGE_FEN, 0, from_cash, debt, 45, USAGE_FEN])?;
-    base.record(&JournalRow { seq: *seq, id, at, actor: "platform", op: "consume", partner: "", target: &unit.customer_party, amount: USAGE_FEN, memo: None })?;
+    base.record(&JournalRow {
+        seq: *seq,
+        id,
+        at,
+        actor: "platform",
+        op: "consume",
+        partner: "",
+        target: &unit.customer_party,
+        amount: USAGE_FEN,
+        memo: None,
+    })?;
     Ok(Outcome::Committed(*seq))
 }
 

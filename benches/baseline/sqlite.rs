@@ -19,7 +19,7 @@
 //! commit is durable.
 
 use super::bare_redb::now_millis;
-use super::workload::{Allocation, PARTNERS, PARTNER_FUNDS_FEN};
+use super::workload::{Allocation, PARTNER_FUNDS_FEN, PARTNERS};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -117,7 +117,13 @@ impl SqliteLedger {
                 use std::fmt::Write as _;
                 let _ = write!(actor, "P{}", allocation.partner);
                 let _ = write!(customer, "C{}", allocation.customer);
-                let request = AllocateRequest { id: &allocation.id, partner: &actor, customer: &customer, amount_fen: allocation.amount_fen, memo: None };
+                let request = AllocateRequest {
+                    id: &allocation.id,
+                    partner: &actor,
+                    customer: &customer,
+                    amount_fen: allocation.amount_fen,
+                    memo: None,
+                };
                 outcomes.push(statements.allocate(&request, now_millis(), &mut seq)?);
             }
         }
@@ -209,7 +215,15 @@ impl<'c> Statements<'c> {
     }
 
     /// Money arriving at a customer: debt first (`arrears` is negative), then cash; posts both.
-    pub fn credit_customer(&mut self, party: &str, row: BalanceRow, amount: i64, seq: i64, first_index: i64, at: i64) -> rusqlite::Result<i64> {
+    pub fn credit_customer(
+        &mut self,
+        party: &str,
+        row: BalanceRow,
+        amount: i64,
+        seq: i64,
+        first_index: i64,
+        at: i64,
+    ) -> rusqlite::Result<i64> {
         let (cash, _, arrears) = row;
         let repaid = amount.min(-arrears).max(0);
         let (cash_after, arrears_after) = (cash + amount - repaid, arrears + repaid);
@@ -245,9 +259,19 @@ impl<'c> Statements<'c> {
         outcome
     }
 
-    fn allocate_checked(&mut self, request: &AllocateRequest<'_>, partner_party: &str, customer_party: &str, at: i64, seq: &mut i64) -> rusqlite::Result<Outcome> {
+    fn allocate_checked(
+        &mut self,
+        request: &AllocateRequest<'_>,
+        partner_party: &str,
+        customer_party: &str,
+        at: i64,
+        seq: &mut i64,
+    ) -> rusqlite::Result<Outcome> {
         let Some(partner_row) = self.balance(partner_party)? else { return Ok(Outcome::Failed("access_denied")) };
-        let customer = self.customer.query_row([request.customer], |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?))).optional()?;
+        let customer = self
+            .customer
+            .query_row([request.customer], |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?)))
+            .optional()?;
         let Some((owner, association)) = customer else { return Ok(Outcome::Failed("not_found")) };
         if owner.as_deref() != Some(request.partner) {
             return Ok(Outcome::Failed("not_your_customer"));
@@ -265,7 +289,17 @@ impl<'c> Statements<'c> {
         self.set_balance(partner_party, cash - request.amount_fen, partner_arrears)?;
         self.posting(&format!("{partner_party}:cash"), this, 0, -request.amount_fen, cash - request.amount_fen, at)?;
         self.credit_customer(customer_party, customer_row, request.amount_fen, this, 1, at)?;
-        let row = JournalRow { seq: this, id: request.id, at, actor: partner_party, op: "allocate", partner: request.partner, target: customer_party, amount: request.amount_fen, memo: request.memo };
+        let row = JournalRow {
+            seq: this,
+            id: request.id,
+            at,
+            actor: partner_party,
+            op: "allocate",
+            partner: request.partner,
+            target: customer_party,
+            amount: request.amount_fen,
+            memo: request.memo,
+        };
         self.record(&row)?;
         Ok(Outcome::Committed(this))
     }
@@ -385,14 +419,22 @@ fn serve_line(statements: &mut Statements<'_>, line: &str, at: i64, seq: &mut i6
 
 /// The protocol's id rule: 1 to 64 characters from `A-Z a-z 0-9 _ . : -` (no `:` in party ids).
 fn valid_id(text: &str, colon_allowed: bool) -> bool {
-    !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-') || (colon_allowed && b == b':'))
+    !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-') || (colon_allowed && b == b':'))
 }
 
 /// A positive amount with at most 2 decimals, below 10^12, in fen; anything else is `None`.
 pub fn parse_fen(text: &str) -> Option<i64> {
     let (units, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
-    if units.is_empty() || units.len() > 12 || fraction.len() > 2 || !digits(units) || !digits(fraction) || (text.contains('.') && fraction.is_empty()) {
+    if units.is_empty()
+        || units.len() > 12
+        || fraction.len() > 2
+        || !digits(units)
+        || !digits(fraction)
+        || (text.contains('.') && fraction.is_empty())
+    {
         return None;
     }
     let units: i64 = units.parse().ok()?;

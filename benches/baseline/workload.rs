@@ -90,7 +90,9 @@ impl Allocations {
 pub fn setup_lines(customers: u32) -> impl Iterator<Item = Vec<String>> {
     let partners = (0..PARTNERS).flat_map(|partner| {
         [
-            format!(r#"{{"op":"register_partner","id":"setup-p{partner}","actor":"platform","partner":"P{partner}","kind":"distributor"}}"#),
+            format!(
+                r#"{{"op":"register_partner","id":"setup-p{partner}","actor":"platform","partner":"P{partner}","kind":"distributor"}}"#
+            ),
             format!(
                 r#"{{"op":"recharge","id":"setup-r{partner}","actor":"platform","party":"partner:P{partner}","amount":"{}"}}"#,
                 amount_text(PARTNER_FUNDS_FEN)

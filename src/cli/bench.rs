@@ -102,7 +102,13 @@ impl Run {
     /// The same run without its deferred work: the commit path alone.
     fn commit_path(&self) -> Run {
         let deferred: Duration = self.deferred.iter().map(|(_, elapsed)| *elapsed).sum();
-        Run { system: format!("{}, commit path only", self.system), busy: self.busy.saturating_sub(deferred), deferred: Vec::new(), latencies: self.latencies.clone(), ..*self }
+        Run {
+            system: format!("{}, commit path only", self.system),
+            busy: self.busy.saturating_sub(deferred),
+            deferred: Vec::new(),
+            latencies: self.latencies.clone(),
+            ..*self
+        }
     }
 
     fn throughput(&self) -> f64 {
@@ -211,19 +217,34 @@ fn setup(options: Options, scratch: Scratch) -> Result<Bench, String> {
         }
     }
     progress("setting up SQLite and bare redb");
-    SqliteLedger::create(&scratch.path("sqlite.db"), options.customers).map_err(failed("SQLite setup"))?.compact().map_err(failed("SQLite VACUUM"))?;
+    SqliteLedger::create(&scratch.path("sqlite.db"), options.customers)
+        .map_err(failed("SQLite setup"))?
+        .compact()
+        .map_err(failed("SQLite VACUUM"))?;
     drop(BareRedb::create(&scratch.path("bare.redb"), options.customers).map_err(failed("bare redb setup"))?);
     for name in ["ledger.redb", "bare.redb"] {
         BareRedb::compact(&scratch.path(name)).map_err(failed("compacting"))?;
     }
-    let sizes_before = [file_size(&scratch.path("ledger.redb")), sqlite_size(&scratch.path("sqlite.db")), file_size(&scratch.path("bare.redb"))];
+    let sizes_before =
+        [file_size(&scratch.path("ledger.redb")), sqlite_size(&scratch.path("sqlite.db")), file_size(&scratch.path("bare.redb"))];
     let tables_before = table_stats(&scratch.path("ledger.redb"))?;
     let ledger = Ledger::open(scratch.path("ledger.redb")).map_err(failed("reopening the ledger"))?;
     let sqlite = SqliteLedger::open(&scratch.path("sqlite.db")).map_err(failed("reopening SQLite"))?;
     let bare = BareRedb::open(&scratch.path("bare.redb")).map_err(failed("reopening bare redb"))?;
     let commit = BareRedb::create(&scratch.path("commit.redb"), 0).map_err(failed("bare redb commit file"))?;
     progress(&format!("setup took {:.1} s (not measured)", started.elapsed().as_secs_f64()));
-    Ok(Bench { options, scratch, ledger: Some(ledger), sqlite: Some(sqlite), bare: Some(bare), commit, committed: [0; 3], sizes_before, tables_before, targets: Vec::new() })
+    Ok(Bench {
+        options,
+        scratch,
+        ledger: Some(ledger),
+        sqlite: Some(sqlite),
+        bare: Some(bare),
+        commit,
+        committed: [0; 3],
+        sizes_before,
+        tables_before,
+        targets: Vec::new(),
+    })
 }
 
 fn file_size(path: &Path) -> u64 {
@@ -329,11 +350,25 @@ impl Bench {
         self.committed[LEDGER] += ledger_ok;
         self.committed[SQLITE] += sqlite_ok;
         let commit_path = ledger_run.commit_path();
-        print_section(&format!("(a) JSON lines in and out, {batch} per commit, files in and out (latency per commit)"), &[&ledger_run, &commit_path, &sqlite_run], false);
+        print_section(
+            &format!("(a) JSON lines in and out, {batch} per commit, files in and out (latency per commit)"),
+            &[&ledger_run, &commit_path, &sqlite_run],
+            false,
+        );
         print_deferred(&ledger_run);
         print_refusals(&[(&ledger_run.system, count - ledger_ok), (&sqlite_run.system, count - sqlite_ok)]);
-        self.target(format!("apply --batch {batch}: ledger ÷ SQLite service throughput"), ledger_run.throughput() / sqlite_run.throughput(), 1.5, false);
-        self.target("  the same, ledger commit path only (row 2)".to_owned(), commit_path.throughput() / sqlite_run.throughput(), 1.5, false);
+        self.target(
+            format!("apply --batch {batch}: ledger ÷ SQLite service throughput"),
+            ledger_run.throughput() / sqlite_run.throughput(),
+            1.5,
+            false,
+        );
+        self.target(
+            "  the same, ledger commit path only (row 2)".to_owned(),
+            commit_path.throughput() / sqlite_run.throughput(),
+            1.5,
+            false,
+        );
         Ok(())
     }
 
@@ -365,13 +400,27 @@ impl Bench {
             self.committed[system] += run.commands - refused[system];
         }
         let commit_path = ledger_run.commit_path();
-        print_section(&format!("(b) library batch API, {LIBRARY_BATCH} per commit (latency per commit)"), &[&ledger_run, &commit_path, &sqlite_run, &bare_run], false);
+        print_section(
+            &format!("(b) library batch API, {LIBRARY_BATCH} per commit (latency per commit)"),
+            &[&ledger_run, &commit_path, &sqlite_run, &bare_run],
+            false,
+        );
         print_deferred(&ledger_run);
         print_refusals(&[(&ledger_run.system, refused[LEDGER]), (&sqlite_run.system, refused[SQLITE])]);
         let customers = self.options.customers;
         let bound = if customers >= 1_000_000 { 1.5 } else { 1.0 };
-        self.target(format!("execute_batch ×{LIBRARY_BATCH} at {customers} customers: ledger ÷ SQLite throughput"), ledger_run.throughput() / sqlite_run.throughput(), bound, false);
-        self.target("  the same, ledger commit path only (row 2)".to_owned(), commit_path.throughput() / sqlite_run.throughput(), bound, false);
+        self.target(
+            format!("execute_batch ×{LIBRARY_BATCH} at {customers} customers: ledger ÷ SQLite throughput"),
+            ledger_run.throughput() / sqlite_run.throughput(),
+            bound,
+            false,
+        );
+        self.target(
+            "  the same, ledger commit path only (row 2)".to_owned(),
+            commit_path.throughput() / sqlite_run.throughput(),
+            bound,
+            false,
+        );
         println!("  batched throughput at 1,000,000 customers >= 0.5x that at 10,000: compare the ledger row of two runs");
         Ok(())
     }
@@ -383,7 +432,12 @@ impl Bench {
         progress(&format!("(c) single durable commands: {count} each"));
         let allocations = Allocations::new("c-", self.options.customers, SEED ^ 0xC).take_vec(count);
         let requests = workload::decode(&allocations);
-        let mut runs = [Run::ledger("ledger execute"), Run::new("SQLite allocation"), Run::new("bare redb transfer"), Run::new("bare redb commit (1 insert)")];
+        let mut runs = [
+            Run::ledger("ledger execute"),
+            Run::new("SQLite allocation"),
+            Run::new("bare redb transfer"),
+            Run::new("bare redb commit (1 insert)"),
+        ];
         let mut refused = [0usize; 3];
         for (index, (allocation, request)) in allocations.iter().zip(&requests).enumerate() {
             for turn in 0..4 {
@@ -402,7 +456,11 @@ impl Bench {
         for system in [LEDGER, SQLITE, BARE] {
             self.committed[system] += count - refused[system];
         }
-        print_section("(c) single durable command (latency per command; ratio: ledger p50 ÷ p50)", &[&runs[0], &runs[1], &runs[2], &runs[3]], true);
+        print_section(
+            "(c) single durable command (latency per command; ratio: ledger p50 ÷ p50)",
+            &[&runs[0], &runs[1], &runs[2], &runs[3]],
+            true,
+        );
         print_refusals(&[(&runs[0].system, refused[0]), (&runs[1].system, refused[1])]);
         let ratio = runs[0].latency(0.5).as_secs_f64() / runs[3].latency(0.5).as_secs_f64().max(1e-9);
         self.target("single durable command: ledger p50 ÷ bare redb commit p50".to_owned(), ratio, 1.3, true);
@@ -439,7 +497,11 @@ impl Bench {
         }
         self.ledger = Some(Arc::try_unwrap(ledger).map_err(|_| "a thread kept the ledger".to_owned())?);
         self.committed[LEDGER] += 2 * count - refused;
-        print_section(&format!("(d) {threads} threads against 1 (latency per command; throughput: commands ÷ wall time)"), &[&runs[0], &runs[1], &runs[2], &runs[3]], None);
+        print_section(
+            &format!("(d) {threads} threads against 1 (latency per command; throughput: commands ÷ wall time)"),
+            &[&runs[0], &runs[1], &runs[2], &runs[3]],
+            None,
+        );
         let (ledger_ratio, bare_ratio) = (runs[1].throughput() / runs[0].throughput(), runs[3].throughput() / runs[2].throughput());
         println!("  {threads} threads ÷ 1 thread throughput: ledger {ledger_ratio:.2}x, bare redb {bare_ratio:.2}x");
         print_refusals(&[("the ledger", refused)]);
@@ -454,7 +516,11 @@ impl Bench {
         progress("(e) verifying the ledger and compacting the files");
         let started = Instant::now();
         let report = self.ledger().verify().map_err(failed("verify"))?;
-        println!("\nverify: ok, {} transactions replayed in {:.1} s (not measured above)", report.transactions, started.elapsed().as_secs_f64());
+        println!(
+            "\nverify: ok, {} transactions replayed in {:.1} s (not measured above)",
+            report.transactions,
+            started.elapsed().as_secs_f64()
+        );
         drop(self.ledger.take());
         drop(self.bare.take());
         let paths = [self.scratch.path("ledger.redb"), self.scratch.path("sqlite.db"), self.scratch.path("bare.redb")];

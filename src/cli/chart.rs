@@ -82,9 +82,19 @@ pub fn run(args: &ChartArgs) -> Result<ExitCode, String> {
     let refused = |refusal: super::tables::Refusal| format!("query refused: {}", refusal.describe());
     let summary = ask(&ledger, &options, json!({"op": "consumption_summary", "partner": partner, "cycle": args.cycle})).map_err(refused)?;
     let day_count = days_in_cycle(&args.cycle).ok_or_else(|| format!("cycle {:?} is not YYYY-MM", args.cycle))?;
-    let customers: Vec<String> =
-        summary["customers"].as_array().map_or(&[][..], Vec::as_slice).iter().filter_map(|row| row["customer"].as_str().map(str::to_owned)).collect();
-    let mut trend = Trend { partner: format!("partner:{partner}"), cycle: args.cycle.clone(), customers: customers.len(), bills: 0, days: vec![Day::default(); day_count] };
+    let customers: Vec<String> = summary["customers"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter_map(|row| row["customer"].as_str().map(str::to_owned))
+        .collect();
+    let mut trend = Trend {
+        partner: format!("partner:{partner}"),
+        cycle: args.cycle.clone(),
+        customers: customers.len(),
+        bills: 0,
+        days: vec![Day::default(); day_count],
+    };
     for customer in &customers {
         let mut offset = 0;
         loop {
@@ -172,7 +182,8 @@ fn escape(text: &str) -> String {
 fn nice_step(span: f64, ticks: f64) -> f64 {
     let raw = span / ticks;
     let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().map(|factor| factor * magnitude).find(|step| *step >= raw).unwrap_or(10.0 * magnitude);
+    let step =
+        [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().map(|factor| factor * magnitude).find(|step| *step >= raw).unwrap_or(10.0 * magnitude);
     step.max(0.01)
 }
 
@@ -212,7 +223,13 @@ fn tick_label(value: f64, step: f64) -> String {
         return "0".to_owned();
     }
     let whole = |value: f64| (value - value.round()).abs() < 1e-6;
-    let decimals = if whole(step) { 0 } else if whole(step * 10.0) { 1 } else { 2 };
+    let decimals = if whole(step) {
+        0
+    } else if whole(step * 10.0) {
+        1
+    } else {
+        2
+    };
     let text = format!("{:.*}", decimals, value.abs());
     let (integer, fraction) = text.split_once('.').map_or((text.as_str(), None), |(integer, fraction)| (integer, Some(fraction)));
     let mut grouped = String::new();
@@ -281,7 +298,11 @@ pub fn svg(trend: &Trend) -> String {
     for tick in 0..=ticks {
         let value = axis_low + step * tick as f64;
         let at = y(value);
-        let _ = writeln!(out, r##"    <line x1="{LEFT}" y1="{at:.1}" x2="{:.1}" y2="{at:.1}" stroke="#e3e3e3" stroke-width="1"/>"##, LEFT + plot_width);
+        let _ = writeln!(
+            out,
+            r##"    <line x1="{LEFT}" y1="{at:.1}" x2="{:.1}" y2="{at:.1}" stroke="#e3e3e3" stroke-width="1"/>"##,
+            LEFT + plot_width
+        );
         let _ = writeln!(out, r#"    <text x="{:.1}" y="{:.1}">{}</text>"#, LEFT - 8.0, at + 4.0, tick_label(value, step));
     }
     let _ = writeln!(
@@ -323,13 +344,23 @@ pub fn svg(trend: &Trend) -> String {
     let _ = writeln!(out, "  </g>");
 
     // Zero line and plot frame.
-    let _ = writeln!(out, r##"  <line id="zero-line" x1="{LEFT}" y1="{zero:.1}" x2="{:.1}" y2="{zero:.1}" stroke="#333333" stroke-width="1.2"/>"##, LEFT + plot_width);
-    let _ = writeln!(out, r##"  <line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{:.1}" stroke="#333333" stroke-width="1"/>"##, TOP + plot_height);
+    let _ = writeln!(
+        out,
+        r##"  <line id="zero-line" x1="{LEFT}" y1="{zero:.1}" x2="{:.1}" y2="{zero:.1}" stroke="#333333" stroke-width="1.2"/>"##,
+        LEFT + plot_width
+    );
+    let _ =
+        writeln!(out, r##"  <line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{:.1}" stroke="#333333" stroke-width="1"/>"##, TOP + plot_height);
 
     // Net: a line through the days with a dot on each.
-    let points: Vec<String> = trend.days.iter().enumerate().map(|(index, day)| format!("{:.1},{:.1}", x_center(index), y(yuan(day.net())))).collect();
+    let points: Vec<String> =
+        trend.days.iter().enumerate().map(|(index, day)| format!("{:.1},{:.1}", x_center(index), y(yuan(day.net())))).collect();
     let _ = writeln!(out, r#"  <g id="series-net">"#);
-    let _ = writeln!(out, r#"    <polyline points="{}" fill="none" stroke="{NET_COLOUR}" stroke-width="2.2" stroke-linejoin="round"/>"#, points.join(" "));
+    let _ = writeln!(
+        out,
+        r#"    <polyline points="{}" fill="none" stroke="{NET_COLOUR}" stroke-width="2.2" stroke-linejoin="round"/>"#,
+        points.join(" ")
+    );
     for (index, day) in trend.days.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -345,11 +376,20 @@ pub fn svg(trend: &Trend) -> String {
 
     // Day axis.
     let base = TOP + plot_height;
-    let _ = writeln!(out, r##"  <line x1="{LEFT}" y1="{base:.1}" x2="{:.1}" y2="{base:.1}" stroke="#333333" stroke-width="1"/>"##, LEFT + plot_width);
+    let _ = writeln!(
+        out,
+        r##"  <line x1="{LEFT}" y1="{base:.1}" x2="{:.1}" y2="{base:.1}" stroke="#333333" stroke-width="1"/>"##,
+        LEFT + plot_width
+    );
     let _ = writeln!(out, r##"  <g id="x-axis" font-size="11" fill="#444444" text-anchor="middle">"##);
     let every = if slot >= 18.0 { 1 } else { 2 };
     for index in (0..trend.days.len()).filter(|index| index % every == 0) {
-        let _ = writeln!(out, r##"    <line x1="{0:.1}" y1="{base:.1}" x2="{0:.1}" y2="{1:.1}" stroke="#333333" stroke-width="1"/>"##, x_center(index), base + 4.0);
+        let _ = writeln!(
+            out,
+            r##"    <line x1="{0:.1}" y1="{base:.1}" x2="{0:.1}" y2="{1:.1}" stroke="#333333" stroke-width="1"/>"##,
+            x_center(index),
+            base + 4.0
+        );
         let _ = writeln!(out, r#"    <text x="{:.1}" y="{:.1}">{}</text>"#, x_center(index), base + 17.0, index + 1);
     }
     let _ = writeln!(

@@ -737,7 +737,8 @@ impl Demo {
     fn recover(&mut self, customer: usize, amount: i64, memo: &str) {
         let partner = self.model.customers[customer].partner;
         let actor = self.acting_for(partner, 250);
-        let expect = if self.model.customers[customer].funds.available() < amount { Expect::Fail("insufficient_funds") } else { Expect::Ok };
+        let expect =
+            if self.model.customers[customer].funds.available() < amount { Expect::Fail("insufficient_funds") } else { Expect::Ok };
         let mut command = json!({"op": "recover", "from": self.customer_party(customer), "amount": money(amount), "memo": memo});
         if actor != partner {
             command["partner"] = json!(self.model.partners[partner].id);
@@ -758,7 +759,8 @@ impl Demo {
             .iter()
             .map(|&(reseller, amount)| json!({"op": "allocate", "to": self.model.partner_party(reseller), "amount": money(amount), "memo": "weekly reseller funding"}))
             .collect();
-        let expect = if self.model.partners[distributor].funds.available() < total { Expect::Fail("insufficient_funds") } else { Expect::Ok };
+        let expect =
+            if self.model.partners[distributor].funds.available() < total { Expect::Fail("insufficient_funds") } else { Expect::Ok };
         let actor = self.model.partner_party(distributor);
         self.send(&actor, json!({"op": "atomic", "commands": commands}), expect, Tag::FundResellers { amount: total });
         if expect == Expect::Ok {
@@ -785,7 +787,8 @@ impl Demo {
     }
 
     fn compensate(&mut self, who: Who, amount: i64, reason: &str) {
-        let command = json!({"op": "adjust", "party": self.model.party(who), "direction": "compensate", "amount": money(amount), "reason": reason});
+        let command =
+            json!({"op": "adjust", "party": self.model.party(who), "direction": "compensate", "amount": money(amount), "reason": reason});
         let at = self.script.now();
         self.send("platform", command, Expect::Ok, Tag::Compensation);
         self.model.platform.revenue -= amount;
@@ -794,7 +797,8 @@ impl Demo {
     }
 
     fn deduct(&mut self, who: Who, amount: i64, reason: &str) {
-        let command = json!({"op": "adjust", "party": self.model.party(who), "direction": "deduct", "amount": money(amount), "reason": reason});
+        let command =
+            json!({"op": "adjust", "party": self.model.party(who), "direction": "deduct", "amount": money(amount), "reason": reason});
         let expect = if self.model.funds(who).available() < amount { Expect::Fail("insufficient_funds") } else { Expect::Ok };
         let at = self.script.now();
         self.send("platform", command, expect, Tag::Other);
@@ -851,7 +855,8 @@ impl Demo {
     fn issue_coupon(&mut self, customer: usize, voucher: bool, face_value: i64) {
         let partner = self.model.customers[customer].partner;
         let quota = if voucher { self.model.partners[partner].voucher_quota } else { self.model.partners[partner].cash_quota };
-        let Some(quota) = quota.filter(|&quota| self.model.quotas[quota].balance >= face_value && !self.model.quotas[quota].reclaimed) else {
+        let Some(quota) = quota.filter(|&quota| self.model.quotas[quota].balance >= face_value && !self.model.quotas[quota].reclaimed)
+        else {
             return;
         };
         debug_assert!(voucher || self.model.customers[customer].whitelisted);
@@ -888,7 +893,11 @@ impl Demo {
         let quota = self.model.coupons[coupon].quota;
         let actor = self.acting_for(self.model.quotas[quota].owner, 300);
         let customer = &self.model.customers[self.model.coupons[coupon].customer];
-        let expect = if self.model.coupons[coupon].usable(self.script.now()) && customer.resale { Expect::Ok } else { Expect::Fail("coupon_not_reclaimable") };
+        let expect = if self.model.coupons[coupon].usable(self.script.now()) && customer.resale {
+            Expect::Ok
+        } else {
+            Expect::Fail("coupon_not_reclaimable")
+        };
         let actor = self.model.partner_party(actor);
         self.send(&actor, json!({"op": "reclaim_coupon", "coupon": self.model.coupons[coupon].id}), expect, Tag::Other);
         if expect == Expect::Ok {
@@ -926,7 +935,18 @@ impl Demo {
             let service = SERVICES[self.rng.index(SERVICES.len())];
             let kind = ["new", "new", "new", "renew", "renew", "change"][self.rng.index(6)];
             lines.push(json!({"order": id, "amount": money(amount), "kind": kind, "service": service}));
-            self.model.orders.push(Order { id, customer, amount, service, pay_deadline, status: OrderStatus::Pending, payer: None, paid_cash: 0, paid_credit: 0, bill: None });
+            self.model.orders.push(Order {
+                id,
+                customer,
+                amount,
+                service,
+                pay_deadline,
+                status: OrderStatus::Pending,
+                payer: None,
+                paid_cash: 0,
+                paid_credit: 0,
+                bill: None,
+            });
             orders.push(self.model.orders.len() - 1);
             total += amount;
         }
@@ -1016,7 +1036,8 @@ impl Demo {
     fn consume(&mut self, customer: usize, units: i64) {
         let units = units.max(1_000_000);
         let service = SERVICES[self.rng.index(SERVICES.len())];
-        let command = json!({"op": "consume", "customer": self.model.customers[customer].id, "amount": usage_amount(units), "service": service});
+        let command =
+            json!({"op": "consume", "customer": self.model.customers[customer].id, "amount": usage_amount(units), "service": service});
         let at = self.script.now();
         self.send("platform", command, Expect::Ok, Tag::Other);
         self.model.apply_usage(customer, units / 1_000_000, at);
@@ -1063,7 +1084,8 @@ impl Demo {
                 self.model.platform.bank += amount;
                 self.model.withdrawals[index].status = WithdrawalStatus::Approved;
             } else {
-                let command = json!({"op": "reject_withdrawal", "withdrawal": id, "reason": "bank account name does not match the partner's"});
+                let command =
+                    json!({"op": "reject_withdrawal", "withdrawal": id, "reason": "bank account name does not match the partner's"});
                 self.send("platform", command, Expect::Ok, tag);
                 self.model.funds_mut(who).held -= amount;
                 self.model.withdrawals[index].status = WithdrawalStatus::Rejected;
@@ -1127,7 +1149,12 @@ impl Demo {
     fn generate(customers: u32, seed: u64) -> Demo {
         // One second between commands, less when there are many customers, so the month holds them.
         let step = (10_000_000 / i64::from(customers.max(1))).clamp(1, 1000);
-        let script = Script { lines: Vec::with_capacity(customers as usize * 22), metas: Vec::with_capacity(customers as usize * 22), clock: MONTH_START, step };
+        let script = Script {
+            lines: Vec::with_capacity(customers as usize * 22),
+            metas: Vec::with_capacity(customers as usize * 22),
+            clock: MONTH_START,
+            step,
+        };
         let mut demo = Demo {
             rng: Rng(seed),
             model: Model::default(),
@@ -1150,7 +1177,16 @@ impl Demo {
     fn create_partners(&mut self) {
         let funds = Funds::default();
         let add = |model: &mut Model, id: String, kind, parent| {
-            model.partners.push(Partner { id, kind, parent, funds, customers: Vec::new(), bills: Vec::new(), voucher_quota: None, cash_quota: None });
+            model.partners.push(Partner {
+                id,
+                kind,
+                parent,
+                funds,
+                customers: Vec::new(),
+                bills: Vec::new(),
+                voucher_quota: None,
+                cash_quota: None,
+            });
             model.partners.len() - 1
         };
         for (distributor, resellers) in DISTRIBUTORS {
@@ -1166,7 +1202,8 @@ impl Demo {
 
     /// Who the customers are: their partner, resale (85%) or referral, size, usage and signup day.
     fn create_customers(&mut self, count: u32) {
-        let weights: Vec<u64> = self.model.partners.iter().map(|partner| if partner.kind == PartnerKind::SolutionProvider { 6 } else { 8 }).collect();
+        let weights: Vec<u64> =
+            self.model.partners.iter().map(|partner| if partner.kind == PartnerKind::SolutionProvider { 6 } else { 8 }).collect();
         let total: u64 = weights.iter().sum();
         for index in 0..count as usize {
             let mut pick = self.rng.below(total);
@@ -1222,10 +1259,12 @@ impl Demo {
     /// The platform's quotas for a distributor or solution provider; a distributor passes part
     /// of them on to each of its resellers.
     fn issue_quotas(&mut self, partner: usize) {
-        let resellers: Vec<usize> = (0..self.model.partners.len()).filter(|&reseller| self.model.partners[reseller].parent == Some(partner)).collect();
+        let resellers: Vec<usize> =
+            (0..self.model.partners.len()).filter(|&reseller| self.model.partners[reseller].parent == Some(partner)).collect();
         for voucher in [true, false] {
             let size = |demo: &Demo, partner: usize| {
-                let resale = demo.model.partners[partner].customers.iter().filter(|&&customer| demo.model.customers[customer].resale).count() as i64;
+                let resale =
+                    demo.model.partners[partner].customers.iter().filter(|&&customer| demo.model.customers[customer].resale).count() as i64;
                 if voucher { (resale * 150 + 5_000) * 100 } else { (resale * 80 + 2_000) * 100 }
             };
             let total = size(self, partner) + resellers.iter().map(|&reseller| size(self, reseller)).sum::<i64>();
@@ -1257,7 +1296,8 @@ impl Demo {
             }
         }
         self.deferred_payments(day);
-        let mut active: Vec<usize> = (0..self.model.customers.len()).filter(|&customer| self.model.customers[customer].signup_day <= day).collect();
+        let mut active: Vec<usize> =
+            (0..self.model.customers.len()).filter(|&customer| self.model.customers[customer].signup_day <= day).collect();
         self.rng.shuffle(&mut active);
         for customer in active {
             self.customer_day(customer, day);
@@ -1309,7 +1349,8 @@ impl Demo {
                         .filter(|&(_, need)| need > 0)
                         .map(|(reseller, need)| (reseller, round_up(need, cny(1_000))))
                         .collect();
-                    let need = self.funding_target(partner, day) + grants.iter().map(|&(_, amount)| amount).sum::<i64>() - self.model.partners[partner].funds.available();
+                    let need = self.funding_target(partner, day) + grants.iter().map(|&(_, amount)| amount).sum::<i64>()
+                        - self.model.partners[partner].funds.available();
                     if need > 0 {
                         self.recharge(Who::Partner(partner), round_up(need, cny(10_000)));
                     }
@@ -1474,7 +1515,8 @@ impl Demo {
             self.short_of_funds(purchase, &coupons);
             return;
         }
-        if resale && self.rng.chance(60)
+        if resale
+            && self.rng.chance(60)
             && let Some(unusable) = self.unusable_coupon(purchase)
         {
             // A customer lists a coupon that expired or is for another service: refused, then paid without it.
@@ -1671,7 +1713,6 @@ impl Demo {
     }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Running the script, and counting what the ledger answered.
 
@@ -1830,7 +1871,9 @@ impl Tally {
                     self.usage_debt.add(fen(*debt));
                 }
             }
-            (Tag::Withdrawal { amount }, Outcome::Withdrawal { status, .. }) => self.withdrawals.entry(status.name()).or_default().add(amount),
+            (Tag::Withdrawal { amount }, Outcome::Withdrawal { status, .. }) => {
+                self.withdrawals.entry(status.name()).or_default().add(amount)
+            }
             (_, Outcome::Invoiced { matched, .. }) => self.invoices.add(matched.iter().map(|matched| fen(matched.amount)).sum()),
             (Tag::InvoiceReturn { amount }, _) => self.invoice_returns.add(amount),
             _ => {}
@@ -1894,7 +1937,8 @@ fn parse_fen(value: &Value) -> Result<i64, String> {
     let text = value.as_str().ok_or_else(|| format!("expected an amount, got {value}"))?;
     let (negative, digits) = text.strip_prefix('-').map_or((false, text), |rest| (true, rest));
     let (units, cents) = digits.split_once('.').ok_or_else(|| format!("expected an amount, got {text}"))?;
-    let magnitude = units.parse::<i64>().map_err(|error| format!("{text}: {error}"))? * 100 + cents.parse::<i64>().map_err(|error| format!("{text}: {error}"))?;
+    let magnitude = units.parse::<i64>().map_err(|error| format!("{text}: {error}"))? * 100
+        + cents.parse::<i64>().map_err(|error| format!("{text}: {error}"))?;
     Ok(if negative { -magnitude } else { magnitude })
 }
 
@@ -1947,7 +1991,8 @@ fn compare(books: &Books, model: &Model) -> (usize, Vec<String>) {
             differences.push(format!("platform {name}: ledger {}, script {}", yuan(ledger), yuan(script)));
         }
     }
-    let parties = (0..model.partners.len()).map(|partner| (Who::Partner(partner), &books.partners[partner]))
+    let parties = (0..model.partners.len())
+        .map(|partner| (Who::Partner(partner), &books.partners[partner]))
         .chain((0..model.customers.len()).map(|customer| (Who::Customer(customer), &books.customers[customer])));
     for (who, ledger) in parties {
         let script = model.funds(who);
@@ -2054,17 +2099,36 @@ fn print_money_position(books: &Books) {
     println!("  {:<40}{:>26}", "customers' cash", yuan(customer_cash));
     println!("  {:<40}{:>26}", "less credit in use (partners, customers)", yuan(-credit));
     println!("  {:<40}{:>26}", "less customer debt", yuan(-debt));
-    println!("  {:<40}{:>26}  the bank account's balance, sign reversed", "= net money in from the bank", yuan(books.platform[1] + partner_cash + customer_cash - credit - debt));
+    println!(
+        "  {:<40}{:>26}  the bank account's balance, sign reversed",
+        "= net money in from the bank",
+        yuan(books.platform[1] + partner_cash + customer_cash - credit - debt)
+    );
 }
 
 fn print_money_moved(tally: &Tally) {
     header("Money moved during the month");
     let recharge_note = format!("{} of it repaid debt first", yuan(tally.recharge_repaid_debt));
     row("recharged by the platform (from the bank)", Some(tally.recharges.count), Some(tally.recharges.amount), &recharge_note);
-    row("allocated by partners to customers", Some(tally.allocations.count), Some(tally.allocations.amount), "resale customers' budgets; debt repaid first");
-    row("allocated by distributors to resellers", Some(tally.reseller_funding.count), Some(tally.reseller_funding.amount), "weekly, in atomic groups");
+    row(
+        "allocated by partners to customers",
+        Some(tally.allocations.count),
+        Some(tally.allocations.amount),
+        "resale customers' budgets; debt repaid first",
+    );
+    row(
+        "allocated by distributors to resellers",
+        Some(tally.reseller_funding.count),
+        Some(tally.reseller_funding.amount),
+        "weekly, in atomic groups",
+    );
     row("recovered by partners from customers", Some(tally.recoveries.count), Some(tally.recoveries.amount), "unused budget taken back");
-    row("by distributors on behalf of resellers", Some(tally.on_behalf.count), Some(tally.on_behalf.amount), "of the allocations and recoveries above");
+    row(
+        "by distributors on behalf of resellers",
+        Some(tally.on_behalf.count),
+        Some(tally.on_behalf.amount),
+        "of the allocations and recoveries above",
+    );
     row("credit repaid", Some(tally.credit_repaid.count), Some(tally.credit_repaid.amount), "cash moved back into credit lines");
     row("compensations (SLA credits)", Some(tally.compensations.count), Some(tally.compensations.amount), "from revenue to the customer");
     row("deductions (fees)", Some(tally.deductions.count), Some(tally.deductions.amount), "from the partner to revenue");
@@ -2091,10 +2155,16 @@ fn print_partners(model: &Model, tally: &Tally, books: &Books) {
         if record.parent.is_some() {
             continue;
         }
-        let group: Vec<usize> = std::iter::once(partner).chain((0..model.partners.len()).filter(|&other| model.partners[other].parent == Some(partner))).collect();
+        let group: Vec<usize> = std::iter::once(partner)
+            .chain((0..model.partners.len()).filter(|&other| model.partners[other].parent == Some(partner)))
+            .collect();
         let mut subtotal = (PartnerTally::default(), 0);
         for &member in &group {
-            let name = if member == partner { format!("{} {}", record.id, record.kind.label()) } else { format!("  {} reseller", model.partners[member].id) };
+            let name = if member == partner {
+                format!("{} {}", record.id, record.kind.label())
+            } else {
+                format!("  {} reseller", model.partners[member].id)
+            };
             line(&name, &tally.partners[member], books.partners[member].cash);
             add_partner(&mut subtotal, &tally.partners[member], books.partners[member].cash);
         }
@@ -2119,14 +2189,34 @@ fn add_partner(total: &mut (PartnerTally, i64), add: &PartnerTally, cash: i64) {
 
 fn print_coupons(tally: &Tally, books: &Books) {
     header("Coupons (CPN, coupon value)");
-    row("quotas from the platform", Some(tally.platform_quotas.count), Some(tally.platform_quotas.amount), "to distributors and solution providers");
-    row("quotas from distributors", Some(tally.distributor_quotas.count), Some(tally.distributor_quotas.amount), "to their resellers, out of their own quota");
+    row(
+        "quotas from the platform",
+        Some(tally.platform_quotas.count),
+        Some(tally.platform_quotas.amount),
+        "to distributors and solution providers",
+    );
+    row(
+        "quotas from distributors",
+        Some(tally.distributor_quotas.count),
+        Some(tally.distributor_quotas.amount),
+        "to their resellers, out of their own quota",
+    );
     row("vouchers issued", Some(tally.vouchers.count), Some(tally.vouchers.amount), "most limited to 1-3 services");
     row("cash coupons issued", Some(tally.cash_coupons.count), Some(tally.cash_coupons.amount), "whitelisted customers only");
     row("redeemed on orders", Some(tally.coupon_payments.count), Some(books.platform[3]), "count: orders paid partly with coupons");
     row("coupons reclaimed to their quota", Some(tally.coupon_reclaims.count), Some(tally.coupon_reclaims.amount), "");
-    row("quota reclaimed by its distributor", Some(tally.quota_reclaims.count), Some(tally.quota_reclaims.amount), "what was left goes back to the distributor's quota");
-    row("expired and swept at month end", Some(tally.coupons_expired.count), Some(books.platform[4]), "promotion coupons that ended on 2026-11-26");
+    row(
+        "quota reclaimed by its distributor",
+        Some(tally.quota_reclaims.count),
+        Some(tally.quota_reclaims.amount),
+        "what was left goes back to the distributor's quota",
+    );
+    row(
+        "expired and swept at month end",
+        Some(tally.coupons_expired.count),
+        Some(books.platform[4]),
+        "promotion coupons that ended on 2026-11-26",
+    );
     let unused = -books.platform[2] - books.platform[3] - books.platform[4];
     row("unused: in quotas and on live coupons", None, Some(unused), "issued = redeemed + expired + unused");
 }
@@ -2137,24 +2227,45 @@ fn print_orders(tally: &Tally) {
     let combined_note = format!("in {} combined orders, paid or cancelled together", thousands(tally.combined.count));
     row("placed alone", Some(tally.single_orders.count), Some(tally.single_orders.amount), "");
     row("placed in combined orders of 2-3", Some(tally.combined_members), Some(tally.combined.amount), &combined_note);
-    let paid_note = format!("coupons {}, cash {}, credit {}", yuan(tally.paid.amount - tally.paid_cash - tally.paid_credit), yuan(tally.paid_cash), yuan(tally.paid_credit));
+    let paid_note = format!(
+        "coupons {}, cash {}, credit {}",
+        yuan(tally.paid.amount - tally.paid_cash - tally.paid_credit),
+        yuan(tally.paid_cash),
+        yuan(tally.paid_credit)
+    );
     row("paid", Some(tally.paid.count), Some(tally.paid.amount), &paid_note);
-    row("  of which by the customer's partner", Some(tally.paid_by_partner.count), Some(tally.paid_by_partner.amount), "resale customers only, from the partner's cash and credit");
+    row(
+        "  of which by the customer's partner",
+        Some(tally.paid_by_partner.count),
+        Some(tally.paid_by_partner.amount),
+        "resale customers only, from the partner's cash and credit",
+    );
     row("cancelled", Some(tally.cancelled), None, "");
-    row("unsubscribed and refunded", Some(tally.refunds.count), Some(tally.refunds.amount), "back to whoever paid: credit first, then cash");
+    row(
+        "unsubscribed and refunded",
+        Some(tally.refunds.count),
+        Some(tally.refunds.amount),
+        "back to whoever paid: credit first, then cash",
+    );
     row("left unpaid at month end", Some(placed - tally.paid.count - tally.cancelled), None, "");
 }
 
 fn print_usage(tally: &Tally, books: &Books) {
     header("On-demand usage and debt");
-    let erased = format!("sent with 8 decimals; {}.{:08} cut off below the fen", tally.usage_erased / 100_000_000, tally.usage_erased % 100_000_000);
+    let erased =
+        format!("sent with 8 decimals; {}.{:08} cut off below the fen", tally.usage_erased / 100_000_000, tally.usage_erased % 100_000_000);
     row("usage charged", Some(tally.usage.count), Some(tally.usage.amount), &erased);
     row("  from cash", None, Some(tally.usage_cash), "");
     row("  on credit", None, Some(tally.usage_credit), "");
     row("  became debt", Some(tally.usage_debt.count), Some(tally.usage_debt.amount), "count: usage bills that ran into debt");
     let outstanding: i64 = books.customers.iter().map(|funds| funds.debt).sum();
     let debtors = books.customers.iter().filter(|funds| funds.debt > 0).count() as u64;
-    row("debt repaid", None, Some(tally.usage_debt.amount - outstanding), "incoming money (allocations, recharges, refunds) repays debt first");
+    row(
+        "debt repaid",
+        None,
+        Some(tally.usage_debt.amount - outstanding),
+        "incoming money (allocations, recharges, refunds) repays debt first",
+    );
     row("debt outstanding at month end", Some(debtors), Some(outstanding), "count: customers in debt");
 }
 
@@ -2230,7 +2341,12 @@ pub fn run(db: &Path, customers: u32, seed: u64) -> Result<ExitCode, String> {
     let checked = print_checks(&ledger, &demo.model, &books);
     let lines = demo.script.lines.len() as u64;
     println!();
-    println!("  throughput: {} commands in {:.2} s = {} commands/s", thousands(lines), executed.as_secs_f64(), thousands((lines as f64 / executed.as_secs_f64().max(1e-9)) as u64));
+    println!(
+        "  throughput: {} commands in {:.2} s = {} commands/s",
+        thousands(lines),
+        executed.as_secs_f64(),
+        thousands((lines as f64 / executed.as_secs_f64().max(1e-9)) as u64)
+    );
     println!(
         "  wall time: {:.2} s (script {:.2} s, commands {:.2} s, reading back and verify {:.2} s)",
         started.elapsed().as_secs_f64(),
@@ -2313,7 +2429,8 @@ impl Demo {
         }
         if missing(self, "coupon_not_usable") {
             let now = self.script.now();
-            let holder = (0..customers).find(|&customer| self.model.customers[customer].coupons.iter().any(|&coupon| !self.model.coupons[coupon].usable(now)));
+            let holder = (0..customers)
+                .find(|&customer| self.model.customers[customer].coupons.iter().any(|&coupon| !self.model.coupons[coupon].usable(now)));
             if let Some(customer) = holder {
                 let purchase = self.place(customer, 1, false);
                 let unusable = self.unusable_coupon(&purchase).expect("the customer holds an unusable coupon");

@@ -120,7 +120,9 @@ fn describe_open_error(db: &Path, error: &OpenError) -> String {
         StoreError::Redb(redb::Error::DatabaseAlreadyOpen | redb::Error::LockProtocolMismatch) => {
             "the ledger is in use by another process (close it first)"
         }
-        StoreError::Redb(redb::Error::Corrupted(_)) | StoreError::Corrupt(_) | StoreError::Format(_) => "the ledger file is damaged or not a ledger",
+        StoreError::Redb(redb::Error::Corrupted(_)) | StoreError::Corrupt(_) | StoreError::Format(_) => {
+            "the ledger file is damaged or not a ledger"
+        }
         StoreError::Redb(redb::Error::Io(io)) if io.kind() != std::io::ErrorKind::PermissionDenied => {
             "the ledger file is damaged, not a ledger, or unreadable"
         }

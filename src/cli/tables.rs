@@ -345,7 +345,9 @@ fn request_of(command: &QueryCommand) -> (Value, Option<&'static str>) {
         }
         QueryCommand::Order { order, .. } => (json!({"op": "order", "order": order}), None),
         QueryCommand::Invoiceable { party, .. } => (json!({"op": "invoiceable", "party": party}), None),
-        QueryCommand::Withdrawals { party, paging, .. } => (with_paging(json!({"op": "withdrawals", "party": party}), paging), Some("withdrawals")),
+        QueryCommand::Withdrawals { party, paging, .. } => {
+            (with_paging(json!({"op": "withdrawals", "party": party}), paging), Some("withdrawals"))
+        }
         QueryCommand::Consumption { partner, cycle, .. } => {
             let mut request = json!({"op": "consumption_summary", "cycle": cycle});
             put(&mut request, "partner", partner.as_ref().map(|partner| partner.strip_prefix("partner:").unwrap_or(partner).to_owned()));
@@ -519,7 +521,8 @@ fn balance(result: &Value, as_of: Option<&str>) -> String {
     let when = as_of.map_or_else(|| "now".to_owned(), |at| format!("as of {at}"));
     let mut out = format!("Balance of {} ({when})\n\n", text(&result["party"]));
     if let Some(accounts) = result["accounts"].as_object() {
-        let mut table = Table::new(&[("account", Align::Left), ("balance", Align::Right), ("asset", Align::Left), ("what it is", Align::Left)]);
+        let mut table =
+            Table::new(&[("account", Align::Left), ("balance", Align::Right), ("asset", Align::Left), ("what it is", Align::Left)]);
         for (name, meaning) in PLATFORM_ACCOUNTS {
             let asset = if name.starts_with("coupon") { "CPN" } else { "CNY" };
             table.row(vec![name.to_owned(), text(&accounts[name]), asset.to_owned(), meaning.to_owned()]);
@@ -548,7 +551,13 @@ fn balance(result: &Value, as_of: Option<&str>) -> String {
     let quotas = list(result, "quotas");
     if !quotas.is_empty() {
         out.push_str("\nCoupon quotas (CPN)\n");
-        let mut table = Table::new(&[("quota", Align::Left), ("kind", Align::Left), ("balance", Align::Right), ("valid until", Align::Left), ("status", Align::Left)]);
+        let mut table = Table::new(&[
+            ("quota", Align::Left),
+            ("kind", Align::Left),
+            ("balance", Align::Right),
+            ("valid until", Align::Left),
+            ("status", Align::Left),
+        ]);
         for quota in quotas {
             table.row(cells(quota, &["quota", "kind", "balance", "valid_until", "status"]));
         }
@@ -569,7 +578,14 @@ fn balance(result: &Value, as_of: Option<&str>) -> String {
         for coupon in coupons {
             table.row(cells(coupon, &["coupon", "kind", "face_value", "remaining", "valid_until", "status"]));
         }
-        table.total(vec!["total".into(), String::new(), sum(coupons, "face_value"), sum(coupons, "remaining"), String::new(), String::new()]);
+        table.total(vec![
+            "total".into(),
+            String::new(),
+            sum(coupons, "face_value"),
+            sum(coupons, "remaining"),
+            String::new(),
+            String::new(),
+        ]);
         out.push_str(&table.render());
     }
     out
@@ -650,7 +666,19 @@ fn bills(result: &Value, party: &str, cycle: Option<&str>, paging: &Paging) -> S
         ("invoiceable", Align::Right),
         ("invoiced", Align::Right),
     ];
-    let mut keys = vec!["bill", "bill_type", "at", "order", "amount", "coupon_amount", "cash_amount", "credit_amount", "debt_amount", "invoiceable", "invoiced"];
+    let mut keys = vec![
+        "bill",
+        "bill_type",
+        "at",
+        "order",
+        "amount",
+        "coupon_amount",
+        "cash_amount",
+        "credit_amount",
+        "debt_amount",
+        "invoiceable",
+        "invoiced",
+    ];
     if erased {
         columns.push(("erased", Align::Right));
         keys.push("erase_amount");
@@ -756,8 +784,13 @@ fn invoiceable(result: &Value, party: &str) -> String {
 fn withdrawals(result: &Value, party: &str, paging: &Paging) -> String {
     let rows = list(result, "withdrawals");
     let mut out = format!("Withdrawals of {party} (CNY)\n\n");
-    let mut table =
-        Table::new(&[("withdrawal", Align::Left), ("at (UTC)", Align::Left), ("amount", Align::Right), ("status", Align::Left), ("reason", Align::Left)]);
+    let mut table = Table::new(&[
+        ("withdrawal", Align::Left),
+        ("at (UTC)", Align::Left),
+        ("amount", Align::Right),
+        ("status", Align::Left),
+        ("reason", Align::Left),
+    ]);
     for row in rows {
         table.row(cells(row, &["withdrawal", "at", "amount", "status", "reason"]));
     }
@@ -770,13 +803,24 @@ fn consumption(result: &Value, cycle: &str) -> String {
     let rows = list(result, "customers");
     let mut out = format!("Consumption of the customers of {}, cycle {cycle} (UTC+8, CNY)\n\n", text(&result["partner"]));
     let keys = ["customer", "consumption", "refunds", "adjustments", "net"];
-    let mut table =
-        Table::new(&[("customer", Align::Left), ("consumption", Align::Right), ("refunds", Align::Right), ("adjustments", Align::Right), ("net", Align::Right)]);
+    let mut table = Table::new(&[
+        ("customer", Align::Left),
+        ("consumption", Align::Right),
+        ("refunds", Align::Right),
+        ("adjustments", Align::Right),
+        ("net", Align::Right),
+    ]);
     for row in rows {
         table.row(cells(row, &keys));
     }
     let totals = &result["totals"];
-    table.total(vec!["total".into(), text(&totals["consumption"]), text(&totals["refunds"]), text(&totals["adjustments"]), text(&totals["net"])]);
+    table.total(vec![
+        "total".into(),
+        text(&totals["consumption"]),
+        text(&totals["refunds"]),
+        text(&totals["adjustments"]),
+        text(&totals["net"]),
+    ]);
     out.push_str(&table.render());
     out
 }

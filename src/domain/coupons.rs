@@ -78,8 +78,12 @@ pub(super) fn issue_quota(
     let distributor = state.party(context.actor).and_then(super::PartyRecord::partner_kind) == Some(PartnerKind::Distributor);
     let source = match (context.actor, from_quota) {
         (Party::Platform, None) => None,
-        (Party::Platform, Some(_)) => return reject(ErrorCode::InvalidRequest, "the platform issues from coupon_issuance: from_quota is for distributors"),
-        (Party::Partner(_), _) if !distributor => return reject(ErrorCode::AccessDenied, "only the platform or a distributor issues quotas"),
+        (Party::Platform, Some(_)) => {
+            return reject(ErrorCode::InvalidRequest, "the platform issues from coupon_issuance: from_quota is for distributors");
+        }
+        (Party::Partner(_), _) if !distributor => {
+            return reject(ErrorCode::AccessDenied, "only the platform or a distributor issues quotas");
+        }
         (Party::Partner(actor), Some(from_quota)) => {
             let source = require_quota(state, from_quota)?;
             if source.owner != *actor {
@@ -87,7 +91,9 @@ pub(super) fn issue_quota(
             }
             Some((from_quota, source))
         }
-        (Party::Partner(_), None) => return reject(ErrorCode::InvalidRequest, "a distributor issues from its own quota: from_quota is required"),
+        (Party::Partner(_), None) => {
+            return reject(ErrorCode::InvalidRequest, "a distributor issues from its own quota: from_quota is required");
+        }
         (Party::Customer(_), _) => return reject(ErrorCode::AccessDenied, "only the platform or a distributor issues quotas"),
     };
     let target_record = require_exists(state, &target)?;
@@ -111,7 +117,10 @@ pub(super) fn issue_quota(
                 return reject(ErrorCode::NotYourReseller, format!("{target} is not a reseller of partner:{}", source.owner));
             }
             if source.kind != kind || !source.usable(context.at) {
-                return reject(ErrorCode::QuotaNotValid, format!("quota {from_quota} is not a usable {} quota at {}", kind.name(), context.at));
+                return reject(
+                    ErrorCode::QuotaNotValid,
+                    format!("quota {from_quota} is not a usable {} quota at {}", kind.name(), context.at),
+                );
             }
             require_window(validity)?;
             if !validity.within(source.validity) {
@@ -120,7 +129,10 @@ pub(super) fn issue_quota(
             context.in_time(state)?;
             let account = quota_account(&source.owner, from_quota);
             if state.balance(&account) < amount {
-                return reject(ErrorCode::QuotaInsufficient, format!("quota {from_quota} holds {}, needs {amount}", state.balance(&account)));
+                return reject(
+                    ErrorCode::QuotaInsufficient,
+                    format!("quota {from_quota} holds {}, needs {amount}", state.balance(&account)),
+                );
             }
             postings.push(posting(context, account, amount.checked_neg()?));
         }
@@ -148,7 +160,10 @@ pub(super) fn reclaim_quota(state: &State, context: &Context<'_>, quota_id: &Id)
     let remaining = state.balance(&account);
     let mut effects = Effects::new(Outcome::QuotaReclaimed { quota: quota_id.clone(), amount: remaining });
     if remaining.is_positive() {
-        effects.postings = vec![posting(context, account, remaining.checked_neg()?), posting(context, reclaim_destination(state, &quota.source), remaining)];
+        effects.postings = vec![
+            posting(context, account, remaining.checked_neg()?),
+            posting(context, reclaim_destination(state, &quota.source), remaining),
+        ];
     }
     effects.records.push(Record::Quota(quota_id.clone(), Quota { reclaimed: true, ..quota.clone() }));
     Ok(effects)
@@ -169,7 +184,8 @@ pub(super) fn whitelist_customer(state: &State, context: &Context<'_>, customer:
         return reject(ErrorCode::NotResaleCustomer, format!("{party} is a referral customer: cash coupons go to resale customers"));
     }
     context.in_time(state)?;
-    let updated = super::PartyRecord { role: Role::Customer { association: Some(association.clone()), whitelisted: true }, ..record.clone() };
+    let updated =
+        super::PartyRecord { role: Role::Customer { association: Some(association.clone()), whitelisted: true }, ..record.clone() };
     let mut effects = Effects::new(Outcome::Whitelisted(customer.clone()));
     effects.records.push(Record::Party(party, updated));
     Ok(effects)
@@ -236,7 +252,8 @@ pub(super) fn issue_coupon(
         seq: context.seq,
     };
     let mut effects = Effects::new(Outcome::CouponIssued(coupon.clone()));
-    effects.postings = vec![posting(context, account, face_value.checked_neg()?), posting(context, coupon_account(customer, coupon), face_value)];
+    effects.postings =
+        vec![posting(context, account, face_value.checked_neg()?), posting(context, coupon_account(customer, coupon), face_value)];
     effects.records.push(Record::Coupon(coupon.clone(), coupon_record));
     Ok(effects)
 }

@@ -1,8 +1,8 @@
 //! Money between the platform, partners and customers: recharges, allocations, recoveries,
 //! credit, and adjustments. Incoming money repays a customer's debt before it reaches cash.
 
-use super::scope::{require_exists, require_platform, require_scope};
 use super::records::{Bill, BillType, Record};
+use super::scope::{require_exists, require_platform, require_scope};
 use super::{AdjustOperation, AdjustRecord, Context, Direction, Effects, Outcome, PartnerKind, PartyRecord, State};
 use crate::amount::Amount;
 use crate::error::{ErrorCode, Rejection, reject};
@@ -178,11 +178,18 @@ pub(super) fn repay_credit(state: &State, context: &Context<'_>, party: &Party, 
     context.in_time(state)?;
     require_available(state, party, amount)?;
     let mut effects = Effects::new(Outcome::CreditRepaid(amount));
-    effects.postings = vec![posting(context, Account::cash(party), amount.checked_neg()?), posting(context, Account::credit(party), amount)];
+    effects.postings =
+        vec![posting(context, Account::cash(party), amount.checked_neg()?), posting(context, Account::credit(party), amount)];
     Ok(effects)
 }
 
-pub(super) fn adjust(state: &State, context: &Context<'_>, party: &Party, direction: Direction, amount: Amount) -> Result<Effects, Rejection> {
+pub(super) fn adjust(
+    state: &State,
+    context: &Context<'_>,
+    party: &Party,
+    direction: Direction,
+    amount: Amount,
+) -> Result<Effects, Rejection> {
     require_platform(context.actor, "adjust balances")?;
     require_exists(state, party)?;
     context.fresh()?;

@@ -29,7 +29,9 @@ fn rebill(state: &State, matched: &[Matched], sign: i128) -> Result<Vec<Record>,
     matched
         .iter()
         .map(|matched| {
-            let bill = state.bill(&matched.bill).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("bill {} does not exist", matched.bill)))?;
+            let bill = state
+                .bill(&matched.bill)
+                .ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("bill {} does not exist", matched.bill)))?;
             let invoiced = bill.invoiced.checked_add(Amount::from_minor(sign * matched.amount.minor()))?;
             Ok(Record::Bill(matched.bill.clone(), Bill { invoiced, ..bill.clone() }))
         })
@@ -48,8 +50,9 @@ pub(super) fn request(state: &State, context: &Context<'_>, id: &Id, party: &Par
         return reject(ErrorCode::DebtOutstanding, format!("{party} owes {debt}: repay the debt before invoicing"));
     }
     context.in_time(state)?;
-    let items: Vec<InvoiceItem> =
-        invoiceable_items(state, party).map(|(bill, record, remaining)| InvoiceItem { bill: bill.clone(), at: record.at, remaining }).collect();
+    let items: Vec<InvoiceItem> = invoiceable_items(state, party)
+        .map(|(bill, record, remaining)| InvoiceItem { bill: bill.clone(), at: record.at, remaining })
+        .collect();
     let matched = match_invoice(&items, amount)?;
     let mut effects = Effects::new(Outcome::Invoiced { invoice: id.clone(), matched: matched.clone() });
     effects.records = rebill(state, &matched, 1)?;

@@ -112,9 +112,9 @@ fn payer(state: &State, context: &Context<'_>, customer: &Party, kind: PayerKind
         PayerKind::Customer if context.actor == customer => Ok(customer.clone()),
         PayerKind::Partner if matches!(context.actor, Party::Partner(_)) && super::scope::in_scope(state, context.actor, customer) => {
             let association = state.party(customer).and_then(|record| record.association());
-            association.map(|association| Party::Partner(association.partner.clone())).ok_or_else(|| {
-                Rejection::new(ErrorCode::AccessDenied, format!("{customer} has no partner"))
-            })
+            association
+                .map(|association| Party::Partner(association.partner.clone()))
+                .ok_or_else(|| Rejection::new(ErrorCode::AccessDenied, format!("{customer} has no partner")))
         }
         PayerKind::Customer => reject(ErrorCode::AccessDenied, format!("only {customer} pays its own orders")),
         PayerKind::Partner => reject(ErrorCode::AccessDenied, format!("only the partner of {customer} pays for it")),
@@ -130,12 +130,20 @@ pub(super) fn pay(state: &State, context: &Context<'_>, id: &Id, coupons: &[Id],
     let payer = payer(state, context, &customer, payer_kind)?;
     let coupon_records = coupons
         .iter()
-        .map(|coupon| state.coupon(coupon).map(|record| (coupon, record)).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("coupon {coupon} does not exist"))))
+        .map(|coupon| {
+            state
+                .coupon(coupon)
+                .map(|record| (coupon, record))
+                .ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("coupon {coupon} does not exist")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     context.fresh()?;
     require_not_member(&target, id)?;
     if payer != customer {
-        let resale = state.party(&customer).and_then(|record| record.association()).is_some_and(|association| association.kind == AssociationKind::Resale);
+        let resale = state
+            .party(&customer)
+            .and_then(|record| record.association())
+            .is_some_and(|association| association.kind == AssociationKind::Resale);
         if !resale {
             return reject(ErrorCode::NotResaleCustomer, format!("{customer} is not a resale customer: its partner cannot pay for it"));
         }
@@ -161,7 +169,13 @@ pub(super) fn pay(state: &State, context: &Context<'_>, id: &Id, coupons: &[Id],
 
 /// Pays every order in turn: the listed coupons that cover it, in order, then the payer's
 /// available cash, then its available credit. Any shortfall refuses the whole payment.
-fn draw(state: &State, context: &Context<'_>, target: &Target<'_>, coupons: &[(&Id, &super::records::Coupon)], payer: &Party) -> Result<Effects, Rejection> {
+fn draw(
+    state: &State,
+    context: &Context<'_>,
+    target: &Target<'_>,
+    coupons: &[(&Id, &super::records::Coupon)],
+    payer: &Party,
+) -> Result<Effects, Rejection> {
     let mut coupon_left: Vec<Amount> = coupons.iter().map(|(id, coupon)| state.balance(&coupon_account(&coupon.customer, id))).collect();
     let mut cash_left = state.available(payer);
     let credit_used = state.balance(&Account::credit(payer)).checked_neg()?;
@@ -260,7 +274,10 @@ pub(super) fn unsubscribe(state: &State, context: &Context<'_>, id: &Id, refund:
     }
     let refundable = order.paid.cash.checked_add(order.paid.credit)?;
     if refund > refundable {
-        return reject(ErrorCode::RefundExceedsPaid, format!("order {id} can refund at most {refundable} (coupon value is never refunded)"));
+        return reject(
+            ErrorCode::RefundExceedsPaid,
+            format!("order {id} can refund at most {refundable} (coupon value is never refunded)"),
+        );
     }
     context.in_time(state)?;
     let payer = order.payer.clone().unwrap_or_else(|| Party::Customer(order.customer.clone()));

@@ -3,7 +3,9 @@
 use super::coupons::{reclaim_coupons, usable_coupons};
 use super::records::Record;
 use super::scope::{in_scope, require_exists, require_platform, require_scope};
-use super::{AdjustOperation, AdjustRecord, Association, AssociationKind, Context, Effects, Outcome, PartnerKind, PartyRecord, Role, State};
+use super::{
+    AdjustOperation, AdjustRecord, Association, AssociationKind, Context, Effects, Outcome, PartnerKind, PartyRecord, Role, State,
+};
 use crate::amount::Amount;
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
@@ -99,11 +101,8 @@ pub(super) fn associate(
 
 /// A resale association needs zero cash, zero arrears, zero credit used and no usable coupon.
 pub(super) fn require_resale_preconditions(state: &State, context: &Context<'_>, customer: &Party) -> Result<(), Rejection> {
-    let blockers = [
-        (Account::cash(customer), "cash"),
-        (Account::arrears(customer), "arrears"),
-        (Account::credit(customer), "credit in use"),
-    ];
+    let blockers =
+        [(Account::cash(customer), "cash"), (Account::arrears(customer), "arrears"), (Account::credit(customer), "credit in use")];
     for (account, what) in blockers {
         if !state.balance(&account).is_zero() {
             return reject(ErrorCode::AssociationBlocked, format!("{customer} has {what}: a resale association needs none"));
@@ -117,7 +116,12 @@ pub(super) fn require_resale_preconditions(state: &State, context: &Context<'_>,
 
 /// The customer's association, for unbinding or switching: the platform or a partner whose scope
 /// covers the customer (its partner or that partner's distributor).
-fn require_association<'s>(state: &'s State, context: &Context<'_>, party: &Party, platform_allowed: bool) -> Result<(&'s PartyRecord, Option<&'s Association>), Rejection> {
+fn require_association<'s>(
+    state: &'s State,
+    context: &Context<'_>,
+    party: &Party,
+    platform_allowed: bool,
+) -> Result<(&'s PartyRecord, Option<&'s Association>), Rejection> {
     let allowed = match context.actor {
         Party::Platform => platform_allowed,
         Party::Partner(_) => in_scope(state, context.actor, party),
@@ -133,13 +137,25 @@ fn require_association<'s>(state: &'s State, context: &Context<'_>, party: &Part
 
 /// A resale customer's reclaim: its available cash back to the partner (an `unbind_reclaim`
 /// adjust record) and every usable coupon the partner issued back to its quota. Debt stays.
-fn reclaim(state: &State, context: &Context<'_>, party: &Party, partner: &Id, effects: &mut Effects) -> Result<(Amount, Vec<Id>), Rejection> {
+fn reclaim(
+    state: &State,
+    context: &Context<'_>,
+    party: &Party,
+    partner: &Id,
+    effects: &mut Effects,
+) -> Result<(Amount, Vec<Id>), Rejection> {
     let cash = state.available(party).max(Amount::ZERO);
     if cash.is_positive() {
         let partner_party = Party::Partner(partner.clone());
         effects.postings.push(crate::journal::Posting { account: Account::cash(party), amount: cash.checked_neg()?, part: context.part });
         effects.postings.push(crate::journal::Posting { account: Account::cash(&partner_party), amount: cash, part: context.part });
-        let record = AdjustRecord { operation: AdjustOperation::UnbindReclaim, partner: partner.clone(), target: party.clone(), amount: cash, memo: None };
+        let record = AdjustRecord {
+            operation: AdjustOperation::UnbindReclaim,
+            partner: partner.clone(),
+            target: party.clone(),
+            amount: cash,
+            memo: None,
+        };
         effects.adjust_records.push(record);
     }
     let coupons: Vec<_> = usable_coupons(state, party, context.at).filter(|(_, coupon)| coupon.issuer == *partner).collect();
@@ -157,10 +173,21 @@ pub(super) fn unbind(state: &State, context: &Context<'_>, customer: &Id) -> Res
         return reject(ErrorCode::AssociationState, format!("{party} is not associated"));
     };
     context.in_time(state)?;
-    let mut effects = Effects::new(Outcome::AssociationChanged { customer: customer.clone(), association: None, cash: Amount::ZERO, coupons: Vec::new() });
-    let (cash, coupons) = if association.kind == AssociationKind::Resale { reclaim(state, context, &party, &association.partner, &mut effects)? } else { (Amount::ZERO, Vec::new()) };
+    let mut effects = Effects::new(Outcome::AssociationChanged {
+        customer: customer.clone(),
+        association: None,
+        cash: Amount::ZERO,
+        coupons: Vec::new(),
+    });
+    let (cash, coupons) = if association.kind == AssociationKind::Resale {
+        reclaim(state, context, &party, &association.partner, &mut effects)?
+    } else {
+        (Amount::ZERO, Vec::new())
+    };
     effects.outcome = Outcome::AssociationChanged { customer: customer.clone(), association: None, cash, coupons };
-    effects.records.push(Record::Party(party, PartyRecord { role: Role::Customer { association: None, whitelisted: false }, ..record.clone() }));
+    effects
+        .records
+        .push(Record::Party(party, PartyRecord { role: Role::Customer { association: None, whitelisted: false }, ..record.clone() }));
     Ok(effects)
 }
 
@@ -177,8 +204,17 @@ pub(super) fn switch_association(state: &State, context: &Context<'_>, customer:
         require_resale_preconditions(state, context, &party)?;
     }
     context.in_time(state)?;
-    let mut effects = Effects::new(Outcome::AssociationChanged { customer: customer.clone(), association: Some(kind), cash: Amount::ZERO, coupons: Vec::new() });
-    let (cash, coupons) = if kind == AssociationKind::Referral { reclaim(state, context, &party, &association.partner, &mut effects)? } else { (Amount::ZERO, Vec::new()) };
+    let mut effects = Effects::new(Outcome::AssociationChanged {
+        customer: customer.clone(),
+        association: Some(kind),
+        cash: Amount::ZERO,
+        coupons: Vec::new(),
+    });
+    let (cash, coupons) = if kind == AssociationKind::Referral {
+        reclaim(state, context, &party, &association.partner, &mut effects)?
+    } else {
+        (Amount::ZERO, Vec::new())
+    };
     effects.outcome = Outcome::AssociationChanged { customer: customer.clone(), association: Some(kind), cash, coupons };
     let role = Role::Customer { association: Some(Association { partner: association.partner.clone(), kind }), whitelisted: false };
     effects.records.push(Record::Party(party, PartyRecord { role, ..record.clone() }));

@@ -57,7 +57,9 @@ fn structure(command: &Command, top_level: bool) -> Result<(), Rejection> {
         Command::Recover { from, memo, .. } => member(from, "from").and_then(|()| text(memo.as_ref(), "memo")),
         Command::Adjust { party, reason, .. } => member(party, "party").and_then(|()| text(Some(reason), "reason")),
         Command::RejectWithdrawal { reason, .. } => text(Some(reason), "reason"),
-        Command::IssueCoupon { services: Some(services), .. } => distinct(&services.iter().collect::<Vec<_>>(), "services", (1, COUPON_SERVICES_MAX)),
+        Command::IssueCoupon { services: Some(services), .. } => {
+            distinct(&services.iter().collect::<Vec<_>>(), "services", (1, COUPON_SERVICES_MAX))
+        }
         Command::PayOrder { payer: PayerKind::Partner, coupons, .. } if !coupons.is_empty() => request("a partner pays without coupons"),
         Command::PayOrder { coupons, .. } => distinct(&coupons.iter().collect::<Vec<_>>(), "coupons", (0, PAYMENT_COUPONS_MAX)),
         Command::PlaceCombinedOrder { combined, orders, .. } => {
@@ -69,9 +71,10 @@ fn structure(command: &Command, top_level: bool) -> Result<(), Rejection> {
         Command::Atomic { commands } if commands.is_empty() || commands.len() > ATOMIC_COMMANDS_MAX => {
             request(format!("an atomic group holds 1 to {ATOMIC_COMMANDS_MAX} commands"))
         }
-        Command::Atomic { commands } => {
-            commands.iter().enumerate().try_for_each(|(index, inner)| structure(inner, false).map_err(|rejection| rejection.at_index(index)))
-        }
+        Command::Atomic { commands } => commands
+            .iter()
+            .enumerate()
+            .try_for_each(|(index, inner)| structure(inner, false).map_err(|rejection| rejection.at_index(index))),
         _ => Ok(()),
     }
 }

@@ -25,7 +25,8 @@ fn resale_customers_debt(state: &State, partner: &Party) -> Result<Amount, Rejec
     let mut total = Amount::ZERO;
     for customer in state.indexed(Index::PartnerCustomers, partner) {
         let party = Party::Customer(customer.clone());
-        let resale = state.party(&party).and_then(PartyRecord::association).is_some_and(|association| association.kind == AssociationKind::Resale);
+        let resale =
+            state.party(&party).and_then(PartyRecord::association).is_some_and(|association| association.kind == AssociationKind::Resale);
         if resale {
             total = total.checked_add(state.balance(&Account::arrears(&party)).checked_neg()?)?;
         }
@@ -55,9 +56,13 @@ pub(super) fn request(state: &State, context: &Context<'_>, id: &Id, party: &Par
     let debt = if matches!(party, Party::Partner(_)) { resale_customers_debt(state, party)? } else { Amount::ZERO };
     let withdrawable = state.available(party).checked_sub(debt)?;
     if amount > withdrawable {
-        return reject(ErrorCode::InsufficientFunds, format!("{party} can withdraw {withdrawable} (its resale customers owe {debt}), not {amount}"));
+        return reject(
+            ErrorCode::InsufficientFunds,
+            format!("{party} can withdraw {withdrawable} (its resale customers owe {debt}), not {amount}"),
+        );
     }
-    let withdrawal = Withdrawal { party: party.clone(), amount, status: WithdrawalStatus::Pending, reason: None, at: context.at, seq: context.seq };
+    let withdrawal =
+        Withdrawal { party: party.clone(), amount, status: WithdrawalStatus::Pending, reason: None, at: context.at, seq: context.seq };
     let mut effects = Effects::new(Outcome::Withdrawal { withdrawal: id.clone(), status: WithdrawalStatus::Pending });
     effects.records = vec![with_held(state, party, amount)?, Record::Withdrawal(id.clone(), withdrawal)];
     Ok(effects)
@@ -89,7 +94,8 @@ pub(super) fn reject_withdrawal(state: &State, context: &Context<'_>, id: &Id, r
     context.in_time(state)?;
     let mut effects = Effects::new(Outcome::Withdrawal { withdrawal: id.clone(), status: WithdrawalStatus::Rejected });
     let rejected = Withdrawal { status: WithdrawalStatus::Rejected, reason: Some(reason.to_owned()), ..withdrawal.clone() };
-    effects.records = vec![with_held(state, &withdrawal.party, withdrawal.amount.checked_neg()?)?, Record::Withdrawal(id.clone(), rejected)];
+    effects.records =
+        vec![with_held(state, &withdrawal.party, withdrawal.amount.checked_neg()?)?, Record::Withdrawal(id.clone(), rejected)];
     Ok(effects)
 }
 

@@ -127,7 +127,11 @@ impl Account {
         match (&self.owner, &self.kind) {
             (Party::Platform, kind) => matches!(
                 kind,
-                AccountKind::Bank | AccountKind::Revenue | AccountKind::CouponIssuance | AccountKind::CouponRedeemed | AccountKind::CouponExpired
+                AccountKind::Bank
+                    | AccountKind::Revenue
+                    | AccountKind::CouponIssuance
+                    | AccountKind::CouponRedeemed
+                    | AccountKind::CouponExpired
             ),
             (Party::Partner(_), kind) => matches!(kind, AccountKind::Cash | AccountKind::Credit | AccountKind::Quota(_)),
             (Party::Customer(_), kind) => {
@@ -279,10 +283,7 @@ mod tests {
         assert_eq!(check_balanced(&ok), Ok(()));
         let unbalanced = [posting(Account::platform(AccountKind::Bank), -100), posting(Account::cash(&customer), 90)];
         assert!(matches!(check_balanced(&unbalanced), Err(JournalError::Unbalanced("CNY", _))));
-        let mixed = [
-            posting(Account::platform(AccountKind::CouponIssuance), -100),
-            posting(Account::cash(&customer), 100),
-        ];
+        let mixed = [posting(Account::platform(AccountKind::CouponIssuance), -100), posting(Account::cash(&customer), 100)];
         assert!(matches!(check_balanced(&mixed), Err(JournalError::Unbalanced(..))));
         let outside = [posting(Account::cash(&Party::Platform), 1), posting(Account::cash(&customer), -1)];
         assert!(matches!(check_balanced(&outside), Err(JournalError::OutsideChart(_))));
@@ -290,7 +291,14 @@ mod tests {
 
     #[test]
     fn account_text_round_trips() {
-        for text in ["platform:bank", "platform:coupon_expired", "partner:P1:cash", "partner:P1:quota:Q:1", "customer:C1:coupon:K1", "customer:C1:arrears"] {
+        for text in [
+            "platform:bank",
+            "platform:coupon_expired",
+            "partner:P1:cash",
+            "partner:P1:quota:Q:1",
+            "customer:C1:coupon:K1",
+            "customer:C1:arrears",
+        ] {
             assert_eq!(Account::parse(text).unwrap().to_string(), text);
         }
         for bad in ["platform:cash", "partner:P1:arrears", "customer:C1", "vendor:V:cash", "customer:C1:quota:Q1"] {

@@ -60,7 +60,14 @@ macro_rules! redb_errors {
         })+
     };
 }
-redb_errors!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError, redb::SetDurabilityError);
+redb_errors!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
 
 /// A transaction decided in memory and waiting for its durable commit.
 #[derive(Clone, Debug)]
@@ -305,7 +312,9 @@ impl Store {
                             None => Amount::ZERO,
                         },
                     };
-                    let after = before.checked_add(posting.amount).map_err(|_| DecodeError { what: "journal", reason: "balance overflow".to_owned() })?;
+                    let after = before
+                        .checked_add(posting.amount)
+                        .map_err(|_| DecodeError { what: "journal", reason: "balance overflow".to_owned() })?;
                     running.insert(key.clone(), after);
                     let index = u32::try_from(index).unwrap_or(u32::MAX);
                     entries.push(((key, transaction.seq, index), records::encode_posting(posting.amount, after, transaction.at)));
@@ -346,7 +355,9 @@ impl Store {
             let (hash, body, transaction) = records::decode_journal(value.value())?;
             let head = state.head();
             if key.value() != head.seq + 1 || transaction.seq != key.value() || transaction.prev_hash != head.hash {
-                return Err(DecodeError { what: "journal", reason: format!("seq {} does not continue seq {}", key.value(), head.seq) }.into());
+                return Err(
+                    DecodeError { what: "journal", reason: format!("seq {} does not continue seq {}", key.value(), head.seq) }.into()
+                );
             }
             state.apply(&transaction.effects, &mut undo).map_err(|rejection| DecodeError { what: "journal", reason: rejection.message })?;
             let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
@@ -410,7 +421,8 @@ impl Store {
         let (mut low, mut high) = (0u64, head);
         while low < high {
             let middle = low + (high - low).div_ceil(2);
-            let transaction = self.transaction(middle)?.ok_or(DecodeError { what: "journal", reason: format!("seq {middle} is missing") })?;
+            let transaction =
+                self.transaction(middle)?.ok_or(DecodeError { what: "journal", reason: format!("seq {middle} is missing") })?;
             if transaction.at <= at { low = middle } else { high = middle - 1 }
         }
         Ok(low)

@@ -279,8 +279,13 @@ impl Seeded {
 }
 
 /// The partners of the workload: (id, kind, parent).
-pub const PARTNERS: [(&str, &str, Option<&str>); 5] =
-    [("D1", "distributor", None), ("D2", "distributor", None), ("R1", "reseller", Some("D1")), ("R2", "reseller", Some("D2")), ("S1", "solution_provider", None)];
+pub const PARTNERS: [(&str, &str, Option<&str>); 5] = [
+    ("D1", "distributor", None),
+    ("D2", "distributor", None),
+    ("R1", "reseller", Some("D1")),
+    ("R2", "reseller", Some("D2")),
+    ("S1", "solution_provider", None),
+];
 
 /// The customer ids of a workload with `customers` customers.
 pub fn customer_ids(customers: usize) -> Vec<String> {
@@ -348,7 +353,8 @@ pub fn workload(customers: usize, lines: usize) -> Vec<String> {
             script.push("platform", json!({"op": "recharge", "party": party, "amount": seed.amount(500)}));
             script.push("platform", json!({"op": "set_credit_limit", "party": party, "limit": "300"}));
         } else {
-            script.push(&format!("partner:{partner}"), json!({"op": "allocate", "to": party, "amount": seed.amount(800), "memo": "budget"}));
+            script
+                .push(&format!("partner:{partner}"), json!({"op": "allocate", "to": party, "amount": seed.amount(800), "memo": "budget"}));
         }
     }
     let mut orders = 0;
@@ -364,7 +370,10 @@ pub fn workload(customers: usize, lines: usize) -> Vec<String> {
             0 | 1 => script.push("platform", json!({"op": "recharge", "party": party, "amount": seed.amount(300)})),
             2 if !referral => {
                 // Often beyond what the customer holds: insufficient_funds, a failure that must replay as one.
-                script.push(&format!("partner:{partner}"), json!({"op": "recover", "from": party, "amount": seed.amount(200), "memo": "unused"}));
+                script.push(
+                    &format!("partner:{partner}"),
+                    json!({"op": "recover", "from": party, "amount": seed.amount(200), "memo": "unused"}),
+                );
             }
             2..=5 => {
                 orders += 1;

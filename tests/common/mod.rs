@@ -79,7 +79,8 @@ impl Fixture {
             balances.push(self.send(json!({"op": "balance", "actor": "platform", "party": party})));
             if party != "platform" {
                 for account in ["cash", "credit", "arrears"] {
-                    balances.push(self.send(json!({"op": "statement", "actor": "platform", "party": party, "account": account, "limit": 100})));
+                    balances
+                        .push(self.send(json!({"op": "statement", "actor": "platform", "party": party, "account": account, "limit": 100})));
                 }
             }
         }
@@ -116,7 +117,9 @@ impl Fixture {
         platform(json!({"op": "register_customer", "id": id(), "actor": "platform", "customer": "C1", "partner": "D1"}));
         platform(json!({"op": "register_customer", "id": id(), "actor": "platform", "customer": "C2", "partner": "R1"}));
         platform(json!({"op": "register_customer", "id": id(), "actor": "platform", "customer": "C3", "partner": "S1"}));
-        platform(json!({"op": "register_customer", "id": id(), "actor": "platform", "customer": "CR", "partner": "D1", "association": "referral"}));
+        platform(
+            json!({"op": "register_customer", "id": id(), "actor": "platform", "customer": "CR", "partner": "D1", "association": "referral"}),
+        );
         platform(json!({"op": "register_customer", "id": id(), "actor": "platform", "customer": "C4"}));
         for partner in ["D1", "D2", "S1"] {
             platform(json!({"op": "recharge", "id": id(), "actor": "platform", "party": format!("partner:{partner}"), "amount": "10000"}));

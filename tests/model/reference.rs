@@ -122,19 +122,67 @@ pub struct OrderLine {
 /// content (an amount `"100"` equals `"100.00"`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    RegisterPartner { partner: String, kind: Kind, parent: Option<String> },
-    RegisterCustomer { customer: String, partner: Option<String>, association: Option<Association> },
-    Associate { customer: String, partner: String, association: Association },
-    Recharge { party: Party, amount: i128 },
-    Allocate { partner: Option<String>, to: Party, amount: i128, memo: Option<String> },
-    Recover { partner: Option<String>, from: Party, amount: i128, memo: Option<String> },
-    SetCreditLimit { party: Party, limit: i128 },
-    RepayCredit { party: Party, amount: i128 },
-    Adjust { party: Party, deduct: bool, amount: i128, reason: String },
+    RegisterPartner {
+        partner: String,
+        kind: Kind,
+        parent: Option<String>,
+    },
+    RegisterCustomer {
+        customer: String,
+        partner: Option<String>,
+        association: Option<Association>,
+    },
+    Associate {
+        customer: String,
+        partner: String,
+        association: Association,
+    },
+    Recharge {
+        party: Party,
+        amount: i128,
+    },
+    Allocate {
+        partner: Option<String>,
+        to: Party,
+        amount: i128,
+        memo: Option<String>,
+    },
+    Recover {
+        partner: Option<String>,
+        from: Party,
+        amount: i128,
+        memo: Option<String>,
+    },
+    SetCreditLimit {
+        party: Party,
+        limit: i128,
+    },
+    RepayCredit {
+        party: Party,
+        amount: i128,
+    },
+    Adjust {
+        party: Party,
+        deduct: bool,
+        amount: i128,
+        reason: String,
+    },
     Atomic(Vec<Command>),
-    IssueQuota { quota: String, partner: String, kind: CouponKind, amount: i128, valid_from: i64, valid_until: i64, from_quota: Option<String> },
-    ReclaimQuota { quota: String },
-    WhitelistCustomer { customer: String },
+    IssueQuota {
+        quota: String,
+        partner: String,
+        kind: CouponKind,
+        amount: i128,
+        valid_from: i64,
+        valid_until: i64,
+        from_quota: Option<String>,
+    },
+    ReclaimQuota {
+        quota: String,
+    },
+    WhitelistCustomer {
+        customer: String,
+    },
     IssueCoupon {
         coupon: String,
         quota: String,
@@ -144,24 +192,67 @@ pub enum Command {
         valid_until: Option<i64>,
         services: Option<Vec<String>>,
     },
-    ReclaimCoupon { coupon: String },
+    ReclaimCoupon {
+        coupon: String,
+    },
     ExpireCoupons,
     /// `place_order` (`combined` none) or `place_combined_order`.
-    PlaceOrders { combined: Option<String>, customer: String, lines: Vec<OrderLine>, pay_deadline: Option<i64> },
+    PlaceOrders {
+        combined: Option<String>,
+        customer: String,
+        lines: Vec<OrderLine>,
+        pay_deadline: Option<i64>,
+    },
     /// `coupons` absent and `[]` are the same; `payer` absent is `customer`.
-    PayOrder { order: String, coupons: Vec<String>, partner_pays: bool },
-    CancelOrder { order: String },
-    Unsubscribe { order: String, refund: i128 },
+    PayOrder {
+        order: String,
+        coupons: Vec<String>,
+        partner_pays: bool,
+    },
+    CancelOrder {
+        order: String,
+    },
+    Unsubscribe {
+        order: String,
+        refund: i128,
+    },
     /// `amount` is the deduction in fen, `erase` the cut below the fen in units of 10^-8.
-    Consume { customer: String, amount: i128, erase: i128, service: Option<String> },
-    RequestWithdrawal { withdrawal: String, party: Party, amount: i128 },
-    ApproveWithdrawal { withdrawal: String },
-    RejectWithdrawal { withdrawal: String, reason: String },
-    DeleteWithdrawal { withdrawal: String },
-    Unbind { customer: String },
-    SwitchAssociation { customer: String, association: Association },
-    RequestInvoice { invoice: String, party: Party, amount: i128 },
-    ReturnInvoice { invoice: String },
+    Consume {
+        customer: String,
+        amount: i128,
+        erase: i128,
+        service: Option<String>,
+    },
+    RequestWithdrawal {
+        withdrawal: String,
+        party: Party,
+        amount: i128,
+    },
+    ApproveWithdrawal {
+        withdrawal: String,
+    },
+    RejectWithdrawal {
+        withdrawal: String,
+        reason: String,
+    },
+    DeleteWithdrawal {
+        withdrawal: String,
+    },
+    Unbind {
+        customer: String,
+    },
+    SwitchAssociation {
+        customer: String,
+        association: Association,
+    },
+    RequestInvoice {
+        invoice: String,
+        party: Party,
+        amount: i128,
+    },
+    ReturnInvoice {
+        invoice: String,
+    },
 }
 
 /// What the ledger must answer to one line.
@@ -743,7 +834,13 @@ impl Books {
         Ok(json!({"partner": partner}))
     }
 
-    fn register_customer(&mut self, check: &Check<'_>, customer: &str, partner: Option<&str>, association: Option<Association>) -> Outcome<Value> {
+    fn register_customer(
+        &mut self,
+        check: &Check<'_>,
+        customer: &str,
+        partner: Option<&str>,
+        association: Option<Association>,
+    ) -> Outcome<Value> {
         match partner {
             Some(partner) => {
                 let partner_party = Party::Partner(partner.to_owned());
@@ -1060,7 +1157,8 @@ impl Books {
                 self.quota_mut(source_id)?.balance -= amount;
             }
         }
-        let record = Quota { owner: partner.to_owned(), kind, valid_from, valid_until, source, reclaimed: false, balance: amount, seq: check.seq };
+        let record =
+            Quota { owner: partner.to_owned(), kind, valid_from, valid_until, source, reclaimed: false, balance: amount, seq: check.seq };
         self.quotas.insert(quota.to_owned(), record);
         Ok(json!({"quota": quota}))
     }
@@ -1517,7 +1615,8 @@ impl Books {
             return Err("insufficient_funds");
         }
         self.money(party).held += amount;
-        let record = Withdrawal { party: party.clone(), amount, status: WithdrawalStatus::Pending, reason: None, at: check.at, seq: check.seq };
+        let record =
+            Withdrawal { party: party.clone(), amount, status: WithdrawalStatus::Pending, reason: None, at: check.at, seq: check.seq };
         self.withdrawals.insert(id.to_owned(), record);
         Ok(json!({"withdrawal": id, "status": "pending"}))
     }
@@ -1600,8 +1699,15 @@ impl Books {
             if cash > 0 {
                 self.money(&party).cash -= cash;
                 self.money(&Party::Partner(partner.clone())).cash += cash;
-                let record =
-                    Record { seq: 0, at: check.at, operation: "unbind_reclaim", partner: partner.clone(), target: party.clone(), amount: cash, memo: None };
+                let record = Record {
+                    seq: 0,
+                    at: check.at,
+                    operation: "unbind_reclaim",
+                    partner: partner.clone(),
+                    target: party.clone(),
+                    amount: cash,
+                    memo: None,
+                };
                 self.records.push(record);
             }
             coupons = self.usable_coupons(customer, check.at);
@@ -1626,8 +1732,12 @@ impl Books {
     /// The bills whose invoiceable value `party` owns with something left: (bill, at, remaining),
     /// oldest first.
     fn invoiceable_items(&self, party: &Party) -> Vec<(String, i64, i128)> {
-        let mut items: Vec<(u64, &String, &Bill)> =
-            self.bills.iter().filter(|(_, bill)| bill.payer == *party && bill.invoiceable != bill.invoiced).map(|(id, bill)| (bill.seq, id, bill)).collect();
+        let mut items: Vec<(u64, &String, &Bill)> = self
+            .bills
+            .iter()
+            .filter(|(_, bill)| bill.payer == *party && bill.invoiceable != bill.invoiced)
+            .map(|(id, bill)| (bill.seq, id, bill))
+            .collect();
         items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         items.into_iter().map(|(_, id, bill)| (id.clone(), bill.at, bill.invoiceable - bill.invoiced)).collect()
     }
@@ -1723,7 +1833,9 @@ impl Model {
         }
         let balances = books.balances_of(party);
         let mut quotas: Vec<(u64, &String, &Quota)> = match party {
-            Party::Partner(partner) => books.quotas.iter().filter(|(_, quota)| quota.owner == *partner).map(|(id, quota)| (quota.seq, id, quota)).collect(),
+            Party::Partner(partner) => {
+                books.quotas.iter().filter(|(_, quota)| quota.owner == *partner).map(|(id, quota)| (quota.seq, id, quota)).collect()
+            }
             _ => Vec::new(),
         };
         quotas.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
@@ -1735,9 +1847,12 @@ impl Model {
             })
             .collect();
         let mut coupons: Vec<(u64, &String, &Coupon)> = match party {
-            Party::Customer(customer) => {
-                books.coupons.iter().filter(|(_, coupon)| coupon.customer == *customer).map(|(id, coupon)| (coupon.seq, id, coupon)).collect()
-            }
+            Party::Customer(customer) => books
+                .coupons
+                .iter()
+                .filter(|(_, coupon)| coupon.customer == *customer)
+                .map(|(id, coupon)| (coupon.seq, id, coupon))
+                .collect(),
             _ => Vec::new(),
         };
         coupons.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
@@ -1818,7 +1933,8 @@ impl Model {
             return None;
         }
         let concerns = |bill: &Bill| bill.payer == *party || matches!(party, Party::Customer(id) if bill.customer.as_ref() == Some(id));
-        let mut bills: Vec<(u64, &String, &Bill)> = self.books.bills.iter().filter(|(_, bill)| concerns(bill)).map(|(id, bill)| (bill.seq, id, bill)).collect();
+        let mut bills: Vec<(u64, &String, &Bill)> =
+            self.books.bills.iter().filter(|(_, bill)| concerns(bill)).map(|(id, bill)| (bill.seq, id, bill)).collect();
         bills.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         Some(
             bills
@@ -1878,7 +1994,8 @@ impl Model {
     /// The `result` of `invoice`.
     pub fn invoice_json(&self, id: &str) -> Option<Value> {
         let invoice = self.books.invoices.get(id)?;
-        let matched: Vec<Value> = invoice.matched.iter().map(|(bill, amount)| json!({"bill": bill, "amount": format_amount(*amount)})).collect();
+        let matched: Vec<Value> =
+            invoice.matched.iter().map(|(bill, amount)| json!({"bill": bill, "amount": format_amount(*amount)})).collect();
         Some(json!({
             "invoice": id,
             "party": invoice.party.text(),
@@ -1928,21 +2045,28 @@ impl Model {
 
     /// The coupons of a customer, by id.
     pub fn coupons_of(&self, customer: &str) -> Vec<String> {
-        let mut coupons: Vec<String> = self.books.coupons.iter().filter(|(_, coupon)| coupon.customer == customer).map(|(id, _)| id.clone()).collect();
+        let mut coupons: Vec<String> =
+            self.books.coupons.iter().filter(|(_, coupon)| coupon.customer == customer).map(|(id, _)| id.clone()).collect();
         coupons.sort();
         coupons
     }
 
     /// Every withdrawal: (id, party, status), by id.
     pub fn withdrawal_summaries(&self) -> Vec<(String, Party, &'static str)> {
-        let mut withdrawals: Vec<_> = self.books.withdrawals.iter().map(|(id, withdrawal)| (id.clone(), withdrawal.party.clone(), withdrawal.status.name())).collect();
+        let mut withdrawals: Vec<_> = self
+            .books
+            .withdrawals
+            .iter()
+            .map(|(id, withdrawal)| (id.clone(), withdrawal.party.clone(), withdrawal.status.name()))
+            .collect();
         withdrawals.sort();
         withdrawals
     }
 
     /// Every invoice: (id, party, returned), by id.
     pub fn invoice_summaries(&self) -> Vec<(String, Party, bool)> {
-        let mut invoices: Vec<_> = self.books.invoices.iter().map(|(id, invoice)| (id.clone(), invoice.party.clone(), invoice.returned)).collect();
+        let mut invoices: Vec<_> =
+            self.books.invoices.iter().map(|(id, invoice)| (id.clone(), invoice.party.clone(), invoice.returned)).collect();
         invoices.sort();
         invoices
     }
@@ -2321,7 +2445,15 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             let valid_from = fields.time("valid_from");
             let valid_until = fields.time("valid_until");
             let services = fields.id_list("services", 1, SERVICES_MAX);
-            Some(Command::IssueCoupon { coupon: coupon?, quota: quota?, customer: customer?, face_value: face_value?, valid_from, valid_until, services })
+            Some(Command::IssueCoupon {
+                coupon: coupon?,
+                quota: quota?,
+                customer: customer?,
+                face_value: face_value?,
+                valid_from,
+                valid_until,
+                services,
+            })
         }
         "reclaim_coupon" => Some(Command::ReclaimCoupon { coupon: fields.id("coupon", true, false)? }),
         "expire_coupons" => Some(Command::ExpireCoupons),
@@ -2545,13 +2677,20 @@ pub fn format_erase(erase: i128) -> String {
 pub fn cbc(code: &str) -> &'static str {
     match code {
         "invalid_request" | "not_found" | "already_exists" | "id_reused" | "time_went_backwards" => "CBC.0100",
-        "invalid_id" | "invalid_amount" | "invalid_validity" | "credit_limit_below_usage" | "exceeds_credit_used" | "refund_exceeds_paid"
+        "invalid_id"
+        | "invalid_amount"
+        | "invalid_validity"
+        | "credit_limit_below_usage"
+        | "exceeds_credit_used"
+        | "refund_exceeds_paid"
         | "exceeds_invoiceable" => "CBC.0101",
         "access_denied" => "CBC.0151",
         "not_your_customer" => "CBC.99000035",
         "not_your_reseller" => "CBC.99000037",
         "not_resale_customer" | "not_whitelisted" => "CBC.99000014",
-        "resale_customer" | "association_state" | "association_blocked" | "withdrawal_state" | "invoice_state" | "debt_outstanding" => "CBC.0155",
+        "resale_customer" | "association_state" | "association_blocked" | "withdrawal_state" | "invoice_state" | "debt_outstanding" => {
+            "CBC.0155"
+        }
         "insufficient_funds" => "CBC.99005003",
         "quota_insufficient" => "CBC.99000013",
         "quota_not_valid" => "CBC.99000017",
@@ -2586,14 +2725,7 @@ pub fn format_time(millis: i64) -> String {
         month += 1;
     }
     let fraction = if millis == 0 { String::new() } else { format!(".{millis:03}") };
-    format!(
-        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}Z",
-        month + 1,
-        days + 1,
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
-    )
+    format!("{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}Z", month + 1, days + 1, of_day / 3600, of_day / 60 % 60, of_day % 60)
 }
 
 /// Formats fen as the protocol shows amounts: exactly 2 places.
@@ -2659,4 +2791,3 @@ pub fn parse_time(text: &str) -> Option<i64> {
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
     (seconds >= 0).then_some(seconds * 1000 + millis)
 }
-

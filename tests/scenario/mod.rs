@@ -15,8 +15,7 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_partner-ledger");
 pub const DIST: &str = "partner:dist_1";
 pub const RESELLER: &str = "partner:Res-1.a";
 pub const PROVIDER: &str = "partner:SP.9";
-pub const PARTIES: [&str; 8] =
-    ["platform", DIST, RESELLER, PROVIDER, "customer:cust.a", "customer:C_2", "customer:Ref-3", "customer:C4"];
+pub const PARTIES: [&str; 8] = ["platform", DIST, RESELLER, PROVIDER, "customer:cust.a", "customer:C_2", "customer:Ref-3", "customer:C4"];
 
 /// The commands, each with an explicit `at` in January 2026 (UTC), plus one on 2026-01-31T20:00Z
 /// that belongs to the February cycle (UTC+8).
@@ -54,12 +53,28 @@ pub fn lines() -> Vec<String> {
     let mut quota = json!({"op": "issue_quota", "quota": "Q:res-1", "partner": "Res-1.a", "kind": "voucher", "amount": "500", "from_quota": "Q:2026.01"});
     extend(&mut quota, &window);
     add(&day(2, 2), DIST, quota);
-    add(&day(2, 3), DIST, json!({"op": "issue_coupon", "coupon": "K:a-1", "quota": "Q:2026.01", "customer": "cust.a", "face_value": "300"}));
-    add(&day(2, 3), RESELLER, json!({"op": "issue_coupon", "coupon": "K:c2_1", "quota": "Q:res-1", "customer": "C_2", "face_value": "100"}));
-    add(&day(2, 3), DIST, json!({"op": "issue_coupon", "coupon": "K:a-2", "quota": "Q:2026.01", "customer": "cust.a", "face_value": "50",
-        "valid_until": "2026-01-10T00:00:00Z"}));
+    add(
+        &day(2, 3),
+        DIST,
+        json!({"op": "issue_coupon", "coupon": "K:a-1", "quota": "Q:2026.01", "customer": "cust.a", "face_value": "300"}),
+    );
+    add(
+        &day(2, 3),
+        RESELLER,
+        json!({"op": "issue_coupon", "coupon": "K:c2_1", "quota": "Q:res-1", "customer": "C_2", "face_value": "100"}),
+    );
+    add(
+        &day(2, 3),
+        DIST,
+        json!({"op": "issue_coupon", "coupon": "K:a-2", "quota": "Q:2026.01", "customer": "cust.a", "face_value": "50",
+        "valid_until": "2026-01-10T00:00:00Z"}),
+    );
     // Orders over several days: coupons, cash, credit; refunds to credit first, then cash.
-    add(&day(3, 2), "customer:cust.a", json!({"op": "place_order", "order": "O:1", "customer": "cust.a", "amount": "5400", "kind": "new", "service": "ecs"}));
+    add(
+        &day(3, 2),
+        "customer:cust.a",
+        json!({"op": "place_order", "order": "O:1", "customer": "cust.a", "amount": "5400", "kind": "new", "service": "ecs"}),
+    );
     add(&day(3, 2), "customer:cust.a", json!({"op": "pay_order", "order": "O:1", "coupons": ["K:a-1"]}));
     add(&day(5, 6), "customer:C_2", json!({"op": "place_order", "order": "O:2", "customer": "C_2", "amount": "150", "kind": "renew"}));
     add(&day(5, 6), "customer:C_2", json!({"op": "pay_order", "order": "O:2", "coupons": ["K:c2_1"]}));
@@ -85,15 +100,23 @@ pub fn lines() -> Vec<String> {
     // Adjustments, an atomic group, a recovery, a combined order, an invoice.
     add(&day(18, 2), p, json!({"op": "adjust", "party": "customer:Ref-3", "direction": "compensate", "amount": "20.50", "reason": "SLA"}));
     add(&day(18, 3), p, json!({"op": "adjust", "party": DIST, "direction": "deduct", "amount": "10", "reason": "fee"}));
-    add(&day(19, 2), DIST, json!({"op": "atomic", "commands": [
-        {"op": "allocate", "to": "customer:cust.a", "amount": "10"},
-        {"op": "recover", "from": RESELLER, "amount": "5"}
-    ]}));
+    add(
+        &day(19, 2),
+        DIST,
+        json!({"op": "atomic", "commands": [
+            {"op": "allocate", "to": "customer:cust.a", "amount": "10"},
+            {"op": "recover", "from": RESELLER, "amount": "5"}
+        ]}),
+    );
     add(&day(20, 2), DIST, json!({"op": "recover", "from": "customer:cust.a", "amount": "1"}));
-    add(&day(21, 2), "customer:cust.a", json!({"op": "place_combined_order", "combined": "CO:1", "customer": "cust.a", "orders": [
-        {"order": "O:5", "amount": "100", "kind": "new", "service": "rds"},
-        {"order": "O:6", "amount": "50", "kind": "new"}
-    ]}));
+    add(
+        &day(21, 2),
+        "customer:cust.a",
+        json!({"op": "place_combined_order", "combined": "CO:1", "customer": "cust.a", "orders": [
+            {"order": "O:5", "amount": "100", "kind": "new", "service": "rds"},
+            {"order": "O:6", "amount": "50", "kind": "new"}
+        ]}),
+    );
     add(&day(21, 3), "customer:cust.a", json!({"op": "pay_order", "order": "CO:1"}));
     add(&day(22, 2), "customer:Ref-3", json!({"op": "request_invoice", "invoice": "I.1", "party": "customer:Ref-3", "amount": "50"}));
     add(&day(23, 2), p, json!({"op": "consume", "customer": "cust.a", "amount": "12.5"}));
