@@ -11,7 +11,7 @@
 //! must succeed (`ok`, and a command commits exactly one transaction); a few cells expect another
 //! code that outranks `access_denied` (SPEC 2.2) or is a relationship error.
 mod common;
-use common::{Fixture, ManualClock};
+use common::{COMMANDS, Fixture, ManualClock, QUERIES};
 use partner_ledger::Ledger;
 use serde_json::{Value, json};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -349,42 +349,6 @@ const ROWS: &[Row] = &[
         expect: [INVALID, A, A, A, INVALID, INVALID, D, INVALID],
     },
 ];
-
-/// Every op of SPEC 3 and SPEC 4: each must appear in the table.
-const COMMANDS: [&str; 30] = [
-    "register_partner",
-    "register_customer",
-    "associate",
-    "unbind",
-    "switch_association",
-    "recharge",
-    "allocate",
-    "recover",
-    "set_credit_limit",
-    "repay_credit",
-    "adjust",
-    "issue_quota",
-    "reclaim_quota",
-    "whitelist_customer",
-    "issue_coupon",
-    "reclaim_coupon",
-    "expire_coupons",
-    "place_order",
-    "place_combined_order",
-    "pay_order",
-    "cancel_order",
-    "unsubscribe",
-    "consume",
-    "request_withdrawal",
-    "approve_withdrawal",
-    "reject_withdrawal",
-    "delete_withdrawal",
-    "request_invoice",
-    "return_invoice",
-    "atomic",
-];
-const QUERIES: [&str; 10] =
-    ["balance", "adjust_records", "statement", "order", "orders", "bills", "invoiceable", "invoice", "withdrawals", "consumption_summary"];
 
 /// Every cell is sent at this time, after the whole setup.
 const CASE_AT: &str = "2026-01-03T00:00:00Z";

@@ -1,6 +1,8 @@
 //! docs/protocol.md is executable: its requests, replayed in order on a fresh ledger, give exactly
 //! its responses, and every command and query of SPEC.md has a section. Set PROTOCOL_DOC_WRITE=1
 //! to rewrite the responses after an intended change.
+mod common;
+use common::{COMMANDS, QUERIES};
 use partner_ledger::{Clock, Ledger, Timestamp};
 use serde_json::Value;
 
@@ -11,49 +13,6 @@ impl Clock for FixedClock {
         Timestamp::parse("2026-11-25T00:00:00Z").expect("valid time")
     }
 }
-
-const OPERATIONS: &[&str] = &[
-    "register_partner",
-    "register_customer",
-    "associate",
-    "unbind",
-    "switch_association",
-    "recharge",
-    "allocate",
-    "recover",
-    "set_credit_limit",
-    "repay_credit",
-    "adjust",
-    "issue_quota",
-    "reclaim_quota",
-    "whitelist_customer",
-    "issue_coupon",
-    "reclaim_coupon",
-    "expire_coupons",
-    "place_order",
-    "place_combined_order",
-    "pay_order",
-    "cancel_order",
-    "unsubscribe",
-    "consume",
-    "request_withdrawal",
-    "approve_withdrawal",
-    "reject_withdrawal",
-    "delete_withdrawal",
-    "request_invoice",
-    "return_invoice",
-    "atomic",
-    "balance",
-    "adjust_records",
-    "statement",
-    "order",
-    "orders",
-    "bills",
-    "invoiceable",
-    "invoice",
-    "withdrawals",
-    "consumption_summary",
-];
 
 /// The text of the fenced block with info string `info` starting after line `from`, and the
 /// index of its first and last content lines.
@@ -94,8 +53,8 @@ fn protocol_doc_requests_give_its_responses() {
         // Multi-line response blocks collapse to the one line the ledger prints.
         std::fs::write(path, rewritten.join("\n").replace("\n\n```", "\n```") + "\n").expect("rewrite docs/protocol.md");
     }
-    assert!(pairs >= OPERATIONS.len(), "only {pairs} examples");
-    for operation in OPERATIONS {
+    assert!(pairs >= COMMANDS.len() + QUERIES.len(), "only {pairs} examples");
+    for operation in COMMANDS.iter().chain(&QUERIES) {
         assert!(text.contains(&format!("\n## {operation}\n")), "docs/protocol.md has no section for {operation}");
     }
     assert!(ledger.verify().is_ok());

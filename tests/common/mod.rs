@@ -138,3 +138,40 @@ impl Fixture {
         self.balance(party)["cash"].as_str().expect("cash").to_owned()
     }
 }
+
+/// Every mutating command of SPEC 3.
+pub const COMMANDS: [&str; 30] = [
+    "register_partner",
+    "register_customer",
+    "associate",
+    "unbind",
+    "switch_association",
+    "recharge",
+    "allocate",
+    "recover",
+    "set_credit_limit",
+    "repay_credit",
+    "adjust",
+    "issue_quota",
+    "reclaim_quota",
+    "whitelist_customer",
+    "issue_coupon",
+    "reclaim_coupon",
+    "expire_coupons",
+    "place_order",
+    "place_combined_order",
+    "pay_order",
+    "cancel_order",
+    "unsubscribe",
+    "consume",
+    "request_withdrawal",
+    "approve_withdrawal",
+    "reject_withdrawal",
+    "delete_withdrawal",
+    "request_invoice",
+    "return_invoice",
+    "atomic",
+];
+/// Every query of SPEC 4.
+pub const QUERIES: [&str; 10] =
+    ["balance", "adjust_records", "statement", "order", "orders", "bills", "invoiceable", "invoice", "withdrawals", "consumption_summary"];
