@@ -1,0 +1,214 @@
+//! Running the script, and counting what the ledger answered.
+
+use super::BATCH_LINES;
+use super::script::{Expect, Meta, Script, Tag};
+use super::summary::thousands;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use partner_ledger::{Ledger, Outcome, Response};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// A number of things and their total amount in fen.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Count {
+    pub(super) count: u64,
+    pub(super) amount: i64,
+}
+
+impl Count {
+    fn add(&mut self, amount: i64) {
+        self.count += 1;
+        self.amount += amount;
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+pub(super) struct PartnerTally {
+    pub(super) resale: u64,
+    pub(super) referral: u64,
+    pub(super) allocated: i64,
+    pub(super) recovered: i64,
+    pub(super) orders_paid: u64,
+    pub(super) paid_by_partner: u64,
+}
+
+#[derive(Default)]
+pub(super) struct Tally {
+    pub(super) committed: u64,
+    pub(super) duplicates: u64,
+    pub(super) failures: BTreeMap<&'static str, u64>,
+    pub(super) unexpected: Vec<String>,
+    pub(super) unexpected_count: u64,
+    pub(super) partners: Vec<PartnerTally>,
+    pub(super) recharges: Count,
+    pub(super) recharge_repaid_debt: i64,
+    pub(super) allocations: Count,
+    pub(super) reseller_funding: Count,
+    pub(super) recoveries: Count,
+    /// Allocations and recoveries a distributor made for one of its resellers.
+    pub(super) on_behalf: Count,
+    pub(super) credit_repaid: Count,
+    pub(super) compensations: Count,
+    pub(super) deductions: Count,
+    pub(super) platform_quotas: Count,
+    pub(super) distributor_quotas: Count,
+    pub(super) quota_reclaims: Count,
+    pub(super) vouchers: Count,
+    pub(super) cash_coupons: Count,
+    pub(super) coupon_reclaims: Count,
+    pub(super) coupon_payments: Count,
+    pub(super) coupons_expired: Count,
+    pub(super) single_orders: Count,
+    pub(super) combined: Count,
+    pub(super) combined_members: u64,
+    pub(super) paid: Count,
+    pub(super) paid_cash: i64,
+    pub(super) paid_credit: i64,
+    pub(super) paid_by_partner: Count,
+    pub(super) cancelled: u64,
+    pub(super) refunds: Count,
+    pub(super) usage: Count,
+    pub(super) usage_cash: i64,
+    pub(super) usage_credit: i64,
+    pub(super) usage_debt: Count,
+    pub(super) usage_erased: i64,
+    pub(super) withdrawals: BTreeMap<&'static str, Count>,
+    pub(super) invoices: Count,
+    pub(super) invoice_returns: Count,
+}
+
+fn fen(amount: partner_ledger::Amount) -> i64 {
+    i64::try_from(amount.minor()).expect("demo amounts fit in i64")
+}
+
+impl Tally {
+    pub(super) fn new(partners: usize) -> Tally {
+        Tally { partners: vec![PartnerTally::default(); partners], ..Tally::default() }
+    }
+
+    /// Checks one answer against what the script expected, and counts it.
+    fn record(&mut self, line: usize, meta: Meta, response: &Response) {
+        match (meta.expect, response) {
+            (Expect::Ok, Response::Committed { duplicate: false, outcome, .. }) => {
+                self.committed += 1;
+                self.count(meta.tag, outcome);
+            }
+            (Expect::Duplicate, Response::Committed { duplicate: true, .. }) => self.duplicates += 1,
+            (Expect::Fail(code), Response::Failed { rejection, .. }) if rejection.code.name() == code => {
+                *self.failures.entry(code).or_default() += 1;
+            }
+            _ => {
+                self.unexpected_count += 1;
+                if self.unexpected.len() < 10 {
+                    self.unexpected.push(format!("line {}: expected {}, got {}", line + 1, meta.expect, response.to_line()));
+                }
+            }
+        }
+    }
+
+    fn count(&mut self, tag: Tag, outcome: &Outcome) {
+        match (tag, outcome) {
+            (Tag::Customer { partner, resale: true }, _) => self.partners[partner].resale += 1,
+            (Tag::Customer { partner, resale: false }, _) => self.partners[partner].referral += 1,
+            (Tag::Recharge, Outcome::Funded { arrears_repaid, cash }) => {
+                self.recharges.add(fen(*arrears_repaid) + fen(*cash));
+                self.recharge_repaid_debt += fen(*arrears_repaid);
+            }
+            (Tag::Compensation, Outcome::Funded { arrears_repaid, cash }) => self.compensations.add(fen(*arrears_repaid) + fen(*cash)),
+            (_, Outcome::Deducted(amount)) => self.deductions.add(fen(*amount)),
+            (_, Outcome::CreditRepaid(amount)) => self.credit_repaid.add(fen(*amount)),
+            (Tag::Allocate { partner, to_customer, on_behalf, amount }, _) => {
+                if to_customer {
+                    self.allocations.add(amount);
+                    self.partners[partner].allocated += amount;
+                } else {
+                    self.reseller_funding.add(amount);
+                }
+                if on_behalf {
+                    self.on_behalf.add(amount);
+                }
+            }
+            (Tag::FundResellers { amount, .. }, _) => self.reseller_funding.add(amount),
+            (Tag::Recover { partner, on_behalf, amount }, _) => {
+                self.recoveries.add(amount);
+                if on_behalf {
+                    self.on_behalf.add(amount);
+                }
+                self.partners[partner].recovered += amount;
+            }
+            (Tag::Quota { by_platform: true, amount }, _) => self.platform_quotas.add(amount),
+            (Tag::Quota { by_platform: false, amount }, _) => self.distributor_quotas.add(amount),
+            (_, Outcome::QuotaReclaimed { amount, .. }) => self.quota_reclaims.add(fen(*amount)),
+            (Tag::Coupon { voucher: true, amount }, _) => self.vouchers.add(amount),
+            (Tag::Coupon { voucher: false, amount }, _) => self.cash_coupons.add(amount),
+            (_, Outcome::CouponReclaimed { amount, .. }) => self.coupon_reclaims.add(fen(*amount)),
+            (_, Outcome::CouponsExpired { coupons, amount }) => {
+                self.coupons_expired.count += coupons.len() as u64;
+                self.coupons_expired.amount += fen(*amount);
+            }
+            (Tag::Place { amount }, Outcome::OrdersPlaced { combined: None, .. }) => self.single_orders.add(amount),
+            (Tag::Place { amount }, Outcome::OrdersPlaced { orders, .. }) => {
+                self.combined.add(amount);
+                self.combined_members += orders.len() as u64;
+            }
+            (Tag::Pay { partner, by_partner }, Outcome::Paid(paid)) => self.count_payment(partner, by_partner, paid),
+            (_, Outcome::Cancelled(orders)) => self.cancelled += orders.len() as u64,
+            (_, Outcome::Refunded { credit, cash }) => self.refunds.add(fen(*credit) + fen(*cash)),
+            (_, Outcome::Consumed { deducted, erase, cash, credit, debt, .. }) => {
+                self.usage.add(fen(*deducted));
+                self.usage_erased += i64::try_from(*erase).expect("a cut below the fen");
+                self.usage_cash += fen(*cash);
+                self.usage_credit += fen(*credit);
+                if debt.is_positive() {
+                    self.usage_debt.add(fen(*debt));
+                }
+            }
+            (Tag::Withdrawal { amount }, Outcome::Withdrawal { status, .. }) => {
+                self.withdrawals.entry(status.name()).or_default().add(amount)
+            }
+            (_, Outcome::Invoiced { matched, .. }) => self.invoices.add(matched.iter().map(|matched| fen(matched.amount)).sum()),
+            (Tag::InvoiceReturn { amount }, _) => self.invoice_returns.add(amount),
+            _ => {}
+        }
+    }
+
+    fn count_payment(&mut self, partner: usize, by_partner: bool, paid: &[(partner_ledger::Id, partner_ledger::Payment)]) {
+        for (_, payment) in paid {
+            let total = fen(payment.coupon) + fen(payment.cash) + fen(payment.credit);
+            self.paid.add(total);
+            self.paid_cash += fen(payment.cash);
+            self.paid_credit += fen(payment.credit);
+            if payment.coupon.is_positive() {
+                self.coupon_payments.add(fen(payment.coupon));
+            }
+            self.partners[partner].orders_paid += 1;
+            if by_partner {
+                self.paid_by_partner.add(total);
+                self.partners[partner].paid_by_partner += 1;
+            }
+        }
+    }
+}
+
+/// Sends the script in batches, with a progress bar on standard error (drawn only on a terminal).
+pub(super) fn execute(ledger: &Ledger, script: &Script, tally: &mut Tally) -> Duration {
+    let bar = ProgressBar::with_draw_target(Some(script.lines.len() as u64), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{spinner} {wide_bar} {human_pos}/{human_len} commands  {rate}  ETA {eta}")
+        .expect("a valid progress template")
+        .with_key("rate", |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+            let _ = write!(out, "{} commands/s", thousands(state.per_sec() as u64));
+        });
+    bar.set_style(style);
+    let started = Instant::now();
+    for (batch, lines) in script.lines.chunks(BATCH_LINES).enumerate() {
+        let responses = ledger.execute_lines(lines);
+        for (offset, response) in responses.iter().enumerate() {
+            let line = batch * BATCH_LINES + offset;
+            tally.record(line, script.metas[line], response);
+        }
+        bar.inc(lines.len() as u64);
+    }
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    elapsed
+}
