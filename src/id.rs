@@ -72,7 +72,7 @@ impl fmt::Display for Id {
     }
 }
 
-/// A party of the platform: written `platform`, `partner:<id>` or `customer:<id>`.
+/// A party of the platform: written `platform`, `partner:<id>`, `customer:<id>` or `operator:<id>`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Party {
     /// The cloud operator.
@@ -81,10 +81,12 @@ pub enum Party {
     Partner(Id),
     /// A customer.
     Customer(Id),
+    /// A person acting for one partner within roles; owns no accounts.
+    Operator(Id),
 }
 
 impl Party {
-    /// Parses `platform`, `partner:<id>` or `customer:<id>`.
+    /// Parses `platform`, `partner:<id>`, `customer:<id>` or `operator:<id>`.
     ///
     /// # Errors
     /// [`IdError`] for any other shape or a bad id.
@@ -95,7 +97,8 @@ impl Party {
         match text.split_once(':') {
             Some(("partner", id)) => Id::party(id).map(Party::Partner),
             Some(("customer", id)) => Id::party(id).map(Party::Customer),
-            _ => Err(IdError(format!("party {text:?} must be platform, partner:<id> or customer:<id>"))),
+            Some(("operator", id)) => Id::party(id).map(Party::Operator),
+            _ => Err(IdError(format!("party {text:?} must be platform, partner:<id>, customer:<id> or operator:<id>"))),
         }
     }
 
@@ -114,6 +117,27 @@ impl Party {
             _ => None,
         }
     }
+
+    /// The operator's id, when this is an operator.
+    pub fn operator_id(&self) -> Option<&Id> {
+        match self {
+            Party::Operator(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The bare id of a partner, customer or operator (none for the platform).
+    pub fn id(&self) -> Option<&Id> {
+        match self {
+            Party::Platform => None,
+            Party::Partner(id) | Party::Customer(id) | Party::Operator(id) => Some(id),
+        }
+    }
+
+    /// Whether this party can own accounts (the platform, partners and customers; not operators).
+    pub fn owns_accounts(&self) -> bool {
+        !matches!(self, Party::Operator(_))
+    }
 }
 
 impl fmt::Display for Party {
@@ -122,6 +146,7 @@ impl fmt::Display for Party {
             Party::Platform => formatter.write_str("platform"),
             Party::Partner(id) => write!(formatter, "partner:{id}"),
             Party::Customer(id) => write!(formatter, "customer:{id}"),
+            Party::Operator(id) => write!(formatter, "operator:{id}"),
         }
     }
 }
@@ -142,10 +167,10 @@ mod tests {
 
     #[test]
     fn parties_round_trip() {
-        for text in ["platform", "partner:P1", "customer:C-1.x"] {
+        for text in ["platform", "partner:P1", "customer:C-1.x", "operator:O_1"] {
             assert_eq!(Party::parse(text).unwrap().to_string(), text);
         }
-        for bad in ["Platform", "partner:", "partner:a:b", "vendor:V1", "customer", "P1"] {
+        for bad in ["Platform", "partner:", "partner:a:b", "vendor:V1", "customer", "P1", "operator:", "operator:a:b"] {
             assert!(Party::parse(bad).is_err(), "{bad:?}");
         }
     }

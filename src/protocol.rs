@@ -3,10 +3,12 @@
 
 use crate::amount::{Amount, AmountError};
 use crate::domain::records::{
-    COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, CouponKind, OrderKind, OrderStatus, PAYMENT_COUPONS_MAX, Validity,
+    COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, CouponKind, OrderKind, OrderStatus, PAYMENT_COUPONS_MAX,
+    PartnerPaymentStatus, Validity,
 };
 use crate::domain::{
-    ATOMIC_COMMANDS_MAX, AdjustOperation, AssociationKind, Command, Direction, OrderLine, Outcome, PartnerKind, PayerKind, TEXT_LENGTH_MAX,
+    ATOMIC_COMMANDS_MAX, AdjustOperation, AssociationKind, Command, Direction, OperatorRole, OrderLine, Outcome, PartnerKind, PayerKind,
+    TEXT_LENGTH_MAX,
 };
 use crate::error::{ErrorCode, Rejection};
 use crate::id::{Id, Party};
@@ -74,6 +76,8 @@ pub struct Page {
 pub enum StatementAccount {
     /// `cash` (default).
     Cash,
+    /// `allocated` (customers).
+    Allocated,
     /// `credit`.
     Credit,
     /// `arrears`.
@@ -130,10 +134,12 @@ pub enum Query {
     },
     /// `orders`.
     Orders {
-        /// Whose orders.
-        customer: Id,
+        /// Whose orders (absent: every order in the actor's scope).
+        customer: Option<Id>,
         /// Filter by shown status: `Some(None)` is `expired`.
         status: Option<Option<OrderStatus>>,
+        /// Filter by partner-payment request status.
+        partner_payment: Option<PartnerPaymentStatus>,
         /// Paging.
         page: Page,
     },
@@ -267,10 +273,21 @@ impl Fields {
         }
     }
 
-    /// A partner or customer: the platform has no cash, credit or debt of its own.
+    /// The platform, a partner or a customer: a party that owns accounts.
+    fn owner(&mut self, name: &str) -> Option<Party> {
+        let party = self.party(name)?;
+        if !party.owns_accounts() {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} names an operator, which owns no accounts"));
+            return None;
+        }
+        Some(party)
+    }
+
+    /// A partner or customer: the platform has no cash, credit or debt of its own, and an
+    /// operator owns no accounts.
     fn member(&mut self, name: &str) -> Option<Party> {
         let party = self.party(name)?;
-        if party == Party::Platform {
+        if matches!(party, Party::Platform | Party::Operator(_)) {
             self.note(ErrorCode::InvalidRequest, format!("field {name} must name a partner or customer"));
             return None;
         }
@@ -333,6 +350,42 @@ impl Fields {
             return None;
         }
         Some(Some(ids))
+    }
+
+    /// A list of operator roles: distinct, and non-empty unless `may_be_empty`.
+    fn roles(&mut self, name: &str, may_be_empty: bool) -> Option<Vec<OperatorRole>> {
+        let Some(Value::Array(items)) = self.take(name) else {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} must be an array of roles"));
+            return None;
+        };
+        let mut roles = Vec::with_capacity(items.len());
+        for item in &items {
+            match ROLES.iter().find(|(role, _)| Some(*role) == item.as_str()) {
+                Some((_, role)) if !roles.contains(role) => roles.push(*role),
+                Some(_) => {
+                    self.note(ErrorCode::InvalidRequest, format!("field {name} names a role twice"));
+                    return None;
+                }
+                None => {
+                    self.note(ErrorCode::InvalidRequest, format!("field {name} holds admin, finance or customer_manager"));
+                    return None;
+                }
+            }
+        }
+        if roles.is_empty() && !may_be_empty {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} must name at least one role"));
+            return None;
+        }
+        Some(roles)
+    }
+
+    /// A party id that must be present but may be `null` (for "none").
+    fn nullable_id(&mut self, name: &str) -> Option<Option<Id>> {
+        if !self.map.contains_key(name) {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} is required (null for none)"));
+            return None;
+        }
+        self.optional_id(name, true)
     }
 
     fn cycle(&mut self, name: &str) -> Option<Option<String>> {
@@ -405,8 +458,16 @@ const PARTNER_KINDS: &[(&str, PartnerKind)] =
     &[("solution_provider", PartnerKind::SolutionProvider), ("distributor", PartnerKind::Distributor), ("reseller", PartnerKind::Reseller)];
 const ASSOCIATIONS: &[(&str, AssociationKind)] = &[("resale", AssociationKind::Resale), ("referral", AssociationKind::Referral)];
 const DIRECTIONS: &[(&str, Direction)] = &[("compensate", Direction::Compensate), ("deduct", Direction::Deduct)];
-const OPERATIONS: &[(&str, AdjustOperation)] =
-    &[("allocate", AdjustOperation::Allocate), ("recover", AdjustOperation::Recover), ("unbind_reclaim", AdjustOperation::UnbindReclaim)];
+const OPERATIONS: &[(&str, AdjustOperation)] = &[
+    ("allocate", AdjustOperation::Allocate),
+    ("recover", AdjustOperation::Recover),
+    ("unbind_reclaim", AdjustOperation::UnbindReclaim),
+    ("refund_reclaim", AdjustOperation::RefundReclaim),
+];
+const ROLES: &[(&str, OperatorRole)] =
+    &[("admin", OperatorRole::Admin), ("finance", OperatorRole::Finance), ("customer_manager", OperatorRole::CustomerManager)];
+const PARTNER_PAYMENTS: &[(&str, PartnerPaymentStatus)] =
+    &[("requested", PartnerPaymentStatus::Requested), ("rejected", PartnerPaymentStatus::Rejected)];
 const COUPON_KINDS: &[(&str, CouponKind)] = &[("voucher", CouponKind::Voucher), ("cash_coupon", CouponKind::CashCoupon)];
 const ORDER_KINDS: &[(&str, OrderKind)] = &[("new", OrderKind::New), ("renew", OrderKind::Renew), ("change", OrderKind::Change)];
 const PAYERS: &[(&str, PayerKind)] = &[("customer", PayerKind::Customer), ("partner", PayerKind::Partner)];
@@ -418,8 +479,12 @@ const ORDER_STATUSES: &[(&str, Option<OrderStatus>)] = &[
     ("cancelled", Some(OrderStatus::Cancelled)),
     ("unsubscribed", Some(OrderStatus::Unsubscribed)),
 ];
-const STATEMENT_ACCOUNTS: &[(&str, StatementAccount)] =
-    &[("cash", StatementAccount::Cash), ("credit", StatementAccount::Credit), ("arrears", StatementAccount::Arrears)];
+const STATEMENT_ACCOUNTS: &[(&str, StatementAccount)] = &[
+    ("cash", StatementAccount::Cash),
+    ("allocated", StatementAccount::Allocated),
+    ("credit", StatementAccount::Credit),
+    ("arrears", StatementAccount::Arrears),
+];
 
 /// Decodes one request line.
 ///
@@ -717,6 +782,23 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             Command::RequestInvoice { invoice: invoice?, party: party?, amount: amount? }
         }
         "return_invoice" => Command::ReturnInvoice { invoice: fields.id("invoice", false)? },
+        "register_operator" => {
+            let (operator, partner, roles) = (fields.id("operator", true), fields.id("partner", true), fields.roles("roles", false));
+            Command::RegisterOperator { operator: operator?, partner: partner?, roles: roles? }
+        }
+        "set_operator_roles" => {
+            let (operator, roles) = (fields.id("operator", true), fields.roles("roles", true));
+            Command::SetOperatorRoles { operator: operator?, roles: roles? }
+        }
+        "assign_customer_manager" => {
+            let (customer, operator) = (fields.id("customer", true), fields.nullable_id("operator"));
+            Command::AssignCustomerManager { customer: customer?, operator: operator? }
+        }
+        "request_partner_payment" => Command::RequestPartnerPayment { order: fields.id("order", false)? },
+        "reject_partner_payment" => {
+            let (order, reason) = (fields.id("order", false), fields.text("reason", true));
+            Command::RejectPartnerPayment { order: order?, reason: reason?? }
+        }
         "switch_association" => {
             let (customer, association) = (fields.id("customer", true), fields.choice("association", true, ASSOCIATIONS));
             Command::SwitchAssociation { customer: customer?, association: association?? }
@@ -812,7 +894,7 @@ fn decode_member(item: Value) -> Result<Command, Rejection> {
 fn decode_query(op: &str, fields: &mut Fields) -> Option<Query> {
     let query = match op {
         "balance" => {
-            let (party, as_of) = (fields.party("party"), fields.time("as_of"));
+            let (party, as_of) = (fields.owner("party"), fields.time("as_of"));
             Query::Balance { party: party?, as_of: as_of? }
         }
         "adjust_records" => {
@@ -833,8 +915,9 @@ fn decode_query(op: &str, fields: &mut Fields) -> Option<Query> {
             Query::ConsumptionSummary { partner: partner?, cycle: cycle? }
         }
         "orders" => {
-            let (customer, status, page) = (fields.id("customer", true), fields.choice("status", false, ORDER_STATUSES), fields.page());
-            Query::Orders { customer: customer?, status: status?, page: page? }
+            let (customer, status) = (fields.optional_id("customer", true), fields.choice("status", false, ORDER_STATUSES));
+            let (partner_payment, page) = (fields.choice("partner_payment", false, PARTNER_PAYMENTS), fields.page());
+            Query::Orders { customer: customer?, status: status?, partner_payment: partner_payment?, page: page? }
         }
         "bills" => {
             let (party, cycle, page) = (fields.member("party"), fields.cycle("cycle"), fields.page());
@@ -975,15 +1058,23 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
         Outcome::Paid(paid) => json!({"paid": paid.iter().map(|(order, payment)| json!({
             "order": order.as_str(),
             "coupon": payment.coupon.to_string(),
+            "allocated": payment.allocated.to_string(),
             "cash": payment.cash.to_string(),
             "credit": payment.credit.to_string(),
         })).collect::<Vec<_>>()}),
         Outcome::Cancelled(orders) => json!({"cancelled": ids(orders)}),
-        Outcome::Refunded { credit, cash } => json!({"refund": {"credit": credit.to_string(), "cash": cash.to_string()}}),
-        Outcome::Consumed { bill, deducted, erase, cash, credit, debt } => json!({
+        Outcome::Refunded { credit, allocated, partner, cash } => json!({"refund": {
+            "credit": credit.to_string(),
+            "allocated": allocated.to_string(),
+            "partner": partner.to_string(),
+            "cash": cash.to_string(),
+        }}),
+        Outcome::Consumed { bill, deducted, erase, coupon, allocated, cash, credit, debt } => json!({
             "bill": bill.as_str(),
             "deducted": deducted.to_string(),
             "erase_amount": crate::amount::format_erase(*erase),
+            "coupon": coupon.to_string(),
+            "allocated": allocated.to_string(),
             "cash": cash.to_string(),
             "credit": credit.to_string(),
             "debt": debt.to_string(),
@@ -991,18 +1082,33 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
         Outcome::Withdrawal { withdrawal, status } => json!({"withdrawal": withdrawal.as_str(), "status": status.name()}),
         Outcome::Invoiced { invoice, matched } => json!({"invoice": invoice.as_str(), "matched": matched_json(matched)}),
         Outcome::InvoiceReturned(invoice) => json!({"invoice": invoice.as_str(), "status": "returned"}),
-        Outcome::AssociationChanged { customer, association, cash, coupons } => json!({
+        Outcome::AssociationChanged { customer, association, allocated, coupons } => json!({
             "customer": customer.as_str(),
             "association": association.map(AssociationKind::name),
-            "reclaimed_cash": cash.to_string(),
+            "reclaimed_allocated": allocated.to_string(),
             "reclaimed_coupons": ids(coupons),
         }),
+        Outcome::OperatorRegistered(operator) => json!({"operator": operator.as_str()}),
+        Outcome::OperatorRoles { operator, roles } => json!({"operator": operator.as_str(), "roles": role_names(roles)}),
+        Outcome::ManagerAssigned { customer, operator, from } => json!({
+            "customer": customer.as_str(),
+            "manager": operator.as_ref().map(Id::as_str),
+            "effective_from": from.to_string(),
+        }),
+        Outcome::PartnerPayment { order, orders, status } => {
+            json!({"order": order.as_str(), "orders": ids(orders), "partner_payment": status.name()})
+        }
     }
 }
 
 /// `[{"bill", "amount"}, ...]`.
 pub(crate) fn matched_json(matched: &[crate::domain::matching::Matched]) -> Vec<Value> {
     matched.iter().map(|matched| json!({"bill": matched.bill.as_str(), "amount": matched.amount.to_string()})).collect()
+}
+
+/// Role names, as the protocol writes them.
+pub(crate) fn role_names(roles: &[OperatorRole]) -> Vec<&'static str> {
+    roles.iter().map(|role| role.name()).collect()
 }
 
 fn ids(ids: &[Id]) -> Vec<&str> {

@@ -2,8 +2,8 @@
 //! (`as_of`, statements, adjust records) from the store's index tables.
 
 use crate::amount::Amount;
-use crate::domain::records::{Bill, BillType, Order, OrderStatus, Record, WithdrawalStatus};
-use crate::domain::{self, AdjustRecord, Command, Index, PartyRecord, State, Transaction};
+use crate::domain::records::{Bill, BillType, Order, OrderStatus, PartnerPaymentStatus, Record, WithdrawalStatus};
+use crate::domain::{self, AdjustRecord, Command, Index, PartyRecord, Reach, State, Transaction};
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
 use crate::journal::{Account, AccountKind, Posting};
@@ -15,27 +15,71 @@ use serde_json::{Value, json};
 /// Answers `query` for `request.actor`; time-dependent statuses are evaluated at `now` (the
 /// query's `at`, or the engine clock).
 pub(crate) fn answer(store: &Store, state: &State, request: &Request, query: &Query, now: Timestamp) -> Response {
-    let actor = &request.actor;
-    let result = match query {
-        Query::Balance { party, as_of } => balance(store, state, actor, party, *as_of, now),
-        Query::Order { order } => order_query(state, actor, order, now),
-        Query::Invoiceable { party } => invoiceable_query(state, actor, party),
-        Query::Invoice { invoice } => invoice_query(state, actor, invoice),
-        Query::ConsumptionSummary { partner, cycle } => consumption_summary(state, actor, partner.as_ref(), cycle),
-        Query::Orders { customer, status, page } => orders_query(state, actor, customer, *status, *page, now),
-        Query::Bills { party, cycle, page } => bills_query(state, actor, party, cycle.as_deref(), *page),
-        Query::Withdrawals { party, page } => withdrawals_query(state, actor, party, *page),
-        Query::AdjustRecords { partner, target, operation, from, to, page } => {
-            let filter = RecordFilter { partner: partner.as_ref(), target: target.as_ref(), operation: *operation, from: *from, to: *to };
-            adjust_records(store, state, &request.actor, &filter, *page)
-        }
-        Query::Statement { party, account, from, to, page } => {
-            statement(store, state, &request.actor, party, *account, (*from, *to), *page)
-        }
-    };
+    let result = domain::acting(state, &request.actor).and_then(|acting| {
+        let reader = Reader { state, acting, now };
+        reader.answer(store, query)
+    });
     match result {
         Ok(result) => Response::Answer { id: request.id.clone(), result },
         Err(rejection) => Response::Failed { id: request.id.as_ref().map(Id::to_string), rejection },
+    }
+}
+
+/// Who reads, resolved (an operator reads as its partner, within its roles), and when.
+struct Reader<'s> {
+    state: &'s State,
+    acting: domain::Acting<'s>,
+    now: Timestamp,
+}
+
+impl Reader<'_> {
+    fn answer(&self, store: &Store, query: &Query) -> Result<Value, Rejection> {
+        match query {
+            Query::Balance { party, as_of } => balance(store, self, party, *as_of),
+            Query::Order { order } => order_query(self, order),
+            Query::Invoiceable { party } => invoiceable_query(self, party),
+            Query::Invoice { invoice } => invoice_query(self, invoice),
+            Query::ConsumptionSummary { partner, cycle } => consumption_summary(self, partner.as_ref(), cycle),
+            Query::Orders { customer, status, partner_payment, page } => {
+                orders_query(self, customer.as_ref(), OrderFilter { status: *status, partner_payment: *partner_payment }, *page)
+            }
+            Query::Bills { party, cycle, page } => bills_query(self, party, cycle.as_deref(), *page),
+            Query::Withdrawals { party, page } => withdrawals_query(self, party, *page),
+            Query::AdjustRecords { partner, target, operation, from, to, page } => {
+                let filter = RecordFilter { partner: partner.as_ref(), target: target.as_ref(), operation: *operation, from: *from, to: *to };
+                adjust_records(store, self, &filter, *page)
+            }
+            Query::Statement { party, account, from, to, page } => statement(store, self, party, *account, (*from, *to), *page),
+        }
+    }
+
+    /// The actor as sent (an operator by its own name), for messages.
+    fn state_actor(&self) -> String {
+        self.acting.operator.as_ref().map_or_else(|| self.acting.party.to_string(), |(operator, _)| format!("operator:{operator}"))
+    }
+
+    /// `access_denied` unless the reader may read `party` that far; then `not_found`.
+    fn authorize(&self, party: &Party, reach: Reach) -> Result<(), Rejection> {
+        domain::authorize_query(self.state, &self.acting, party, reach, self.now)
+    }
+
+    /// Full scope over `party` (never for an operator limited to its managed customers).
+    fn in_scope(&self, party: &Party) -> bool {
+        domain::may_read(self.state, &self.acting, party, Reach::Full, self.now)
+    }
+
+    /// Whether the reader may see `order` (SPEC 2.1): its customer in full scope, a customer
+    /// manager's assigned customer, or an order the reader's partner paid or was asked to pay.
+    fn sees_order(&self, order: &Order) -> bool {
+        let customer = Party::Customer(order.customer.clone());
+        if self.in_scope(&customer) {
+            return true;
+        }
+        if self.acting.managing_only() {
+            return domain::manages(self.state, &self.acting, &customer, self.now);
+        }
+        let reached = |partner: &Id| domain::in_scope(self.state, &self.acting.party, &Party::Partner(partner.clone()));
+        order.payer.as_ref().and_then(Party::partner_id).is_some_and(reached) || order.asked_partner.as_ref().is_some_and(reached)
     }
 }
 
@@ -51,15 +95,12 @@ const PLATFORM_ACCOUNTS: [(&str, AccountKind); 5] = [
     ("coupon_expired", AccountKind::CouponExpired),
 ];
 
-fn balance(
-    store: &Store,
-    state: &State,
-    actor: &Party,
-    party: &Party,
-    as_of: Option<Timestamp>,
-    now: Timestamp,
-) -> Result<Value, Rejection> {
-    domain::authorize_query(state, actor, party)?;
+fn balance(store: &Store, reader: &Reader<'_>, party: &Party, as_of: Option<Timestamp>) -> Result<Value, Rejection> {
+    let (state, now) = (reader.state, reader.now);
+    if !party.owns_accounts() {
+        return reject(ErrorCode::InvalidRequest, format!("{party} is an operator: it owns no accounts"));
+    }
+    reader.authorize(party, Reach::Full)?;
     // Read balances either now (memory) or right after the last transaction at or before `as_of`.
     let seq = match as_of {
         Some(as_of) => Some(store.last_seq_at(as_of, state.head().seq).map_err(storage)?),
@@ -116,7 +157,7 @@ fn balance(
     let cash = read(Account::cash(party))?;
     let credit_used = read(Account::credit(party))?.checked_neg()?;
     let arrears = read(Account::arrears(party))?.checked_neg()?;
-    Ok(json!({
+    let mut result = json!({
         "party": party.to_string(),
         "cash": cash.to_string(),
         "held": record.held.to_string(),
@@ -126,7 +167,21 @@ fn balance(
         "arrears": arrears.to_string(),
         "quotas": quotas,
         "coupons": coupons,
-    }))
+    });
+    if matches!(party, Party::Customer(_)) {
+        result["allocated"] = json!(read(Account::allocated(party))?.to_string());
+    }
+    // What may be withdrawn is a decision about now: `as_of` shows balances only (decisions.md).
+    let (withdrawable, over_invoiced) = match as_of {
+        None => {
+            let withdrawable = domain::withdrawable(state, party)?;
+            (json!(withdrawable.amount.to_string()), json!(withdrawable.over_invoiced.to_string()))
+        }
+        Some(_) => (Value::Null, Value::Null),
+    };
+    result["withdrawable"] = withdrawable;
+    result["over_invoiced"] = over_invoiced;
+    Ok(result)
 }
 
 fn storage_gap(id: &Id) -> Rejection {
@@ -149,37 +204,82 @@ fn order_json(id: &Id, order: &Order, now: Timestamp) -> Value {
         "status": shown_status(order, now),
         "pay_deadline": order.pay_deadline.to_string(),
         "payer": order.payer.as_ref().map(Party::to_string),
-        "paid": {"coupon": order.paid.coupon.to_string(), "cash": order.paid.cash.to_string(), "credit": order.paid.credit.to_string()},
+        "partner_payment": order.partner_payment.map(PartnerPaymentStatus::name),
+        "paid": {
+            "coupon": order.paid.coupon.to_string(),
+            "allocated": order.paid.allocated.to_string(),
+            "cash": order.paid.cash.to_string(),
+            "credit": order.paid.credit.to_string(),
+        },
         "refunded": order.refunded.to_string(),
     })
 }
 
-fn order_query(state: &State, actor: &Party, id: &Id, now: Timestamp) -> Result<Value, Rejection> {
-    let order = state.order(id).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("order {id} does not exist")))?;
-    let customer = Party::Customer(order.customer.clone());
-    let payer_reads = order.payer.as_ref().is_some_and(|payer| domain::in_scope(state, actor, payer) && *actor != Party::Platform);
-    if !payer_reads {
-        domain::authorize_query(state, actor, &customer)?;
+fn order_query(reader: &Reader<'_>, id: &Id) -> Result<Value, Rejection> {
+    let order = reader.state.order(id).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("order {id} does not exist")))?;
+    if !reader.sees_order(order) {
+        return reject(ErrorCode::AccessDenied, format!("{} may not read order {id}", reader.state_actor()));
     }
-    Ok(order_json(id, order, now))
+    Ok(order_json(id, order, reader.now))
 }
 
-fn orders_query(
-    state: &State,
-    actor: &Party,
-    customer: &Id,
+/// The filters of `orders`.
+#[derive(Clone, Copy)]
+struct OrderFilter {
     status: Option<Option<OrderStatus>>,
-    page: Page,
-    now: Timestamp,
-) -> Result<Value, Rejection> {
-    let party = Party::Customer(customer.clone());
-    domain::authorize_query(state, actor, &party)?;
-    let wanted = status.map(|status| status.map_or("expired", OrderStatus::name));
-    let selected: Vec<(&Id, &Order)> = state
-        .indexed(Index::Orders, &party)
-        .filter_map(|id| state.order(id).map(|order| (id, order)))
-        .filter(|(_, order)| wanted.is_none_or(|wanted| shown_status(order, now) == wanted))
+    partner_payment: Option<PartnerPaymentStatus>,
+}
+
+impl OrderFilter {
+    fn matches(self, order: &Order, now: Timestamp) -> bool {
+        let wanted = self.status.map(|status| status.map_or("expired", OrderStatus::name));
+        wanted.is_none_or(|wanted| shown_status(order, now) == wanted)
+            && self.partner_payment.is_none_or(|wanted| order.partner_payment == Some(wanted))
+    }
+}
+
+/// The customers whose orders `orders` without a customer lists: every customer for the
+/// platform, the customer itself, or every customer a partner reaches (its own, and a
+/// distributor's resellers'), of which each order is then checked with `sees_order`.
+fn order_customers(reader: &Reader<'_>) -> Vec<Party> {
+    let state = reader.state;
+    match &reader.acting.party {
+        Party::Platform => state.parties().map(|(party, _)| party.clone()).filter(|party| matches!(party, Party::Customer(_))).collect(),
+        Party::Partner(_) => {
+            let mut partners = vec![reader.acting.party.clone()];
+            let resellers: Vec<Party> = state
+                .parties()
+                .filter(|(party, record)| matches!(party, Party::Partner(_)) && record.parent() == reader.acting.party.partner_id())
+                .map(|(party, _)| party.clone())
+                .collect();
+            partners.extend(resellers);
+            partners
+                .iter()
+                .flat_map(|partner| state.indexed(Index::PartnerCustomers, partner).map(|id| Party::Customer(id.clone())).collect::<Vec<_>>())
+                .collect()
+        }
+        party => vec![party.clone()],
+    }
+}
+
+fn orders_query(reader: &Reader<'_>, customer: Option<&Id>, filter: OrderFilter, page: Page) -> Result<Value, Rejection> {
+    let (state, now) = (reader.state, reader.now);
+    let customers = match customer {
+        Some(customer) => {
+            let party = Party::Customer(customer.clone());
+            reader.authorize(&party, Reach::Consumption)?;
+            vec![party]
+        }
+        None => order_customers(reader),
+    };
+    let mut selected: Vec<(&Id, &Order)> = customers
+        .iter()
+        .flat_map(|party| state.indexed(Index::Orders, party).filter_map(|id| state.order(id).map(|order| (id, order))))
+        .filter(|(_, order)| filter.matches(order, now) && reader.sees_order(order))
         .collect();
+    if customer.is_none() {
+        selected.sort_by_key(|(id, order)| (order.seq, *id));
+    }
     let orders: Vec<Value> = paged(&selected, page).map(|(id, order)| order_json(id, order, now)).collect();
     Ok(json!({"total_count": selected.len(), "orders": orders}))
 }
@@ -193,17 +293,20 @@ fn bill_json(id: &Id, bill: &Bill) -> Value {
         "order": bill.order.as_ref().map(Id::as_str),
         "amount": bill.amount.to_string(),
         "coupon_amount": bill.coupon_amount.to_string(),
+        "allocated_amount": bill.allocated_amount.to_string(),
         "cash_amount": bill.cash_amount.to_string(),
         "credit_amount": bill.credit_amount.to_string(),
         "debt_amount": bill.debt_amount.to_string(),
         "erase_amount": crate::amount::format_erase(bill.erase_amount),
+        "invoice_owner": bill.invoice_owner.to_string(),
         "invoiceable": bill.invoiceable.to_string(),
         "invoiced": bill.invoiced.to_string(),
     })
 }
 
-fn bills_query(state: &State, actor: &Party, party: &Party, cycle: Option<&str>, page: Page) -> Result<Value, Rejection> {
-    domain::authorize_query(state, actor, party)?;
+fn bills_query(reader: &Reader<'_>, party: &Party, cycle: Option<&str>, page: Page) -> Result<Value, Rejection> {
+    let state = reader.state;
+    reader.authorize(party, Reach::Consumption)?;
     let selected: Vec<(&Id, &Bill)> = state
         .indexed(Index::Bills, party)
         .filter_map(|id| state.bill(id).map(|bill| (id, bill)))
@@ -213,8 +316,9 @@ fn bills_query(state: &State, actor: &Party, party: &Party, cycle: Option<&str>,
     Ok(json!({"total_count": selected.len(), "bills": bills}))
 }
 
-fn withdrawals_query(state: &State, actor: &Party, party: &Party, page: Page) -> Result<Value, Rejection> {
-    domain::authorize_query(state, actor, party)?;
+fn withdrawals_query(reader: &Reader<'_>, party: &Party, page: Page) -> Result<Value, Rejection> {
+    let state = reader.state;
+    reader.authorize(party, Reach::Full)?;
     let selected: Vec<_> = state
         .indexed(Index::Withdrawals, party)
         .filter_map(|id| state.withdrawal(id).map(|withdrawal| (id, withdrawal)))
@@ -247,20 +351,18 @@ impl RecordFilter<'_> {
     }
 }
 
-/// A record is visible to an actor in scope of its partner or of its target.
-fn adjust_records(store: &Store, state: &State, actor: &Party, filter: &RecordFilter<'_>, page: Page) -> Result<Value, Rejection> {
-    if *actor != Party::Platform && state.party(actor).is_none() {
-        return reject(ErrorCode::AccessDenied, format!("actor {actor} is not registered"));
+/// A record is visible to a reader in scope of its partner or of its target.
+fn adjust_records(store: &Store, reader: &Reader<'_>, filter: &RecordFilter<'_>, page: Page) -> Result<Value, Rejection> {
+    if reader.acting.managing_only() {
+        return reject(ErrorCode::AccessDenied, format!("{} reads only its customers' consumption", reader.state_actor()));
     }
     let named = filter.partner.map(|partner| Party::Partner(partner.clone())).into_iter().chain(filter.target.cloned());
     for party in named {
-        if !domain::in_scope(state, actor, &party) {
-            return reject(ErrorCode::AccessDenied, format!("{actor} may not read the records of {party}"));
+        if !reader.in_scope(&party) {
+            return reject(ErrorCode::AccessDenied, format!("{} may not read the records of {party}", reader.state_actor()));
         }
     }
-    let visible = |record: &AdjustRecord| {
-        domain::in_scope(state, actor, &Party::Partner(record.partner.clone())) || domain::in_scope(state, actor, &record.target)
-    };
+    let visible = |record: &AdjustRecord| reader.in_scope(&Party::Partner(record.partner.clone())) || reader.in_scope(&record.target);
     let records = store.adjust_records().map_err(storage)?;
     let selected: Vec<_> = records.iter().filter(|(_, at, record)| filter.matches(*at, record) && visible(record)).collect();
     let lines: Vec<Value> = paged(&selected, page)
@@ -286,16 +388,17 @@ fn paged<T>(items: &[T], page: Page) -> impl Iterator<Item = &T> {
 
 fn statement(
     store: &Store,
-    state: &State,
-    actor: &Party,
+    reader: &Reader<'_>,
     party: &Party,
     account: StatementAccount,
     (from, to): (Option<Timestamp>, Option<Timestamp>),
     page: Page,
 ) -> Result<Value, Rejection> {
-    domain::authorize_query(state, actor, party)?;
+    reader.authorize(party, Reach::Full)?;
     let account = match account {
         StatementAccount::Cash => Account::cash(party),
+        StatementAccount::Allocated if matches!(party, Party::Customer(_)) => Account::allocated(party),
+        StatementAccount::Allocated => return reject(ErrorCode::InvalidRequest, format!("{party} has no allocated account: customers do")),
         StatementAccount::Credit => Account::credit(party),
         StatementAccount::Arrears => Account::arrears(party),
     };
@@ -310,6 +413,7 @@ fn statement(
         lines.push(json!({
             "seq": seq,
             "at": at.to_string(),
+            "request": transaction.request.as_str(),
             "op": op,
             "amount": amount.to_string(),
             "balance_after": after.to_string(),
@@ -339,8 +443,9 @@ pub(crate) fn describe(transaction: &Transaction, posting: &Posting) -> (String,
     (op.to_owned(), counterparty.to_string())
 }
 
-fn invoiceable_query(state: &State, actor: &Party, party: &Party) -> Result<Value, Rejection> {
-    domain::authorize_query(state, actor, party)?;
+fn invoiceable_query(reader: &Reader<'_>, party: &Party) -> Result<Value, Rejection> {
+    let state = reader.state;
+    reader.authorize(party, Reach::Full)?;
     let mut total = Amount::ZERO;
     let mut items = Vec::new();
     for (id, bill, remaining) in domain::invoiceable_items(state, party) {
@@ -352,9 +457,9 @@ fn invoiceable_query(state: &State, actor: &Party, party: &Party) -> Result<Valu
     Ok(json!({"total": total.to_string(), "items": items}))
 }
 
-fn invoice_query(state: &State, actor: &Party, id: &Id) -> Result<Value, Rejection> {
-    let invoice = state.invoice(id).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("invoice {id} does not exist")))?;
-    domain::authorize_query(state, actor, &invoice.party)?;
+fn invoice_query(reader: &Reader<'_>, id: &Id) -> Result<Value, Rejection> {
+    let invoice = reader.state.invoice(id).ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("invoice {id} does not exist")))?;
+    reader.authorize(&invoice.party, Reach::Full)?;
     Ok(json!({
         "invoice": id.as_str(),
         "party": invoice.party.to_string(),
@@ -403,14 +508,25 @@ impl Summary {
     }
 }
 
-fn consumption_summary(state: &State, actor: &Party, partner: Option<&Id>, cycle: &str) -> Result<Value, Rejection> {
-    let partner = match (partner, actor) {
+fn consumption_summary(reader: &Reader<'_>, partner: Option<&Id>, cycle: &str) -> Result<Value, Rejection> {
+    let state = reader.state;
+    let partner = match (partner, &reader.acting.party) {
         (Some(partner), _) => Party::Partner(partner.clone()),
         (None, Party::Partner(id)) => Party::Partner(id.clone()),
         (None, _) => return reject(ErrorCode::InvalidRequest, "field partner is required unless a partner asks"),
     };
-    domain::authorize_query(state, actor, &partner)?;
-    let mut customers: Vec<&Id> = state.indexed(Index::PartnerCustomers, &partner).collect();
+    // A customer manager reads its own partner's summary, limited to the customers it manages.
+    let managing_only = reader.acting.managing_only();
+    if managing_only && Some(&partner) != Some(&reader.acting.party) {
+        return reject(ErrorCode::AccessDenied, format!("{} reads only its own partner's consumption", reader.state_actor()));
+    }
+    if !managing_only {
+        reader.authorize(&partner, Reach::Full)?;
+    }
+    let mut customers: Vec<&Id> = state
+        .indexed(Index::PartnerCustomers, &partner)
+        .filter(|id| !managing_only || domain::manages(state, &reader.acting, &Party::Customer((*id).clone()), reader.now))
+        .collect();
     customers.sort();
     let mut totals = Summary::default();
     let mut lines = Vec::with_capacity(customers.len());

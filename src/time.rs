@@ -97,6 +97,15 @@ impl Timestamp {
         Ok(Timestamp(seconds * MILLIS_PER_SECOND + millis))
     }
 
+    /// The first instant of the next UTC+8 calendar day (SPEC 1.4): when a customer-manager
+    /// assignment made at `self` takes effect.
+    pub fn next_cycle_day(self) -> Timestamp {
+        let day_millis = SECONDS_PER_DAY * MILLIS_PER_SECOND;
+        let offset_millis = CYCLE_OFFSET_SECONDS * MILLIS_PER_SECOND;
+        let local_day = (self.0 + offset_millis).div_euclid(day_millis);
+        Timestamp((local_day + 1) * day_millis - offset_millis)
+    }
+
     /// The UTC+8 billing cycle this instant falls in, as `YYYY-MM`.
     pub fn cycle(self) -> String {
         let shifted = self.0.div_euclid(MILLIS_PER_SECOND) + CYCLE_OFFSET_SECONDS;
@@ -176,6 +185,15 @@ impl Clock for SystemClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_cycle_day_is_midnight_utc8() {
+        let next = |text: &str| Timestamp::parse(text).unwrap().next_cycle_day().to_string();
+        assert_eq!(next("2026-01-05T10:00:00Z"), "2026-01-05T16:00:00Z");
+        assert_eq!(next("2026-01-05T15:59:59.999Z"), "2026-01-05T16:00:00Z");
+        assert_eq!(next("2026-01-05T16:00:00Z"), "2026-01-06T16:00:00Z");
+        assert_eq!(next("2026-01-31T20:00:00Z"), "2026-02-01T16:00:00Z");
+    }
 
     #[test]
     fn round_trips_rfc3339() {

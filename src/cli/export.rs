@@ -276,6 +276,7 @@ pub fn beancount_account(account: &Account) -> String {
         AccountKind::Cash => "Cash".to_owned(),
         AccountKind::Credit => "Credit".to_owned(),
         AccountKind::Arrears => "Arrears".to_owned(),
+        AccountKind::Allocated => "Allocated".to_owned(),
         AccountKind::Quota(id) => format!("Quota:{}", beancount_component(id.as_str())),
         AccountKind::Coupon(id) => format!("Coupon:{}", beancount_component(id.as_str())),
     };
@@ -309,6 +310,7 @@ fn owner_path(owner: &Party) -> String {
         Party::Platform => "Platform".to_owned(),
         Party::Partner(id) => format!("Partner:{}", beancount_component(id.as_str())),
         Party::Customer(id) => format!("Customer:{}", beancount_component(id.as_str())),
+        Party::Operator(id) => format!("Operator:{}", beancount_component(id.as_str())),
     }
 }
 

@@ -94,7 +94,9 @@ pub(super) fn issue_quota(
         (Party::Partner(_), None) => {
             return reject(ErrorCode::InvalidRequest, "a distributor issues from its own quota: from_quota is required");
         }
-        (Party::Customer(_), _) => return reject(ErrorCode::AccessDenied, "only the platform or a distributor issues quotas"),
+        (Party::Customer(_) | Party::Operator(_), _) => {
+            return reject(ErrorCode::AccessDenied, "only the platform or a distributor issues quotas");
+        }
     };
     let target_record = require_exists(state, &target)?;
     // A malformed request (SPEC 2.2), once the target's kind is known.
@@ -177,15 +179,15 @@ pub(super) fn whitelist_customer(state: &State, context: &Context<'_>, customer:
     }
     let record = require_exists(state, &party)?;
     context.fresh()?;
-    let Role::Customer { association: Some(association), .. } = &record.role else {
+    let Role::Customer { association: Some(association), manager, .. } = &record.role else {
         return reject(ErrorCode::NotYourCustomer, format!("{party} has no partner"));
     };
     if association.kind != AssociationKind::Resale {
         return reject(ErrorCode::NotResaleCustomer, format!("{party} is a referral customer: cash coupons go to resale customers"));
     }
     context.in_time(state)?;
-    let updated =
-        super::PartyRecord { role: Role::Customer { association: Some(association.clone()), whitelisted: true }, ..record.clone() };
+    let role = Role::Customer { association: Some(association.clone()), whitelisted: true, manager: manager.clone() };
+    let updated = super::PartyRecord { role, ..record.clone() };
     let mut effects = Effects::new(Outcome::Whitelisted(customer.clone()));
     effects.records.push(Record::Party(party, updated));
     Ok(effects)
@@ -215,7 +217,9 @@ pub(super) fn issue_coupon(
         return reject(ErrorCode::AlreadyExists, format!("coupon {coupon} already exists"));
     }
     let (association, whitelisted) = match &record.role {
-        Role::Customer { association: Some(association), whitelisted } if association.partner == quota.owner => (association, *whitelisted),
+        Role::Customer { association: Some(association), whitelisted, .. } if association.partner == quota.owner => {
+            (association, *whitelisted)
+        }
         _ => return reject(ErrorCode::NotYourCustomer, format!("{party} is not a customer of {owner}")),
     };
     if association.kind != AssociationKind::Resale {

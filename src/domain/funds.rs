@@ -13,7 +13,7 @@ fn posting(context: &Context<'_>, account: Account, amount: Amount) -> Posting {
     Posting { account, amount, part: context.part }
 }
 
-/// Postings for `amount` arriving at `party`: debt first, then cash. Returns (repaid, to cash).
+/// Postings for `amount` arriving at `party`'s cash: debt first. Returns (repaid, to cash).
 pub(super) fn incoming(
     state: &State,
     context: &Context<'_>,
@@ -21,16 +21,41 @@ pub(super) fn incoming(
     amount: Amount,
     postings: &mut Vec<Posting>,
 ) -> Result<(Amount, Amount), Rejection> {
-    let debt = state.balance(&Account::arrears(party)).checked_neg()?;
-    let repaid = if matches!(party, Party::Customer(_)) { amount.min(debt) } else { Amount::ZERO };
-    let to_cash = amount.checked_sub(repaid)?;
+    incoming_to(state, context, Account::cash(party), amount, postings)
+}
+
+/// Postings for `amount` arriving at `account` (a cash or `allocated` account): a customer's
+/// debt first, counting debt repaid earlier in the same `postings`. Returns (repaid, to account).
+pub(super) fn incoming_to(
+    state: &State,
+    context: &Context<'_>,
+    account: Account,
+    amount: Amount,
+    postings: &mut Vec<Posting>,
+) -> Result<(Amount, Amount), Rejection> {
+    let party = account.owner.clone();
+    let arrears = Account::arrears(&party);
+    let mut debt = state.balance(&arrears).checked_neg()?;
+    for earlier in postings.iter().filter(|posting| posting.account == arrears) {
+        debt = debt.checked_sub(earlier.amount)?;
+    }
+    let repaid = if matches!(party, Party::Customer(_)) { amount.min(debt.max(Amount::ZERO)) } else { Amount::ZERO };
+    let rest = amount.checked_sub(repaid)?;
     if repaid.is_positive() {
-        postings.push(posting(context, Account::arrears(party), repaid));
+        postings.push(posting(context, arrears, repaid));
     }
-    if to_cash.is_positive() {
-        postings.push(posting(context, Account::cash(party), to_cash));
+    if rest.is_positive() {
+        postings.push(posting(context, account, rest));
     }
-    Ok((repaid, to_cash))
+    Ok((repaid, rest))
+}
+
+/// Where a partner's funds land at `party`: a customer's `allocated`, a reseller's cash.
+pub(super) fn funds_account(party: &Party) -> Account {
+    match party {
+        Party::Customer(_) => Account::allocated(party),
+        _ => Account::cash(party),
+    }
 }
 
 fn require_available(state: &State, party: &Party, amount: Amount) -> Result<(), Rejection> {
@@ -41,7 +66,7 @@ fn require_available(state: &State, party: &Party, amount: Amount) -> Result<(),
     Ok(())
 }
 
-fn is_resale_customer(record: &PartyRecord) -> bool {
+pub(super) fn is_resale_customer(record: &PartyRecord) -> bool {
     record.association().is_some_and(|association| association.kind == super::AssociationKind::Resale)
 }
 
@@ -114,7 +139,7 @@ pub(super) fn allocate(
     context.in_time(state)?;
     require_available(state, &partner, amount)?;
     let mut postings = vec![posting(context, Account::cash(&partner), amount.checked_neg()?)];
-    incoming(state, context, to, amount, &mut postings)?;
+    incoming_to(state, context, funds_account(to), amount, &mut postings)?;
     Ok(transfer(context, AdjustOperation::Allocate, &partner, to, amount, memo, postings))
 }
 
@@ -132,8 +157,13 @@ pub(super) fn recover(
     context.fresh()?;
     require_relationship(state, &partner, partner_record, from)?;
     context.in_time(state)?;
-    require_available(state, from, amount)?;
-    let postings = vec![posting(context, Account::cash(from), amount.checked_neg()?), posting(context, Account::cash(&partner), amount)];
+    // A partner takes back only what it allocated: a customer's `allocated`, never its own cash.
+    let source = funds_account(from);
+    let recoverable = if matches!(from, Party::Customer(_)) { state.balance(&source) } else { state.available(from) };
+    if recoverable < amount {
+        return reject(ErrorCode::InsufficientFunds, format!("{from} has {recoverable} of {partner}'s funds, needs {amount}"));
+    }
+    let postings = vec![posting(context, source, amount.checked_neg()?), posting(context, Account::cash(&partner), amount)];
     Ok(transfer(context, AdjustOperation::Recover, &partner, from, amount, memo, postings))
 }
 
@@ -157,6 +187,9 @@ pub(super) fn set_credit_limit(state: &State, context: &Context<'_>, party: &Par
     require_platform(context.actor, "set credit limits")?;
     let record = require_exists(state, party)?;
     context.fresh()?;
+    if limit.is_positive() && is_resale_customer(record) {
+        return reject(ErrorCode::ResaleCustomer, format!("{party} is a resale customer: its partner funds it, it has no credit"));
+    }
     let used = state.balance(&Account::credit(party)).checked_neg()?;
     if limit < used {
         return reject(ErrorCode::CreditLimitBelowUsage, format!("{party} uses {used} of credit, above the limit {limit}"));
@@ -222,10 +255,12 @@ pub(super) fn adjust(
         order: None,
         amount: signed,
         coupon_amount: Amount::ZERO,
+        allocated_amount: Amount::ZERO,
         cash_amount: signed,
         credit_amount: Amount::ZERO,
         debt_amount: Amount::ZERO,
         erase_amount: 0,
+        invoice_owner: party.clone(),
         invoiceable: signed,
         invoiced: Amount::ZERO,
         seq: context.seq,

@@ -10,11 +10,12 @@ use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
 use crate::journal::Account;
 
-/// The invoiceable items of `party`: the bills it paid (or was refunded, compensated, deducted)
-/// with a remainder, oldest first.
+/// The invoiceable items of `party`: the bills it owns for invoicing (SPEC 5: those it paid, was
+/// refunded, compensated or deducted, and a referral customer's partner-paid bills) with a
+/// remainder, oldest first.
 pub(crate) fn invoiceable_items<'s>(state: &'s State, party: &'s Party) -> impl Iterator<Item = (&'s Id, &'s Bill, Amount)> + 's {
     state.indexed(Index::Bills, party).filter_map(move |id| {
-        let bill = state.bill(id).filter(|bill| bill.payer == *party)?;
+        let bill = state.bill(id).filter(|bill| bill.invoice_owner == *party)?;
         let remaining = Amount::from_minor(bill.invoiceable.minor() - bill.invoiced.minor());
         (!remaining.is_zero()).then_some((id, bill, remaining))
     })

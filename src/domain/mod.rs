@@ -7,6 +7,7 @@ mod coupons;
 mod funds;
 mod invoices;
 pub mod matching;
+mod operators;
 mod orders;
 mod parties;
 pub mod records;
@@ -83,6 +84,47 @@ pub struct Association {
     pub kind: AssociationKind,
 }
 
+/// A role an operator holds for its partner (SPEC 2.1); roles add up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum OperatorRole {
+    /// Everything its partner may.
+    Admin,
+    /// The partner's funds, withdrawals, invoices and partner payments; every query in scope.
+    Finance,
+    /// Reads the consumption of the customers assigned to it.
+    CustomerManager,
+}
+
+impl OperatorRole {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            OperatorRole::Admin => "admin",
+            OperatorRole::Finance => "finance",
+            OperatorRole::CustomerManager => "customer_manager",
+        }
+    }
+}
+
+/// A customer's manager (an operator of its partner). An assignment takes effect from the next
+/// UTC+8 day: until `from`, the previous manager is the one in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagerAssignment {
+    /// The manager in force before `from`.
+    pub previous: Option<Id>,
+    /// The manager in force from `from`.
+    pub current: Option<Id>,
+    /// Start of the UTC+8 day after the assignment.
+    pub from: crate::time::Timestamp,
+}
+
+impl ManagerAssignment {
+    /// The manager in force at `at`.
+    pub fn at(&self, at: crate::time::Timestamp) -> Option<&Id> {
+        if at >= self.from { self.current.as_ref() } else { self.previous.as_ref() }
+    }
+}
+
 /// What a registered party is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
@@ -99,10 +141,19 @@ pub enum Role {
         association: Option<Association>,
         /// On its partner's cash-coupon whitelist.
         whitelisted: bool,
+        /// Its customer manager, if one was ever assigned under the current association.
+        manager: Option<ManagerAssignment>,
+    },
+    /// An operator acting for one partner.
+    Operator {
+        /// The partner it acts for.
+        partner: Id,
+        /// Its roles, distinct and sorted; empty when disabled.
+        roles: Vec<OperatorRole>,
     },
 }
 
-/// The non-balance state of a registered partner or customer.
+/// The non-balance state of a registered partner, customer or operator.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartyRecord {
     /// Partner or customer, with its relationships.
@@ -118,7 +169,7 @@ impl PartyRecord {
     pub fn partner_kind(&self) -> Option<PartnerKind> {
         match self.role {
             Role::Partner { kind, .. } => Some(kind),
-            Role::Customer { .. } => None,
+            Role::Customer { .. } | Role::Operator { .. } => None,
         }
     }
 
@@ -126,7 +177,7 @@ impl PartyRecord {
     pub fn parent(&self) -> Option<&Id> {
         match &self.role {
             Role::Partner { parent, .. } => parent.as_ref(),
-            Role::Customer { .. } => None,
+            Role::Customer { .. } | Role::Operator { .. } => None,
         }
     }
 
@@ -134,7 +185,23 @@ impl PartyRecord {
     pub fn association(&self) -> Option<&Association> {
         match &self.role {
             Role::Customer { association, .. } => association.as_ref(),
-            Role::Partner { .. } => None,
+            Role::Partner { .. } | Role::Operator { .. } => None,
+        }
+    }
+
+    /// The customer manager in force at `at`, when a customer.
+    pub fn manager_at(&self, at: crate::time::Timestamp) -> Option<&Id> {
+        match &self.role {
+            Role::Customer { manager: Some(manager), .. } => manager.at(at),
+            _ => None,
+        }
+    }
+
+    /// The partner and roles, when an operator.
+    pub fn operator(&self) -> Option<(&Id, &[OperatorRole])> {
+        match &self.role {
+            Role::Operator { partner, roles } => Some((partner, roles)),
+            _ => None,
         }
     }
 }
@@ -396,6 +463,41 @@ pub enum Command {
         /// The invoice.
         invoice: Id,
     },
+    /// `register_operator`.
+    RegisterOperator {
+        /// New operator id.
+        operator: Id,
+        /// The partner it acts for.
+        partner: Id,
+        /// Its roles (non-empty, distinct).
+        roles: Vec<OperatorRole>,
+    },
+    /// `set_operator_roles`: replaces the roles; none disables the operator.
+    SetOperatorRoles {
+        /// The operator.
+        operator: Id,
+        /// The new roles (distinct).
+        roles: Vec<OperatorRole>,
+    },
+    /// `assign_customer_manager`: from the next UTC+8 day.
+    AssignCustomerManager {
+        /// The customer.
+        customer: Id,
+        /// The manager, or none to remove it.
+        operator: Option<Id>,
+    },
+    /// `request_partner_payment` (代付): the customer asks its partner to pay an order.
+    RequestPartnerPayment {
+        /// Order or combined order id.
+        order: Id,
+    },
+    /// `reject_partner_payment`: the partner declines.
+    RejectPartnerPayment {
+        /// Order or combined order id.
+        order: Id,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A member order of `place_combined_order`.
@@ -454,6 +556,11 @@ impl Command {
             Command::SwitchAssociation { .. } => "switch_association",
             Command::RequestInvoice { .. } => "request_invoice",
             Command::ReturnInvoice { .. } => "return_invoice",
+            Command::RegisterOperator { .. } => "register_operator",
+            Command::SetOperatorRoles { .. } => "set_operator_roles",
+            Command::AssignCustomerManager { .. } => "assign_customer_manager",
+            Command::RequestPartnerPayment { .. } => "request_partner_payment",
+            Command::RejectPartnerPayment { .. } => "reject_partner_payment",
         }
     }
 }
@@ -534,9 +641,13 @@ pub enum Outcome {
     Cancelled(Vec<Id>),
     /// An order was unsubscribed.
     Refunded {
-        /// Back to credit.
+        /// Back to the payer's credit.
         credit: Amount,
-        /// Back to cash (debt first).
+        /// Back to the customer's `allocated` (debt first).
+        allocated: Amount,
+        /// Back to the former partner whose allocation paid (a `refund_reclaim`).
+        partner: Amount,
+        /// Back to the payer's cash (debt first).
         cash: Amount,
     },
     /// Usage was charged.
@@ -547,6 +658,10 @@ pub enum Outcome {
         deducted: Amount,
         /// The cut below the fen, in units of 10^-8.
         erase: i128,
+        /// From coupons.
+        coupon: Amount,
+        /// From `allocated`.
+        allocated: Amount,
         /// From cash.
         cash: Amount,
         /// From credit.
@@ -567,8 +682,8 @@ pub enum Outcome {
         customer: Id,
         /// The association now (none after unbind).
         association: Option<AssociationKind>,
-        /// Cash returned to the partner.
-        cash: Amount,
+        /// Allocated funds returned to the partner.
+        allocated: Amount,
         /// Coupons returned to their quotas.
         coupons: Vec<Id>,
     },
@@ -581,12 +696,39 @@ pub enum Outcome {
     },
     /// An invoice was returned.
     InvoiceReturned(Id),
+    /// An operator was registered.
+    OperatorRegistered(Id),
+    /// An operator's roles now in force.
+    OperatorRoles {
+        /// The operator.
+        operator: Id,
+        /// Its roles.
+        roles: Vec<OperatorRole>,
+    },
+    /// A customer manager was assigned (or removed), from a UTC+8 day on.
+    ManagerAssigned {
+        /// The customer.
+        customer: Id,
+        /// The manager, or none.
+        operator: Option<Id>,
+        /// When it takes effect.
+        from: crate::time::Timestamp,
+    },
+    /// A partner-payment request changed on these orders.
+    PartnerPayment {
+        /// The order or combined id named.
+        order: Id,
+        /// The orders concerned.
+        orders: Vec<Id>,
+        /// The request's new status.
+        status: records::PartnerPaymentStatus,
+    },
 }
 
 /// An allocation, recovery or unbind reclaim, as listed by `adjust_records`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdjustRecord {
-    /// `allocate`, `recover` or `unbind_reclaim`.
+    /// `allocate`, `recover`, `unbind_reclaim` or `refund_reclaim`.
     pub operation: AdjustOperation,
     /// The partner whose cash moved.
     pub partner: Id,
@@ -605,8 +747,10 @@ pub enum AdjustOperation {
     Allocate,
     /// Customer or reseller → partner.
     Recover,
-    /// Resale customer's cash back to the partner on unbind.
+    /// A resale customer's `allocated` back to the partner on unbind or a switch to referral.
     UnbindReclaim,
+    /// A refund of what a former partner's allocation paid, back to that partner.
+    RefundReclaim,
 }
 
 impl AdjustOperation {
@@ -616,6 +760,7 @@ impl AdjustOperation {
             AdjustOperation::Allocate => "allocate",
             AdjustOperation::Recover => "recover",
             AdjustOperation::UnbindReclaim => "unbind_reclaim",
+            AdjustOperation::RefundReclaim => "refund_reclaim",
         }
     }
 }
@@ -751,8 +896,15 @@ fn decide(state: &State, context: &Context<'_>, command: &Command) -> Result<Eff
     {
         return reject(ErrorCode::InvalidRequest, format!("pay_deadline {deadline} is before the order ({})", context.at));
     }
-    scope::require_registered(state, context.actor)?;
-    let effects = decide_command(state, context, command)?;
+    // An operator acts as its partner, within its roles; the journal keeps the operator as actor.
+    let acting = scope::acting(state, context.actor)?;
+    if let Some((operator, roles)) = &acting.operator
+        && !scope::operator_may(roles, command)
+    {
+        return reject(ErrorCode::AccessDenied, format!("operator:{operator} may not {} with its roles", command.op()));
+    }
+    let context = Context { actor: &acting.party, ..context.clone() };
+    let effects = decide_command(state, &context, command)?;
     // Every handler checks the time at its place in the precedence; this guards the journal's
     // order should one forget.
     context.in_time(state)?;
@@ -792,7 +944,7 @@ fn decide_command(state: &State, context: &Context<'_>, command: &Command) -> Re
         Command::PayOrder { order, coupons, payer } => orders::pay(state, context, order, coupons, *payer),
         Command::CancelOrder { order } => orders::cancel(state, context, order),
         Command::Unsubscribe { order, refund } => orders::unsubscribe(state, context, order, *refund),
-        Command::Consume { customer, amount, erase, .. } => orders::consume(state, context, customer, *amount, *erase),
+        Command::Consume { customer, amount, erase, service } => orders::consume(state, context, customer, *amount, *erase, service.as_ref()),
         Command::RequestWithdrawal { withdrawal, party, amount } => withdrawals::request(state, context, withdrawal, party, *amount),
         Command::ApproveWithdrawal { withdrawal } => withdrawals::approve(state, context, withdrawal),
         Command::RejectWithdrawal { withdrawal, reason } => withdrawals::reject_withdrawal(state, context, withdrawal, reason),
@@ -801,24 +953,34 @@ fn decide_command(state: &State, context: &Context<'_>, command: &Command) -> Re
         Command::SwitchAssociation { customer, association } => parties::switch_association(state, context, customer, *association),
         Command::RequestInvoice { invoice, party, amount } => invoices::request(state, context, invoice, party, *amount),
         Command::ReturnInvoice { invoice } => invoices::return_invoice(state, context, invoice),
+        Command::RegisterOperator { operator, partner, roles } => operators::register(state, context, operator, partner, roles),
+        Command::SetOperatorRoles { operator, roles } => operators::set_roles(state, context, operator, roles),
+        Command::AssignCustomerManager { customer, operator } => operators::assign_manager(state, context, customer, operator.as_ref()),
+        Command::RequestPartnerPayment { order } => orders::request_partner_payment(state, context, order),
+        Command::RejectPartnerPayment { order, .. } => orders::reject_partner_payment(state, context, order),
     }
 }
 
-/// Checks that `actor` may read `party` (queries follow the command scope of SPEC 2.1), and that
-/// `party` exists.
+pub(crate) use scope::{Acting, Reach, acting, manages, may_read};
+pub(crate) use withdrawals::withdrawable;
+
+/// Checks that `acting` may read `party` with `reach` at `at` (queries follow the command scope
+/// of SPEC 2.1), and that `party` exists.
 ///
 /// # Errors
 /// `access_denied`, then `not_found`.
-pub fn authorize_query(state: &State, actor: &Party, party: &Party) -> Result<(), Rejection> {
-    scope::require_registered(state, actor)?;
-    scope::require_scope(state, actor, party)?;
+pub(crate) fn authorize_query(state: &State, acting: &Acting<'_>, party: &Party, reach: Reach, at: Timestamp) -> Result<(), Rejection> {
+    if !may_read(state, acting, party, reach, at) {
+        let who = acting.operator.as_ref().map_or_else(|| acting.party.to_string(), |(operator, _)| format!("operator:{operator}"));
+        return reject(ErrorCode::AccessDenied, format!("{who} may not read {party}"));
+    }
     if *party == Party::Platform {
         return Ok(());
     }
     scope::require_exists(state, party).map(|_| ())
 }
 
-/// Whether `actor` may act for `party` under SPEC 2.1 (no registration check).
-pub fn in_scope(state: &State, actor: &Party, party: &Party) -> bool {
+/// Whether a resolved actor may act for `party` in full under SPEC 2.1 (no registration check).
+pub(crate) fn in_scope(state: &State, actor: &Party, party: &Party) -> bool {
     scope::in_scope(state, actor, party)
 }

@@ -2,10 +2,12 @@
 //! unsubscription with refunds, and on-demand usage that can run into debt.
 
 use super::coupons::coupon_account;
-use super::funds::incoming;
-use super::records::{Bill, BillType, Combined, CouponStatus, Order, OrderStatus, PAY_DEADLINE_DAYS, Payment, Record};
+use super::funds::incoming_to;
+use super::records::{
+    Bill, BillType, Combined, Coupon, CouponStatus, Order, OrderStatus, PAY_DEADLINE_DAYS, PartnerPaymentStatus, Payment, Record,
+};
 use super::scope::{require_exists, require_platform};
-use super::{AssociationKind, Context, Effects, OrderLine, Outcome, PayerKind, State};
+use super::{AdjustOperation, AdjustRecord, AssociationKind, Context, Effects, Index, OrderLine, Outcome, PartnerKind, PayerKind, State};
 use crate::amount::Amount;
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
@@ -67,6 +69,9 @@ pub(super) fn place(
             pay_deadline,
             payer: None,
             paid: Payment::default(),
+            allocated_partner: None,
+            partner_payment: None,
+            asked_partner: None,
             refunded: Amount::ZERO,
             at: context.at,
             seq: context.seq,
@@ -106,11 +111,12 @@ fn require_not_member(target: &Target<'_>, id: &Id) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Who pays, checked for scope: the customer itself, or its partner (or that partner's distributor).
+/// Who pays, checked for scope: the customer itself, or its partner (or that partner's
+/// distributor), for a resale or referral customer alike.
 fn payer(state: &State, context: &Context<'_>, customer: &Party, kind: PayerKind) -> Result<Party, Rejection> {
     match kind {
         PayerKind::Customer if context.actor == customer => Ok(customer.clone()),
-        PayerKind::Partner if matches!(context.actor, Party::Partner(_)) && super::scope::in_scope(state, context.actor, customer) => {
+        PayerKind::Partner if matches!(context.actor, Party::Partner(_)) && super::scope::reaches(state, context.actor, customer) => {
             let association = state.party(customer).and_then(|record| record.association());
             association
                 .map(|association| Party::Partner(association.partner.clone()))
@@ -139,18 +145,16 @@ pub(super) fn pay(state: &State, context: &Context<'_>, id: &Id, coupons: &[Id],
         .collect::<Result<Vec<_>, _>>()?;
     context.fresh()?;
     require_not_member(&target, id)?;
-    if payer != customer {
-        let resale = state
-            .party(&customer)
-            .and_then(|record| record.association())
-            .is_some_and(|association| association.kind == AssociationKind::Resale);
-        if !resale {
-            return reject(ErrorCode::NotResaleCustomer, format!("{customer} is not a resale customer: its partner cannot pay for it"));
-        }
-    }
     for (order_id, order) in &target.orders {
         if order.status != OrderStatus::PendingPayment {
             return reject(ErrorCode::OrderState, format!("order {order_id} is {}, not pending_payment", order.status.name()));
+        }
+        let requested = order.partner_payment == Some(PartnerPaymentStatus::Requested);
+        if payer_kind == PayerKind::Partner && !requested {
+            return reject(ErrorCode::OrderState, format!("order {order_id} has no open partner-payment request"));
+        }
+        if payer_kind == PayerKind::Customer && requested {
+            return reject(ErrorCode::OrderState, format!("order {order_id} awaits its partner's payment: the partner pays or rejects"));
         }
         if context.at > order.pay_deadline {
             return reject(ErrorCode::OrderExpired, format!("order {order_id} was payable until {}", order.pay_deadline));
@@ -167,8 +171,9 @@ pub(super) fn pay(state: &State, context: &Context<'_>, id: &Id, coupons: &[Id],
     draw(state, context, &target, &coupon_records, &payer)
 }
 
-/// Pays every order in turn: the listed coupons that cover it, in order, then the payer's
-/// available cash, then its available credit. Any shortfall refuses the whole payment.
+/// Pays every order in turn: the listed coupons that cover it, in order, then a customer payer's
+/// `allocated`, then the payer's available cash, then its available credit. Any shortfall
+/// refuses the whole payment.
 fn draw(
     state: &State,
     context: &Context<'_>,
@@ -177,6 +182,10 @@ fn draw(
     payer: &Party,
 ) -> Result<Effects, Rejection> {
     let mut coupon_left: Vec<Amount> = coupons.iter().map(|(id, coupon)| state.balance(&coupon_account(&coupon.customer, id))).collect();
+    let customer = Party::Customer(target.customer.clone());
+    let association = state.party(&customer).and_then(|record| record.association());
+    let customer_pays = *payer == customer;
+    let mut allocated_left = if customer_pays { state.balance(&Account::allocated(payer)).max(Amount::ZERO) } else { Amount::ZERO };
     let mut cash_left = state.available(payer);
     let credit_used = state.balance(&Account::credit(payer)).checked_neg()?;
     let mut credit_left = state.credit_limit(payer).checked_sub(credit_used)?.max(Amount::ZERO);
@@ -195,6 +204,9 @@ fn draw(
                 effects.postings.push(posting(context, Account::platform(AccountKind::CouponRedeemed), take));
             }
         }
+        payment.allocated = need.min(allocated_left);
+        allocated_left = allocated_left.checked_sub(payment.allocated)?;
+        need = need.checked_sub(payment.allocated)?;
         payment.cash = need.min(cash_left);
         cash_left = cash_left.checked_sub(payment.cash)?;
         need = need.checked_sub(payment.cash)?;
@@ -204,8 +216,9 @@ fn draw(
         if need.is_positive() {
             return reject(ErrorCode::InsufficientFunds, format!("{payer} lacks {need} to pay order {order_id}"));
         }
-        let money = payment.cash.checked_add(payment.credit)?;
-        for (account, amount) in [(Account::cash(payer), payment.cash), (Account::credit(payer), payment.credit)] {
+        let money = payment.allocated.checked_add(payment.cash)?.checked_add(payment.credit)?;
+        let parts = [(Account::allocated(payer), payment.allocated), (Account::cash(payer), payment.cash), (Account::credit(payer), payment.credit)];
+        for (account, amount) in parts {
             if amount.is_positive() {
                 effects.postings.push(posting(context, account, amount.checked_neg()?));
             }
@@ -213,16 +226,44 @@ fn draw(
         if money.is_positive() {
             effects.postings.push(posting(context, Account::platform(AccountKind::Revenue), money));
         }
-        let paid_order = Order { status: OrderStatus::Paid, payer: Some(payer.clone()), paid: payment, ..(*order).clone() };
+        let allocated_partner = payment.allocated.is_positive().then(|| association.map(|association| association.partner.clone())).flatten();
+        // A payment by the partner fulfils the open request; a customer's leaves a rejection shown.
+        let partner_payment = if customer_pays { order.partner_payment } else { None };
+        let paid_order = Order {
+            status: OrderStatus::Paid,
+            payer: Some(payer.clone()),
+            paid: payment,
+            allocated_partner,
+            partner_payment,
+            ..(*order).clone()
+        };
         effects.records.push(Record::Order((*order_id).clone(), paid_order));
-        effects.records.push(Record::Bill((*order_id).clone(), payment_bill(context, order_id, order, payer, payment, money)));
+        let owner = invoice_owner(state, payer, &customer);
+        effects.records.push(Record::Bill((*order_id).clone(), payment_bill(context, order_id, order, (payer, &owner), payment, money)));
         paid.push(((*order_id).clone(), payment));
     }
     effects.outcome = Outcome::Paid(paid);
     Ok(effects)
 }
 
-fn payment_bill(context: &Context<'_>, order_id: &Id, order: &Order, payer: &Party, payment: Payment, money: Amount) -> Bill {
+/// Who invoices a payment (SPEC 5): the payer, except that a referral customer's bill paid by its
+/// partner is the customer's.
+fn invoice_owner(state: &State, payer: &Party, customer: &Party) -> Party {
+    let referral = state
+        .party(customer)
+        .and_then(|record| record.association())
+        .is_some_and(|association| association.kind == AssociationKind::Referral);
+    if referral && payer != customer { customer.clone() } else { payer.clone() }
+}
+
+fn payment_bill(
+    context: &Context<'_>,
+    order_id: &Id,
+    order: &Order,
+    (payer, owner): (&Party, &Party),
+    payment: Payment,
+    money: Amount,
+) -> Bill {
     Bill {
         bill_type: BillType::of_order(order.kind),
         at: context.at,
@@ -231,10 +272,12 @@ fn payment_bill(context: &Context<'_>, order_id: &Id, order: &Order, payer: &Par
         order: Some(order_id.clone()),
         amount: order.amount,
         coupon_amount: payment.coupon,
+        allocated_amount: payment.allocated,
         cash_amount: payment.cash,
         credit_amount: payment.credit,
         debt_amount: Amount::ZERO,
         erase_amount: 0,
+        invoice_owner: owner.clone(),
         invoiceable: money,
         invoiced: Amount::ZERO,
         seq: context.seq,
@@ -253,7 +296,9 @@ pub(super) fn cancel(state: &State, context: &Context<'_>, id: &Id) -> Result<Ef
     let ids: Vec<Id> = target.orders.iter().map(|(order_id, _)| (*order_id).clone()).collect();
     let mut effects = Effects::new(Outcome::Cancelled(ids));
     for (order_id, order) in &target.orders {
-        effects.records.push(Record::Order((*order_id).clone(), Order { status: OrderStatus::Cancelled, ..(*order).clone() }));
+        // Cancelling ends an open partner-payment request too.
+        let cancelled = Order { status: OrderStatus::Cancelled, partner_payment: None, ..(*order).clone() };
+        effects.records.push(Record::Order((*order_id).clone(), cancelled));
     }
     Ok(effects)
 }
@@ -272,7 +317,7 @@ pub(super) fn unsubscribe(state: &State, context: &Context<'_>, id: &Id, refund:
     if bill.is_some_and(|bill| !bill.invoiced.is_zero()) {
         return reject(ErrorCode::AlreadyInvoiced, format!("the bill of order {id} is invoiced"));
     }
-    let refundable = order.paid.cash.checked_add(order.paid.credit)?;
+    let refundable = order.paid.allocated.checked_add(order.paid.cash)?.checked_add(order.paid.credit)?;
     if refund > refundable {
         return reject(
             ErrorCode::RefundExceedsPaid,
@@ -281,17 +326,11 @@ pub(super) fn unsubscribe(state: &State, context: &Context<'_>, id: &Id, refund:
     }
     context.in_time(state)?;
     let payer = order.payer.clone().unwrap_or_else(|| Party::Customer(order.customer.clone()));
-    let credit_used = state.balance(&Account::credit(&payer)).checked_neg()?;
-    let to_credit = refund.min(order.paid.credit).min(credit_used.max(Amount::ZERO));
-    let to_cash = refund.checked_sub(to_credit)?;
-    let mut postings = vec![posting(context, Account::platform(AccountKind::Revenue), refund.checked_neg()?)];
-    if to_credit.is_positive() {
-        postings.push(posting(context, Account::credit(&payer), to_credit));
-    }
-    incoming(state, context, &payer, to_cash, &mut postings)?;
-    let mut effects = Effects::new(Outcome::Refunded { credit: to_credit, cash: to_cash });
-    effects.postings = postings;
+    let mut effects = Effects::new(Outcome::Refunded { credit: Amount::ZERO, allocated: Amount::ZERO, partner: Amount::ZERO, cash: Amount::ZERO });
+    let parts = refund_parts(state, context, order, &payer, refund, &mut effects)?;
+    effects.outcome = Outcome::Refunded { credit: parts.credit, allocated: parts.allocated, partner: parts.partner, cash: parts.cash };
     effects.records.push(Record::Order(id.clone(), Order { status: OrderStatus::Unsubscribed, refunded: refund, ..order.clone() }));
+    let owner = bill.map_or_else(|| payer.clone(), |bill| bill.invoice_owner.clone());
     let refund_bill = Bill {
         bill_type: BillType::Refund,
         at: context.at,
@@ -300,10 +339,12 @@ pub(super) fn unsubscribe(state: &State, context: &Context<'_>, id: &Id, refund:
         order: Some(id.clone()),
         amount: refund.checked_neg()?,
         coupon_amount: Amount::ZERO,
-        cash_amount: to_cash.checked_neg()?,
-        credit_amount: to_credit.checked_neg()?,
+        allocated_amount: parts.allocated.checked_add(parts.partner)?.checked_neg()?,
+        cash_amount: parts.cash.checked_neg()?,
+        credit_amount: parts.credit.checked_neg()?,
         debt_amount: Amount::ZERO,
         erase_amount: 0,
+        invoice_owner: owner,
         invoiceable: refund.checked_neg()?,
         invoiced: Amount::ZERO,
         seq: context.seq,
@@ -312,7 +353,81 @@ pub(super) fn unsubscribe(state: &State, context: &Context<'_>, id: &Id, refund:
     Ok(effects)
 }
 
-pub(super) fn consume(state: &State, context: &Context<'_>, customer: &Id, amount: Amount, erase: i128) -> Result<Effects, Rejection> {
+/// Where a refund goes, part by part.
+struct RefundParts {
+    credit: Amount,
+    allocated: Amount,
+    partner: Amount,
+    cash: Amount,
+}
+
+/// Splits `refund` back to where it came from (SPEC 3 `unsubscribe`): the payer's credit, up to
+/// what the order drew and the credit in use; then what the order drew from `allocated`, to the
+/// customer's `allocated` while it is still a resale customer of the partner that funded it, and
+/// otherwise to that partner's cash (`refund_reclaim`); then the payer's cash (debt first).
+fn refund_parts(
+    state: &State,
+    context: &Context<'_>,
+    order: &Order,
+    payer: &Party,
+    refund: Amount,
+    effects: &mut Effects,
+) -> Result<RefundParts, Rejection> {
+    let credit_used = state.balance(&Account::credit(payer)).checked_neg()?;
+    let credit = refund.min(order.paid.credit).min(credit_used.max(Amount::ZERO));
+    let after_credit = refund.checked_sub(credit)?;
+    let from_allocated = after_credit.min(order.paid.allocated);
+    let cash = after_credit.checked_sub(from_allocated)?;
+    effects.postings.push(posting(context, Account::platform(AccountKind::Revenue), refund.checked_neg()?));
+    if credit.is_positive() {
+        effects.postings.push(posting(context, Account::credit(payer), credit));
+    }
+    let customer = Party::Customer(order.customer.clone());
+    let funder = order.allocated_partner.clone();
+    let still_funded = state.party(&customer).and_then(|record| record.association()).is_some_and(|association| {
+        association.kind == AssociationKind::Resale && Some(&association.partner) == funder.as_ref()
+    });
+    let (mut allocated, mut partner) = (Amount::ZERO, Amount::ZERO);
+    if from_allocated.is_positive() {
+        match funder {
+            Some(funder) if !still_funded => {
+                partner = from_allocated;
+                effects.postings.push(posting(context, Account::cash(&Party::Partner(funder.clone())), from_allocated));
+                effects.adjust_records.push(AdjustRecord {
+                    operation: AdjustOperation::RefundReclaim,
+                    partner: funder,
+                    target: customer.clone(),
+                    amount: from_allocated,
+                    memo: None,
+                });
+            }
+            _ => {
+                allocated = from_allocated;
+                incoming_to(state, context, Account::allocated(&customer), from_allocated, &mut effects.postings)?;
+            }
+        }
+    }
+    incoming_to(state, context, Account::cash(payer), cash, &mut effects.postings)?;
+    Ok(RefundParts { credit, allocated, partner, cash })
+}
+
+/// The customer's coupons usable at `at` for usage of `service` (without a service: coupons with
+/// no service limit), by `valid_until`, then coupon id.
+fn usage_coupons<'s>(state: &'s State, party: &'s Party, service: Option<&Id>, at: crate::time::Timestamp) -> Vec<(&'s Id, &'s Coupon)> {
+    let mut coupons: Vec<(&Id, &Coupon)> =
+        super::coupons::usable_coupons(state, party, at).filter(|(_, coupon)| coupon.covers(service)).collect();
+    coupons.sort_by(|(a_id, a), (b_id, b)| (a.validity.valid_until, *a_id).cmp(&(b.validity.valid_until, *b_id)));
+    coupons
+}
+
+pub(super) fn consume(
+    state: &State,
+    context: &Context<'_>,
+    customer: &Id,
+    amount: Amount,
+    erase: i128,
+    service: Option<&Id>,
+) -> Result<Effects, Rejection> {
     require_platform(context.actor, "charge usage")?;
     let party = Party::Customer(customer.clone());
     require_exists(state, &party)?;
@@ -322,34 +437,146 @@ pub(super) fn consume(state: &State, context: &Context<'_>, customer: &Id, amoun
         return reject(ErrorCode::AlreadyExists, format!("bill {bill_id} already exists"));
     }
     context.in_time(state)?;
-    let cash = amount.min(state.available(&party).max(Amount::ZERO));
+    let mut effects = Effects::new(Outcome::Consumed {
+        bill: bill_id.clone(),
+        deducted: amount,
+        erase,
+        coupon: Amount::ZERO,
+        allocated: Amount::ZERO,
+        cash: Amount::ZERO,
+        credit: Amount::ZERO,
+        debt: Amount::ZERO,
+    });
+    let mut need = amount;
+    let mut coupon = Amount::ZERO;
+    for (coupon_id, record) in usage_coupons(state, &party, service, context.at) {
+        let account = coupon_account(&record.customer, coupon_id);
+        let take = need.min(state.balance(&account));
+        if take.is_positive() {
+            effects.postings.push(posting(context, account, take.checked_neg()?));
+            effects.postings.push(posting(context, Account::platform(AccountKind::CouponRedeemed), take));
+            coupon = coupon.checked_add(take)?;
+            need = need.checked_sub(take)?;
+        }
+    }
+    let allocated = need.min(state.balance(&Account::allocated(&party)).max(Amount::ZERO));
+    need = need.checked_sub(allocated)?;
+    let cash = need.min(state.available(&party).max(Amount::ZERO));
+    need = need.checked_sub(cash)?;
     let credit_used = state.balance(&Account::credit(&party)).checked_neg()?;
-    let credit_left = state.credit_limit(&party).checked_sub(credit_used)?.max(Amount::ZERO);
-    let credit = amount.checked_sub(cash)?.min(credit_left);
-    let debt = amount.checked_sub(cash)?.checked_sub(credit)?;
-    let mut effects = Effects::new(Outcome::Consumed { bill: bill_id.clone(), deducted: amount, erase, cash, credit, debt });
-    for (account, part) in [(Account::cash(&party), cash), (Account::credit(&party), credit), (Account::arrears(&party), debt)] {
+    let credit = need.min(state.credit_limit(&party).checked_sub(credit_used)?.max(Amount::ZERO));
+    let debt = need.checked_sub(credit)?;
+    let parts = [(Account::allocated(&party), allocated), (Account::cash(&party), cash), (Account::credit(&party), credit), (Account::arrears(&party), debt)];
+    for (account, part) in parts {
         if part.is_positive() {
             effects.postings.push(posting(context, account, part.checked_neg()?));
         }
     }
-    effects.postings.push(posting(context, Account::platform(AccountKind::Revenue), amount));
+    let money = amount.checked_sub(coupon)?;
+    if money.is_positive() {
+        effects.postings.push(posting(context, Account::platform(AccountKind::Revenue), money));
+    }
+    effects.outcome = Outcome::Consumed { bill: bill_id.clone(), deducted: amount, erase, coupon, allocated, cash, credit, debt };
     let bill = Bill {
         bill_type: BillType::Usage,
         at: context.at,
         customer: Some(customer.clone()),
-        payer: party,
+        payer: party.clone(),
         order: None,
         amount,
-        coupon_amount: Amount::ZERO,
+        coupon_amount: coupon,
+        allocated_amount: allocated,
         cash_amount: cash,
         credit_amount: credit,
         debt_amount: debt,
         erase_amount: erase,
-        invoiceable: amount,
+        invoice_owner: party,
+        invoiceable: money,
         invoiced: Amount::ZERO,
         seq: context.seq,
     };
     effects.records.push(Record::Bill(bill_id, bill));
     Ok(effects)
+}
+
+/// An order of `customer` with an open partner-payment request that can still be paid at `at`.
+pub(super) fn open_partner_payment<'s>(state: &'s State, customer: &'s Party, at: crate::time::Timestamp) -> Option<&'s Id> {
+    state.indexed(Index::Orders, customer).find(|id| {
+        state.order(id).is_some_and(|order| {
+            order.status == OrderStatus::PendingPayment
+                && order.partner_payment == Some(PartnerPaymentStatus::Requested)
+                && at <= order.pay_deadline
+        })
+    })
+}
+
+/// The orders of a payable target, checked for the state a partner-payment change needs.
+fn require_payable(target: &Target<'_>, context: &Context<'_>) -> Result<(), Rejection> {
+    for (order_id, order) in &target.orders {
+        if order.status != OrderStatus::PendingPayment {
+            return reject(ErrorCode::OrderState, format!("order {order_id} is {}, not pending_payment", order.status.name()));
+        }
+        if context.at > order.pay_deadline {
+            return reject(ErrorCode::OrderExpired, format!("order {order_id} was payable until {}", order.pay_deadline));
+        }
+    }
+    Ok(())
+}
+
+fn set_partner_payment(
+    target: &Target<'_>,
+    id: &Id,
+    status: PartnerPaymentStatus,
+    asked_partner: Option<&Id>,
+) -> Effects {
+    let orders: Vec<Id> = target.orders.iter().map(|(order_id, _)| (*order_id).clone()).collect();
+    let mut effects = Effects::new(Outcome::PartnerPayment { order: id.clone(), orders, status });
+    for (order_id, order) in &target.orders {
+        let asked_partner = asked_partner.cloned().or_else(|| order.asked_partner.clone());
+        let changed = Order { partner_payment: Some(status), asked_partner, ..(*order).clone() };
+        effects.records.push(Record::Order((*order_id).clone(), changed));
+    }
+    effects
+}
+
+pub(super) fn request_partner_payment(state: &State, context: &Context<'_>, id: &Id) -> Result<Effects, Rejection> {
+    let target = resolve(state, id)?;
+    let customer = Party::Customer(target.customer.clone());
+    if *context.actor != customer {
+        return reject(ErrorCode::AccessDenied, format!("only {customer} asks its partner to pay its orders"));
+    }
+    context.fresh()?;
+    require_not_member(&target, id)?;
+    let Some(association) = state.party(&customer).and_then(|record| record.association()) else {
+        return reject(ErrorCode::AssociationState, format!("{customer} has no partner to ask"));
+    };
+    let partner_kind = state.party(&Party::Partner(association.partner.clone())).and_then(|record| record.partner_kind());
+    if association.kind == AssociationKind::Referral && partner_kind != Some(PartnerKind::SolutionProvider) {
+        return reject(
+            ErrorCode::NotResaleCustomer,
+            format!("{customer} is a referral customer of a {}: only resale customers or a solution provider's ask", partner_kind.map_or("partner", PartnerKind::name)),
+        );
+    }
+    require_payable(&target, context)?;
+    if let Some((order_id, _)) = target.orders.iter().find(|(_, order)| order.partner_payment == Some(PartnerPaymentStatus::Requested)) {
+        return reject(ErrorCode::OrderState, format!("order {order_id} already awaits its partner's payment"));
+    }
+    context.in_time(state)?;
+    Ok(set_partner_payment(&target, id, PartnerPaymentStatus::Requested, Some(&association.partner)))
+}
+
+pub(super) fn reject_partner_payment(state: &State, context: &Context<'_>, id: &Id) -> Result<Effects, Rejection> {
+    let target = resolve(state, id)?;
+    let customer = Party::Customer(target.customer.clone());
+    if !matches!(context.actor, Party::Partner(_)) || !super::scope::reaches(state, context.actor, &customer) {
+        return reject(ErrorCode::AccessDenied, format!("only the partner of {customer} rejects its payment requests"));
+    }
+    context.fresh()?;
+    require_not_member(&target, id)?;
+    if let Some((order_id, order)) = target.orders.iter().find(|(_, order)| order.partner_payment != Some(PartnerPaymentStatus::Requested)) {
+        let status = order.partner_payment.map_or("not requested", PartnerPaymentStatus::name);
+        return reject(ErrorCode::OrderState, format!("order {order_id}'s partner payment is {status}, not requested"));
+    }
+    context.in_time(state)?;
+    Ok(set_partner_payment(&target, id, PartnerPaymentStatus::Rejected, None))
 }

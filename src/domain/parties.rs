@@ -2,7 +2,7 @@
 
 use super::coupons::{reclaim_coupons, usable_coupons};
 use super::records::Record;
-use super::scope::{in_scope, require_exists, require_platform, require_scope};
+use super::scope::{reaches, require_exists, require_platform, require_scope, require_unused_party_id};
 use super::{
     AdjustOperation, AdjustRecord, Association, AssociationKind, Context, Effects, Outcome, PartnerKind, PartyRecord, Role, State,
 };
@@ -27,9 +27,7 @@ pub(super) fn register_partner(
     }
     context.fresh()?;
     let party = Party::Partner(partner.clone());
-    if state.party(&party).is_some() {
-        return reject(ErrorCode::AlreadyExists, format!("{party} already exists"));
-    }
+    require_unused_party_id(state, partner)?;
     context.in_time(state)?;
     let record = PartyRecord { role: Role::Partner { kind, parent: parent.cloned() }, credit_limit: Amount::ZERO, held: Amount::ZERO };
     let mut effects = Effects::new(Outcome::PartnerRegistered(partner.clone()));
@@ -58,11 +56,10 @@ pub(super) fn register_customer(
     };
     context.fresh()?;
     let party = Party::Customer(customer.clone());
-    if state.party(&party).is_some() {
-        return reject(ErrorCode::AlreadyExists, format!("{party} already exists"));
-    }
+    require_unused_party_id(state, customer)?;
     context.in_time(state)?;
-    let record = PartyRecord { role: Role::Customer { association, whitelisted: false }, credit_limit: Amount::ZERO, held: Amount::ZERO };
+    let role = Role::Customer { association, whitelisted: false, manager: None };
+    let record = PartyRecord { role, credit_limit: Amount::ZERO, held: Amount::ZERO };
     let mut effects = Effects::new(Outcome::CustomerRegistered(customer.clone()));
     effects.records.push(Record::Party(party, record));
     Ok(effects)
@@ -90,23 +87,28 @@ pub(super) fn associate(
         return reject(ErrorCode::NotFound, format!("{customer_party} is not a customer"));
     };
     context.in_time(state)?;
-    let updated = PartyRecord {
-        role: Role::Customer { association: Some(Association { partner: partner.clone(), kind: association }), whitelisted },
-        ..record.clone()
-    };
+    let linked = Some(Association { partner: partner.clone(), kind: association });
+    let updated = PartyRecord { role: Role::Customer { association: linked, whitelisted, manager: None }, ..record.clone() };
     let mut effects = Effects::new(Outcome::Associated { customer: customer.clone(), partner: partner.clone(), association });
     effects.records.push(Record::Party(customer_party, updated));
     Ok(effects)
 }
 
-/// A resale association needs zero cash, zero arrears, zero credit used and no usable coupon.
+/// A resale association needs zero `allocated`, zero arrears, zero credit used, no credit limit
+/// and no usable coupon. The customer's own cash may stay: it remains its own.
 pub(super) fn require_resale_preconditions(state: &State, context: &Context<'_>, customer: &Party) -> Result<(), Rejection> {
-    let blockers =
-        [(Account::cash(customer), "cash"), (Account::arrears(customer), "arrears"), (Account::credit(customer), "credit in use")];
+    let blockers = [
+        (Account::allocated(customer), "allocated funds"),
+        (Account::arrears(customer), "arrears"),
+        (Account::credit(customer), "credit in use"),
+    ];
     for (account, what) in blockers {
         if !state.balance(&account).is_zero() {
             return reject(ErrorCode::AssociationBlocked, format!("{customer} has {what}: a resale association needs none"));
         }
+    }
+    if state.credit_limit(customer).is_positive() {
+        return reject(ErrorCode::AssociationBlocked, format!("{customer} has a credit limit: a resale customer has none"));
     }
     if let Some((coupon, _)) = usable_coupons(state, customer, context.at).next() {
         return reject(ErrorCode::AssociationBlocked, format!("{customer} holds usable coupon {coupon}: a resale association needs none"));
@@ -124,8 +126,8 @@ fn require_association<'s>(
 ) -> Result<(&'s PartyRecord, Option<&'s Association>), Rejection> {
     let allowed = match context.actor {
         Party::Platform => platform_allowed,
-        Party::Partner(_) => in_scope(state, context.actor, party),
-        Party::Customer(_) => false,
+        Party::Partner(_) => reaches(state, context.actor, party),
+        Party::Customer(_) | Party::Operator(_) => false,
     };
     if !allowed {
         return reject(ErrorCode::AccessDenied, format!("only the partner of {party} may change its association"));
@@ -135,8 +137,18 @@ fn require_association<'s>(
     Ok((record, record.association()))
 }
 
-/// A resale customer's reclaim: its available cash back to the partner (an `unbind_reclaim`
-/// adjust record) and every usable coupon the partner issued back to its quota. Debt stays.
+/// Unbinding or switching is blocked while the customer has asked its partner to pay an order
+/// that is still payable.
+fn require_no_open_request(state: &State, context: &Context<'_>, party: &Party) -> Result<(), Rejection> {
+    if let Some(order) = super::orders::open_partner_payment(state, party, context.at) {
+        return reject(ErrorCode::AssociationBlocked, format!("{party} has asked its partner to pay order {order}: reject or cancel it first"));
+    }
+    Ok(())
+}
+
+/// A resale customer's reclaim: all of its `allocated` back to the partner (an `unbind_reclaim`
+/// adjust record) and every usable coupon the partner issued back to its quota. Debt and the
+/// customer's own cash stay.
 fn reclaim(
     state: &State,
     context: &Context<'_>,
@@ -144,16 +156,17 @@ fn reclaim(
     partner: &Id,
     effects: &mut Effects,
 ) -> Result<(Amount, Vec<Id>), Rejection> {
-    let cash = state.available(party).max(Amount::ZERO);
-    if cash.is_positive() {
+    let allocated = state.balance(&Account::allocated(party)).max(Amount::ZERO);
+    if allocated.is_positive() {
         let partner_party = Party::Partner(partner.clone());
-        effects.postings.push(crate::journal::Posting { account: Account::cash(party), amount: cash.checked_neg()?, part: context.part });
-        effects.postings.push(crate::journal::Posting { account: Account::cash(&partner_party), amount: cash, part: context.part });
+        let part = context.part;
+        effects.postings.push(crate::journal::Posting { account: Account::allocated(party), amount: allocated.checked_neg()?, part });
+        effects.postings.push(crate::journal::Posting { account: Account::cash(&partner_party), amount: allocated, part });
         let record = AdjustRecord {
             operation: AdjustOperation::UnbindReclaim,
             partner: partner.clone(),
             target: party.clone(),
-            amount: cash,
+            amount: allocated,
             memo: None,
         };
         effects.adjust_records.push(record);
@@ -163,7 +176,7 @@ fn reclaim(
     let (postings, records) = reclaim_coupons(state, context, coupons)?;
     effects.postings.extend(postings);
     effects.records.extend(records);
-    Ok((cash, ids))
+    Ok((allocated, ids))
 }
 
 pub(super) fn unbind(state: &State, context: &Context<'_>, customer: &Id) -> Result<Effects, Rejection> {
@@ -172,22 +185,23 @@ pub(super) fn unbind(state: &State, context: &Context<'_>, customer: &Id) -> Res
     let Some(association) = association else {
         return reject(ErrorCode::AssociationState, format!("{party} is not associated"));
     };
+    require_no_open_request(state, context, &party)?;
     context.in_time(state)?;
     let mut effects = Effects::new(Outcome::AssociationChanged {
         customer: customer.clone(),
         association: None,
-        cash: Amount::ZERO,
+        allocated: Amount::ZERO,
         coupons: Vec::new(),
     });
-    let (cash, coupons) = if association.kind == AssociationKind::Resale {
+    let (allocated, coupons) = if association.kind == AssociationKind::Resale {
         reclaim(state, context, &party, &association.partner, &mut effects)?
     } else {
         (Amount::ZERO, Vec::new())
     };
-    effects.outcome = Outcome::AssociationChanged { customer: customer.clone(), association: None, cash, coupons };
-    effects
-        .records
-        .push(Record::Party(party, PartyRecord { role: Role::Customer { association: None, whitelisted: false }, ..record.clone() }));
+    effects.outcome = Outcome::AssociationChanged { customer: customer.clone(), association: None, allocated, coupons };
+    // The whitelist and the manager were the partner's: they end with the association.
+    let role = Role::Customer { association: None, whitelisted: false, manager: None };
+    effects.records.push(Record::Party(party, PartyRecord { role, ..record.clone() }));
     Ok(effects)
 }
 
@@ -203,20 +217,25 @@ pub(super) fn switch_association(state: &State, context: &Context<'_>, customer:
     if kind == AssociationKind::Resale {
         require_resale_preconditions(state, context, &party)?;
     }
+    require_no_open_request(state, context, &party)?;
     context.in_time(state)?;
     let mut effects = Effects::new(Outcome::AssociationChanged {
         customer: customer.clone(),
         association: Some(kind),
-        cash: Amount::ZERO,
+        allocated: Amount::ZERO,
         coupons: Vec::new(),
     });
-    let (cash, coupons) = if kind == AssociationKind::Referral {
+    let (allocated, coupons) = if kind == AssociationKind::Referral {
         reclaim(state, context, &party, &association.partner, &mut effects)?
     } else {
         (Amount::ZERO, Vec::new())
     };
-    effects.outcome = Outcome::AssociationChanged { customer: customer.clone(), association: Some(kind), cash, coupons };
-    let role = Role::Customer { association: Some(Association { partner: association.partner.clone(), kind }), whitelisted: false };
+    effects.outcome = Outcome::AssociationChanged { customer: customer.clone(), association: Some(kind), allocated, coupons };
+    let manager = match &record.role {
+        Role::Customer { manager, .. } => manager.clone(),
+        _ => None,
+    };
+    let role = Role::Customer { association: Some(Association { partner: association.partner.clone(), kind }), whitelisted: false, manager };
     effects.records.push(Record::Party(party, PartyRecord { role, ..record.clone() }));
     Ok(effects)
 }

@@ -261,10 +261,31 @@ impl OrderStatus {
 pub struct Payment {
     /// Coupon value.
     pub coupon: Amount,
+    /// The customer's `allocated` (its partner's funds).
+    pub allocated: Amount,
     /// Cash.
     pub cash: Amount,
     /// Credit.
     pub credit: Amount,
+}
+
+/// A customer's request that its partner pay an order (代付).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartnerPaymentStatus {
+    /// Open: the partner may pay; the customer may not.
+    Requested,
+    /// Declined by the partner: the customer may pay itself or ask again.
+    Rejected,
+}
+
+impl PartnerPaymentStatus {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PartnerPaymentStatus::Requested => "requested",
+            PartnerPaymentStatus::Rejected => "rejected",
+        }
+    }
 }
 
 /// An order (alone or a member of a combined order).
@@ -288,6 +309,13 @@ pub struct Order {
     pub payer: Option<Party>,
     /// How it was paid.
     pub paid: Payment,
+    /// The partner whose allocation paid `paid.allocated` (the customer's partner then).
+    pub allocated_partner: Option<Id>,
+    /// The partner-payment request: open, rejected, or none (never asked, or ended by payment
+    /// or cancellation).
+    pub partner_payment: Option<PartnerPaymentStatus>,
+    /// The partner that was last asked to pay it (kept after the request ends).
+    pub asked_partner: Option<Id>,
     /// Refunded on unsubscribe.
     pub refunded: Amount,
     /// When placed.
@@ -380,6 +408,8 @@ pub struct Bill {
     pub amount: Amount,
     /// Coupon part.
     pub coupon_amount: Amount,
+    /// `allocated` part.
+    pub allocated_amount: Amount,
     /// Cash part.
     pub cash_amount: Amount,
     /// Credit part.
@@ -388,6 +418,9 @@ pub struct Bill {
     pub debt_amount: Amount,
     /// Usage cut below the fen, in units of 10^-8.
     pub erase_amount: i128,
+    /// Who may invoice it: the payer, except that a partner-paid bill of a referral customer is
+    /// the customer's.
+    pub invoice_owner: Party,
     /// Signed invoiceable amount.
     pub invoiceable: Amount,
     /// Signed amount already invoiced.

@@ -89,6 +89,8 @@ pub(crate) enum Index {
     Bills,
     /// (party, seq, withdrawal).
     Withdrawals,
+    /// (partner, 0, operator): operators acting for a partner.
+    Operators,
 }
 
 type IndexEntry = (Index, Party, u64, Id);
@@ -140,6 +142,11 @@ fn index_entries(record: &Record) -> Vec<IndexEntry> {
         Record::Party(Party::Customer(customer), party) => party
             .association()
             .map(|association| (Index::PartnerCustomers, Party::Partner(association.partner.clone()), 0, customer.clone()))
+            .into_iter()
+            .collect(),
+        Record::Party(Party::Operator(operator), party) => party
+            .operator()
+            .map(|(partner, _)| (Index::Operators, Party::Partner(partner.clone()), 0, operator.clone()))
             .into_iter()
             .collect(),
         Record::Party(..) | Record::Combined(..) | Record::Invoice(..) => Vec::new(),

@@ -3,7 +3,7 @@
 //! reseller without a parent, 101 commands in a group).
 
 use super::records::{COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, PAYMENT_COUPONS_MAX};
-use super::{ATOMIC_COMMANDS_MAX, Command, PartnerKind, PayerKind, TEXT_LENGTH_MAX};
+use super::{ATOMIC_COMMANDS_MAX, Command, OperatorRole, PartnerKind, PayerKind, TEXT_LENGTH_MAX};
 use crate::amount::{AMOUNT_INPUT_LIMIT_MINOR, Amount};
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
@@ -21,8 +21,20 @@ fn request<T>(message: impl Into<String>) -> Result<T, Rejection> {
     reject(ErrorCode::InvalidRequest, message)
 }
 
+/// A party that owns money accounts: a partner or a customer (not the platform, not an operator).
 fn member(party: &Party, field: &str) -> Result<(), Rejection> {
-    if *party == Party::Platform { request(format!("field {field} must name a partner or customer")) } else { Ok(()) }
+    if matches!(party, Party::Platform | Party::Operator(_)) { request(format!("field {field} must name a partner or customer")) } else { Ok(()) }
+}
+
+/// Operator roles: distinct, and at least one unless `may_be_empty`.
+fn roles(roles: &[OperatorRole], may_be_empty: bool) -> Result<(), Rejection> {
+    if roles.is_empty() && !may_be_empty {
+        return request("field roles must name at least one role");
+    }
+    if roles.iter().enumerate().any(|(index, role)| roles[..index].contains(role)) {
+        return request("field roles names a role twice");
+    }
+    Ok(())
 }
 
 fn text(value: Option<&String>, field: &str) -> Result<(), Rejection> {
@@ -56,7 +68,9 @@ fn structure(command: &Command, top_level: bool) -> Result<(), Rejection> {
         Command::Allocate { to, memo, .. } => member(to, "to").and_then(|()| text(memo.as_ref(), "memo")),
         Command::Recover { from, memo, .. } => member(from, "from").and_then(|()| text(memo.as_ref(), "memo")),
         Command::Adjust { party, reason, .. } => member(party, "party").and_then(|()| text(Some(reason), "reason")),
-        Command::RejectWithdrawal { reason, .. } => text(Some(reason), "reason"),
+        Command::RejectWithdrawal { reason, .. } | Command::RejectPartnerPayment { reason, .. } => text(Some(reason), "reason"),
+        Command::RegisterOperator { roles: list, .. } => roles(list, false),
+        Command::SetOperatorRoles { roles: list, .. } => roles(list, true),
         Command::IssueCoupon { services: Some(services), .. } => {
             distinct(&services.iter().collect::<Vec<_>>(), "services", (1, COUPON_SERVICES_MAX))
         }

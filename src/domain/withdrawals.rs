@@ -34,6 +34,40 @@ fn resale_customers_debt(state: &State, partner: &Party) -> Result<Amount, Rejec
     Ok(total)
 }
 
+/// A party's pending withdrawal, if any.
+fn pending_withdrawal<'s>(state: &'s State, party: &'s Party) -> Option<&'s Id> {
+    state.indexed(Index::Withdrawals, party).find(|id| state.withdrawal(id).is_some_and(|withdrawal| withdrawal.status == WithdrawalStatus::Pending))
+}
+
+/// What a party may withdraw now, and what keeps the rest back.
+pub(crate) struct Withdrawable {
+    /// Available cash less the two deductions, at least zero.
+    pub amount: Amount,
+    /// A partner's resale customers' total debt.
+    pub debt: Amount,
+    /// Money invoiced but since given back (欠票): `max(0, -(sum of invoiceable remaining))`.
+    pub over_invoiced: Amount,
+}
+
+/// The withdrawable amount (SPEC 3 Withdrawals): available cash, minus for a partner the debt of
+/// its resale customers, minus the party's over-invoiced amount. A customer's `allocated` is its
+/// partner's and never counts.
+pub(crate) fn withdrawable(state: &State, party: &Party) -> Result<Withdrawable, Rejection> {
+    let debt = if matches!(party, Party::Partner(_)) { resale_customers_debt(state, party)? } else { Amount::ZERO };
+    let over_invoiced = over_invoiced(state, party)?;
+    let amount = state.available(party).checked_sub(debt)?.checked_sub(over_invoiced)?.max(Amount::ZERO);
+    Ok(Withdrawable { amount, debt, over_invoiced })
+}
+
+/// `max(0, -(sum of the party's invoiceable remaining))`.
+pub(crate) fn over_invoiced(state: &State, party: &Party) -> Result<Amount, Rejection> {
+    let mut total = Amount::ZERO;
+    for (_, _, remaining) in super::invoiceable_items(state, party) {
+        total = total.checked_add(remaining)?;
+    }
+    Ok(total.checked_neg()?.max(Amount::ZERO))
+}
+
 fn with_held(state: &State, party: &Party, change: Amount) -> Result<Record, Rejection> {
     let record = require_exists(state, party)?;
     Ok(Record::Party(party.clone(), PartyRecord { held: record.held.checked_add(change)?, ..record.clone() }))
@@ -44,21 +78,23 @@ pub(super) fn request(state: &State, context: &Context<'_>, id: &Id, party: &Par
     if context.actor != party {
         return reject(ErrorCode::AccessDenied, format!("only {party} may withdraw its cash"));
     }
-    let record = require_exists(state, party)?;
+    require_exists(state, party)?;
     context.fresh()?;
     if state.withdrawal(id).is_some() {
         return reject(ErrorCode::AlreadyExists, format!("withdrawal {id} already exists"));
     }
-    if record.association().is_some_and(|association| association.kind == AssociationKind::Resale) {
-        return reject(ErrorCode::ResaleCustomer, format!("{party} is a resale customer: it cannot withdraw"));
+    if let Some(pending) = pending_withdrawal(state, party) {
+        return reject(ErrorCode::WithdrawalState, format!("{party} has withdrawal {pending} pending: one at a time"));
     }
     context.in_time(state)?;
-    let debt = if matches!(party, Party::Partner(_)) { resale_customers_debt(state, party)? } else { Amount::ZERO };
-    let withdrawable = state.available(party).checked_sub(debt)?;
-    if amount > withdrawable {
+    let withdrawable = withdrawable(state, party)?;
+    if amount > withdrawable.amount {
         return reject(
             ErrorCode::InsufficientFunds,
-            format!("{party} can withdraw {withdrawable} (its resale customers owe {debt}), not {amount}"),
+            format!(
+                "{party} can withdraw {} (its resale customers owe {}, over-invoiced {}), not {amount}",
+                withdrawable.amount, withdrawable.debt, withdrawable.over_invoiced
+            ),
         );
     }
     let withdrawal =

@@ -52,6 +52,8 @@ pub enum AccountKind {
     Quota(Id),
     /// A customer's coupon, `>= 0`.
     Coupon(Id),
+    /// A customer's funds allocated by its partner (伙伴拨款账户), `>= 0`.
+    Allocated,
 }
 
 /// An account of the chart: an owner and a kind.
@@ -92,6 +94,11 @@ impl Account {
         Account::new(owner.clone(), AccountKind::Credit)
     }
 
+    /// The allocated-funds account of a customer.
+    pub fn allocated(owner: &Party) -> Account {
+        Account::new(owner.clone(), AccountKind::Allocated)
+    }
+
     /// The arrears (debt) account of `owner`.
     pub fn arrears(owner: &Party) -> Account {
         Account::new(owner.clone(), AccountKind::Arrears)
@@ -116,7 +123,7 @@ impl Account {
         match self.kind {
             AccountKind::Bank | AccountKind::Revenue => Bound::None,
             AccountKind::CouponIssuance | AccountKind::CouponRedeemed | AccountKind::CouponExpired => Bound::None,
-            AccountKind::Cash | AccountKind::Quota(_) | AccountKind::Coupon(_) => Bound::NonNegative,
+            AccountKind::Cash | AccountKind::Allocated | AccountKind::Quota(_) | AccountKind::Coupon(_) => Bound::NonNegative,
             AccountKind::Credit => Bound::Credit,
             AccountKind::Arrears => Bound::NonPositive,
         }
@@ -134,9 +141,11 @@ impl Account {
                     | AccountKind::CouponExpired
             ),
             (Party::Partner(_), kind) => matches!(kind, AccountKind::Cash | AccountKind::Credit | AccountKind::Quota(_)),
-            (Party::Customer(_), kind) => {
-                matches!(kind, AccountKind::Cash | AccountKind::Credit | AccountKind::Arrears | AccountKind::Coupon(_))
-            }
+            (Party::Customer(_), kind) => matches!(
+                kind,
+                AccountKind::Cash | AccountKind::Allocated | AccountKind::Credit | AccountKind::Arrears | AccountKind::Coupon(_)
+            ),
+            (Party::Operator(_), _) => false,
         }
     }
 
@@ -163,6 +172,7 @@ impl fmt::Display for Account {
             AccountKind::Cash => "cash".to_owned(),
             AccountKind::Credit => "credit".to_owned(),
             AccountKind::Arrears => "arrears".to_owned(),
+            AccountKind::Allocated => "allocated".to_owned(),
             AccountKind::Quota(id) => format!("quota:{id}"),
             AccountKind::Coupon(id) => format!("coupon:{id}"),
         };
@@ -189,6 +199,7 @@ impl Account {
             "cash" => AccountKind::Cash,
             "credit" => AccountKind::Credit,
             "arrears" => AccountKind::Arrears,
+            "allocated" => AccountKind::Allocated,
             _ => match kind.split_once(':')? {
                 ("quota", id) => AccountKind::Quota(Id::new(id).ok()?),
                 ("coupon", id) => AccountKind::Coupon(Id::new(id).ok()?),
@@ -298,10 +309,11 @@ mod tests {
             "partner:P1:quota:Q:1",
             "customer:C1:coupon:K1",
             "customer:C1:arrears",
+            "customer:C1:allocated",
         ] {
             assert_eq!(Account::parse(text).unwrap().to_string(), text);
         }
-        for bad in ["platform:cash", "partner:P1:arrears", "customer:C1", "vendor:V:cash", "customer:C1:quota:Q1"] {
+        for bad in ["platform:cash", "partner:P1:arrears", "partner:P1:allocated", "operator:O1:cash", "customer:C1", "vendor:V:cash", "customer:C1:quota:Q1"] {
             assert!(Account::parse(bad).is_none(), "{bad}");
         }
     }

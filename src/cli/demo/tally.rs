@@ -153,7 +153,9 @@ impl Tally {
             }
             (Tag::Pay { partner, by_partner }, Outcome::Paid(paid)) => self.count_payment(partner, by_partner, paid),
             (_, Outcome::Cancelled(orders)) => self.cancelled += orders.len() as u64,
-            (_, Outcome::Refunded { credit, cash }) => self.refunds.add(fen(*credit) + fen(*cash)),
+            (_, Outcome::Refunded { credit, allocated, partner, cash }) => {
+                self.refunds.add(fen(*credit) + fen(*allocated) + fen(*partner) + fen(*cash))
+            }
             (_, Outcome::Consumed { deducted, erase, cash, credit, debt, .. }) => {
                 self.usage.add(fen(*deducted));
                 self.usage_erased += i64::try_from(*erase).expect("a cut below the fen");
