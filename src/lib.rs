@@ -74,13 +74,13 @@ pub use domain::RequestEntry;
 pub use domain::matching::{InvoiceItem, Matched, match_invoice, remaining_after};
 pub use domain::records::{
     Bill, BillType, COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, Combined, Coupon, CouponEnd, CouponKind, CouponStatus,
-    Invoice, InvoiceStatus, Order, OrderKind, OrderStatus, PAY_DEADLINE_DAYS, PAYMENT_COUPONS_MAX, Payment, Quota, QuotaSource,
-    QuotaStatus, Record, Validity, Withdrawal, WithdrawalStatus,
+    Invoice, InvoiceStatus, Order, OrderKind, OrderStatus, PAY_DEADLINE_DAYS, PAYMENT_COUPONS_MAX, PartnerPaymentStatus, Payment, Quota,
+    QuotaSource, QuotaStatus, Record, Validity, Withdrawal, WithdrawalStatus,
 };
 pub use domain::validate;
 pub use domain::{
-    ATOMIC_COMMANDS_MAX, AdjustOperation, AdjustRecord, Association, AssociationKind, Command, Direction, Effects, Head, OrderLine,
-    Outcome, PartnerKind, PartyRecord, PayerKind, Role, TEXT_LENGTH_MAX, Transaction,
+    ATOMIC_COMMANDS_MAX, AdjustOperation, AdjustRecord, Association, AssociationKind, Command, Direction, Effects, Head, ManagerAssignment,
+    OperatorRole, OrderLine, Outcome, PartnerKind, PartyRecord, PayerKind, Role, TEXT_LENGTH_MAX, Transaction,
 };
 pub use error::{ErrorCode, Rejection};
 pub use id::{ID_LENGTH_MAX, Id, IdError, Party};

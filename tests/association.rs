@@ -1,6 +1,7 @@
 //! Association changes (SPEC 3 "Parties" unbind, switch_association, associate): unbinding or
-//! switching a resale customer to referral returns its available cash to the partner and its
-//! usable coupons to their quotas while debt stays; a resale association needs a clean customer.
+//! switching a resale customer to referral returns its `allocated` to the partner and its usable
+//! coupons to their quotas while debt and the customer's own cash stay; a resale association
+//! needs a customer without partner funds, debt, credit or usable coupons, and keeps its own cash.
 #[path = "common/commerce.rs"]
 mod commerce;
 mod common;
@@ -26,8 +27,8 @@ fn associate(id: &str, at: &str, customer: &str, partner: &str, association: &st
     command("associate", id, "platform", at, json!({"customer": customer, "partner": partner, "association": association}))
 }
 
-fn changed(customer: &str, association: Value, cash: &str, coupons: &[&str]) -> Value {
-    json!({"customer": customer, "association": association, "reclaimed_cash": cash, "reclaimed_coupons": coupons})
+fn changed(customer: &str, association: Value, allocated: &str, coupons: &[&str]) -> Value {
+    json!({"customer": customer, "association": association, "reclaimed_allocated": allocated, "reclaimed_coupons": coupons})
 }
 
 fn reclaim_records(f: &Fixture) -> Value {
@@ -39,8 +40,8 @@ fn late_coupon(f: &Fixture, id: &str, coupon: &str) {
     f.ok(with(issue_coupon(id, "partner:D1", T1, coupon, "QD1", "C1", "20"), json!({"valid_from": MARCH})));
 }
 
-/// C1 holds 300.00 cash, K1 (100.00, 50.00 spent), K2 (20.00, inactive until March) and K3
-/// (30.00, all spent); QD1 holds 850.00. Seq 22.
+/// C1 holds 300.00 allocated and 25.00 of its own cash (a compensation), K1 (100.00, 50.00
+/// spent), K2 (20.00, inactive until March) and K3 (30.00, all spent); QD1 holds 850.00. Seq 23.
 fn resale_customer_with_value() -> Fixture {
     let f = with_quota();
     f.ok(allocate("a1", "partner:D1", T1, "customer:C1", "300"));
@@ -49,20 +50,23 @@ fn resale_customer_with_value() -> Fixture {
     f.ok(issue_coupon("k3", "partner:D1", T1, "K3", "QD1", "C1", "30"));
     spend(&f, "O1", T1, "50", "K1");
     spend(&f, "O2", T1, "30", "K3");
-    assert_eq!(f.cash("customer:C1"), "300.00");
+    f.ok(command("adjust", "j1", "platform", T1, json!({"party": "customer:C1", "direction": "compensate", "amount": "25", "reason": "outage"})));
+    assert_eq!((f.allocated("customer:C1"), f.cash("customer:C1")), ("300.00".to_owned(), "25.00".to_owned()));
     f
 }
 
 // ---- unbind ----
 
 #[test]
-fn unbinding_a_resale_customer_reclaims_its_cash_and_usable_coupons() {
+fn unbinding_a_resale_customer_reclaims_its_allocated_and_usable_coupons() {
     let f = resale_customer_with_value();
     let response = f.send(unbind("u1", "partner:D1", T2, "C1"));
     let result = changed("C1", json!(null), "300.00", &["K1"]);
-    assert_eq!(response, json!({"id": "u1", "ok": true, "seq": 23, "duplicate": false, "result": result}));
-    assert_eq!((f.cash("customer:C1"), f.cash("partner:D1")), ("0.00".to_owned(), "9000.00".to_owned()));
-    let record = json!({"seq": 23, "at": T2, "operation": "unbind_reclaim", "partner": "D1", "target": "customer:C1", "amount": "300.00", "memo": null});
+    assert_eq!(response, json!({"id": "u1", "ok": true, "seq": 24, "duplicate": false, "result": result}));
+    // The partner's funds went back; the compensation is the customer's own and stays.
+    assert_eq!((f.allocated("customer:C1"), f.cash("customer:C1")), ("0.00".to_owned(), "25.00".to_owned()));
+    assert_eq!(f.cash("partner:D1"), "9000.00");
+    let record = json!({"seq": 24, "at": T2, "operation": "unbind_reclaim", "partner": "D1", "target": "customer:C1", "amount": "300.00", "memo": null});
     assert_eq!(reclaim_records(&f), json!({"total_count": 1, "records": [record]}));
     // Only the usable coupon went back; the inactive and the used one stay as they were.
     let expected = [("K1", "0.00", "reclaimed"), ("K2", "20.00", "inactive"), ("K3", "0.00", "used")];
@@ -73,6 +77,7 @@ fn unbinding_a_resale_customer_reclaims_its_cash_and_usable_coupons() {
     assert_eq!(error["cbc"], "CBC.0155");
     refused(&f, allocate("a2", "partner:D1", T3, "customer:C1", "1"), "not_your_customer");
     assert_eq!(f.ok(recharge("r1", T3, "customer:C1", "5")), json!({"arrears_repaid": "0.00", "cash": "5.00"}));
+    assert_eq!(f.cash("customer:C1"), "30.00");
     assert_eq!(money_total(&f), 0);
     assert_eq!(coupon_value_total(&f), 0);
 }
@@ -121,38 +126,51 @@ fn unbind_refusals_change_nothing() {
 fn switching_to_referral_reclaims_and_keeps_the_association() {
     let f = resale_customer_with_value();
     assert_eq!(f.ok(switch("s1", "partner:D1", T2, "C1", "referral")), changed("C1", json!("referral"), "300.00", &["K1"]));
-    assert_eq!((f.cash("customer:C1"), f.cash("partner:D1")), ("0.00".to_owned(), "9000.00".to_owned()));
+    assert_eq!((f.allocated("customer:C1"), f.cash("customer:C1")), ("0.00".to_owned(), "25.00".to_owned()));
+    assert_eq!(f.cash("partner:D1"), "9000.00");
     let records = reclaim_records(&f);
     assert_eq!((records["total_count"].clone(), records["records"][0]["amount"].clone()), (json!(1), json!("300.00")));
     assert_eq!(coupons_at(&f, "customer:C1", T2)[0], triples(&[("K1", "0.00", "reclaimed")])[0]);
     // Still D1's customer, now paying for itself.
     refused(&f, allocate("a2", "partner:D1", T3, "customer:C1", "1"), "not_resale_customer");
     assert_eq!(f.ok(recharge("r1", T3, "customer:C1", "5"))["cash"], "5.00");
+    // A referral customer's balance is its own business (SPEC 2.1, v2): not its partner's to read.
     let balance = f.send(json!({"op": "balance", "actor": "partner:D1", "party": "customer:C1"}));
-    assert_eq!(balance["result"]["cash"], "5.00");
+    assert_eq!(balance["error"]["code"], "access_denied");
+    assert_eq!(f.cash("customer:C1"), "30.00");
     let error = refused(&f, switch("s2", "partner:D1", T3, "C1", "referral"), "association_state");
     assert_eq!(error["cbc"], "CBC.0155");
     assert_eq!(coupon_value_total(&f), 0);
 }
 
 #[test]
-fn switching_to_resale_needs_no_cash_no_arrears_no_credit_used() {
+fn switching_to_resale_needs_no_arrears_no_credit_but_keeps_own_cash() {
     let f = Fixture::with_cast();
     let to_resale = |id: &str| switch(id, "partner:D1", T2, "CR", "resale");
-    f.ok(recharge("r1", T1, "customer:CR", "10"));
+    assert_eq!(f.ok(consume("c1", T1, "CR", "5"))["debt"], "5.00");
     let error = refused(&f, to_resale("s1"), "association_blocked");
     assert_eq!(error["cbc"], "CBC.0155");
-    assert_eq!(f.ok(consume("c1", T1, "CR", "15"))["debt"], "5.00");
-    refused(&f, to_resale("s2"), "association_blocked");
-    assert_eq!(f.ok(recharge("r2", T1, "customer:CR", "5")), json!({"arrears_repaid": "5.00", "cash": "0.00"}));
+    assert_eq!(f.ok(recharge("r1", T1, "customer:CR", "15")), json!({"arrears_repaid": "5.00", "cash": "10.00"}));
     f.ok(credit_limit("l1", T1, "customer:CR", "20"));
-    assert_eq!(f.ok(consume("c2", T1, "CR", "20"))["credit"], "20.00");
-    refused(&f, to_resale("s3"), "association_blocked");
-    f.ok(recharge("r3", T1, "customer:CR", "20"));
+    assert_eq!(f.ok(consume("c2", T1, "CR", "30"))["credit"], "20.00");
+    // Credit in use blocks; so does a credit limit once the credit is repaid (SPEC v2 item 7).
+    refused(&f, to_resale("s2"), "association_blocked");
+    f.ok(recharge("r2", T1, "customer:CR", "40"));
     f.ok(command("repay_credit", "p1", "platform", T1, json!({"party": "customer:CR", "amount": "20"})));
+    refused(&f, to_resale("s3"), "association_blocked");
+    f.ok(credit_limit("l2", T1, "customer:CR", "0"));
+    // Its own 20.00 of cash does not block: it stays its own.
+    assert_eq!(f.cash("customer:CR"), "20.00");
     assert_eq!(f.ok(to_resale("s4")), changed("CR", json!("resale"), "0.00", &[]));
     assert_eq!(f.ok(allocate("a1", "partner:D1", T2, "customer:CR", "7")), json!({"transfer": "a1"}));
+    assert_eq!((f.allocated("customer:CR"), f.cash("customer:CR")), ("7.00".to_owned(), "20.00".to_owned()));
     refused(&f, recharge("r4", T2, "customer:CR", "1"), "resale_customer");
+    // The partner takes back only what it allocated.
+    refused(&f, command("recover", "v1", "partner:D1", T2, json!({"from": "customer:CR", "amount": "7.01"})), "insufficient_funds");
+    // A customer's own money held under a partner: allocated is spent before cash.
+    f.ok(place_order("o1", "customer:CR", T2, "O1", "CR", "10"));
+    let paid = f.ok(pay_order("p2", "customer:CR", T2, "O1", &[]));
+    assert_eq!(paid["paid"][0], json!({"order": "O1", "coupon": "0.00", "allocated": "7.00", "cash": "3.00", "credit": "0.00"}));
 }
 
 #[test]
@@ -183,7 +201,7 @@ fn switch_association_refusals_change_nothing() {
 // ---- associate ----
 
 #[test]
-fn associate_as_resale_is_blocked_by_a_usable_coupon_or_cash() {
+fn associate_as_resale_is_blocked_by_a_usable_coupon_but_not_by_own_cash() {
     let f = with_quota();
     late_coupon(&f, "k1", "K1");
     assert_eq!(f.ok(unbind("u1", "partner:D1", T1, "C1")), changed("C1", json!(null), "0.00", &[]));
@@ -193,6 +211,12 @@ fn associate_as_resale_is_blocked_by_a_usable_coupon_or_cash() {
     assert_eq!(f.ok(associate("a2", T2, "C1", "D2", "resale")), json!({"customer": "C1", "partner": "D2", "association": "resale"}));
     refused(&f, associate("a3", T2, "C1", "S1", "referral"), "association_state");
     f.ok(recharge("r1", T2, "customer:C4", "1"));
+    f.ok(credit_limit("l1", T2, "customer:C4", "5"));
     refused(&f, associate("a4", T2, "C4", "D1", "resale"), "association_blocked");
-    assert_eq!(f.ok(associate("a5", T2, "C4", "D1", "referral")), json!({"customer": "C4", "partner": "D1", "association": "referral"}));
+    f.ok(credit_limit("l2", T2, "customer:C4", "0"));
+    assert_eq!(f.ok(associate("a5", T2, "C4", "D1", "resale")), json!({"customer": "C4", "partner": "D1", "association": "resale"}));
+    assert_eq!((f.cash("customer:C4"), f.allocated("customer:C4")), ("1.00".to_owned(), "0.00".to_owned()));
+    // Its own cash is still its own: the partner cannot recover it.
+    refused(&f, command("recover", "v1", "partner:D1", T2, json!({"from": "customer:C4", "amount": "1"})), "insufficient_funds");
+    refused(&f, associate("a6", T2, "C4", "S1", "referral"), "association_state");
 }

@@ -29,12 +29,12 @@ fn a_group_commits_every_command_under_one_seq() {
     let results = json!([{"customer": "C5"}, {"transfer": "g1"}, {"transfer": "g1"}, {"transfer": "g1"}]);
     assert_eq!(response, json!({"id": "g1", "ok": true, "seq": 14, "duplicate": false, "result": {"results": results}}));
     assert_eq!(f.ledger.head().seq, 14);
-    assert_eq!(f.cash("customer:C5"), "150.00");
+    assert_eq!(f.allocated("customer:C5"), "150.00");
     assert_eq!(f.cash("partner:R1"), "1100.00");
     assert_eq!(f.cash("partner:D1"), "8750.00");
     // Every posting of the group carries the group's seq and the op of its own command.
     let statement = f.ok(json!({"op": "statement", "actor": "platform", "party": "partner:D1", "offset": 2}));
-    let line = |op: &str, amount: &str, after: &str, counterparty: &str| json!({"seq": 14, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": counterparty});
+    let line = |op: &str, amount: &str, after: &str, counterparty: &str| json!({"seq": 14, "at": "2026-01-01T00:00:00Z", "request": "g1", "op": op, "amount": amount, "balance_after": after, "counterparty": counterparty});
     let lines = [
         line("allocate", "-200.00", "8800.00", "customer:C5"),
         line("allocate", "-100.00", "8700.00", "partner:R1"),
@@ -63,11 +63,15 @@ fn later_commands_see_the_effects_of_earlier_ones() {
     let results = json!([{"partner": "P1"}, {"customer": "X"}, {"arrears_repaid": "0.00", "cash": "10.00"}, {"arrears_repaid": "0.00", "cash": "2.50"}]);
     assert_eq!(result, json!({"results": results}));
     // P1 holds 10.00: the last allocation is possible only because the recovery before it ran.
+    // The compensation is X's own cash: the partner can take back only what it allocated.
+    let greedy = json!([allocate("customer:X", "10"), {"op": "recover", "from": "customer:X", "amount": "12.5"}]);
+    let error = f.fails(group("g2", "partner:P1", greedy), "insufficient_funds");
+    assert_eq!(error["index"], 1);
     let spend =
-        json!([allocate("customer:X", "10"), {"op": "recover", "from": "customer:X", "amount": "12.5"}, allocate("customer:X", "12.5")]);
-    let result = f.ok(group("g2", "partner:P1", spend));
-    assert_eq!(result, json!({"results": [{"transfer": "g2"}, {"transfer": "g2"}, {"transfer": "g2"}]}));
-    assert_eq!(f.cash("customer:X"), "12.50");
+        json!([allocate("customer:X", "10"), {"op": "recover", "from": "customer:X", "amount": "10"}, allocate("customer:X", "10")]);
+    let result = f.ok(group("g3", "partner:P1", spend));
+    assert_eq!(result, json!({"results": [{"transfer": "g3"}, {"transfer": "g3"}, {"transfer": "g3"}]}));
+    assert_eq!((f.allocated("customer:X"), f.cash("customer:X")), ("10.00".to_owned(), "2.50".to_owned()));
     assert_eq!(f.cash("partner:P1"), "0.00");
     assert_eq!(f.ledger.head().seq, 15);
 }

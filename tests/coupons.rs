@@ -395,15 +395,15 @@ fn coupon_value_never_mixes_with_money() {
     f.ok(with(issue_coupon("k2", "partner:R1", T1, "K2", "QR1", "C2", "25"), json!({"valid_until": "2026-02-01T00:00:00Z"})));
     f.ok(place_order("o1", "customer:C1", T2, "O1", "C1", "80"));
     let paid = f.ok(pay_order("p1", "customer:C1", T2, "O1", &["K1"]));
-    assert_eq!(paid, json!({"paid": [{"order": "O1", "coupon": "60.00", "cash": "20.00", "credit": "0.00"}]}));
+    assert_eq!(paid, json!({"paid": [{"order": "O1", "coupon": "60.00", "allocated": "20.00", "cash": "0.00", "credit": "0.00"}]}));
     f.ok(command("expire_coupons", "e1", "platform", "2026-02-01T00:00:00Z", json!({})));
     f.ok(reclaim_quota("r1", "partner:D1", "2026-02-01T00:00:00Z", "QR1"));
     let accounts = platform(&f);
     let coupon_accounts = (accounts["coupon_issuance"].clone(), accounts["coupon_redeemed"].clone(), accounts["coupon_expired"].clone());
     assert_eq!(coupon_accounts, (json!("-1000.00"), json!("60.00"), json!("25.00")));
-    // Revenue holds money only: the cash part of the order.
+    // Revenue holds money only: the allocated part of the order.
     assert_eq!((accounts["revenue"].clone(), accounts["bank"].clone()), (json!("20.00"), json!("-30000.00")));
-    assert_eq!(f.cash("customer:C1"), "80.00");
+    assert_eq!(f.allocated("customer:C1"), "80.00");
     assert_eq!(quotas_at(&f, "partner:D1", "2026-02-01T00:00:00Z"), triples(&[("QD1", "915.00", "normal")]));
     assert_eq!(coupon_value_total(&f), 0);
     assert_eq!(money_total(&f), 0);

@@ -319,7 +319,8 @@ fn precedence_of_state_errors_and_of_already_exists() {
 #[test]
 fn every_error_carries_its_cbc() {
     let f = with_used_id();
-    f.ok(recharge("r1", "customer:C4", json!("1")));
+    // A credit limit blocks a resale association (SPEC v2 item 7; own cash no longer does).
+    f.ok(json!({"op": "set_credit_limit", "id": "l1", "actor": "platform", "party": "customer:C4", "limit": "1"}));
     let allocate = |to: &str, amount: &str| json!({"op": "allocate", "id": "e1", "actor": "partner:D1", "to": to, "amount": amount});
     let associate = |customer: &str| json!({"op": "associate", "id": "e1", "actor": "platform", "customer": customer, "partner": "D2", "association": "resale"});
     let mut backwards = recharge("e1", "partner:D2", json!("1"));
@@ -371,7 +372,6 @@ fn actors_act_for_themselves_their_customers_and_their_resellers() {
         ("platform", "customer:C2"),
         ("partner:D1", "partner:D1"),
         ("partner:D1", "customer:C1"),
-        ("partner:D1", "customer:CR"),
         ("partner:D1", "partner:R1"),
         ("partner:D1", "customer:C2"),
         ("partner:R1", "customer:C2"),
@@ -381,7 +381,9 @@ fn actors_act_for_themselves_their_customers_and_their_resellers() {
     ] {
         f.fails(repay(actor, party), "exceeds_credit_used");
     }
+    // A referral customer pays for itself: its partner does not act for it (SPEC 2.1, v2).
     for (actor, party) in [
+        ("partner:D1", "customer:CR"),
         ("partner:D1", "partner:D2"),
         ("partner:D1", "customer:C3"),
         ("partner:D1", "customer:C4"),

@@ -85,7 +85,7 @@ fn the_same_id_with_different_content_is_id_reused() {
         let error = f.fails(variant, "id_reused");
         assert_eq!(error["cbc"], "CBC.0100");
     }
-    assert_eq!(f.cash("customer:C1"), "10.00");
+    assert_eq!(f.allocated("customer:C1"), "10.00");
 }
 
 #[test]
@@ -140,7 +140,7 @@ fn replays_are_recognised_after_reopening_the_file() {
     replays(&f, recharge("setup-10", "partner:D1", "10000"), 10, json!({"arrears_repaid": "0.00", "cash": "10000.00"}));
     f.fails(allocate("a1", "customer:C1", "26"), "id_reused");
     assert_eq!(f.send(recharge("r1", "partner:D2", "1"))["seq"], 15);
-    assert_eq!(f.cash("customer:C1"), "25.00");
+    assert_eq!(f.allocated("customer:C1"), "25.00");
     assert!(f.ledger.verify().is_ok());
 }
 
@@ -154,7 +154,7 @@ fn commands_without_at_take_the_injected_clock() {
     assert_eq!(f.ledger.head().at.to_string(), "2026-03-01T09:30:00Z");
     f.clock.set("2026-03-02T10:00:01Z");
     f.ok(allocate("a1", "customer:C1", "2"));
-    let statement = f.ok(json!({"op": "statement", "actor": "platform", "party": "customer:C1"}));
+    let statement = f.ok(json!({"op": "statement", "actor": "platform", "party": "customer:C1", "account": "allocated"}));
     assert_eq!(statement["lines"][0]["at"], "2026-03-02T10:00:01Z");
     let records = f.ok(json!({"op": "adjust_records", "actor": "platform", "target": "customer:C1"}));
     assert_eq!(records["records"][0]["at"], "2026-03-02T10:00:01Z");
@@ -230,6 +230,8 @@ fn associate_refuses_time_going_backwards() {
 fn time_went_backwards_comes_after_state_errors_and_before_funds_errors() {
     let f = Fixture::with_cast();
     f.ok(at(recharge("r0", "customer:C4", "5"), "2026-01-05T10:00:00Z"));
+    let limit = json!({"op": "set_credit_limit", "id": "l0", "actor": "platform", "party": "customer:C4", "limit": "1"});
+    f.ok(at(limit, "2026-01-05T10:00:00Z"));
     let past = "2026-01-02T00:00:00Z";
     f.fails(at(recharge("r1", "customer:C1", "1"), past), "resale_customer");
     let associated =

@@ -117,6 +117,7 @@ fn debt_blocks_invoicing_and_repaid_usage_becomes_invoiceable() {
 fn partner_paid_bills_are_the_partners_to_invoice() {
     let f = Fixture::with_cast();
     f.ok(json!({"op": "place_order", "id": "p", "actor": "customer:C1", "order": "O1", "customer": "C1", "amount": "70", "kind": "renew", "at": "2026-01-02T00:00:00Z"}));
+    f.ok(json!({"op": "request_partner_payment", "id": "ask", "actor": "customer:C1", "order": "O1", "at": "2026-01-02T00:00:00Z"}));
     f.ok(json!({"op": "pay_order", "id": "q", "actor": "partner:D1", "order": "O1", "payer": "partner", "at": "2026-01-02T00:00:00Z"}));
     assert_eq!(f.ok(json!({"op": "invoiceable", "actor": "customer:C1", "party": "customer:C1"}))["total"], "0.00");
     let partner = f.ok(json!({"op": "invoiceable", "actor": "partner:D1", "party": "partner:D1"}));

@@ -93,14 +93,17 @@ fn recharge_refusals_change_nothing() {
 // ---- allocate ----
 
 #[test]
-fn allocate_moves_partner_cash_to_its_resale_customer() {
+fn allocate_moves_partner_cash_to_its_resale_customers_allocated() {
     let f = Fixture::with_cast();
     let request = json!({"op": "allocate", "id": "a1", "actor": "partner:D1", "to": "customer:C1", "amount": "100.5", "memo": "January"});
     let response = f.send(request);
     assert_eq!(response, json!({"id": "a1", "ok": true, "seq": 14, "duplicate": false, "result": {"transfer": "a1"}}));
     assert_eq!(f.cash("partner:D1"), "8899.50");
     let balance = f.balance("customer:C1");
-    assert_eq!(balance["cash"], "100.50");
+    // The partner's funds are the customer's `allocated`, never its own cash (SPEC 1.3, v2).
+    assert_eq!(balance["allocated"], "100.50");
+    assert_eq!(balance["cash"], "0.00");
+    assert_eq!(balance["withdrawable"], "0.00");
     assert_eq!(balance["arrears"], "0.00");
     assert_eq!(arrears_lines(&f, "customer:C1"), json!({"total_count": 0, "lines": []}));
     let records = f.ok(json!({"op": "adjust_records", "actor": "platform", "target": "customer:C1"}));
@@ -127,7 +130,7 @@ fn a_distributor_allocates_on_behalf_of_its_reseller() {
     // The reseller's money moved, not the distributor's.
     assert_eq!(f.cash("partner:R1"), "880.00");
     assert_eq!(f.cash("partner:D1"), "9000.00");
-    assert_eq!(f.cash("customer:C2"), "120.00");
+    assert_eq!(f.allocated("customer:C2"), "120.00");
     let records = f.ok(json!({"op": "adjust_records", "actor": "platform", "partner": "R1"}));
     assert_eq!(records["total_count"], 1);
     assert_eq!(records["records"][0]["target"], "customer:C2");
@@ -187,12 +190,12 @@ fn allocate_scope_errors() {
 // ---- recover ----
 
 #[test]
-fn recover_moves_a_resale_customers_cash_back() {
+fn recover_moves_a_resale_customers_allocated_back() {
     let f = Fixture::with_cast();
     f.ok(allocate("a1", "partner:D1", None, "customer:C1", "100"));
     let response = f.send(recover("v1", "partner:D1", None, "customer:C1", "60.25"));
     assert_eq!(response, json!({"id": "v1", "ok": true, "seq": 15, "duplicate": false, "result": {"transfer": "v1"}}));
-    assert_eq!(f.cash("customer:C1"), "39.75");
+    assert_eq!(f.allocated("customer:C1"), "39.75");
     assert_eq!(f.cash("partner:D1"), "8960.25");
     let records = f.ok(json!({"op": "adjust_records", "actor": "platform", "operation": "recover"}));
     let record = json!({"seq": 15, "at": "2026-01-01T00:00:00Z", "operation": "recover", "partner": "D1", "target": "customer:C1", "amount": "60.25", "memo": null});
@@ -200,7 +203,7 @@ fn recover_moves_a_resale_customers_cash_back() {
     let error = f.fails(recover("v2", "partner:D1", None, "customer:C1", "39.76"), "insufficient_funds");
     assert_eq!(error["cbc"], "CBC.99005003");
     assert_eq!(f.ok(recover("v3", "partner:D1", None, "customer:C1", "39.75")), json!({"transfer": "v3"}));
-    assert_eq!(f.cash("customer:C1"), "0.00");
+    assert_eq!(f.allocated("customer:C1"), "0.00");
 }
 
 #[test]
@@ -211,7 +214,7 @@ fn recover_from_a_reseller_and_on_its_behalf() {
     assert_eq!(f.cash("partner:D1"), "9300.00");
     f.ok(allocate("a1", "partner:R1", None, "customer:C2", "50"));
     assert_eq!(f.ok(recover("v2", "partner:D1", Some("R1"), "customer:C2", "20")), json!({"transfer": "v2"}));
-    assert_eq!(f.cash("customer:C2"), "30.00");
+    assert_eq!(f.allocated("customer:C2"), "30.00");
     assert_eq!(f.cash("partner:R1"), "670.00");
     assert_eq!(f.cash("partner:D1"), "9300.00");
     f.fails(recover("v3", "partner:D1", None, "partner:R1", "670.01"), "insufficient_funds");
@@ -229,7 +232,7 @@ fn recover_refusals_change_nothing() {
     f.fails(recover("v6", "platform", Some("D1"), "customer:C1", "1"), "access_denied");
     f.fails(recover("v7", "customer:C1", Some("D1"), "customer:C1", "1"), "access_denied");
     f.fails(recover("v8", "partner:D1", None, "customer:X", "1"), "not_found");
-    assert_eq!(f.cash("customer:C1"), "10.00");
+    assert_eq!(f.allocated("customer:C1"), "10.00");
 }
 
 // ---- set_credit_limit ----
@@ -244,10 +247,10 @@ fn set_credit_limit_sets_and_clears_the_limit() {
     // Credit is not cash: the cash and what can be allocated stay the same.
     assert_eq!(balance["available"], "9000.00");
     f.fails(allocate("a1", "partner:D1", None, "customer:C1", "9000.01"), "insufficient_funds");
-    assert_eq!(f.ok(credit_limit("l2", "platform", "customer:C1", "0.5")), json!({"credit_limit": "0.50"}));
+    assert_eq!(f.ok(credit_limit("l2", "platform", "customer:C4", "0.5")), json!({"credit_limit": "0.50"}));
     assert_eq!(f.ok(credit_limit("l3", "platform", "partner:D1", "0")), json!({"credit_limit": "0.00"}));
     assert_eq!(f.balance("partner:D1")["credit_limit"], "0.00");
-    assert_eq!(f.balance("customer:C1")["credit_limit"], "0.50");
+    assert_eq!(f.balance("customer:C4")["credit_limit"], "0.50");
     assert_eq!(f.ledger.head().seq, 16);
     // credit_limit_below_usage needs credit in use, which only paying orders create; no command of
     // this foundation uses credit, so only the accepting path (any limit >= 0 used) is reachable.
@@ -262,6 +265,19 @@ fn set_credit_limit_refusals_change_nothing() {
     f.fails(credit_limit("l4", "platform", "platform", "100"), "invalid_request");
     f.fails(credit_limit("l5", "platform", "partner:D1", "-1"), "invalid_amount");
     f.fails(credit_limit("l6", "platform", "partner:D1", "-0"), "invalid_amount");
+}
+
+#[test]
+fn a_resale_customer_gets_no_credit_limit() {
+    // SPEC v2 item 7: its partner funds it; a limit of zero is still accepted.
+    let f = Fixture::with_cast();
+    let error = f.fails(credit_limit("l1", "platform", "customer:C1", "0.01"), "resale_customer");
+    assert_eq!(error["cbc"], "CBC.0155");
+    f.fails(credit_limit("l2", "platform", "customer:C2", "100"), "resale_customer");
+    assert_eq!(f.ok(credit_limit("l3", "platform", "customer:C1", "0")), json!({"credit_limit": "0.00"}));
+    // Referral and unassociated customers may have credit.
+    assert_eq!(f.ok(credit_limit("l4", "platform", "customer:CR", "10")), json!({"credit_limit": "10.00"}));
+    assert_eq!(f.ok(credit_limit("l5", "platform", "customer:C4", "10")), json!({"credit_limit": "10.00"}));
 }
 
 // ---- repay_credit ----
@@ -310,11 +326,15 @@ fn compensate_moves_revenue_to_the_party() {
 #[test]
 fn deduct_moves_available_cash_to_revenue() {
     let f = Fixture::with_cast();
+    // A deduction takes the customer's own cash, never its partner's allocation.
     f.ok(allocate("a1", "partner:D1", None, "customer:C1", "50"));
+    f.fails(adjust("j0", "platform", "customer:C1", "deduct", "0.01"), "insufficient_funds");
+    f.ok(adjust("c1", "platform", "customer:C1", "compensate", "50"));
     let response = f.send(adjust("j1", "platform", "customer:C1", "deduct", "40"));
-    assert_eq!(response, json!({"id": "j1", "ok": true, "seq": 15, "duplicate": false, "result": {"deducted": "40.00"}}));
+    assert_eq!(response, json!({"id": "j1", "ok": true, "seq": 16, "duplicate": false, "result": {"deducted": "40.00"}}));
     assert_eq!(f.cash("customer:C1"), "10.00");
-    assert_eq!(platform_accounts(&f)["revenue"], "40.00");
+    assert_eq!(f.allocated("customer:C1"), "50.00");
+    assert_eq!(platform_accounts(&f)["revenue"], "-10.00");
     let error = f.fails(adjust("j2", "platform", "customer:C1", "deduct", "10.01"), "insufficient_funds");
     assert_eq!(error["cbc"], "CBC.99005003");
     assert_eq!(f.ok(adjust("j3", "platform", "customer:C1", "deduct", "10")), json!({"deducted": "10.00"}));
@@ -341,8 +361,12 @@ fn statement_lines_follow_each_money_command() {
     f.ok(adjust("j1", "platform", "customer:C4", "compensate", "5"));
     f.ok(adjust("j2", "platform", "customer:C4", "deduct", "7.5"));
     let lines = f.ok(json!({"op": "statement", "actor": "customer:C4", "party": "customer:C4"}));
-    let line = |seq: u64, op: &str, amount: &str, after: &str| json!({"seq": seq, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": "platform"});
-    let expected = [line(14, "recharge", "20.00", "20.00"), line(15, "adjust", "5.00", "25.00"), line(16, "adjust", "-7.50", "17.50")];
+    let line = |seq: u64, request: &str, op: &str, amount: &str, after: &str| json!({"seq": seq, "at": "2026-01-01T00:00:00Z", "request": request, "op": op, "amount": amount, "balance_after": after, "counterparty": "platform"});
+    let expected = [
+        line(14, "r1", "recharge", "20.00", "20.00"),
+        line(15, "j1", "adjust", "5.00", "25.00"),
+        line(16, "j2", "adjust", "-7.50", "17.50"),
+    ];
     assert_eq!(lines, json!({"total_count": 3, "lines": expected}));
     assert!(f.ledger.verify().is_ok());
 }

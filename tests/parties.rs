@@ -4,12 +4,16 @@ mod common;
 use common::Fixture;
 use serde_json::{Value, json};
 
-/// The balance of a party nothing was ever posted to.
+/// The balance of a party nothing was ever posted to (customers also show `allocated`).
 fn zero_balance(party: &str) -> Value {
-    json!({
+    let mut balance = json!({
         "party": party, "cash": "0.00", "held": "0.00", "available": "0.00", "credit_limit": "0.00",
-        "credit_used": "0.00", "arrears": "0.00", "quotas": [], "coupons": []
-    })
+        "credit_used": "0.00", "arrears": "0.00", "quotas": [], "coupons": [], "withdrawable": "0.00", "over_invoiced": "0.00"
+    });
+    if party.starts_with("customer:") {
+        balance["allocated"] = json!("0.00");
+    }
+    balance
 }
 
 fn register_partner(id: &str, actor: &str, partner: &str, kind: &str, parent: Option<&str>) -> Value {
@@ -110,7 +114,7 @@ fn register_customer_with_a_partner_defaults_to_resale() {
     assert_eq!(f.ok(request), json!({"customer": "X"}));
     f.fails(recharge("r1", "customer:X", "5"), "resale_customer");
     assert_eq!(f.ok(allocate("a1", "partner:D2", "customer:X", "5")), json!({"transfer": "a1"}));
-    assert_eq!(f.cash("customer:X"), "5.00");
+    assert_eq!(f.allocated("customer:X"), "5.00");
 }
 
 #[test]
@@ -176,7 +180,7 @@ fn associate_as_resale_lets_the_partner_fund_the_customer() {
     assert_eq!(response, json!({"id": "s1", "ok": true, "seq": 14, "duplicate": false, "result": result}));
     f.fails(recharge("r1", "customer:C4", "5"), "resale_customer");
     assert_eq!(f.ok(allocate("a1", "partner:D2", "customer:C4", "7.5")), json!({"transfer": "a1"}));
-    assert_eq!(f.cash("customer:C4"), "7.50");
+    assert_eq!(f.allocated("customer:C4"), "7.50");
     assert_eq!(f.cash("partner:D2"), "9992.50");
 }
 
@@ -202,17 +206,17 @@ fn associate_needs_an_unassociated_customer() {
 }
 
 #[test]
-fn resale_association_needs_zero_cash() {
+fn resale_association_keeps_own_cash_but_needs_no_credit_limit() {
+    // SPEC v2 items 1 and 7: the customer's own cash stays its own; a credit limit blocks.
     let f = Fixture::with_cast();
     f.ok(recharge("r1", "customer:C4", "0.01"));
+    let limit = |id: &str, limit: &str| json!({"op": "set_credit_limit", "id": id, "actor": "platform", "party": "customer:C4", "limit": limit});
+    f.ok(limit("l1", "1"));
     let error = f.fails(associate("s1", "C4", "D2", "resale"), "association_blocked");
     assert_eq!(error["cbc"], "CBC.0155");
-    // Once the cash is gone the association is possible.
-    let deduct = json!({"op": "adjust", "id": "d1", "actor": "platform", "party": "customer:C4", "direction": "deduct", "amount": "0.01", "reason": "clear"});
-    assert_eq!(f.ok(deduct), json!({"deducted": "0.01"}));
+    f.ok(limit("l2", "0"));
     assert_eq!(f.ok(associate("s1", "C4", "D2", "resale")), json!({"customer": "C4", "partner": "D2", "association": "resale"}));
-    // Arrears, credit in use and usable coupons cannot be created by any command of this
-    // foundation, so only the cash precondition is reachable here.
+    assert_eq!((f.cash("customer:C4"), f.allocated("customer:C4")), ("0.01".to_owned(), "0.00".to_owned()));
 }
 
 #[test]
@@ -220,9 +224,25 @@ fn referral_association_does_not_need_zero_cash() {
     let f = Fixture::with_cast();
     let compensate = json!({"op": "adjust", "id": "j1", "actor": "platform", "party": "customer:C4", "direction": "compensate", "amount": "3", "reason": "goodwill"});
     f.ok(compensate);
-    f.fails(associate("s1", "C4", "D2", "resale"), "association_blocked");
     assert_eq!(f.ok(associate("s2", "C4", "D2", "referral")), json!({"customer": "C4", "partner": "D2", "association": "referral"}));
     assert_eq!(f.cash("customer:C4"), "3.00");
+}
+
+#[test]
+fn party_ids_are_unique_across_partners_customers_and_operators() {
+    // SPEC v2 item 10.
+    let f = Fixture::with_cast();
+    let error = f.fails(register_partner("p1", "platform", "C1", "solution_provider", None), "already_exists");
+    assert_eq!(error["cbc"], "CBC.0100");
+    f.fails(json!({"op": "register_customer", "id": "c1", "actor": "platform", "customer": "D1"}), "already_exists");
+    f.fails(json!({"op": "register_customer", "id": "c2", "actor": "partner:D1", "customer": "R1", "partner": "D1"}), "already_exists");
+    let operator = |id: &str, operator: &str| json!({"op": "register_operator", "id": id, "actor": "platform", "operator": operator, "partner": "D1", "roles": ["admin"]});
+    f.fails(operator("o1", "C1"), "already_exists");
+    f.fails(operator("o2", "S1"), "already_exists");
+    assert_eq!(f.ok(operator("o3", "OP1")), json!({"operator": "OP1"}));
+    f.fails(register_partner("p2", "platform", "OP1", "distributor", None), "already_exists");
+    f.fails(json!({"op": "register_customer", "id": "c3", "actor": "platform", "customer": "OP1"}), "already_exists");
+    f.fails(operator("o4", "OP1"), "already_exists");
 }
 
 #[test]

@@ -65,11 +65,25 @@ fn with_history() -> Fixture {
     f
 }
 
+/// A balance without holds, debt or coupons: `allocated` for customers; `withdrawable` equal to
+/// the cash (no over-invoicing, no resale customers in debt).
 fn member_balance(party: &str, cash: &str, credit_limit: &str) -> Value {
-    json!({
+    let mut balance = json!({
         "party": party, "cash": cash, "held": "0.00", "available": cash, "credit_limit": credit_limit,
-        "credit_used": "0.00", "arrears": "0.00", "quotas": [], "coupons": []
-    })
+        "credit_used": "0.00", "arrears": "0.00", "quotas": [], "coupons": [], "withdrawable": cash, "over_invoiced": "0.00"
+    });
+    if party.starts_with("customer:") {
+        balance["allocated"] = json!("0.00");
+    }
+    balance
+}
+
+/// The same balance as of a past time: what may be withdrawn is a decision about now (null).
+fn member_balance_as_of(party: &str, cash: &str, credit_limit: &str) -> Value {
+    let mut balance = member_balance(party, cash, credit_limit);
+    balance["withdrawable"] = Value::Null;
+    balance["over_invoiced"] = Value::Null;
+    balance
 }
 
 fn platform_balance(bank: &str) -> Value {
@@ -85,8 +99,10 @@ fn balance_of_a_partner_a_customer_and_the_platform() {
     f.ok(json!({"op": "allocate", "id": "a1", "actor": "partner:D1", "to": "customer:C1", "amount": "0.1"}));
     let response = f.send(json!({"op": "balance", "id": "q1", "actor": "partner:D1", "party": "partner:D1"}));
     assert_eq!(response, json!({"id": "q1", "ok": true, "result": member_balance("partner:D1", "8999.90", "0.00")}));
-    assert_eq!(f.ok(balance("partner:D1", "customer:C1")), member_balance("customer:C1", "0.10", "0.00"));
-    assert_eq!(f.ok(balance("customer:C1", "customer:C1")), member_balance("customer:C1", "0.10", "0.00"));
+    let mut c1 = member_balance("customer:C1", "0.00", "0.00");
+    c1["allocated"] = json!("0.10");
+    assert_eq!(f.ok(balance("partner:D1", "customer:C1")), c1);
+    assert_eq!(f.ok(balance("customer:C1", "customer:C1")), c1);
     assert_eq!(f.ok(balance("platform", "platform")), platform_balance("-30000.00"));
     // A query commits nothing.
     assert_eq!(f.ledger.head().seq, 14);
@@ -96,15 +112,18 @@ fn balance_of_a_partner_a_customer_and_the_platform() {
 fn balance_as_of_reads_after_the_last_transaction_at_or_before_that_time() {
     let f = with_history();
     let as_of = |party: &str, time: &str| f.ok(json!({"op": "balance", "actor": "platform", "party": party, "as_of": time}));
-    assert_eq!(as_of("customer:C4", "2026-01-09T23:59:59Z"), member_balance("customer:C4", "0.00", "0.00"));
-    assert_eq!(as_of("customer:C4", "2026-01-10T00:00:00Z"), member_balance("customer:C4", "50.00", "0.00"));
-    assert_eq!(as_of("customer:C4", "2026-01-15T00:00:00Z"), member_balance("customer:C4", "50.00", "300.00"));
-    assert_eq!(as_of("customer:C4", "2026-01-19T23:59:59.999Z"), member_balance("customer:C4", "50.00", "300.00"));
+    assert_eq!(as_of("customer:C4", "2026-01-09T23:59:59Z"), member_balance_as_of("customer:C4", "0.00", "0.00"));
+    assert_eq!(as_of("customer:C4", "2026-01-10T00:00:00Z"), member_balance_as_of("customer:C4", "50.00", "0.00"));
+    assert_eq!(as_of("customer:C4", "2026-01-15T00:00:00Z"), member_balance_as_of("customer:C4", "50.00", "300.00"));
+    assert_eq!(as_of("customer:C4", "2026-01-19T23:59:59.999Z"), member_balance_as_of("customer:C4", "50.00", "300.00"));
     // Both transactions at Jan 20 are included.
-    assert_eq!(as_of("customer:C4", "2026-01-20T00:00:00Z"), member_balance("customer:C4", "75.00", "300.00"));
+    assert_eq!(as_of("customer:C4", "2026-01-20T00:00:00Z"), member_balance_as_of("customer:C4", "75.00", "300.00"));
+    assert_eq!(as_of("customer:C1", "2026-01-19T00:00:00Z")["allocated"], "0.00");
+    assert_eq!(as_of("customer:C1", "2026-01-20T00:00:00Z")["allocated"], "10.00");
     assert_eq!(as_of("partner:D1", "2026-01-19T00:00:00Z")["cash"], "9000.00");
     assert_eq!(as_of("partner:D1", "2026-01-20T00:00:00Z")["cash"], "8990.00");
-    assert_eq!(as_of("customer:C4", "2030-01-01T00:00:00Z"), f.balance("customer:C4"));
+    assert_eq!(as_of("customer:C4", "2030-01-01T00:00:00Z"), member_balance_as_of("customer:C4", "75.00", "300.00"));
+    assert_eq!(f.balance("customer:C4"), member_balance("customer:C4", "75.00", "300.00"));
     assert_eq!(as_of("platform", "2026-01-01T00:00:00Z"), platform_balance("-30000.00"));
     assert_eq!(as_of("platform", "2026-01-10T00:00:00Z"), platform_balance("-30050.00"));
     assert_eq!(as_of("platform", "2025-12-31T23:59:59Z"), platform_balance("0.00"));
@@ -117,7 +136,6 @@ fn balance_follows_the_actor_scope() {
     for (actor, party) in [
         ("partner:D1", "customer:C2"),
         ("partner:D1", "partner:R1"),
-        ("partner:D1", "customer:CR"),
         ("partner:R1", "customer:C2"),
         ("customer:C2", "customer:C2"),
         ("platform", "customer:C4"),
@@ -133,6 +151,8 @@ fn balance_follows_the_actor_scope() {
         ("partner:R1", "partner:D1"),
         ("partner:R1", "customer:C1"),
         ("partner:S1", "customer:CR"),
+        // A referral customer's balance is its own (SPEC 2.1, v2), not its partner's to read.
+        ("partner:D1", "customer:CR"),
         ("partner:D1", "customer:C4"),
         ("partner:D1", "customer:X"),
         ("partner:X", "partner:X"),
@@ -239,14 +259,26 @@ fn adjust_records_follow_the_actor_scope() {
 #[test]
 fn statement_lines_are_signed_postings_with_counterparties() {
     let f = Fixture::with_cast();
-    let line = |seq: u64, op: &str, amount: &str, after: &str, counterparty: &str| json!({"seq": seq, "at": "2026-01-01T00:00:00Z", "op": op, "amount": amount, "balance_after": after, "counterparty": counterparty});
-    let d1 = [line(10, "recharge", "10000.00", "10000.00", "platform"), line(13, "allocate", "-1000.00", "9000.00", "partner:R1")];
+    let line = |seq: u64, request: &str, op: &str, amount: &str, after: &str, counterparty: &str| json!({"seq": seq, "at": "2026-01-01T00:00:00Z", "request": request, "op": op, "amount": amount, "balance_after": after, "counterparty": counterparty});
+    let d1 = [
+        line(10, "setup-10", "recharge", "10000.00", "10000.00", "platform"),
+        line(13, "setup-13", "allocate", "-1000.00", "9000.00", "partner:R1"),
+    ];
     assert_eq!(f.ok(statement("partner:D1", json!({}))), json!({"total_count": 2, "lines": d1}));
-    let r1 = [line(13, "allocate", "1000.00", "1000.00", "partner:D1")];
+    let r1 = [line(13, "setup-13", "allocate", "1000.00", "1000.00", "partner:D1")];
     assert_eq!(f.ok(statement("partner:R1", json!({"account": "cash"}))), json!({"total_count": 1, "lines": r1}));
     f.ok(json!({"op": "recover", "id": "v1", "actor": "partner:D1", "from": "partner:R1", "amount": "0.5"}));
-    let recovered = [line(13, "allocate", "1000.00", "1000.00", "partner:D1"), line(14, "recover", "-0.50", "999.50", "partner:D1")];
+    let recovered =
+        [line(13, "setup-13", "allocate", "1000.00", "1000.00", "partner:D1"), line(14, "v1", "recover", "-0.50", "999.50", "partner:D1")];
     assert_eq!(f.ok(statement("partner:R1", json!({}))), json!({"total_count": 2, "lines": recovered}));
+    // A customer's `allocated` has its own statement; a partner has none.
+    f.ok(json!({"op": "allocate", "id": "a1", "actor": "partner:D1", "to": "customer:C1", "amount": "3"}));
+    f.ok(json!({"op": "recover", "id": "v2", "actor": "partner:D1", "from": "customer:C1", "amount": "1"}));
+    let allocated = f.ok(statement("customer:C1", json!({"account": "allocated"})));
+    let c1 = [line(15, "a1", "allocate", "3.00", "3.00", "partner:D1"), line(16, "v2", "recover", "-1.00", "2.00", "partner:D1")];
+    assert_eq!(allocated, json!({"total_count": 2, "lines": c1}));
+    assert_eq!(f.ok(statement("customer:C1", json!({}))), json!({"total_count": 0, "lines": []}));
+    f.fails(statement("partner:D1", json!({"account": "allocated"})), "invalid_request");
 }
 
 #[test]
@@ -273,7 +305,7 @@ fn statement_time_range_and_paging() {
     assert_eq!(seqs(&cash(json!({"to": "2026-01-10T00:00:00Z"})), "lines"), [14]);
     assert_eq!(cash(json!({"from": "2026-01-11T00:00:00Z", "to": "2026-01-19T00:00:00Z"})), json!({"total_count": 0, "lines": []}));
     let second = cash(json!({"offset": 1, "limit": 1}));
-    let line = json!({"seq": 16, "at": "2026-01-20T00:00:00Z", "op": "recharge", "amount": "25.00", "balance_after": "75.00", "counterparty": "platform"});
+    let line = json!({"seq": 16, "at": "2026-01-20T00:00:00Z", "request": "h16", "op": "recharge", "amount": "25.00", "balance_after": "75.00", "counterparty": "platform"});
     assert_eq!(second, json!({"total_count": 2, "lines": [line]}));
     f.fails(statement("customer:C4", json!({"limit": 0})), "invalid_request");
     f.fails(statement("customer:C4", json!({"limit": 101})), "invalid_request");

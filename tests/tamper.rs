@@ -167,10 +167,10 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
 
     let file = tampered(&base, "balance", |txn| {
         let mut balances = txn.open_table(BALANCES).expect("balances");
-        let balance = decode_balance(balances.get("customer:C0000:cash").expect("read").expect("C0000 has cash").value()).expect("decode");
-        balances.insert("customer:C0000:cash", encode_balance(Amount::from_minor(balance.minor() + 1)).as_slice()).expect("write");
+        let balance = decode_balance(balances.get("customer:C0000:allocated").expect("read").expect("C0000 has allocated funds").value()).expect("decode");
+        balances.insert("customer:C0000:allocated", encode_balance(Amount::from_minor(balance.minor() + 1)).as_slice()).expect("write");
     });
-    verify_fails(&file, &[], &["balance of customer:C0000:cash"]);
+    verify_fails(&file, &[], &["balance of customer:C0000:allocated"]);
 
     let file = tampered(&base, "extra-balance", |txn| {
         txn.open_table(BALANCES)
@@ -251,12 +251,12 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
     let file = tampered(&base, "posting", |txn| {
         let mut postings = txn.open_table(POSTINGS).expect("postings");
         let ((account, seq, index), bytes) = {
-            let mut range = postings.range(("customer:C0000:cash", 0u64, 0u32)..).expect("range");
+            let mut range = postings.range(("customer:C0000:allocated", 0u64, 0u32)..).expect("range");
             let (key, value) = range.next().expect("a posting of C0000").expect("read");
             let (account, seq, index) = key.value();
             ((account.to_owned(), seq, index), value.value().to_vec())
         };
-        assert_eq!(account, "customer:C0000:cash");
+        assert_eq!(account, "customer:C0000:allocated");
         let (amount, after, at) = decode_posting(&bytes).expect("decode");
         let changed = encode_posting(amount, Amount::from_minor(after.minor() + 1), at);
         postings.insert((account.as_str(), seq, index), changed.as_slice()).expect("write");

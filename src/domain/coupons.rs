@@ -174,7 +174,8 @@ pub(super) fn reclaim_quota(state: &State, context: &Context<'_>, quota_id: &Id)
 pub(super) fn whitelist_customer(state: &State, context: &Context<'_>, customer: &Id) -> Result<Effects, Rejection> {
     let party = Party::Customer(customer.clone());
     // Whitelisting is the partner's decision (or its distributor's), not an administrative act.
-    if !matches!(context.actor, Party::Partner(_)) || !super::scope::in_scope(state, context.actor, &party) {
+    // Reach, not scope: whitelisting a referral customer is a relationship error, as for coupons.
+    if !matches!(context.actor, Party::Partner(_)) || !super::scope::reaches(state, context.actor, &party) {
         return reject(ErrorCode::AccessDenied, format!("only the partner of {party} may whitelist it"));
     }
     let record = require_exists(state, &party)?;

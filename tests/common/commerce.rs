@@ -133,12 +133,14 @@ pub fn coupon_value_total(f: &Fixture) -> i64 {
     total
 }
 
-/// The sum of every CNY balance (bank, revenue, and each party's cash, credit and arrears), in fen.
+/// The sum of every CNY balance (bank, revenue, and each party's cash, allocated, credit and
+/// arrears), in fen.
 pub fn money_total(f: &Fixture) -> i64 {
     let accounts = platform(f);
     let mut total = fen(&accounts["bank"]) + fen(&accounts["revenue"]);
     for balance in registered_balances(f) {
-        total += fen(&balance["cash"]) - fen(&balance["credit_used"]) - fen(&balance["arrears"]);
+        let allocated = if balance["allocated"].is_null() { 0 } else { fen(&balance["allocated"]) };
+        total += fen(&balance["cash"]) + allocated - fen(&balance["credit_used"]) - fen(&balance["arrears"]);
     }
     total
 }
@@ -150,6 +152,7 @@ pub fn commerce_snapshot(f: &Fixture) -> Value {
         let id = customer.trim_start_matches("customer:");
         listings.push(f.send(json!({"op": "orders", "actor": "platform", "customer": id, "limit": 100})));
     }
+    listings.push(f.send(json!({"op": "orders", "actor": "platform", "limit": 100})));
     for party in PARTNERS.iter().chain(CUSTOMERS.iter()) {
         listings.push(f.send(json!({"op": "bills", "actor": "platform", "party": party, "limit": 100})));
         listings.push(f.send(json!({"op": "withdrawals", "actor": "platform", "party": party, "limit": 100})));

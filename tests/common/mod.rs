@@ -78,7 +78,7 @@ impl Fixture {
         for party in &parties {
             balances.push(self.send(json!({"op": "balance", "actor": "platform", "party": party})));
             if party != "platform" {
-                for account in ["cash", "credit", "arrears"] {
+                for account in ["cash", "allocated", "credit", "arrears"] {
                     balances
                         .push(self.send(json!({"op": "statement", "actor": "platform", "party": party, "account": account, "limit": 100})));
                 }
@@ -137,10 +137,15 @@ impl Fixture {
     pub fn cash(&self, party: &str) -> String {
         self.balance(party)["cash"].as_str().expect("cash").to_owned()
     }
+
+    /// `allocated` of customer `party` as a string.
+    pub fn allocated(&self, party: &str) -> String {
+        self.balance(party)["allocated"].as_str().expect("allocated").to_owned()
+    }
 }
 
 /// Every mutating command of SPEC 3.
-pub const COMMANDS: [&str; 30] = [
+pub const COMMANDS: [&str; 35] = [
     "register_partner",
     "register_customer",
     "associate",
@@ -170,6 +175,11 @@ pub const COMMANDS: [&str; 30] = [
     "delete_withdrawal",
     "request_invoice",
     "return_invoice",
+    "register_operator",
+    "set_operator_roles",
+    "assign_customer_manager",
+    "request_partner_payment",
+    "reject_partner_payment",
     "atomic",
 ];
 /// Every query of SPEC 4.
