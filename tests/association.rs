@@ -50,7 +50,13 @@ fn resale_customer_with_value() -> Fixture {
     f.ok(issue_coupon("k3", "partner:D1", T1, "K3", "QD1", "C1", "30"));
     spend(&f, "O1", T1, "50", "K1");
     spend(&f, "O2", T1, "30", "K3");
-    f.ok(command("adjust", "j1", "platform", T1, json!({"party": "customer:C1", "direction": "compensate", "amount": "25", "reason": "outage"})));
+    f.ok(command(
+        "adjust",
+        "j1",
+        "platform",
+        T1,
+        json!({"party": "customer:C1", "direction": "compensate", "amount": "25", "reason": "outage"}),
+    ));
     assert_eq!((f.allocated("customer:C1"), f.cash("customer:C1")), ("300.00".to_owned(), "25.00".to_owned()));
     f
 }

@@ -2,11 +2,15 @@
 //! names and types are pinned to hard-coded values, so a change that would stop old ledger files
 //! from opening fails here first.
 //!
-//! The hex strings were produced once by the encoders of this build and pasted in. If one of these
-//! tests fails, the on-disk format changed: do not update the hex, add a new record version (and a
-//! decoder for the old one) instead. Variants are appended only; a new variant of any enum the
-//! journal stores must be pinned too (`every_variant_of_every_stored_enum_is_pinned` lists what is
-//! missing) — once a format is released, in a new golden body next to the old one.
+//! The hex strings were produced by the encoders of this build and pasted in. Format 2 (SPEC v2:
+//! operators, customer managers, allocated funds, partner payments) re-pinned every one of them:
+//! no format-1 file was ever released, so format 2 replaced format 1 outright instead of adding
+//! decoders for it, and a format-1 file is refused on opening. From now on the hex is never
+//! updated: if one of these tests fails, the on-disk format changed, and the change needs a new
+//! record version (and a decoder for the old one) or a new `FORMAT_VERSION`. Variants are appended
+//! only; a new variant of any enum the journal stores must be pinned too
+//! (`every_variant_of_every_stored_enum_is_pinned` lists what is missing), in a new golden body
+//! next to the old one.
 
 use partner_ledger::records::{
     self, DecodeError, RECORD_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record,
@@ -15,9 +19,10 @@ use partner_ledger::records::{
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
-    Command, Coupon, CouponEnd, CouponKind, Direction, Effects, FORMAT_VERSION, Head, Id, Invoice, InvoiceStatus, Ledger, Matched, Order,
-    OrderKind, OrderLine, OrderStatus, Outcome, PartnerKind, Party, PartyRecord, PayerKind, Payment, Posting, Quota, QuotaSource, Record,
-    RequestEntry, Role, Timestamp, Transaction, Validity, Withdrawal, WithdrawalStatus,
+    Command, Coupon, CouponEnd, CouponKind, Direction, Effects, FORMAT_VERSION, Head, Id, Invoice, InvoiceStatus, Ledger,
+    ManagerAssignment, Matched, OpenError, OperatorRole, Order, OrderKind, OrderLine, OrderStatus, Outcome, PartnerKind,
+    PartnerPaymentStatus, Party, PartyRecord, PayerKind, Payment, Posting, Quota, QuotaSource, Record, RequestEntry, Role, Store,
+    StoreError, Timestamp, Transaction, Validity, Withdrawal, WithdrawalStatus,
 };
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use sha2::{Digest, Sha256};
@@ -70,6 +75,10 @@ fn customer(text: &str) -> Party {
     Party::Customer(Id::party(text).expect("valid party id"))
 }
 
+fn operator(text: &str) -> Party {
+    Party::Operator(Id::party(text).expect("valid party id"))
+}
+
 fn at(text: &str) -> Timestamp {
     Timestamp::parse(text).expect("valid time")
 }
@@ -104,18 +113,41 @@ fn reseller_record() -> PartyRecord {
     }
 }
 
-/// A whitelisted referral customer with a credit limit and held cash.
+/// A whitelisted referral customer with a credit limit and held cash, whose customer manager
+/// changes from OP-1 to OP-2 at the start of 6 January 2026 (UTC+8).
 fn customer_record() -> PartyRecord {
     PartyRecord {
-        role: Role::Customer { association: Some(Association { partner: id("D1"), kind: AssociationKind::Referral }), whitelisted: true },
+        role: Role::Customer {
+            association: Some(Association { partner: id("D1"), kind: AssociationKind::Referral }),
+            whitelisted: true,
+            manager: Some(ManagerAssignment {
+                previous: Some(id("OP-1")),
+                current: Some(id("OP-2")),
+                from: at("2026-01-06T00:00:00+08:00"),
+            }),
+        },
         credit_limit: money(10_000),
         held: money(1_250),
     }
 }
 
-/// A customer of nobody, off any whitelist.
+/// A customer of nobody, off any whitelist, never managed.
 fn unassociated_record() -> PartyRecord {
-    PartyRecord { role: Role::Customer { association: None, whitelisted: false }, credit_limit: Amount::ZERO, held: Amount::ZERO }
+    PartyRecord {
+        role: Role::Customer { association: None, whitelisted: false, manager: None },
+        credit_limit: Amount::ZERO,
+        held: Amount::ZERO,
+    }
+}
+
+/// Distributor D1's operator with the finance and customer-manager roles (operators own no
+/// accounts: no credit limit, nothing held).
+fn operator_record() -> PartyRecord {
+    PartyRecord {
+        role: Role::Operator { partner: id("D1"), roles: vec![OperatorRole::Finance, OperatorRole::CustomerManager] },
+        credit_limit: Amount::ZERO,
+        held: Amount::ZERO,
+    }
 }
 
 /// Reseller R1's voucher quota, carved from its distributor's quota.
@@ -145,8 +177,9 @@ fn coupon() -> Coupon {
     }
 }
 
-/// A 1 200.00 renewal, member of combined order G-1, paid by the customer with coupon, cash and
-/// credit.
+/// A 1 200.00 renewal, member of combined order G-1, paid by the customer with coupon, the funds
+/// D1 allocated to it, cash and credit, after D1 declined to pay it (the rejection stays shown,
+/// with the partner that was asked).
 fn order() -> Order {
     Order {
         customer: id("C1"),
@@ -157,10 +190,34 @@ fn order() -> Order {
         status: OrderStatus::Paid,
         pay_deadline: at("2026-01-12T10:00:00Z"),
         payer: Some(customer("C1")),
-        paid: Payment { coupon: money(50_000), cash: money(60_000), credit: money(10_000) },
+        paid: Payment { coupon: money(50_000), allocated: money(30_000), cash: money(30_000), credit: money(10_000) },
+        allocated_partner: Some(id("D1")),
+        partner_payment: Some(PartnerPaymentStatus::Rejected),
+        asked_partner: Some(id("D1")),
         refunded: Amount::ZERO,
         at: at("2026-01-05T10:00:00Z"),
         seq: 14,
+    }
+}
+
+/// An 800.00 new order of customer C2, unpaid, whose payment C2 asked its partner D1 for.
+fn awaiting_partner_order() -> Order {
+    Order {
+        customer: id("C2"),
+        combined: None,
+        kind: OrderKind::New,
+        service: Some(id("rds")),
+        amount: money(80_000),
+        status: OrderStatus::PendingPayment,
+        pay_deadline: at("2026-01-27T09:00:00Z"),
+        payer: None,
+        paid: Payment::default(),
+        allocated_partner: None,
+        partner_payment: Some(PartnerPaymentStatus::Requested),
+        asked_partner: Some(id("D1")),
+        refunded: Amount::ZERO,
+        at: at("2026-01-20T09:00:00Z"),
+        seq: 19,
     }
 }
 
@@ -169,8 +226,8 @@ fn combined() -> Combined {
     Combined { customer: id("C1"), orders: vec![id("O-1001"), id("O-1002")], seq: 14 }
 }
 
-/// Usage of 12.34567891: 12.34 deducted (10.00 cash, 2.00 credit, 0.34 debt), 0.00567891 erased,
-/// 5.00 of it invoiced.
+/// Usage of 12.34567891: 12.34 deducted (2.00 allocated, 8.00 cash, 2.00 credit, 0.34 debt),
+/// 0.00567891 erased, 5.00 of it invoiced.
 fn usage_bill() -> Bill {
     Bill {
         bill_type: BillType::Usage,
@@ -180,17 +237,20 @@ fn usage_bill() -> Bill {
         order: None,
         amount: money(1_234),
         coupon_amount: Amount::ZERO,
-        cash_amount: money(1_000),
+        allocated_amount: money(200),
+        cash_amount: money(800),
         credit_amount: money(200),
         debt_amount: money(34),
         erase_amount: 567_891,
+        invoice_owner: customer("C1"),
         invoiceable: money(1_234),
         invoiced: money(500),
         seq: 15,
     }
 }
 
-/// The refund of 300.00 on unsubscribing order O-1001: 200.00 back to cash, 100.00 to credit.
+/// The refund of 300.00 on unsubscribing order O-1001: 100.00 back to `allocated`, 150.00 to
+/// cash, 50.00 to credit.
 fn refund_bill() -> Bill {
     Bill {
         bill_type: BillType::Refund,
@@ -200,13 +260,38 @@ fn refund_bill() -> Bill {
         order: Some(id("O-1001")),
         amount: money(-30_000),
         coupon_amount: Amount::ZERO,
-        cash_amount: money(-20_000),
-        credit_amount: money(-10_000),
+        allocated_amount: money(-10_000),
+        cash_amount: money(-15_000),
+        credit_amount: money(-5_000),
         debt_amount: Amount::ZERO,
         erase_amount: 0,
+        invoice_owner: customer("C1"),
         invoiceable: money(-30_000),
         invoiced: Amount::ZERO,
         seq: 16,
+    }
+}
+
+/// Distributor D1 paid referral customer C2's 800.00 order (500.00 cash, 300.00 credit): the
+/// customer, not the payer, may invoice it.
+fn partner_paid_bill() -> Bill {
+    Bill {
+        bill_type: BillType::New,
+        at: at("2026-01-21T15:45:00+08:00"),
+        customer: Some(id("C2")),
+        payer: partner("D1"),
+        order: Some(id("O-2001")),
+        amount: money(80_000),
+        coupon_amount: Amount::ZERO,
+        allocated_amount: Amount::ZERO,
+        cash_amount: money(50_000),
+        credit_amount: money(30_000),
+        debt_amount: Amount::ZERO,
+        erase_amount: 0,
+        invoice_owner: customer("C2"),
+        invoiceable: money(80_000),
+        invoiced: Amount::ZERO,
+        seq: 20,
     }
 }
 
@@ -223,7 +308,7 @@ fn withdrawal() -> Withdrawal {
 }
 
 /// Customer C1's 400.00 invoice: the refund of O-1001 first, then the 700.00 of O-1001 paid in
-/// money (its coupon part is not invoiceable).
+/// money (allocated, cash and credit; its coupon part is not invoiceable).
 fn invoice() -> Invoice {
     Invoice {
         party: customer("C1"),
@@ -245,9 +330,9 @@ fn allocate_record() -> AdjustRecord {
     }
 }
 
-/// An atomic group by distributor D1: allocate 250.50 to customer C1 with a memo, and set C1's
-/// credit limit. The CPN legs (quota → coupon) pin the encoding of the `Quota` and `Coupon`
-/// account kinds next to the cash legs.
+/// An atomic group by distributor D1: allocate 250.50 from its cash to customer C1's `allocated`
+/// with a memo, and set C1's credit limit. The CPN legs (quota → coupon) pin the encoding of the
+/// `Quota` and `Coupon` account kinds next to the money legs.
 fn realistic_transaction() -> Transaction {
     let d1 = partner("D1");
     let c1 = customer("C1");
@@ -271,7 +356,7 @@ fn realistic_transaction() -> Transaction {
         effects: Effects {
             postings: vec![
                 posting(Account::cash(&d1), -25_050, 0),
-                posting(Account::cash(&c1), 25_050, 0),
+                posting(Account::allocated(&c1), 25_050, 0),
                 posting(Account::new(d1.clone(), AccountKind::Quota(id("Q-2026.01"))), -1_000, 0),
                 posting(Account::new(c1.clone(), AccountKind::Coupon(id("K:1"))), 1_000, 0),
             ],
@@ -361,6 +446,16 @@ fn every_variant_transaction() -> Transaction {
         Command::SwitchAssociation { customer: id("C2"), association: AssociationKind::Resale },
         Command::RequestInvoice { invoice: id("I1"), party: c1.clone(), amount: money(28) },
         Command::ReturnInvoice { invoice: id("I1") },
+        Command::RegisterOperator {
+            operator: id("OP1"),
+            partner: id("D1"),
+            roles: vec![OperatorRole::Admin, OperatorRole::Finance, OperatorRole::CustomerManager],
+        },
+        Command::SetOperatorRoles { operator: id("OP1"), roles: vec![] },
+        Command::AssignCustomerManager { customer: id("C1"), operator: Some(id("OP1")) },
+        Command::AssignCustomerManager { customer: id("C1"), operator: None },
+        Command::RequestPartnerPayment { order: id("O1") },
+        Command::RejectPartnerPayment { order: id("G1"), reason: "over budget".to_owned() },
     ];
     let postings = vec![
         posting(Account::platform(AccountKind::Bank), -1, 0),
@@ -375,8 +470,9 @@ fn every_variant_transaction() -> Transaction {
         posting(Account::credit(&c1), i128::MIN, 9),
         posting(Account::arrears(&c1), -1, 10),
         posting(Account::new(c1.clone(), AccountKind::Coupon(id("K1"))), 1, u16::MAX),
+        posting(Account::allocated(&c1), 2, 11),
     ];
-    let payment = Payment { coupon: money(15), cash: money(16), credit: money(17) };
+    let payment = Payment { coupon: money(15), allocated: money(31), cash: money(16), credit: money(17) };
     let mut outcomes = vec![
         Outcome::PartnerRegistered(id("S1")),
         Outcome::CustomerRegistered(id("C0")),
@@ -397,8 +493,17 @@ fn every_variant_transaction() -> Transaction {
         Outcome::OrdersPlaced { combined: None, orders: vec![id("O1")], pay_deadline: window.valid_from },
         Outcome::Paid(vec![(id("O1"), payment), (id("O2"), Payment::default())]),
         Outcome::Cancelled(vec![id("O4")]),
-        Outcome::Refunded { credit: money(21), cash: money(22) },
-        Outcome::Consumed { bill: id("u1"), deducted: money(23), erase: -1, cash: money(24), credit: money(25), debt: money(26) },
+        Outcome::Refunded { credit: money(21), allocated: money(32), partner: money(33), cash: money(22) },
+        Outcome::Consumed {
+            bill: id("u1"),
+            deducted: money(23),
+            erase: -1,
+            coupon: money(34),
+            allocated: money(35),
+            cash: money(24),
+            credit: money(25),
+            debt: money(26),
+        },
     ];
     outcomes.extend(
         [WithdrawalStatus::Pending, WithdrawalStatus::Approved, WithdrawalStatus::Rejected, WithdrawalStatus::Deleted]
@@ -406,18 +511,48 @@ fn every_variant_transaction() -> Transaction {
             .map(|status| Outcome::Withdrawal { withdrawal: id("W1"), status }),
     );
     outcomes.extend([
-        Outcome::AssociationChanged { customer: id("C1"), association: None, cash: money(27), coupons: vec![id("K1")] },
-        Outcome::AssociationChanged { customer: id("C2"), association: Some(AssociationKind::Resale), cash: Amount::ZERO, coupons: vec![] },
+        Outcome::AssociationChanged { customer: id("C1"), association: None, allocated: money(27), coupons: vec![id("K1")] },
+        Outcome::AssociationChanged {
+            customer: id("C2"),
+            association: Some(AssociationKind::Resale),
+            allocated: Amount::ZERO,
+            coupons: vec![],
+        },
         Outcome::Invoiced {
             invoice: id("I1"),
             matched: vec![Matched { bill: id("B1"), amount: money(-29) }, Matched { bill: id("B2"), amount: money(30) }],
         },
         Outcome::InvoiceReturned(id("I1")),
+        Outcome::OperatorRegistered(id("OP1")),
+        Outcome::OperatorRoles { operator: id("OP1"), roles: vec![OperatorRole::Admin, OperatorRole::CustomerManager] },
+        Outcome::ManagerAssigned { customer: id("C1"), operator: Some(id("OP1")), from: at("2026-01-02T00:00:00+08:00") },
+        Outcome::ManagerAssigned { customer: id("C1"), operator: None, from: Timestamp::from_millis(i64::MAX) },
     ]);
+    outcomes.extend([PartnerPaymentStatus::Requested, PartnerPaymentStatus::Rejected].into_iter().map(|status| Outcome::PartnerPayment {
+        order: id("G1"),
+        orders: vec![id("O2"), id("O3")],
+        status,
+    }));
     let mut records = vec![
         Record::Party(partner("R1"), reseller_record()),
         Record::Party(c1.clone(), customer_record()),
         Record::Party(customer("C0"), unassociated_record()),
+        Record::Party(operator("OP1"), operator_record()),
+        Record::Party(
+            operator("OP2"),
+            PartyRecord { role: Role::Operator { partner: id("R1"), roles: vec![OperatorRole::Admin] }, ..operator_record() },
+        ),
+        Record::Party(
+            customer("C2"),
+            PartyRecord {
+                role: Role::Customer {
+                    association: None,
+                    whitelisted: false,
+                    manager: Some(ManagerAssignment { previous: None, current: None, from: Timestamp::from_millis(0) }),
+                },
+                ..unassociated_record()
+            },
+        ),
         Record::Quota(
             id("Q1"),
             Quota { owner: id("D1"), kind: CouponKind::CashCoupon, source: QuotaSource::Platform, reclaimed: true, ..quota() },
@@ -430,9 +565,17 @@ fn every_variant_transaction() -> Transaction {
             .map(|end| Record::Coupon(id("K1"), Coupon { end, services: None, ..coupon() })),
     );
     records.extend(
-        [OrderStatus::PendingPayment, OrderStatus::Paid, OrderStatus::Cancelled, OrderStatus::Unsubscribed]
-            .into_iter()
-            .map(|status| Record::Order(id("O1"), Order { status, combined: None, service: None, payer: None, ..order() })),
+        [
+            (OrderStatus::PendingPayment, Some(PartnerPaymentStatus::Requested)),
+            (OrderStatus::Paid, Some(PartnerPaymentStatus::Rejected)),
+            (OrderStatus::Cancelled, None),
+            (OrderStatus::Unsubscribed, None),
+        ]
+        .into_iter()
+        .map(|(status, partner_payment)| {
+            let order = Order { status, combined: None, service: None, payer: None, allocated_partner: None, partner_payment, ..order() };
+            Record::Order(id("O1"), order)
+        }),
     );
     records.push(Record::Combined(id("G1"), combined()));
     records.extend(
@@ -446,10 +589,11 @@ fn every_variant_transaction() -> Transaction {
             .into_iter()
             .map(|status| Record::Invoice(id("I1"), Invoice { status, party: partner("D1"), matched: vec![], ..invoice() })),
     );
-    let adjust_records = [AdjustOperation::Allocate, AdjustOperation::Recover, AdjustOperation::UnbindReclaim]
-        .into_iter()
-        .map(|operation| AdjustRecord { operation, partner: id("D1"), target: partner("R1"), amount: money(11), memo: None })
-        .collect();
+    let adjust_records =
+        [AdjustOperation::Allocate, AdjustOperation::Recover, AdjustOperation::UnbindReclaim, AdjustOperation::RefundReclaim]
+            .into_iter()
+            .map(|operation| AdjustRecord { operation, partner: id("D1"), target: partner("R1"), amount: money(11), memo: None })
+            .collect();
     Transaction {
         seq: u64::MAX,
         at: Timestamp::from_millis(i64::MIN),
@@ -463,44 +607,55 @@ fn every_variant_transaction() -> Transaction {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Golden hex, produced once by this build's encoders
+// Golden hex of format 2, produced by this build's encoders
 
-const REALISTIC_BODY: &str = "0780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b38703000202433105b4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310101a09c01c413010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
-const REALISTIC_JOURNAL: &str = "01ec7c1ec4e61908a07b7a151f8197e2121dd04d0b3a53dfcee5838fcf8ae67d640780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b38703000202433105b4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310101a09c01c413010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
-const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f65766572792e76617269616e743a310009240002533100000002443101000002523102010244310102433000000102433101024431010002024332024431010301024431c09a0c04000202433102000501024431020243310401046261636b06020243310007020243310608020243310008066f75746167650802024331010a0366697809000a025131024431000c80d099d2ee6680809294e367000a025132025231010e80d099d2ee6680809294e367010251310b0251320c0243310d024b31025131024331100180d099d2ee66000101036563730e024b310f10024f31024331120001036563730180809294e3671102473102433102024f32140100024f331602010372647312024f3102024b31024b320012024731000113024f3414024f3118150243311afe887a010365637316025731010244311c1702573118025732026e6f190257321a0243311b024332001c02493102024331381d024931ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0c00000100000102010002030200030603000401040102443105020501024431060106010244310802513102070202433105feffffffffffffffffffffffffffffffffff03080202433106ffffffffffffffffffffffffffffffffffff03090202433107010a0202433109024b3102ffff03170001025231000201024431c0843d00000202433101010244310101a09c01c41300020243300100000000010251310244310180d099d2ee6680809294e36700010c010251320252310080d099d2ee6680809294e3670109512d323032362e3031000c02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6700000d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6700010d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6700020d03024f3102433100010080d30e0080b4af9af66600a08d06c0a907a09c010080a4cbd9f1660e03024f3102433100010080d30e0180b4af9af66600a08d06c0a907a09c010080a4cbd9f1660e03024f3102433100010080d30e0280b4af9af66600a08d06c0a907a09c010080a4cbd9f1660e03024f3102433100010080d30e0380b4af9af66600a08d06c0a907a09c010080a4cbd9f1660e0402473102433102064f2d31303031064f2d313030320e050242310080cddfea8867000102443101064f2d31303031dfd40300bfb8029f9c010000dfd4030010050242310180cddfea8867000102443101064f2d31303031dfd40300bfb8029f9c010000dfd4030010050242310280cddfea8867000102443101064f2d31303031dfd40300bfb8029f9c010000dfd4030010050242310380cddfea8867000102443101064f2d31303031dfd40300bfb8029f9c010000dfd4030010050242310480cddfea8867000102443101064f2d31303031dfd40300bfb8029f9c010000dfd4030010050242310580cddfea8867000102443101064f2d31303031dfd40300bfb8029f9c010000dfd4030010050242310680cddfea8867000102443101064f2d31303031dfd40300bfb8029f9c010000dfd40300100602573101024431a08d060200c0e8fcaafb6611070249310102443180f104000080feecf38b6712070249310102443180f104010080feecf38b671203000244310102523116000102443101025231160002024431010252311600081d00025331010243300202433202443101030c0e040274310510061207140800090251310a025132240b024b31260c0243310d024b310e02024b32024b33280f0102473102024f32024f3380809294e3670f0001024f3180d099d2ee661002024f311e2022024f320000001101024f34122a2c130275312e01303234140257310014025731011402573102140257310315024331003601024b3115024332010000001602493102024231390242323c170249310000000000000000000000000000000000000000000000000000000000000000";
+const REALISTIC_BODY: &str = "0780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f00010002024331010102443101010101044f502d3101044f502d32808098eef166a09c01c413010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+const REALISTIC_JOURNAL: &str = "01d9c75595d7b7ab0626d4a650fa5a4454d582088e7e6c639727366ac8e18d1fba0780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f00010002024331010102443101010101044f502d3101044f502d32808098eef166a09c01c413010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f65766572792e76617269616e743a3100092a0002533100000002443101000002523102010244310102433000000102433101024431010002024332024431010301024431c09a0c04000202433102000501024431020243310401046261636b06020243310007020243310608020243310008066f75746167650802024331010a0366697809000a025131024431000c80d099d2ee6680809294e367000a025132025231010e80d099d2ee6680809294e367010251310b0251320c0243310d024b31025131024331100180d099d2ee66000101036563730e024b310f10024f31024331120001036563730180809294e3671102473102433102024f32140100024f331602010372647312024f3102024b31024b320012024731000113024f3414024f3118150243311afe887a010365637316025731010244311c1702573118025732026e6f190257321a0243311b024332001c02493102024331381d0249311e034f5031024431030001021f034f5031002002433101034f5031200243310021024f31220247310b6f76657220627564676574ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0d00000100000102010002030200030603000401040102443105020501024431060106010244310802513102070202433105feffffffffffffffffffffffffffffffffff03080202433106ffffffffffffffffffffffffffffffffffff03090202433107010a0202433109024b3102ffff03020243310a040b1a0001025231000201024431c0843d000002024331010102443101010101044f502d3101044f502d32808098eef166a09c01c41300020243300100000000000003034f50310202443102010200000003034f503202025231010000000002024332010000010000000000010251310244310180d099d2ee6680809294e36700010c010251320252310080d099d2ee6680809294e3670109512d323032362e3031000c02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6700000d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6700010d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6700020d03024f3102433100010080d30e0080b4af9af66600a08d06e0d403e0d403a09c01000100010244310080a4cbd9f1660e03024f3102433100010080d30e0180b4af9af66600a08d06e0d403e0d403a09c01000101010244310080a4cbd9f1660e03024f3102433100010080d30e0280b4af9af66600a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3102433100010080d30e0380b4af9af66600a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e0402473102433102064f2d31303031064f2d313030320e050242310080cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310180cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310280cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310380cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310480cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310580cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310680cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd40300100602573101024431a08d060200c0e8fcaafb6611070249310102443180f104000080feecf38b6712070249310102443180f104010080feecf38b67120400024431010252311600010244310102523116000202443101025231160003024431010252311600082300025331010243300202433202443101030c0e040274310510061207140800090251310a025132240b024b31260c0243310d024b310e02024b32024b33280f0102473102024f32024f3380809294e3670f0001024f3180d099d2ee661002024f311e3e2022024f32000000001101024f34122a40422c130275312e014446303234140257310014025731011402573102140257310315024331003601024b3115024332010000001602493102024231390242323c1702493118034f503119034f50310200021a02433101034f503180c0cca4ef661a02433100feffffffffffffffff011b02473102024f32024f33001b02473102024f32024f33010000000000000000000000000000000000000000000000000000000000000000";
 const BALANCE_POSITIVE: &str = "01da610000000000000000000000000000";
 const BALANCE_NEGATIVE: &str = "01000000c015128bb92f63d360f3ffffff";
 const POSTING: &str = "01b38703cc8177f6a5cbd9f166";
 const REQUEST_RUN: &str = "010203722d3107404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f0b7265713a323032362e303108808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
 const HEAD: &str = "010700000000000000c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf0069998d9b010000";
 const RECORD_RESELLER: &str = "010001025231000201024431c0843d00";
-const RECORD_CUSTOMER: &str = "01000202433101010244310101a09c01c413";
-const RECORD_UNASSOCIATED: &str = "0100020243300100000000";
+const RECORD_CUSTOMER: &str = "010002024331010102443101010101044f502d3101044f502d32808098eef166a09c01c413";
+const RECORD_UNASSOCIATED: &str = "010002024330010000000000";
+const RECORD_OPERATOR: &str = "010003044f502d31020244310201020000";
 const RECORD_QUOTA: &str = "01010c512d323032362e30312e52310252310080d099d2ee6680809294e3670109512d323032362e3031000c";
 const RECORD_COUPON: &str = "0102064b2d3030303102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6701020365637303726473000d";
-const RECORD_ORDER: &str = "0103064f2d313030310243310103472d3101010365637380d30e0180b4af9af6660102024331a08d06c0a907a09c010080a4cbd9f1660e";
+const RECORD_ORDER: &str = "0103064f2d313030310243310103472d3101010365637380d30e0180b4af9af6660102024331a08d06e0d403e0d403a09c01010244310101010244310080a4cbd9f1660e";
+const RECORD_AWAITING_PARTNER_ORDER: &str =
+    "0103064f2d323030310243320000010372647380e20900808af3eaff660000000000000100010244310080fa8eaafb6613";
 const RECORD_COMBINED: &str = "010403472d3102433102064f2d31303031064f2d313030320e";
-const RECORD_USAGE_BILL: &str = "01051075736167652d323032362e30312d433104fedfc2cc8267010243310202433100a41300d00f900344a6a945a413e8070f";
+const RECORD_USAGE_BILL: &str =
+    "01051075736167652d323032362e30312d433104fedfc2cc8267010243310202433100a413009003c00c900344a6a94502024331a413e8070f";
 const RECORD_REFUND_BILL: &str =
-    "01050d4f2d313030313a726566756e640380cddfea8867010243310202433101064f2d31303031dfd40300bfb8029f9c010000dfd4030010";
+    "01050d4f2d313030313a726566756e640380cddfea8867010243310202433101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010";
+const RECORD_PARTNER_PAID_BILL: &str =
+    "0105064f2d3230303100c0c19cf8fb66010243320102443101064f2d3230303180e2090000a08d06e0d40300000202433280e2090014";
 const RECORD_WITHDRAWAL: &str = "010606572d3030343201024431a08d0602011362616e6b206163636f756e7420636c6f736564c0e8fcaafb6611";
 const RECORD_INVOICE: &str =
     "01070d494e562d323032362d303030310202433180f10400020d4f2d313030313a726566756e64dfd403064f2d31303031e0c50880feecf38b6712";
 const ADJUST: &str = "0180a4cbd9f1660002443102024331b48703010e4a616e7561727920627564676574";
 
-/// One record of each `Record` variant (two bills: usage with an erased part, and a refund with
-/// negative amounts), with its name and golden hex.
+/// One record of each `Record` variant (three party records: partner, customers, operator; two
+/// orders: paid, and awaiting its partner's payment; three bills: usage with an erased part, a
+/// refund with negative amounts, and a partner-paid bill its customer invoices), with its name and
+/// golden hex.
 fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
     vec![
         ("a reseller with its parent", Record::Party(partner("R1"), reseller_record()), RECORD_RESELLER),
         ("a whitelisted referral customer", Record::Party(customer("C1"), customer_record()), RECORD_CUSTOMER),
         ("an unassociated customer", Record::Party(customer("C0"), unassociated_record()), RECORD_UNASSOCIATED),
+        ("an operator with two roles", Record::Party(operator("OP-1"), operator_record()), RECORD_OPERATOR),
         ("a quota carved from a quota", Record::Quota(id("Q-2026.01.R1"), quota()), RECORD_QUOTA),
         ("a live voucher for two services", Record::Coupon(id("K-0001"), coupon()), RECORD_COUPON),
         ("a paid member order", Record::Order(id("O-1001"), order()), RECORD_ORDER),
+        ("an order awaiting partner payment", Record::Order(id("O-2001"), awaiting_partner_order()), RECORD_AWAITING_PARTNER_ORDER),
         ("a combined order", Record::Combined(id("G-1"), combined()), RECORD_COMBINED),
         ("a usage bill with an erased part", Record::Bill(id("usage-2026.01-C1"), usage_bill()), RECORD_USAGE_BILL),
         ("a refund bill", Record::Bill(id("O-1001:refund"), refund_bill()), RECORD_REFUND_BILL),
+        ("a partner-paid bill of a referral customer", Record::Bill(id("O-2001"), partner_paid_bill()), RECORD_PARTNER_PAID_BILL),
         ("a rejected withdrawal", Record::Withdrawal(id("W-0042"), withdrawal()), RECORD_WITHDRAWAL),
         ("an issued invoice", Record::Invoice(id("INV-2026-0001"), invoice()), RECORD_INVOICE),
     ]
@@ -509,10 +664,13 @@ fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
 // ---------------------------------------------------------------------------------------------
 // Versions
 
+/// Format 2 (SPEC v2) changed the encodings inside the records, not their framing: the record
+/// version byte stays 1, the file's `meta` `format` says 2, and a file of any other format is
+/// refused on opening.
 #[test]
-fn record_and_format_versions_are_one() {
+fn record_version_is_one_and_format_version_is_two() {
     assert_eq!(RECORD_VERSION, 1);
-    assert_eq!(FORMAT_VERSION, 1);
+    assert_eq!(FORMAT_VERSION, 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -670,13 +828,14 @@ fn account_party_and_record_keys_are_pinned() {
         (Account::cash(&c1), "customer:C1:cash"),
         (Account::credit(&c1), "customer:C1:credit"),
         (Account::arrears(&c1), "customer:C1:arrears"),
+        (Account::allocated(&c1), "customer:C1:allocated"),
         (Account::new(c1.clone(), AccountKind::Coupon(id("K:1"))), "customer:C1:coupon:K:1"),
     ];
     for (account, text) in accounts {
         assert_eq!(account.to_string(), text);
         assert_eq!(Account::parse(text), Some(account), "{text}");
     }
-    for (party, text) in [(Party::Platform, "platform"), (d1, "partner:D1"), (c1, "customer:C1")] {
+    for (party, text) in [(Party::Platform, "platform"), (d1, "partner:D1"), (c1, "customer:C1"), (operator("OP-1"), "operator:OP-1")] {
         assert_eq!(party.to_string(), text);
         assert_eq!(Party::parse(text), Ok(party), "{text}");
     }
@@ -687,12 +846,15 @@ fn account_party_and_record_keys_are_pinned() {
             "partner:R1",
             "customer:C1",
             "customer:C0",
+            "operator:OP-1",
             "quota:Q-2026.01.R1",
             "coupon:K-0001",
             "order:O-1001",
+            "order:O-2001",
             "combined:G-1",
             "bill:usage-2026.01-C1",
             "bill:O-1001:refund",
+            "bill:O-2001",
             "withdrawal:W-0042",
             "invoice:INV-2026-0001",
         ]
@@ -931,6 +1093,7 @@ fn every_variant_of_every_stored_enum_is_pinned() {
         variants_of::<Record>(),
         variants_of::<Party>(),
         variants_of::<Role>(),
+        variants_of::<OperatorRole>(),
         variants_of::<AccountKind>(),
         variants_of::<PartnerKind>(),
         variants_of::<AssociationKind>(),
@@ -942,6 +1105,7 @@ fn every_variant_of_every_stored_enum_is_pinned() {
         variants_of::<QuotaSource>(),
         variants_of::<OrderKind>(),
         variants_of::<OrderStatus>(),
+        variants_of::<PartnerPaymentStatus>(),
         variants_of::<BillType>(),
         variants_of::<WithdrawalStatus>(),
         variants_of::<InvoiceStatus>(),
@@ -969,9 +1133,9 @@ impl Clock for FixedClock {
     }
 }
 
-const WRITTEN_HEAD: &str = "010400000000000000e4d60cae181f0de01d9553e52bfe61cc72fd82972e0a5b0cffb5939032c5f87c0069998d9b010000";
-const WRITTEN_LAST_JOURNAL: &str = "01e4d60cae181f0de01d9553e52bfe61cc72fd82972e0a5b0cffb5939032c5f87c0480a4cbd9f16602723401024431040002024331b48703010e4a616e75617279206275646765740bf98d78063279d81244e871349115bf7c3bba988cf030c59ffa8916118a8b47020102443105b38703000202433105b487030000010002443102024331b48703010e4a616e75617279206275646765740402723493849943ac74043b88f601614841baeb593dad45048c311235a6b6636ecf19d3";
-const WRITTEN_CUSTOMER: &str = "010002024331010102443100000000";
+const WRITTEN_HEAD: &str = "0104000000000000004dac160a183fdbfd10e66c64964f989db1a27ebe2b1f0f7fc4fb033bd55663ce0069998d9b010000";
+const WRITTEN_LAST_JOURNAL: &str = "014dac160a183fdbfd10e66c64964f989db1a27ebe2b1f0f7fc4fb033bd55663ce0480a4cbd9f16602723401024431040002024331b48703010e4a616e75617279206275646765740bf98d78063279d81244e871349115bf7c3bba988cf030c59ffa8916118a8b47020102443105b3870300020243310ab487030000010002443102024331b48703010e4a616e75617279206275646765740402723405658a3bab72ac39278d1478f0ed031ad9a35a51a21d4c08948ebc8623fe909e";
+const WRITTEN_CUSTOMER: &str = "01000202433101010244310000000000";
 
 /// The same four requests always write the same bytes: this pins the request fingerprint and the
 /// hash chain on top of the record encodings, the names of the `meta` keys, and where records go.
@@ -1028,4 +1192,52 @@ fn a_ledger_writes_the_pinned_bytes() {
     assert_eq!(keys, [("customer:C1".to_owned(), 2), ("partner:D1".to_owned(), 1)]);
     assert_eq!(history.get(("customer:C1", 2)).expect("get").expect("as of seq 2").value(), written.as_slice());
     assert!(matches!(decode_record(&written), Ok(Record::Party(party, _)) if party == customer("C1")));
+}
+
+/// Format 2 replaced format 1 without a decoder for it: a file whose `meta` says format 1 is
+/// refused on opening with an error naming the version, and the refusal writes nothing to it.
+#[test]
+fn a_format_1_ledger_file_is_refused_on_opening() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("format-1.redb");
+    {
+        let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
+        let response = ledger.execute_line(r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor"}"#);
+        assert!(response.is_ok(), "{}", response.to_line());
+    }
+    let format_of = |path: &std::path::Path| {
+        let db = redb::Database::open(path).expect("reopen with redb");
+        let txn = db.begin_read().expect("read");
+        let meta = txn.open_table(partner_ledger::tables::META).expect("meta");
+        meta.get("format").expect("get").expect("format").value().to_vec()
+    };
+    assert_eq!(format_of(&path), [FORMAT_VERSION]);
+    {
+        let db = redb::Database::open(&path).expect("reopen with redb");
+        let txn = db.begin_write().expect("write");
+        txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [1_u8].as_slice()).expect("insert");
+        txn.commit().expect("commit");
+    }
+
+    let error = Ledger::open(&path).expect_err("a format-1 file must not open");
+    assert!(matches!(error, OpenError(StoreError::Format(1))), "{error:?}");
+    assert_eq!(error.to_string(), "cannot open the ledger: unsupported ledger format version 1");
+    let error = Store::open(&path).expect_err("nor as a bare store");
+    assert!(matches!(error, StoreError::Format(1)), "{error:?}");
+    let db = redb::Database::open(&path).expect("reopen with redb");
+    let error = Store::from_database(db).expect_err("nor over a prepared database");
+    assert!(matches!(error, StoreError::Format(1)), "{error:?}");
+    assert_eq!(format_of(&path), [1], "the refusal left the file as it was");
+
+    // The command line says so in one line naming the file, and exits 1.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_partner-ledger"))
+        .args(["head", "--db", path.to_str().expect("UTF-8 path")])
+        .output()
+        .expect("run partner-ledger");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(path.to_str().expect("UTF-8 path")), "{stderr}");
+    assert!(stderr.contains("unsupported ledger format version 1"), "{stderr}");
 }

@@ -210,7 +210,8 @@ fn resale_association_keeps_own_cash_but_needs_no_credit_limit() {
     // SPEC v2 items 1 and 7: the customer's own cash stays its own; a credit limit blocks.
     let f = Fixture::with_cast();
     f.ok(recharge("r1", "customer:C4", "0.01"));
-    let limit = |id: &str, limit: &str| json!({"op": "set_credit_limit", "id": id, "actor": "platform", "party": "customer:C4", "limit": limit});
+    let limit =
+        |id: &str, limit: &str| json!({"op": "set_credit_limit", "id": id, "actor": "platform", "party": "customer:C4", "limit": limit});
     f.ok(limit("l1", "1"));
     let error = f.fails(associate("s1", "C4", "D2", "resale"), "association_blocked");
     assert_eq!(error["cbc"], "CBC.0155");

@@ -167,7 +167,8 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
 
     let file = tampered(&base, "balance", |txn| {
         let mut balances = txn.open_table(BALANCES).expect("balances");
-        let balance = decode_balance(balances.get("customer:C0000:allocated").expect("read").expect("C0000 has allocated funds").value()).expect("decode");
+        let balance = decode_balance(balances.get("customer:C0000:allocated").expect("read").expect("C0000 has allocated funds").value())
+            .expect("decode");
         balances.insert("customer:C0000:allocated", encode_balance(Amount::from_minor(balance.minor() + 1)).as_slice()).expect("write");
     });
     verify_fails(&file, &[], &["balance of customer:C0000:allocated"]);
