@@ -172,6 +172,48 @@ impl fmt::Display for Amount {
     }
 }
 
+/// A share of an amount, `0.01` to `1` in hundredths (SPEC 1.2): a pickup voucher's largest share
+/// of an order, or the share of the official price a discount charges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ratio(u8);
+
+impl Ratio {
+    /// The whole amount (`"1"`).
+    pub const ONE: Ratio = Ratio(100);
+
+    /// A ratio of `hundredths`/100, when it is 1 to 100.
+    pub fn from_hundredths(hundredths: u8) -> Option<Ratio> {
+        (1..=100).contains(&hundredths).then_some(Ratio(hundredths))
+    }
+
+    /// The ratio in hundredths (1 to 100).
+    pub fn hundredths(self) -> u8 {
+        self.0
+    }
+
+    /// Parses `"0.01"` to `"1"` with at most 2 decimal places.
+    ///
+    /// # Errors
+    /// [`AmountError`] for anything else: signs, exponents, spaces, more places, zero, above 1.
+    pub fn parse(text: &str) -> Result<Ratio, AmountError> {
+        let (units, fraction) = parse_decimal(text, AMOUNT_SCALE)?;
+        let hundredths = units * MINOR_PER_UNIT + fraction;
+        u8::try_from(hundredths).ok().and_then(Ratio::from_hundredths).ok_or(AmountError("ratio must be from 0.01 to 1"))
+    }
+
+    /// `floor_fen(self × amount)` for a non-negative amount.
+    pub fn share_of(self, amount: Amount) -> Amount {
+        Amount(amount.0 * i128::from(self.0) / MINOR_PER_UNIT)
+    }
+}
+
+impl fmt::Display for Ratio {
+    /// Two decimal places: `"0.85"`, `"1.00"`.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
 /// Formats a usage cut below the fen (units of 10^-8) with exactly 8 decimal places.
 pub fn format_erase(erase: i128) -> String {
     let sign = if erase < 0 { "-" } else { "" };
@@ -182,6 +224,21 @@ pub fn format_erase(erase: i128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ratios_are_hundredths_from_one_to_a_hundred() {
+        assert_eq!(Ratio::parse("0.85").unwrap().hundredths(), 85);
+        assert_eq!(Ratio::parse("1").unwrap(), Ratio::ONE);
+        assert_eq!(Ratio::parse("1.00").unwrap(), Ratio::ONE);
+        assert_eq!(Ratio::parse("0.01").unwrap().to_string(), "0.01");
+        assert_eq!(Ratio::parse("0.5").unwrap().to_string(), "0.50");
+        for bad in ["0", "0.00", "1.01", "2", "0.001", "-0.5", "+0.5", ".5", "0.5 ", "1e-1", ""] {
+            assert!(Ratio::parse(bad).is_err(), "{bad:?}");
+        }
+        // floor_fen: 0.85 of 10.01 is 8.5085, floored to 8.50.
+        assert_eq!(Ratio::parse("0.85").unwrap().share_of(Amount::from_minor(1001)), Amount::from_minor(850));
+        assert_eq!(Ratio::ONE.share_of(Amount::from_minor(1001)), Amount::from_minor(1001));
+    }
 
     #[test]
     fn parses_plain_decimals_exactly() {

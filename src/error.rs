@@ -54,6 +54,7 @@ error_codes! {
     QuotaNotValid => "quota_not_valid", "CBC.99000017";
     CouponNotUsable => "coupon_not_usable", "CBC.99003112";
     CouponNotReclaimable => "coupon_not_reclaimable", "CBC.99003112";
+    DiscountNotUsable => "discount_not_usable", "CBC.99003112";
     OrderState => "order_state", "CBC.99003106";
     OrderExpired => "order_expired", "CBC.99003110";
     UseCombinedOrderId => "use_combined_order_id", "CBC.99000089";

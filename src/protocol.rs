@@ -1,14 +1,14 @@
 //! The JSON-lines protocol of SPEC.md section 2: decoding request lines into typed requests and
 //! encoding results. Decoding checks structure, ids and amounts, in that precedence.
 
-use crate::amount::{Amount, AmountError};
+use crate::amount::{Amount, AmountError, Ratio};
 use crate::domain::records::{
-    COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, CouponKind, OrderKind, OrderStatus, PAYMENT_COUPONS_MAX,
-    PartnerPaymentStatus, Validity,
+    COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, CouponKind, CouponStatus, OrderKind, OrderStatus, PAYMENT_COUPONS_MAX,
+    PartnerPaymentStatus, QuotaStatus, Validity,
 };
 use crate::domain::{
-    ATOMIC_COMMANDS_MAX, AdjustOperation, AssociationKind, Command, Direction, OperatorRole, OrderLine, Outcome, PartnerKind, PayerKind,
-    TEXT_LENGTH_MAX,
+    ATOMIC_COMMANDS_MAX, AdjustOperation, AssociationKind, Command, Direction, INVOICE_BILLS_MAX, INVOICE_CYCLES_MAX, InvoiceBasis,
+    NAME_LENGTH_MAX, OperatorRole, OrderLine, Outcome, PartnerKind, PayerKind, TEXT_LENGTH_MAX,
 };
 use crate::error::{ErrorCode, Rejection};
 use crate::id::{Id, Party};
@@ -103,10 +103,63 @@ pub enum Query {
         target: Option<Party>,
         /// Filter by operation.
         operation: Option<AdjustOperation>,
+        /// Filter by the transfer (request id) that wrote it.
+        transfer: Option<Id>,
         /// Earliest time, inclusive.
         from: Option<Timestamp>,
         /// Latest time, inclusive.
         to: Option<Timestamp>,
+        /// Paging.
+        page: Page,
+    },
+    /// `customers`.
+    Customers {
+        /// Whose customers (default: the acting partner's, with its resellers').
+        partner: Option<Id>,
+        /// Filter by association kind.
+        association: Option<AssociationKind>,
+        /// Filter by the manager in force.
+        manager: Option<Id>,
+        /// Paging.
+        page: Page,
+    },
+    /// `resellers`.
+    Resellers {
+        /// The distributor (default: the actor).
+        partner: Option<Id>,
+        /// Paging.
+        page: Page,
+    },
+    /// `quotas`.
+    Quotas {
+        /// Whose quotas.
+        partner: Option<Id>,
+        /// Filter by kind.
+        kind: Option<CouponKind>,
+        /// Filter by status at the query's time.
+        status: Option<QuotaStatus>,
+        /// Filter by the quota it was carved from.
+        parent_quota: Option<Id>,
+        /// Paging.
+        page: Page,
+    },
+    /// `coupons`.
+    Coupons {
+        /// Whose coupons.
+        customer: Option<Id>,
+        /// Filter by source quota.
+        quota: Option<Id>,
+        /// Filter by kind.
+        kind: Option<CouponKind>,
+        /// Filter by status at the query's time.
+        status: Option<CouponStatus>,
+        /// Paging.
+        page: Page,
+    },
+    /// `operators`.
+    Operators {
+        /// Whose operators (default: the actor's partner).
+        partner: Option<Id>,
         /// Paging.
         page: Page,
     },
@@ -126,6 +179,8 @@ pub enum Query {
         partner: Option<Id>,
         /// Billing cycle `YYYY-MM` (UTC+8).
         cycle: String,
+        /// Only the customers this operator manages.
+        manager: Option<Id>,
     },
     /// `order`.
     Order {
@@ -379,6 +434,79 @@ impl Fields {
         Some(roles)
     }
 
+    /// A ratio `"0.01"` to `"1"` (`invalid_amount` otherwise).
+    fn ratio(&mut self, name: &str, required: bool) -> Option<Option<Ratio>> {
+        match self.take(name) {
+            None if required => {
+                self.note(ErrorCode::InvalidRequest, format!("field {name} is required"));
+                None
+            }
+            None => Some(None),
+            Some(Value::String(text)) => self.checked(name, ErrorCode::InvalidAmount, Ratio::parse(&text)).map(Some),
+            Some(_) => {
+                self.note(ErrorCode::InvalidAmount, format!("field {name} must be a decimal string such as \"0.85\""));
+                None
+            }
+        }
+    }
+
+    /// A non-empty list of distinct order kinds.
+    fn order_kinds(&mut self, name: &str) -> Option<Option<Vec<OrderKind>>> {
+        let items = match self.take(name) {
+            None => return Some(None),
+            Some(Value::Array(items)) if !items.is_empty() => items,
+            Some(_) => {
+                self.note(ErrorCode::InvalidRequest, format!("field {name} must be a non-empty array of new, renew, change"));
+                return None;
+            }
+        };
+        let mut kinds = Vec::with_capacity(items.len());
+        for item in &items {
+            match ORDER_KINDS.iter().find(|(kind, _)| Some(*kind) == item.as_str()) {
+                Some((_, kind)) if !kinds.contains(kind) => kinds.push(*kind),
+                _ => {
+                    self.note(ErrorCode::InvalidRequest, format!("field {name} holds distinct kinds among new, renew, change"));
+                    return None;
+                }
+            }
+        }
+        Some(Some(kinds))
+    }
+
+    /// A customer's name: text of 1 to 64 characters.
+    fn name(&mut self, name: &str) -> Option<Option<String>> {
+        let text = self.optional_str(name);
+        if text.as_ref().is_some_and(|text| text.is_empty() || text.chars().count() > NAME_LENGTH_MAX) {
+            self.note(ErrorCode::InvalidRequest, format!("field {name} must be 1 to {NAME_LENGTH_MAX} characters"));
+            return None;
+        }
+        Some(text)
+    }
+
+    /// An invoice's basis: `amount`, `cycles` (1 to 12 distinct) or `bills` (1 to 100 distinct).
+    fn invoice_basis(&mut self) -> Option<InvoiceBasis> {
+        if self.map.get("amount").is_some_and(|value| !value.is_null()) {
+            return self.amount("amount").map(InvoiceBasis::Amount);
+        }
+        if self.map.get("bills").is_some_and(|value| !value.is_null()) {
+            return self.id_list("bills", (1, INVOICE_BILLS_MAX))?.map(InvoiceBasis::Bills);
+        }
+        let cycles = match self.take("cycles") {
+            Some(Value::Array(items)) if (1..=INVOICE_CYCLES_MAX).contains(&items.len()) => items,
+            _ => {
+                self.note(ErrorCode::InvalidRequest, format!("field cycles must be an array of 1 to {INVOICE_CYCLES_MAX} cycles"));
+                return None;
+            }
+        };
+        let texts: Vec<String> = cycles.iter().filter_map(|item| item.as_str().filter(|text| is_cycle(text)).map(str::to_owned)).collect();
+        let repeated = texts.iter().enumerate().any(|(index, text)| texts[..index].contains(text));
+        if texts.len() != cycles.len() || repeated {
+            self.note(ErrorCode::InvalidRequest, "field cycles must hold distinct cycles YYYY-MM".to_owned());
+            return None;
+        }
+        Some(InvoiceBasis::Cycles(texts))
+    }
+
     /// A party id that must be present but may be `null` (for "none").
     fn nullable_id(&mut self, name: &str) -> Option<Option<Id>> {
         if !self.map.contains_key(name) {
@@ -390,13 +518,7 @@ impl Fields {
 
     fn cycle(&mut self, name: &str) -> Option<Option<String>> {
         let text = self.optional_str(name);
-        let valid = text.as_ref().is_none_or(|text| {
-            let bytes = text.as_bytes();
-            bytes.len() == 7
-                && bytes[4] == b'-'
-                && bytes[..4].iter().chain(&bytes[5..]).all(u8::is_ascii_digit)
-                && matches!(text[5..].parse::<u8>(), Ok(1..=12))
-        });
+        let valid = text.as_deref().is_none_or(is_cycle);
         if !valid {
             self.note(ErrorCode::InvalidRequest, format!("field {name} must be a cycle YYYY-MM"));
             return None;
@@ -454,6 +576,15 @@ impl Fields {
     }
 }
 
+/// Whether `text` is a billing cycle `YYYY-MM`.
+pub(crate) fn is_cycle(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 7
+        && bytes[4] == b'-'
+        && bytes[..4].iter().chain(&bytes[5..]).all(u8::is_ascii_digit)
+        && matches!(text[5..].parse::<u8>(), Ok(1..=12))
+}
+
 const PARTNER_KINDS: &[(&str, PartnerKind)] =
     &[("solution_provider", PartnerKind::SolutionProvider), ("distributor", PartnerKind::Distributor), ("reseller", PartnerKind::Reseller)];
 const ASSOCIATIONS: &[(&str, AssociationKind)] = &[("resale", AssociationKind::Resale), ("referral", AssociationKind::Referral)];
@@ -466,9 +597,19 @@ const OPERATIONS: &[(&str, AdjustOperation)] = &[
 ];
 const ROLES: &[(&str, OperatorRole)] =
     &[("admin", OperatorRole::Admin), ("finance", OperatorRole::Finance), ("customer_manager", OperatorRole::CustomerManager)];
+const QUOTA_STATUSES: &[(&str, QuotaStatus)] =
+    &[("normal", QuotaStatus::Normal), ("expired", QuotaStatus::Expired), ("reclaimed", QuotaStatus::Reclaimed)];
+const COUPON_STATUSES: &[(&str, CouponStatus)] = &[
+    ("inactive", CouponStatus::Inactive),
+    ("usable", CouponStatus::Usable),
+    ("used", CouponStatus::Used),
+    ("expired", CouponStatus::Expired),
+    ("reclaimed", CouponStatus::Reclaimed),
+];
 const PARTNER_PAYMENTS: &[(&str, PartnerPaymentStatus)] =
     &[("requested", PartnerPaymentStatus::Requested), ("rejected", PartnerPaymentStatus::Rejected)];
-const COUPON_KINDS: &[(&str, CouponKind)] = &[("voucher", CouponKind::Voucher), ("cash_coupon", CouponKind::CashCoupon)];
+const COUPON_KINDS: &[(&str, CouponKind)] =
+    &[("voucher", CouponKind::Voucher), ("cash_coupon", CouponKind::CashCoupon), ("pickup_voucher", CouponKind::PickupVoucher)];
 const ORDER_KINDS: &[(&str, OrderKind)] = &[("new", OrderKind::New), ("renew", OrderKind::Renew), ("change", OrderKind::Change)];
 const PAYERS: &[(&str, PayerKind)] = &[("customer", PayerKind::Customer), ("partner", PayerKind::Partner)];
 /// `expired` filters pending orders past their deadline (shown as `expired`).
@@ -601,6 +742,11 @@ fn decode_object(map: Map<String, Value>) -> Result<Request, Rejection> {
             | "invoiceable"
             | "invoice"
             | "consumption_summary"
+            | "customers"
+            | "resellers"
+            | "quotas"
+            | "coupons"
+            | "operators"
     );
     let id = if is_query { fields.optional_id("id", false) } else { fields.id("id", false).map(Some) };
     let body =
@@ -635,7 +781,14 @@ fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Comm
             }
             let (customer, partner, association) =
                 (fields.id("customer", true), fields.optional_id("partner", true), fields.choice("association", false, ASSOCIATIONS));
-            Command::RegisterCustomer { customer: customer?, partner: partner?, association: association? }
+            let (name, external_id) = (fields.name("name"), fields.optional_id("external_id", false));
+            Command::RegisterCustomer {
+                customer: customer?,
+                partner: partner?,
+                association: association?,
+                name: name?,
+                external_id: external_id?,
+            }
         }
         "associate" => {
             let (customer, partner, association) =
@@ -680,12 +833,23 @@ fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Comm
 fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
     let command = match op {
         "issue_quota" => {
+            // The platform's quotas need a window; a distributor's default to its source quota's.
+            let present = |name: &str| fields.map.get(name).is_some_and(|value| !value.is_null());
+            if !present("from_quota") && !(present("valid_from") && present("valid_until")) {
+                fields.note(ErrorCode::InvalidRequest, "valid_from and valid_until are required without from_quota".to_owned());
+            }
             let (quota, partner, kind) = (fields.id("quota", false), fields.id("partner", true), fields.choice("kind", true, COUPON_KINDS));
-            let (amount, valid_from, valid_until) =
-                (fields.amount("amount"), fields.required_time("valid_from"), fields.required_time("valid_until"));
+            let (amount, valid_from, valid_until) = (fields.amount("amount"), fields.time("valid_from"), fields.time("valid_until"));
             let from_quota = fields.optional_id("from_quota", false);
-            let validity = Validity { valid_from: valid_from?, valid_until: valid_until? };
-            Command::IssueQuota { quota: quota?, partner: partner?, kind: kind??, amount: amount?, validity, from_quota: from_quota? }
+            Command::IssueQuota {
+                quota: quota?,
+                partner: partner?,
+                kind: kind??,
+                amount: amount?,
+                valid_from: valid_from?,
+                valid_until: valid_until?,
+                from_quota: from_quota?,
+            }
         }
         "reclaim_quota" => Command::ReclaimQuota { quota: fields.id("quota", false)? },
         "whitelist_customer" => Command::WhitelistCustomer { customer: fields.id("customer", true)? },
@@ -694,7 +858,10 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             let (face_value, valid_from, valid_until) =
                 (fields.amount("face_value"), fields.time("valid_from"), fields.time("valid_until"));
             let services = fields.id_list("services", (1, COUPON_SERVICES_MAX));
+            let (ratio, order_kinds) = (fields.ratio("ratio", false), fields.order_kinds("order_kinds"));
             Command::IssueCoupon {
+                ratio: ratio?,
+                order_kinds: order_kinds?,
                 coupon: coupon?,
                 quota: quota?,
                 customer: customer?,
@@ -740,9 +907,22 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             if partner_pays && coupons_given {
                 fields.note(ErrorCode::InvalidRequest, "a partner pays without coupons".to_owned());
             }
+            let discount_given = fields.map.get("discount").is_some_and(|value| !value.is_null());
+            if partner_pays && discount_given {
+                fields.note(ErrorCode::InvalidRequest, "a partner pays without discounts".to_owned());
+            }
+            if coupons_given && discount_given {
+                fields.note(ErrorCode::InvalidRequest, "a payment uses coupons or a discount, never both".to_owned());
+            }
             let (order, coupons, payer) =
                 (fields.id("order", false), fields.id_list("coupons", (0, PAYMENT_COUPONS_MAX)), fields.choice("payer", false, PAYERS));
-            Command::PayOrder { order: order?, coupons: coupons?.unwrap_or_default(), payer: payer?.unwrap_or(PayerKind::Customer) }
+            let discount = fields.optional_id("discount", false);
+            Command::PayOrder {
+                order: order?,
+                coupons: coupons?.unwrap_or_default(),
+                discount: discount?,
+                payer: payer?.unwrap_or(PayerKind::Customer),
+            }
         }
         "cancel_order" => Command::CancelOrder { order: fields.id("order", false)? },
         "unsubscribe" => {
@@ -778,9 +958,23 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
         "delete_withdrawal" => Command::DeleteWithdrawal { withdrawal: fields.id("withdrawal", false)? },
         "unbind" => Command::Unbind { customer: fields.id("customer", true)? },
         "request_invoice" => {
-            let (invoice, party, amount) = (fields.id("invoice", false), fields.member("party"), fields.amount("amount"));
-            Command::RequestInvoice { invoice: invoice?, party: party?, amount: amount? }
+            let given = ["amount", "cycles", "bills"].into_iter().filter(|name| fields.map.get(*name).is_some_and(|value| !value.is_null()));
+            if given.count() != 1 {
+                fields.note(ErrorCode::InvalidRequest, "exactly one of amount, cycles and bills is required".to_owned());
+                return None;
+            }
+            let (invoice, party) = (fields.id("invoice", false), fields.member("party"));
+            let basis = fields.invoice_basis();
+            Command::RequestInvoice { invoice: invoice?, party: party?, basis: basis? }
         }
+        "grant_discount" => {
+            let (discount, customer, ratio) = (fields.id("discount", false), fields.id("customer", true), fields.ratio("ratio", true));
+            let services = fields.id_list("services", (1, COUPON_SERVICES_MAX));
+            let (valid_from, valid_until) = (fields.required_time("valid_from"), fields.required_time("valid_until"));
+            let validity = Validity { valid_from: valid_from?, valid_until: valid_until? };
+            Command::GrantDiscount { discount: discount?, customer: customer?, ratio: ratio??, services: services?, validity }
+        }
+        "revoke_discount" => Command::RevokeDiscount { discount: fields.id("discount", false)? },
         "return_invoice" => Command::ReturnInvoice { invoice: fields.id("invoice", false)? },
         "register_operator" => {
             let (operator, partner, roles) = (fields.id("operator", true), fields.id("partner", true), fields.roles("roles", false));
@@ -899,20 +1093,52 @@ fn decode_query(op: &str, fields: &mut Fields) -> Option<Query> {
         }
         "adjust_records" => {
             let (partner, target) = (fields.optional_id("partner", true), fields.optional_party("target"));
-            let operation = fields.choice("operation", false, OPERATIONS);
+            let (operation, transfer) = (fields.choice("operation", false, OPERATIONS), fields.optional_id("transfer", false));
             let (from, to, page) = (fields.time("from"), fields.time("to"), fields.page());
-            Query::AdjustRecords { partner: partner?, target: target?, operation: operation?, from: from?, to: to?, page: page? }
+            Query::AdjustRecords {
+                partner: partner?,
+                target: target?,
+                operation: operation?,
+                transfer: transfer?,
+                from: from?,
+                to: to?,
+                page: page?,
+            }
+        }
+        "customers" => {
+            let (partner, association) = (fields.optional_id("partner", true), fields.choice("association", false, ASSOCIATIONS));
+            let (manager, page) = (fields.optional_id("manager", true), fields.page());
+            Query::Customers { partner: partner?, association: association?, manager: manager?, page: page? }
+        }
+        "resellers" => {
+            let (partner, page) = (fields.optional_id("partner", true), fields.page());
+            Query::Resellers { partner: partner?, page: page? }
+        }
+        "quotas" => {
+            let (partner, kind, status) =
+                (fields.optional_id("partner", true), fields.choice("kind", false, COUPON_KINDS), fields.choice("status", false, QUOTA_STATUSES));
+            let (parent_quota, page) = (fields.optional_id("parent_quota", false), fields.page());
+            Query::Quotas { partner: partner?, kind: kind?, status: status?, parent_quota: parent_quota?, page: page? }
+        }
+        "coupons" => {
+            let (customer, quota) = (fields.optional_id("customer", true), fields.optional_id("quota", false));
+            let (kind, status, page) = (fields.choice("kind", false, COUPON_KINDS), fields.choice("status", false, COUPON_STATUSES), fields.page());
+            Query::Coupons { customer: customer?, quota: quota?, kind: kind?, status: status?, page: page? }
+        }
+        "operators" => {
+            let (partner, page) = (fields.optional_id("partner", true), fields.page());
+            Query::Operators { partner: partner?, page: page? }
         }
         "order" => Query::Order { order: fields.id("order", false)? },
         "invoiceable" => Query::Invoiceable { party: fields.member("party")? },
         "invoice" => Query::Invoice { invoice: fields.id("invoice", false)? },
         "consumption_summary" => {
-            let (partner, cycle) = (fields.optional_id("partner", true), fields.cycle("cycle"));
+            let (partner, cycle, manager) = (fields.optional_id("partner", true), fields.cycle("cycle"), fields.optional_id("manager", true));
             let cycle = cycle?;
             if cycle.is_none() {
                 fields.note(ErrorCode::InvalidRequest, "field cycle is required".to_owned());
             }
-            Query::ConsumptionSummary { partner: partner?, cycle: cycle? }
+            Query::ConsumptionSummary { partner: partner?, cycle: cycle?, manager: manager? }
         }
         "orders" => {
             let (customer, status) = (fields.optional_id("customer", true), fields.choice("status", false, ORDER_STATUSES));
@@ -1057,6 +1283,8 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
         }),
         Outcome::Paid(paid) => json!({"paid": paid.iter().map(|(order, payment)| json!({
             "order": order.as_str(),
+            "due": payment.due.to_string(),
+            "discount": payment.discount.to_string(),
             "coupon": payment.coupon.to_string(),
             "allocated": payment.allocated.to_string(),
             "cash": payment.cash.to_string(),
@@ -1080,7 +1308,10 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
             "debt": debt.to_string(),
         }),
         Outcome::Withdrawal { withdrawal, status } => json!({"withdrawal": withdrawal.as_str(), "status": status.name()}),
-        Outcome::Invoiced { invoice, matched } => json!({"invoice": invoice.as_str(), "matched": matched_json(matched)}),
+        Outcome::Invoiced { invoice, matched } => {
+            let amount = Amount::from_minor(matched.iter().map(|matched| matched.amount.minor()).sum());
+            json!({"invoice": invoice.as_str(), "amount": amount.to_string(), "matched": matched_json(matched)})
+        }
         Outcome::InvoiceReturned(invoice) => json!({"invoice": invoice.as_str(), "status": "returned"}),
         Outcome::AssociationChanged { customer, association, allocated, coupons } => json!({
             "customer": customer.as_str(),
@@ -1098,6 +1329,8 @@ pub fn outcome_json(outcome: &Outcome) -> Value {
         Outcome::PartnerPayment { order, orders, status } => {
             json!({"order": order.as_str(), "orders": ids(orders), "partner_payment": status.name()})
         }
+        Outcome::DiscountGranted(discount) => json!({"discount": discount.as_str()}),
+        Outcome::DiscountRevoked(discount) => json!({"discount": discount.as_str(), "revoked": true}),
     }
 }
 

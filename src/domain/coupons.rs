@@ -2,7 +2,7 @@
 //! to partner quotas, from quotas to customer coupons, and out to `coupon_redeemed` (orders) or
 //! `coupon_expired` (sweeps). It never mixes with money.
 
-use super::records::{Coupon, CouponEnd, CouponKind, CouponStatus, Quota, QuotaSource, Record, Validity};
+use super::records::{Coupon, CouponEnd, CouponKind, CouponStatus, OrderKind, Quota, QuotaSource, Record, Validity};
 use super::scope::{require_exists, require_platform};
 use super::{AssociationKind, Context, Effects, Outcome, PartnerKind, Role, State};
 use crate::amount::Amount;
@@ -71,7 +71,7 @@ pub(super) fn issue_quota(
     partner: &Id,
     kind: CouponKind,
     amount: Amount,
-    validity: Validity,
+    (valid_from, valid_until): (Option<Timestamp>, Option<Timestamp>),
     from_quota: Option<&Id>,
 ) -> Result<Effects, Rejection> {
     let target = Party::Partner(partner.clone());
@@ -108,13 +108,24 @@ pub(super) fn issue_quota(
         return reject(ErrorCode::AlreadyExists, format!("quota {quota} already exists"));
     }
     let mut postings = Vec::new();
-    match source {
+    let validity = match source {
         None => {
+            // The decoder requires both for the platform; a typed command may omit them.
+            let (Some(valid_from), Some(valid_until)) = (valid_from, valid_until) else {
+                return reject(ErrorCode::InvalidRequest, "the platform's quotas need valid_from and valid_until");
+            };
+            let validity = Validity { valid_from, valid_until };
             require_window(validity)?;
             context.in_time(state)?;
             postings.push(posting(context, Account::platform(AccountKind::CouponIssuance), amount.checked_neg()?));
+            validity
         }
         Some((from_quota, source)) => {
+            // A reseller's quota defaults to its parent quota's window (SPEC v2).
+            let validity = Validity {
+                valid_from: valid_from.unwrap_or(source.validity.valid_from),
+                valid_until: valid_until.unwrap_or(source.validity.valid_until),
+            };
             if target_record.parent() != Some(&source.owner) {
                 return reject(ErrorCode::NotYourReseller, format!("{target} is not a reseller of partner:{}", source.owner));
             }
@@ -137,11 +148,12 @@ pub(super) fn issue_quota(
                 );
             }
             postings.push(posting(context, account, amount.checked_neg()?));
+            validity
         }
-    }
+    };
     postings.push(posting(context, quota_account(partner, quota), amount));
     let source = from_quota.map_or(QuotaSource::Platform, |id| QuotaSource::Quota(id.clone()));
-    let record = Quota { owner: partner.clone(), kind, validity, source, reclaimed: false, seq: context.seq };
+    let record = Quota { owner: partner.clone(), kind, validity, source, reclaimed: false, amount, seq: context.seq };
     let mut effects = Effects::new(Outcome::QuotaIssued(quota.clone()));
     effects.postings = postings;
     effects.records.push(Record::Quota(quota.clone(), record));
@@ -180,18 +192,37 @@ pub(super) fn whitelist_customer(state: &State, context: &Context<'_>, customer:
     }
     let record = require_exists(state, &party)?;
     context.fresh()?;
-    let Role::Customer { association: Some(association), manager, .. } = &record.role else {
+    let Role::Customer { association: Some(association), .. } = &record.role else {
         return reject(ErrorCode::NotYourCustomer, format!("{party} has no partner"));
     };
     if association.kind != AssociationKind::Resale {
         return reject(ErrorCode::NotResaleCustomer, format!("{party} is a referral customer: cash coupons go to resale customers"));
     }
     context.in_time(state)?;
-    let role = Role::Customer { association: Some(association.clone()), whitelisted: true, manager: manager.clone() };
+    let mut role = record.role.clone();
+    if let Role::Customer { whitelisted, .. } = &mut role {
+        *whitelisted = true;
+    }
     let updated = super::PartyRecord { role, ..record.clone() };
     let mut effects = Effects::new(Outcome::Whitelisted(customer.clone()));
     effects.records.push(Record::Party(party, updated));
     Ok(effects)
+}
+
+/// What a coupon may pay for: services, and for a pickup voucher a ratio and order kinds.
+pub(super) struct Limits<'a> {
+    pub services: Option<&'a Vec<Id>>,
+    pub ratio: Option<crate::amount::Ratio>,
+    pub order_kinds: Option<&'a Vec<OrderKind>>,
+}
+
+/// A pickup voucher needs a `ratio`; other kinds take neither `ratio` nor `order_kinds`.
+fn require_kind_limits(kind: CouponKind, limits: &Limits<'_>) -> Result<(), Rejection> {
+    match (kind, limits.ratio, limits.order_kinds) {
+        (CouponKind::PickupVoucher, None, _) => reject(ErrorCode::InvalidRequest, "a pickup voucher needs a ratio"),
+        (CouponKind::PickupVoucher, Some(_), _) | (_, None, None) => Ok(()),
+        (kind, _, _) => reject(ErrorCode::InvalidRequest, format!("ratio and order_kinds are for pickup vouchers, not a {}", kind.name())),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -203,9 +234,11 @@ pub(super) fn issue_coupon(
     customer: &Id,
     face_value: Amount,
     (valid_from, valid_until): (Option<Timestamp>, Option<Timestamp>),
-    services: Option<&Vec<Id>>,
+    limits: Limits<'_>,
 ) -> Result<Effects, Rejection> {
     let quota = require_quota(state, quota_id)?;
+    // Malformed for this quota's kind: ranks first once the quota is known (SPEC 2.2).
+    require_kind_limits(quota.kind, &limits)?;
     let owner = Party::Partner(quota.owner.clone());
     let parent = state.party(&owner).and_then(|record| record.parent()).map(|parent| Party::Partner(parent.clone()));
     if *context.actor != owner && Some(context.actor) != parent.as_ref() {
@@ -252,7 +285,9 @@ pub(super) fn issue_coupon(
         kind: quota.kind,
         face_value,
         validity,
-        services: services.cloned(),
+        services: limits.services.cloned(),
+        ratio: limits.ratio,
+        order_kinds: limits.order_kinds.cloned(),
         end: CouponEnd::Live,
         seq: context.seq,
     };

@@ -254,6 +254,7 @@ pub(super) fn adjust(
         payer: party.clone(),
         order: None,
         amount: signed,
+        discount_amount: Amount::ZERO,
         coupon_amount: Amount::ZERO,
         allocated_amount: Amount::ZERO,
         cash_amount: signed,

@@ -4,7 +4,7 @@
 use super::matching::{InvoiceItem, Matched, match_invoice};
 use super::records::{Bill, Invoice, InvoiceStatus, Record};
 use super::scope::{require_exists, require_scope};
-use super::{Context, Effects, Index, Outcome, State};
+use super::{Context, Effects, Index, InvoiceBasis, Outcome, State};
 use crate::amount::Amount;
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
@@ -19,6 +19,11 @@ pub(crate) fn invoiceable_items<'s>(state: &'s State, party: &'s Party) -> impl 
         let remaining = Amount::from_minor(bill.invoiceable.minor() - bill.invoiced.minor());
         (!remaining.is_zero()).then_some((id, bill, remaining))
     })
+}
+
+/// What is still invoiceable of a bill (signed).
+fn remaining(bill: &Bill) -> Amount {
+    Amount::from_minor(bill.invoiceable.minor() - bill.invoiced.minor())
 }
 
 fn require_invoice<'s>(state: &'s State, id: &Id) -> Result<&'s Invoice, Rejection> {
@@ -39,9 +44,44 @@ fn rebill(state: &State, matched: &[Matched], sign: i128) -> Result<Vec<Record>,
         .collect()
 }
 
-pub(super) fn request(state: &State, context: &Context<'_>, id: &Id, party: &Party, amount: Amount) -> Result<Effects, Rejection> {
+/// The bills named by an invoice by bills: each must be the party's (`not_found` otherwise).
+fn require_owned_bills(state: &State, party: &Party, basis: &InvoiceBasis) -> Result<(), Rejection> {
+    let InvoiceBasis::Bills(bills) = basis else { return Ok(()) };
+    for bill in bills {
+        if state.bill(bill).is_none_or(|record| record.invoice_owner != *party) {
+            return reject(ErrorCode::NotFound, format!("bill {bill} is not a bill {party} may invoice"));
+        }
+    }
+    Ok(())
+}
+
+/// Every item of the named cycles or bills, matched in full (SPEC v2 3 Invoices).
+fn match_in_full(state: &State, party: &Party, basis: &InvoiceBasis) -> Result<Vec<Matched>, Rejection> {
+    let matched: Vec<Matched> = match basis {
+        InvoiceBasis::Amount(_) => return Ok(Vec::new()),
+        InvoiceBasis::Cycles(cycles) => invoiceable_items(state, party)
+            .filter(|(_, bill, _)| cycles.contains(&bill.at.cycle()))
+            .map(|(bill, _, remaining)| Matched { bill: bill.clone(), amount: remaining })
+            .collect(),
+        InvoiceBasis::Bills(bills) => bills
+            .iter()
+            .filter_map(|id| state.bill(id).map(|bill| Matched { bill: id.clone(), amount: remaining(bill) }))
+            .collect(),
+    };
+    let mut total = Amount::ZERO;
+    for item in &matched {
+        total = total.checked_add(item.amount)?;
+    }
+    if !total.is_positive() {
+        return reject(ErrorCode::ExceedsInvoiceable, format!("the items named sum to {total}: nothing to invoice"));
+    }
+    Ok(matched)
+}
+
+pub(super) fn request(state: &State, context: &Context<'_>, id: &Id, party: &Party, basis: &InvoiceBasis) -> Result<Effects, Rejection> {
     require_scope(state, context.actor, party)?;
     require_exists(state, party)?;
+    require_owned_bills(state, party, basis)?;
     context.fresh()?;
     if state.invoice(id).is_some() {
         return reject(ErrorCode::AlreadyExists, format!("invoice {id} already exists"));
@@ -50,11 +90,26 @@ pub(super) fn request(state: &State, context: &Context<'_>, id: &Id, party: &Par
     if debt.is_positive() {
         return reject(ErrorCode::DebtOutstanding, format!("{party} owes {debt}: repay the debt before invoicing"));
     }
+    // `already_invoiced` is a state error: before the time check.
+    if let InvoiceBasis::Bills(bills) = basis
+        && let Some(bill) = bills.iter().find(|bill| state.bill(bill).is_some_and(|record| remaining(record).is_zero()))
+    {
+        return reject(ErrorCode::AlreadyInvoiced, format!("bill {bill} has nothing left to invoice"));
+    }
     context.in_time(state)?;
-    let items: Vec<InvoiceItem> = invoiceable_items(state, party)
-        .map(|(bill, record, remaining)| InvoiceItem { bill: bill.clone(), at: record.at, remaining })
-        .collect();
-    let matched = match_invoice(&items, amount)?;
+    let matched = match basis {
+        InvoiceBasis::Amount(amount) => {
+            let items: Vec<InvoiceItem> = invoiceable_items(state, party)
+                .map(|(bill, record, remaining)| InvoiceItem { bill: bill.clone(), at: record.at, remaining })
+                .collect();
+            match_invoice(&items, *amount)?
+        }
+        basis => match_in_full(state, party, basis)?,
+    };
+    let mut amount = Amount::ZERO;
+    for item in &matched {
+        amount = amount.checked_add(item.amount)?;
+    }
     let mut effects = Effects::new(Outcome::Invoiced { invoice: id.clone(), matched: matched.clone() });
     effects.records = rebill(state, &matched, 1)?;
     let invoice = Invoice { party: party.clone(), amount, status: InvoiceStatus::Issued, matched, at: context.at, seq: context.seq };

@@ -4,6 +4,7 @@
 //! the clock: the shell passes the time in [`Context`] and writes the returned [`Effects`].
 
 mod coupons;
+mod discounts;
 mod funds;
 mod invoices;
 pub mod matching;
@@ -33,6 +34,12 @@ use serde::{Deserialize, Serialize};
 pub const ATOMIC_COMMANDS_MAX: usize = 100;
 /// Characters of a `memo` or `reason`, at most.
 pub const TEXT_LENGTH_MAX: usize = 256;
+/// Characters of a customer's `name`, at most.
+pub const NAME_LENGTH_MAX: usize = 64;
+/// Billing cycles one invoice may name, at most.
+pub const INVOICE_CYCLES_MAX: usize = 12;
+/// Bills one invoice may name, at most.
+pub const INVOICE_BILLS_MAX: usize = 100;
 
 /// The kind of a partner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,6 +89,8 @@ pub struct Association {
     pub partner: Id,
     /// Resale or referral.
     pub kind: AssociationKind,
+    /// When the association began (a switch of kind keeps it).
+    pub at: crate::time::Timestamp,
 }
 
 /// A role an operator holds for its partner (SPEC 2.1); roles add up.
@@ -143,6 +152,10 @@ pub enum Role {
         whitelisted: bool,
         /// Its customer manager, if one was ever assigned under the current association.
         manager: Option<ManagerAssignment>,
+        /// Its name, up to 64 characters.
+        name: Option<String>,
+        /// The partner platform's own account id for it (伙伴销售平台账号).
+        external_id: Option<Id>,
     },
     /// An operator acting for one partner.
     Operator {
@@ -162,6 +175,10 @@ pub struct PartyRecord {
     pub credit_limit: Amount,
     /// Cash held by pending withdrawals: still in `cash`, not available.
     pub held: Amount,
+    /// When it was registered.
+    pub registered_at: crate::time::Timestamp,
+    /// The transaction that registered it (listings are oldest first).
+    pub seq: u64,
 }
 
 impl PartyRecord {
@@ -237,6 +254,10 @@ pub enum Command {
         partner: Option<Id>,
         /// Association kind (default resale when a partner is given).
         association: Option<AssociationKind>,
+        /// Its name.
+        name: Option<String>,
+        /// The partner platform's account id, unique per partner.
+        external_id: Option<Id>,
     },
     /// `associate`.
     Associate {
@@ -316,8 +337,10 @@ pub enum Command {
         kind: CouponKind,
         /// Value.
         amount: Amount,
-        /// Usable window.
-        validity: Validity,
+        /// Start (required of the platform; a distributor's default is its source quota's).
+        valid_from: Option<crate::time::Timestamp>,
+        /// End (required of the platform; a distributor's default is its source quota's).
+        valid_until: Option<crate::time::Timestamp>,
         /// The distributor's own quota it is carved from.
         from_quota: Option<Id>,
     },
@@ -347,6 +370,10 @@ pub enum Command {
         valid_until: Option<Timestamp>,
         /// Service types it pays for (absent: any).
         services: Option<Vec<Id>>,
+        /// A pickup voucher's largest share of each order.
+        ratio: Option<crate::amount::Ratio>,
+        /// The order kinds a pickup voucher pays (absent: all).
+        order_kinds: Option<Vec<OrderKind>>,
     },
     /// `reclaim_coupon`.
     ReclaimCoupon {
@@ -385,6 +412,8 @@ pub enum Command {
         order: Id,
         /// Coupons, in draw order.
         coupons: Vec<Id>,
+        /// A business discount of the customer's.
+        discount: Option<Id>,
         /// Customer or partner pays.
         payer: PayerKind,
     },
@@ -455,8 +484,8 @@ pub enum Command {
         invoice: Id,
         /// The invoiced party.
         party: Party,
-        /// The invoice amount.
-        amount: Amount,
+        /// What it covers: an amount, billing cycles or bills.
+        basis: InvoiceBasis,
     },
     /// `return_invoice`.
     ReturnInvoice {
@@ -498,6 +527,35 @@ pub enum Command {
         /// Why.
         reason: String,
     },
+    /// `grant_discount` (商务折扣).
+    GrantDiscount {
+        /// New discount id.
+        discount: Id,
+        /// The customer.
+        customer: Id,
+        /// The share of the official price to pay.
+        ratio: crate::amount::Ratio,
+        /// Service types it applies to (absent: all).
+        services: Option<Vec<Id>>,
+        /// Usable window.
+        validity: Validity,
+    },
+    /// `revoke_discount`.
+    RevokeDiscount {
+        /// The discount.
+        discount: Id,
+    },
+}
+
+/// What an invoice covers (SPEC 3 Invoices).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvoiceBasis {
+    /// An amount matched against the invoiceable items (SPEC 5).
+    Amount(Amount),
+    /// Every item of these UTC+8 billing cycles (`YYYY-MM`), in full.
+    Cycles(Vec<String>),
+    /// These bills' remaining value, in full.
+    Bills(Vec<Id>),
 }
 
 /// A member order of `place_combined_order`.
@@ -561,6 +619,8 @@ impl Command {
             Command::AssignCustomerManager { .. } => "assign_customer_manager",
             Command::RequestPartnerPayment { .. } => "request_partner_payment",
             Command::RejectPartnerPayment { .. } => "reject_partner_payment",
+            Command::GrantDiscount { .. } => "grant_discount",
+            Command::RevokeDiscount { .. } => "revoke_discount",
         }
     }
 }
@@ -723,6 +783,10 @@ pub enum Outcome {
         /// The request's new status.
         status: records::PartnerPaymentStatus,
     },
+    /// A discount was granted.
+    DiscountGranted(Id),
+    /// A discount was revoked.
+    DiscountRevoked(Id),
 }
 
 /// An allocation, recovery or unbind reclaim, as listed by `adjust_records`.
@@ -914,8 +978,9 @@ fn decide(state: &State, context: &Context<'_>, command: &Command) -> Result<Eff
 fn decide_command(state: &State, context: &Context<'_>, command: &Command) -> Result<Effects, Rejection> {
     match command {
         Command::RegisterPartner { partner, kind, parent } => parties::register_partner(state, context, partner, *kind, parent.as_ref()),
-        Command::RegisterCustomer { customer, partner, association } => {
-            parties::register_customer(state, context, customer, partner.as_ref(), *association)
+        Command::RegisterCustomer { customer, partner, association, name, external_id } => {
+            let identity = parties::Identity { name: name.clone(), external_id: external_id.clone() };
+            parties::register_customer(state, context, customer, partner.as_ref(), *association, identity)
         }
         Command::Associate { customer, partner, association } => parties::associate(state, context, customer, partner, *association),
         Command::Recharge { party, amount } => funds::recharge(state, context, party, *amount),
@@ -925,14 +990,15 @@ fn decide_command(state: &State, context: &Context<'_>, command: &Command) -> Re
         Command::RepayCredit { party, amount } => funds::repay_credit(state, context, party, *amount),
         Command::Adjust { party, direction, amount, .. } => funds::adjust(state, context, party, *direction, *amount),
         Command::Atomic { .. } => reject(ErrorCode::InvalidRequest, "atomic groups cannot be nested"),
-        Command::IssueQuota { quota, partner, kind, amount, validity, from_quota } => {
-            coupons::issue_quota(state, context, quota, partner, *kind, *amount, *validity, from_quota.as_ref())
+        Command::IssueQuota { quota, partner, kind, amount, valid_from, valid_until, from_quota } => {
+            coupons::issue_quota(state, context, quota, partner, *kind, *amount, (*valid_from, *valid_until), from_quota.as_ref())
         }
         Command::ReclaimQuota { quota } => coupons::reclaim_quota(state, context, quota),
         Command::WhitelistCustomer { customer } => coupons::whitelist_customer(state, context, customer),
-        Command::IssueCoupon { coupon, quota, customer, face_value, valid_from, valid_until, services } => {
+        Command::IssueCoupon { coupon, quota, customer, face_value, valid_from, valid_until, services, ratio, order_kinds } => {
             let window = (*valid_from, *valid_until);
-            coupons::issue_coupon(state, context, coupon, quota, customer, *face_value, window, services.as_ref())
+            let limits = coupons::Limits { services: services.as_ref(), ratio: *ratio, order_kinds: order_kinds.as_ref() };
+            coupons::issue_coupon(state, context, coupon, quota, customer, *face_value, window, limits)
         }
         Command::ReclaimCoupon { coupon } => coupons::reclaim_coupon(state, context, coupon),
         Command::ExpireCoupons => coupons::expire_coupons(state, context),
@@ -941,7 +1007,7 @@ fn decide_command(state: &State, context: &Context<'_>, command: &Command) -> Re
             orders::place(state, context, None, customer, std::slice::from_ref(&line), *pay_deadline)
         }
         Command::PlaceCombinedOrder { combined, customer, orders } => orders::place(state, context, Some(combined), customer, orders, None),
-        Command::PayOrder { order, coupons, payer } => orders::pay(state, context, order, coupons, *payer),
+        Command::PayOrder { order, coupons, discount, payer } => orders::pay(state, context, order, coupons, discount.as_ref(), *payer),
         Command::CancelOrder { order } => orders::cancel(state, context, order),
         Command::Unsubscribe { order, refund } => orders::unsubscribe(state, context, order, *refund),
         Command::Consume { customer, amount, erase, service } => orders::consume(state, context, customer, *amount, *erase, service.as_ref()),
@@ -951,13 +1017,17 @@ fn decide_command(state: &State, context: &Context<'_>, command: &Command) -> Re
         Command::DeleteWithdrawal { withdrawal } => withdrawals::delete(state, context, withdrawal),
         Command::Unbind { customer } => parties::unbind(state, context, customer),
         Command::SwitchAssociation { customer, association } => parties::switch_association(state, context, customer, *association),
-        Command::RequestInvoice { invoice, party, amount } => invoices::request(state, context, invoice, party, *amount),
+        Command::RequestInvoice { invoice, party, basis } => invoices::request(state, context, invoice, party, basis),
         Command::ReturnInvoice { invoice } => invoices::return_invoice(state, context, invoice),
         Command::RegisterOperator { operator, partner, roles } => operators::register(state, context, operator, partner, roles),
         Command::SetOperatorRoles { operator, roles } => operators::set_roles(state, context, operator, roles),
         Command::AssignCustomerManager { customer, operator } => operators::assign_manager(state, context, customer, operator.as_ref()),
         Command::RequestPartnerPayment { order } => orders::request_partner_payment(state, context, order),
         Command::RejectPartnerPayment { order, .. } => orders::reject_partner_payment(state, context, order),
+        Command::GrantDiscount { discount, customer, ratio, services, validity } => {
+            discounts::grant(state, context, discount, customer, *ratio, services.as_ref(), *validity)
+        }
+        Command::RevokeDiscount { discount } => discounts::revoke(state, context, discount),
     }
 }
 

@@ -36,7 +36,7 @@ pub(super) fn register(
     require_unused_party_id(state, operator)?;
     context.in_time(state)?;
     let role = Role::Operator { partner: partner.clone(), roles: sorted(roles) };
-    let record = PartyRecord { role, credit_limit: Amount::ZERO, held: Amount::ZERO };
+    let record = PartyRecord { role, credit_limit: Amount::ZERO, held: Amount::ZERO, registered_at: context.at, seq: context.seq };
     let mut effects = Effects::new(Outcome::OperatorRegistered(operator.clone()));
     effects.records.push(Record::Party(Party::Operator(operator.clone()), record));
     Ok(effects)
@@ -83,7 +83,8 @@ pub(super) fn assign_manager(state: &State, context: &Context<'_>, customer: &Id
         }
     }
     context.in_time(state)?;
-    let Role::Customer { association, whitelisted, manager } = &record.role else {
+    let mut role = record.role.clone();
+    let Role::Customer { manager, .. } = &mut role else {
         return reject(ErrorCode::NotFound, format!("{party} is not a customer"));
     };
     let assignment = ManagerAssignment {
@@ -92,7 +93,7 @@ pub(super) fn assign_manager(state: &State, context: &Context<'_>, customer: &Id
         from: context.at.next_cycle_day(),
     };
     let from = assignment.from;
-    let role = Role::Customer { association: association.clone(), whitelisted: *whitelisted, manager: Some(assignment) };
+    *manager = Some(assignment);
     let mut effects = Effects::new(Outcome::ManagerAssigned { customer: customer.clone(), operator: operator.cloned(), from });
     effects.records.push(Record::Party(party, PartyRecord { role, ..record.clone() }));
     Ok(effects)

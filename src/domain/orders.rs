@@ -4,7 +4,8 @@
 use super::coupons::coupon_account;
 use super::funds::incoming_to;
 use super::records::{
-    Bill, BillType, Combined, Coupon, CouponStatus, Order, OrderStatus, PAY_DEADLINE_DAYS, PartnerPaymentStatus, Payment, Record,
+    Bill, BillType, Combined, Coupon, CouponStatus, Discount, Order, OrderStatus, PAY_DEADLINE_DAYS, PartnerPaymentStatus, Payment,
+    Record,
 };
 use super::scope::{require_exists, require_platform};
 use super::{AdjustOperation, AdjustRecord, AssociationKind, Context, Effects, Index, OrderLine, Outcome, PartnerKind, PayerKind, State};
@@ -127,9 +128,19 @@ fn payer(state: &State, context: &Context<'_>, customer: &Party, kind: PayerKind
     }
 }
 
-pub(super) fn pay(state: &State, context: &Context<'_>, id: &Id, coupons: &[Id], payer_kind: PayerKind) -> Result<Effects, Rejection> {
-    if payer_kind == PayerKind::Partner && !coupons.is_empty() {
-        return reject(ErrorCode::InvalidRequest, "a partner pays without coupons");
+pub(super) fn pay(
+    state: &State,
+    context: &Context<'_>,
+    id: &Id,
+    coupons: &[Id],
+    discount: Option<&Id>,
+    payer_kind: PayerKind,
+) -> Result<Effects, Rejection> {
+    if payer_kind == PayerKind::Partner && (!coupons.is_empty() || discount.is_some()) {
+        return reject(ErrorCode::InvalidRequest, "a partner pays without coupons or discounts");
+    }
+    if !coupons.is_empty() && discount.is_some() {
+        return reject(ErrorCode::InvalidRequest, "a payment uses coupons or a discount, never both");
     }
     let target = resolve(state, id)?;
     let customer = Party::Customer(target.customer.clone());
@@ -143,6 +154,15 @@ pub(super) fn pay(state: &State, context: &Context<'_>, id: &Id, coupons: &[Id],
                 .ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("coupon {coupon} does not exist")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let discount = match discount {
+        Some(discount) => Some(
+            state
+                .discount(discount)
+                .map(|record| (discount, record))
+                .ok_or_else(|| Rejection::new(ErrorCode::NotFound, format!("discount {discount} does not exist")))?,
+        ),
+        None => None,
+    };
     context.fresh()?;
     require_not_member(&target, id)?;
     for (order_id, order) in &target.orders {
@@ -162,13 +182,18 @@ pub(super) fn pay(state: &State, context: &Context<'_>, id: &Id, coupons: &[Id],
     }
     for (coupon_id, coupon) in &coupon_records {
         let remaining = state.balance(&coupon_account(&coupon.customer, coupon_id));
-        let covers = target.orders.iter().any(|(_, order)| coupon.covers(order.service.as_ref()));
+        let covers = target.orders.iter().any(|(_, order)| coupon.applies_to(order));
         if coupon.customer != *target.customer || coupon.status(context.at, remaining) != CouponStatus::Usable || !covers {
             return reject(ErrorCode::CouponNotUsable, format!("coupon {coupon_id} is not a usable coupon of {customer} for these orders"));
         }
     }
+    if let Some((discount_id, discount)) = discount
+        && (discount.customer != *target.customer || !discount.usable(context.at))
+    {
+        return reject(ErrorCode::DiscountNotUsable, format!("discount {discount_id} is not a usable discount of {customer} at {}", context.at));
+    }
     context.in_time(state)?;
-    draw(state, context, &target, &coupon_records, &payer)
+    draw(state, context, &target, (&coupon_records, discount.map(|(_, discount)| discount)), &payer)
 }
 
 /// Pays every order in turn: the listed coupons that cover it, in order, then a customer payer's
@@ -178,7 +203,7 @@ fn draw(
     state: &State,
     context: &Context<'_>,
     target: &Target<'_>,
-    coupons: &[(&Id, &super::records::Coupon)],
+    (coupons, discount): (&[(&Id, &Coupon)], Option<&Discount>),
     payer: &Party,
 ) -> Result<Effects, Rejection> {
     let mut coupon_left: Vec<Amount> = coupons.iter().map(|(id, coupon)| state.balance(&coupon_account(&coupon.customer, id))).collect();
@@ -192,11 +217,13 @@ fn draw(
     let mut effects = Effects::new(Outcome::Paid(Vec::new()));
     let mut paid = Vec::new();
     for (order_id, order) in &target.orders {
-        let mut need = order.amount;
-        let mut payment = Payment::default();
+        let due = discount.map_or(order.amount, |discount| discount.due_for(order));
+        let mut need = due;
+        let mut payment = Payment { due, discount: order.amount.checked_sub(due)?, ..Payment::default() };
         for (index, (coupon_id, coupon)) in coupons.iter().enumerate() {
-            let take = need.min(coupon_left[index]);
-            if coupon.covers(order.service.as_ref()) && take.is_positive() {
+            // A pickup voucher pays at most its ratio of each order whose kind it allows.
+            let take = need.min(coupon_left[index]).min(coupon.limit_for(order));
+            if take.is_positive() {
                 coupon_left[index] = coupon_left[index].checked_sub(take)?;
                 need = need.checked_sub(take)?;
                 payment.coupon = payment.coupon.checked_add(take)?;
@@ -270,7 +297,8 @@ fn payment_bill(
         customer: Some(order.customer.clone()),
         payer: payer.clone(),
         order: Some(order_id.clone()),
-        amount: order.amount,
+        amount: payment.due,
+        discount_amount: payment.discount,
         coupon_amount: payment.coupon,
         allocated_amount: payment.allocated,
         cash_amount: payment.cash,
@@ -338,6 +366,7 @@ pub(super) fn unsubscribe(state: &State, context: &Context<'_>, id: &Id, refund:
         payer,
         order: Some(id.clone()),
         amount: refund.checked_neg()?,
+        discount_amount: Amount::ZERO,
         coupon_amount: Amount::ZERO,
         allocated_amount: parts.allocated.checked_add(parts.partner)?.checked_neg()?,
         cash_amount: parts.cash.checked_neg()?,
@@ -484,6 +513,7 @@ pub(super) fn consume(
         payer: party.clone(),
         order: None,
         amount,
+        discount_amount: Amount::ZERO,
         coupon_amount: coupon,
         allocated_amount: allocated,
         cash_amount: cash,

@@ -1,6 +1,7 @@
 //! Registering partners and customers, and associating customers with partners.
 
 use super::coupons::{reclaim_coupons, usable_coupons};
+use super::records::CouponKind;
 use super::records::Record;
 use super::scope::{reaches, require_exists, require_platform, require_scope, require_unused_party_id};
 use super::{
@@ -29,10 +30,28 @@ pub(super) fn register_partner(
     let party = Party::Partner(partner.clone());
     require_unused_party_id(state, partner)?;
     context.in_time(state)?;
-    let record = PartyRecord { role: Role::Partner { kind, parent: parent.cloned() }, credit_limit: Amount::ZERO, held: Amount::ZERO };
+    let role = Role::Partner { kind, parent: parent.cloned() };
+    let record = PartyRecord { role, credit_limit: Amount::ZERO, held: Amount::ZERO, registered_at: context.at, seq: context.seq };
     let mut effects = Effects::new(Outcome::PartnerRegistered(partner.clone()));
     effects.records.push(Record::Party(party, record));
     Ok(effects)
+}
+
+/// A customer's name and its partner platform's account id (`register_customer`).
+pub(super) struct Identity {
+    pub name: Option<String>,
+    pub external_id: Option<Id>,
+}
+
+/// An external id is unique among the customers of one partner (SPEC v2 `register_customer`).
+fn require_unused_external_id(state: &State, partner: Option<&Id>, external_id: Option<&Id>) -> Result<(), Rejection> {
+    if let Some(external_id) = external_id
+        && state.external_id_taken(partner, external_id)
+    {
+        let owner = partner.map_or_else(|| "customers without a partner".to_owned(), |partner| format!("partner:{partner}"));
+        return reject(ErrorCode::AlreadyExists, format!("external id {external_id} is already used among the customers of {owner}"));
+    }
+    Ok(())
 }
 
 pub(super) fn register_customer(
@@ -41,13 +60,15 @@ pub(super) fn register_customer(
     customer: &Id,
     partner: Option<&Id>,
     association: Option<AssociationKind>,
+    identity: Identity,
 ) -> Result<Effects, Rejection> {
     let association = match partner {
         Some(partner) => {
             let partner_party = Party::Partner(partner.clone());
             require_scope(state, context.actor, &partner_party)?;
             require_exists(state, &partner_party)?;
-            Some(Association { partner: partner.clone(), kind: association.unwrap_or(AssociationKind::Resale) })
+            let kind = association.unwrap_or(AssociationKind::Resale);
+            Some(Association { partner: partner.clone(), kind, at: context.at })
         }
         None => {
             require_platform(context.actor, "register customers without a partner")?;
@@ -57,9 +78,11 @@ pub(super) fn register_customer(
     context.fresh()?;
     let party = Party::Customer(customer.clone());
     require_unused_party_id(state, customer)?;
+    require_unused_external_id(state, partner, identity.external_id.as_ref())?;
     context.in_time(state)?;
-    let role = Role::Customer { association, whitelisted: false, manager: None };
-    let record = PartyRecord { role, credit_limit: Amount::ZERO, held: Amount::ZERO };
+    let role =
+        Role::Customer { association, whitelisted: false, manager: None, name: identity.name, external_id: identity.external_id };
+    let record = PartyRecord { role, credit_limit: Amount::ZERO, held: Amount::ZERO, registered_at: context.at, seq: context.seq };
     let mut effects = Effects::new(Outcome::CustomerRegistered(customer.clone()));
     effects.records.push(Record::Party(party, record));
     Ok(effects)
@@ -83,12 +106,16 @@ pub(super) fn associate(
     if association == AssociationKind::Resale {
         require_resale_preconditions(state, context, &customer_party)?;
     }
-    let Role::Customer { whitelisted, .. } = record.role else {
+    let mut role = record.role.clone();
+    let Role::Customer { association: linked, manager, external_id, .. } = &mut role else {
         return reject(ErrorCode::NotFound, format!("{customer_party} is not a customer"));
     };
+    // Its external id must stay unique among the new partner's customers.
+    require_unused_external_id(state, Some(partner), external_id.as_ref())?;
     context.in_time(state)?;
-    let linked = Some(Association { partner: partner.clone(), kind: association });
-    let updated = PartyRecord { role: Role::Customer { association: linked, whitelisted, manager: None }, ..record.clone() };
+    *linked = Some(Association { partner: partner.clone(), kind: association, at: context.at });
+    *manager = None;
+    let updated = PartyRecord { role, ..record.clone() };
     let mut effects = Effects::new(Outcome::Associated { customer: customer.clone(), partner: partner.clone(), association });
     effects.records.push(Record::Party(customer_party, updated));
     Ok(effects)
@@ -139,9 +166,14 @@ fn require_association<'s>(
 
 /// Unbinding or switching is blocked while the customer has asked its partner to pay an order
 /// that is still payable.
-fn require_no_open_request(state: &State, context: &Context<'_>, party: &Party) -> Result<(), Rejection> {
+/// When `leaving` (unbind, switch to referral), also while it holds a usable pickup voucher.
+fn require_unblocked(state: &State, context: &Context<'_>, party: &Party, leaving: bool) -> Result<(), Rejection> {
     if let Some(order) = super::orders::open_partner_payment(state, party, context.at) {
         return reject(ErrorCode::AssociationBlocked, format!("{party} has asked its partner to pay order {order}: reject or cancel it first"));
+    }
+    let pickup = usable_coupons(state, party, context.at).find(|(_, coupon)| coupon.kind == CouponKind::PickupVoucher);
+    if let (true, Some((voucher, _))) = (leaving, pickup) {
+        return reject(ErrorCode::AssociationBlocked, format!("{party} holds usable pickup voucher {voucher}: it is never reclaimed"));
     }
     Ok(())
 }
@@ -171,7 +203,10 @@ fn reclaim(
         };
         effects.adjust_records.push(record);
     }
-    let coupons: Vec<_> = usable_coupons(state, party, context.at).filter(|(_, coupon)| coupon.issuer == *partner).collect();
+    // Pickup vouchers are never reclaimed automatically (they block instead, see `require_unblocked`).
+    let coupons: Vec<_> = usable_coupons(state, party, context.at)
+        .filter(|(_, coupon)| coupon.issuer == *partner && coupon.kind != CouponKind::PickupVoucher)
+        .collect();
     let ids = coupons.iter().map(|(id, _)| (*id).clone()).collect();
     let (postings, records) = reclaim_coupons(state, context, coupons)?;
     effects.postings.extend(postings);
@@ -185,7 +220,7 @@ pub(super) fn unbind(state: &State, context: &Context<'_>, customer: &Id) -> Res
     let Some(association) = association else {
         return reject(ErrorCode::AssociationState, format!("{party} is not associated"));
     };
-    require_no_open_request(state, context, &party)?;
+    require_unblocked(state, context, &party, true)?;
     context.in_time(state)?;
     let mut effects = Effects::new(Outcome::AssociationChanged {
         customer: customer.clone(),
@@ -200,7 +235,10 @@ pub(super) fn unbind(state: &State, context: &Context<'_>, customer: &Id) -> Res
     };
     effects.outcome = Outcome::AssociationChanged { customer: customer.clone(), association: None, allocated, coupons };
     // The whitelist and the manager were the partner's: they end with the association.
-    let role = Role::Customer { association: None, whitelisted: false, manager: None };
+    let mut role = record.role.clone();
+    if let Role::Customer { association, whitelisted, manager, .. } = &mut role {
+        (*association, *whitelisted, *manager) = (None, false, None);
+    }
     effects.records.push(Record::Party(party, PartyRecord { role, ..record.clone() }));
     Ok(effects)
 }
@@ -217,7 +255,7 @@ pub(super) fn switch_association(state: &State, context: &Context<'_>, customer:
     if kind == AssociationKind::Resale {
         require_resale_preconditions(state, context, &party)?;
     }
-    require_no_open_request(state, context, &party)?;
+    require_unblocked(state, context, &party, kind == AssociationKind::Referral)?;
     context.in_time(state)?;
     let mut effects = Effects::new(Outcome::AssociationChanged {
         customer: customer.clone(),
@@ -231,11 +269,11 @@ pub(super) fn switch_association(state: &State, context: &Context<'_>, customer:
         (Amount::ZERO, Vec::new())
     };
     effects.outcome = Outcome::AssociationChanged { customer: customer.clone(), association: Some(kind), allocated, coupons };
-    let manager = match &record.role {
-        Role::Customer { manager, .. } => manager.clone(),
-        _ => None,
-    };
-    let role = Role::Customer { association: Some(Association { partner: association.partner.clone(), kind }), whitelisted: false, manager };
+    let mut role = record.role.clone();
+    if let Role::Customer { association: linked, whitelisted, .. } = &mut role {
+        *linked = Some(Association { kind, ..association.clone() });
+        *whitelisted = false;
+    }
     effects.records.push(Record::Party(party, PartyRecord { role, ..record.clone() }));
     Ok(effects)
 }

@@ -2,7 +2,7 @@
 //! is written whole by the command that changes it; `Record` carries one with its key.
 
 use super::PartyRecord;
-use crate::amount::Amount;
+use crate::amount::{Amount, Ratio};
 use crate::id::{Id, Party};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -18,13 +18,15 @@ pub const COMBINED_ORDERS_MAX: usize = 50;
 /// Days until an order's default pay deadline.
 pub const PAY_DEADLINE_DAYS: i64 = 7;
 
-/// Voucher or cash coupon.
+/// Voucher, cash coupon or pickup voucher.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CouponKind {
     /// 代金券.
     Voucher,
     /// 现金券: only for whitelisted customers.
     CashCoupon,
+    /// 提货券: pays at most a ratio of each order whose kind it allows.
+    PickupVoucher,
 }
 
 impl CouponKind {
@@ -33,6 +35,7 @@ impl CouponKind {
         match self {
             CouponKind::Voucher => "voucher",
             CouponKind::CashCoupon => "cash_coupon",
+            CouponKind::PickupVoucher => "pickup_voucher",
         }
     }
 }
@@ -80,6 +83,8 @@ pub struct Quota {
     pub source: QuotaSource,
     /// Reclaimed by its issuer.
     pub reclaimed: bool,
+    /// The value issued into it.
+    pub amount: Amount,
     /// The transaction that created it.
     pub seq: u64,
 }
@@ -152,6 +157,10 @@ pub struct Coupon {
     pub validity: Validity,
     /// Service types it pays for; `None` means any.
     pub services: Option<Vec<Id>>,
+    /// A pickup voucher's largest share of each order it pays.
+    pub ratio: Option<Ratio>,
+    /// The order kinds a pickup voucher pays; `None` means all.
+    pub order_kinds: Option<Vec<OrderKind>>,
     /// Reclaimed or swept.
     pub end: CouponEnd,
     /// The transaction that created it.
@@ -207,6 +216,22 @@ impl Coupon {
             (Some(_), None) => false,
         }
     }
+
+    /// Whether it may pay any of `order`: it covers the order's service and, for a pickup voucher,
+    /// allows the order's kind.
+    pub fn applies_to(&self, order: &Order) -> bool {
+        self.covers(order.service.as_ref()) && self.order_kinds.as_ref().is_none_or(|kinds| kinds.contains(&order.kind))
+    }
+
+    /// The most it may pay of `order` (SPEC 3): nothing of an order whose service it does not
+    /// cover or, for a pickup voucher, whose kind it does not allow; a pickup voucher at most
+    /// `floor_fen(ratio × amount)`; otherwise the whole amount.
+    pub fn limit_for(&self, order: &Order) -> Amount {
+        if !self.applies_to(order) {
+            return Amount::ZERO;
+        }
+        self.ratio.map_or(order.amount, |ratio| ratio.share_of(order.amount))
+    }
 }
 
 /// The kind of an order, which is also its bill's type.
@@ -259,6 +284,10 @@ impl OrderStatus {
 /// How an order was paid.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
+    /// What was due: the official price less the discount.
+    pub due: Amount,
+    /// The business discount taken off the official price.
+    pub discount: Amount,
     /// Coupon value.
     pub coupon: Amount,
     /// The customer's `allocated` (its partner's funds).
@@ -406,6 +435,8 @@ pub struct Bill {
     pub order: Option<Id>,
     /// Signed total.
     pub amount: Amount,
+    /// Business discount taken off the official price (the amount is what was due after it).
+    pub discount_amount: Amount,
     /// Coupon part.
     pub coupon_amount: Amount,
     /// `allocated` part.
@@ -507,6 +538,45 @@ pub struct Invoice {
     pub seq: u64,
 }
 
+/// A business discount (商务折扣) granted to a customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discount {
+    /// The customer who may choose it when paying.
+    pub customer: Id,
+    /// The share of the official price to pay (`0.85` = 15% off).
+    pub ratio: Ratio,
+    /// Service types it applies to; `None` means all.
+    pub services: Option<Vec<Id>>,
+    /// Usable window.
+    pub validity: Validity,
+    /// Revoked by the platform.
+    pub revoked: bool,
+    /// The transaction that granted it.
+    pub seq: u64,
+}
+
+impl Discount {
+    /// Whether it may be chosen at `at`.
+    pub fn usable(&self, at: Timestamp) -> bool {
+        !self.revoked && self.validity.contains(at)
+    }
+
+    /// What is due for `order` with this discount: `amount - floor_fen(amount × (1 - ratio))` when
+    /// it covers the order's service, else the whole amount.
+    pub fn due_for(&self, order: &Order) -> Amount {
+        let covers = match (&self.services, &order.service) {
+            (None, _) => true,
+            (Some(services), Some(service)) => services.contains(service),
+            (Some(_), None) => false,
+        };
+        if !covers {
+            return order.amount;
+        }
+        let off_hundredths = 100 - i128::from(self.ratio.hundredths());
+        Amount::from_minor(order.amount.minor() - order.amount.minor() * off_hundredths / 100)
+    }
+}
+
 /// A record with its key, as written by a command (insert or replace).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Record {
@@ -526,6 +596,8 @@ pub enum Record {
     Withdrawal(Id, Withdrawal),
     /// An invoice.
     Invoice(Id, Invoice),
+    /// A business discount.
+    Discount(Id, Discount),
 }
 
 impl Record {
@@ -541,6 +613,7 @@ impl Record {
             Record::Bill(id, _) => format!("bill:{id}"),
             Record::Withdrawal(id, _) => format!("withdrawal:{id}"),
             Record::Invoice(id, _) => format!("invoice:{id}"),
+            Record::Discount(id, _) => format!("discount:{id}"),
         }
     }
 }

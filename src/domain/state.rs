@@ -1,7 +1,7 @@
 //! The in-memory state the rules read, with an undo log so a failed command, atomic group or
 //! commit leaves it exactly as it was.
 
-use super::records::{Bill, Combined, Coupon, Invoice, Order, Quota, Record, Withdrawal};
+use super::records::{Bill, Combined, Coupon, Discount, Invoice, Order, Quota, Record, Withdrawal};
 use super::{Effects, PartyRecord};
 use crate::amount::Amount;
 use crate::error::{ErrorCode, Rejection};
@@ -91,6 +91,8 @@ pub(crate) enum Index {
     Withdrawals,
     /// (partner, 0, operator): operators acting for a partner.
     Operators,
+    /// (partner, or the platform for customers without one, 0, external id).
+    ExternalIds,
 }
 
 type IndexEntry = (Index, Party, u64, Id);
@@ -106,6 +108,7 @@ pub struct State {
     bills: HashMap<Id, Bill>,
     withdrawals: HashMap<Id, Withdrawal>,
     invoices: HashMap<Id, Invoice>,
+    discounts: HashMap<Id, Discount>,
     index: BTreeSet<IndexEntry>,
     balances: HashMap<Account, Amount>,
     requests: HashMap<Id, RequestEntry>,
@@ -139,17 +142,21 @@ impl Undo {
 
 fn index_entries(record: &Record) -> Vec<IndexEntry> {
     match record {
-        Record::Party(Party::Customer(customer), party) => party
-            .association()
-            .map(|association| (Index::PartnerCustomers, Party::Partner(association.partner.clone()), 0, customer.clone()))
-            .into_iter()
-            .collect(),
+        Record::Party(Party::Customer(customer), party) => {
+            let partner = party.association().map(|association| Party::Partner(association.partner.clone()));
+            let mut entries: Vec<IndexEntry> =
+                partner.iter().map(|partner| (Index::PartnerCustomers, partner.clone(), 0, customer.clone())).collect();
+            if let super::Role::Customer { external_id: Some(external_id), .. } = &party.role {
+                entries.push((Index::ExternalIds, partner.unwrap_or(Party::Platform), 0, external_id.clone()));
+            }
+            entries
+        }
         Record::Party(Party::Operator(operator), party) => party
             .operator()
             .map(|(partner, _)| (Index::Operators, Party::Partner(partner.clone()), 0, operator.clone()))
             .into_iter()
             .collect(),
-        Record::Party(..) | Record::Combined(..) | Record::Invoice(..) => Vec::new(),
+        Record::Party(..) | Record::Combined(..) | Record::Invoice(..) | Record::Discount(..) => Vec::new(),
         Record::Quota(id, quota) => vec![(Index::Quotas, Party::Partner(quota.owner.clone()), quota.seq, id.clone())],
         Record::Coupon(id, coupon) => vec![(Index::Coupons, Party::Customer(coupon.customer.clone()), coupon.seq, id.clone())],
         Record::Order(id, order) => vec![(Index::Orders, Party::Customer(order.customer.clone()), order.seq, id.clone())],
@@ -231,6 +238,17 @@ impl State {
         self.invoices.get(id)
     }
 
+    /// A business discount.
+    pub fn discount(&self, id: &Id) -> Option<&Discount> {
+        self.discounts.get(id)
+    }
+
+    /// Whether a customer of `partner` (none: of no partner) already has `external_id`.
+    pub(crate) fn external_id_taken(&self, partner: Option<&Id>, external_id: &Id) -> bool {
+        let owner = partner.map_or(Party::Platform, |partner| Party::Partner(partner.clone()));
+        self.index.contains(&(Index::ExternalIds, owner, 0, external_id.clone()))
+    }
+
     /// Every record, for comparing a replay with the store.
     pub fn records(&self) -> Vec<Record> {
         let mut records: Vec<Record> = Vec::new();
@@ -242,6 +260,7 @@ impl State {
         records.extend(self.bills.iter().map(|(key, value)| Record::Bill(key.clone(), value.clone())));
         records.extend(self.withdrawals.iter().map(|(key, value)| Record::Withdrawal(key.clone(), value.clone())));
         records.extend(self.invoices.iter().map(|(key, value)| Record::Invoice(key.clone(), value.clone())));
+        records.extend(self.discounts.iter().map(|(key, value)| Record::Discount(key.clone(), value.clone())));
         records
     }
 
@@ -303,6 +322,7 @@ impl State {
             Record::Bill(key, value) => self.bills.insert(key.clone(), value).map(|old| Record::Bill(key, old)),
             Record::Withdrawal(key, value) => self.withdrawals.insert(key.clone(), value).map(|old| Record::Withdrawal(key, old)),
             Record::Invoice(key, value) => self.invoices.insert(key.clone(), value).map(|old| Record::Invoice(key, old)),
+            Record::Discount(key, value) => self.discounts.insert(key.clone(), value).map(|old| Record::Discount(key, old)),
         };
         self.reindex(previous.as_ref(), Some(&record));
         previous
@@ -324,6 +344,7 @@ impl State {
             Record::Bill(key, _) => drop(put(&mut self.bills, key, None)),
             Record::Withdrawal(key, _) => drop(put(&mut self.withdrawals, key, None)),
             Record::Invoice(key, _) => drop(put(&mut self.invoices, key, None)),
+            Record::Discount(key, _) => drop(put(&mut self.discounts, key, None)),
         }
     }
 

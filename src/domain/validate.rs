@@ -3,7 +3,10 @@
 //! reseller without a parent, 101 commands in a group).
 
 use super::records::{COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, PAYMENT_COUPONS_MAX};
-use super::{ATOMIC_COMMANDS_MAX, Command, OperatorRole, PartnerKind, PayerKind, TEXT_LENGTH_MAX};
+use super::{
+    ATOMIC_COMMANDS_MAX, Command, INVOICE_BILLS_MAX, INVOICE_CYCLES_MAX, InvoiceBasis, NAME_LENGTH_MAX, OperatorRole, PartnerKind,
+    PayerKind, TEXT_LENGTH_MAX,
+};
 use crate::amount::{AMOUNT_INPUT_LIMIT_MINOR, Amount};
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
@@ -60,6 +63,36 @@ fn structure(command: &Command, top_level: bool) -> Result<(), Rejection> {
             request("parent is required for, and only for, a reseller")
         }
         Command::RegisterCustomer { partner: None, association: Some(_), .. } => request("association needs a partner"),
+        Command::RegisterCustomer { name: Some(name), .. } if name.is_empty() || name.chars().count() > NAME_LENGTH_MAX => {
+            request(format!("field name must be 1 to {NAME_LENGTH_MAX} characters"))
+        }
+        Command::IssueQuota { from_quota: None, valid_from, valid_until, .. } if valid_from.is_none() || valid_until.is_none() => {
+            request("valid_from and valid_until are required without from_quota")
+        }
+        Command::IssueCoupon { order_kinds: Some(kinds), .. }
+            if kinds.is_empty() || kinds.iter().enumerate().any(|(index, kind)| kinds[..index].contains(kind)) =>
+        {
+            request("field order_kinds must hold distinct kinds")
+        }
+        Command::PayOrder { payer: PayerKind::Partner, discount: Some(_), .. } => request("a partner pays without discounts"),
+        Command::PayOrder { coupons, discount: Some(_), .. } if !coupons.is_empty() => {
+            request("a payment uses coupons or a discount, never both")
+        }
+        Command::GrantDiscount { services: Some(services), .. } => {
+            distinct(&services.iter().collect::<Vec<_>>(), "services", (1, COUPON_SERVICES_MAX))
+        }
+        Command::RequestInvoice { party, basis: InvoiceBasis::Cycles(cycles), .. } => {
+            member(party, "party")?;
+            if cycles.iter().any(|cycle| !crate::protocol::is_cycle(cycle)) {
+                return request("field cycles must hold cycles YYYY-MM");
+            }
+            let texts: Vec<Id> = cycles.iter().map(|cycle| Id::derived(cycle.clone())).collect();
+            distinct(&texts.iter().collect::<Vec<_>>(), "cycles", (1, INVOICE_CYCLES_MAX))
+        }
+        Command::RequestInvoice { party, basis: InvoiceBasis::Bills(bills), .. } => {
+            member(party, "party")?;
+            distinct(&bills.iter().collect::<Vec<_>>(), "bills", (1, INVOICE_BILLS_MAX))
+        }
         Command::Recharge { party, .. }
         | Command::SetCreditLimit { party, .. }
         | Command::RepayCredit { party, .. }
@@ -110,7 +143,7 @@ fn amounts(command: &Command) -> Result<(), Rejection> {
         | Command::IssueQuota { amount, .. }
         | Command::PlaceOrder { amount, .. }
         | Command::RequestWithdrawal { amount, .. }
-        | Command::RequestInvoice { amount, .. }
+        | Command::RequestInvoice { basis: InvoiceBasis::Amount(amount), .. }
         | Command::IssueCoupon { face_value: amount, .. }
         | Command::Unsubscribe { refund: amount, .. } => positive(*amount),
         Command::SetCreditLimit { limit, .. } if limit.is_negative() || limit.minor() >= AMOUNT_INPUT_LIMIT_MINOR => {

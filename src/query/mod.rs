@@ -25,6 +25,8 @@ pub(crate) fn answer(store: &Store, state: &State, request: &Request, query: &Qu
     }
 }
 
+mod listings;
+
 /// Who reads, resolved (an operator reads as its partner, within its roles), and when.
 struct Reader<'s> {
     state: &'s State,
@@ -39,16 +41,32 @@ impl Reader<'_> {
             Query::Order { order } => order_query(self, order),
             Query::Invoiceable { party } => invoiceable_query(self, party),
             Query::Invoice { invoice } => invoice_query(self, invoice),
-            Query::ConsumptionSummary { partner, cycle } => consumption_summary(self, partner.as_ref(), cycle),
+            Query::ConsumptionSummary { partner, cycle, manager } => consumption_summary(self, partner.as_ref(), cycle, manager.as_ref()),
             Query::Orders { customer, status, partner_payment, page } => {
                 orders_query(self, customer.as_ref(), OrderFilter { status: *status, partner_payment: *partner_payment }, *page)
             }
             Query::Bills { party, cycle, page } => bills_query(self, party, cycle.as_deref(), *page),
             Query::Withdrawals { party, page } => withdrawals_query(self, party, *page),
-            Query::AdjustRecords { partner, target, operation, from, to, page } => {
-                let filter = RecordFilter { partner: partner.as_ref(), target: target.as_ref(), operation: *operation, from: *from, to: *to };
+            Query::AdjustRecords { partner, target, operation, transfer, from, to, page } => {
+                // A transfer is a request id: the records its transaction wrote (none when unknown).
+                let seq = transfer.as_ref().map(|transfer| self.state.request(transfer).map_or(0, |entry| entry.seq));
+                let filter =
+                    RecordFilter { partner: partner.as_ref(), target: target.as_ref(), operation: *operation, seq, from: *from, to: *to };
                 adjust_records(store, self, &filter, *page)
             }
+            Query::Customers { partner, association, manager, page } => {
+                listings::customers(self, partner.as_ref(), (*association, manager.as_ref()), *page)
+            }
+            Query::Resellers { partner, page } => listings::resellers(self, partner.as_ref(), *page),
+            Query::Quotas { partner, kind, status, parent_quota, page } => {
+                let filter = listings::QuotaFilter { kind: *kind, status: *status, parent_quota: parent_quota.as_ref() };
+                listings::quotas(self, partner.as_ref(), &filter, *page)
+            }
+            Query::Coupons { customer, quota, kind, status, page } => {
+                let filter = listings::CouponFilter { quota: quota.as_ref(), kind: *kind, status: *status };
+                listings::coupons(self, customer.as_ref(), &filter, *page)
+            }
+            Query::Operators { partner, page } => listings::operators(self, partner.as_ref(), *page),
             Query::Statement { party, account, from, to, page } => statement(store, self, party, *account, (*from, *to), *page),
         }
     }
@@ -206,6 +224,8 @@ fn order_json(id: &Id, order: &Order, now: Timestamp) -> Value {
         "payer": order.payer.as_ref().map(Party::to_string),
         "partner_payment": order.partner_payment.map(PartnerPaymentStatus::name),
         "paid": {
+            "due": order.paid.due.to_string(),
+            "discount": order.paid.discount.to_string(),
             "coupon": order.paid.coupon.to_string(),
             "allocated": order.paid.allocated.to_string(),
             "cash": order.paid.cash.to_string(),
@@ -292,6 +312,7 @@ fn bill_json(id: &Id, bill: &Bill) -> Value {
         "cycle": bill.at.cycle(),
         "order": bill.order.as_ref().map(Id::as_str),
         "amount": bill.amount.to_string(),
+        "discount_amount": bill.discount_amount.to_string(),
         "coupon_amount": bill.coupon_amount.to_string(),
         "allocated_amount": bill.allocated_amount.to_string(),
         "cash_amount": bill.cash_amount.to_string(),
@@ -337,13 +358,16 @@ struct RecordFilter<'a> {
     partner: Option<&'a Id>,
     target: Option<&'a Party>,
     operation: Option<domain::AdjustOperation>,
+    /// The seq of the transfer asked for.
+    seq: Option<u64>,
     from: Option<Timestamp>,
     to: Option<Timestamp>,
 }
 
 impl RecordFilter<'_> {
-    fn matches(&self, at: Timestamp, record: &AdjustRecord) -> bool {
-        self.partner.is_none_or(|partner| *partner == record.partner)
+    fn matches(&self, seq: u64, at: Timestamp, record: &AdjustRecord) -> bool {
+        self.seq.is_none_or(|wanted| wanted == seq)
+            && self.partner.is_none_or(|partner| *partner == record.partner)
             && self.target.is_none_or(|target| *target == record.target)
             && self.operation.is_none_or(|operation| operation == record.operation)
             && self.from.is_none_or(|from| at >= from)
@@ -364,24 +388,25 @@ fn adjust_records(store: &Store, reader: &Reader<'_>, filter: &RecordFilter<'_>,
     }
     let visible = |record: &AdjustRecord| reader.in_scope(&Party::Partner(record.partner.clone())) || reader.in_scope(&record.target);
     let records = store.adjust_records().map_err(storage)?;
-    let selected: Vec<_> = records.iter().filter(|(_, at, record)| filter.matches(*at, record) && visible(record)).collect();
-    let lines: Vec<Value> = paged(&selected, page)
-        .map(|(seq, at, record)| {
-            json!({
+    let selected: Vec<_> = records.iter().filter(|(seq, at, record)| filter.matches(*seq, *at, record) && visible(record)).collect();
+    let mut lines = Vec::new();
+    for (seq, at, record) in paged(&selected, page) {
+        let transaction = store.transaction(*seq).map_err(storage)?.ok_or_else(|| storage(StoreError::Corrupt(missing(*seq))))?;
+        lines.push(json!({
                 "seq": seq,
                 "at": at.to_string(),
+                "transfer": transaction.request.as_str(),
                 "operation": record.operation.name(),
                 "partner": record.partner.as_str(),
                 "target": record.target.to_string(),
                 "amount": record.amount.to_string(),
                 "memo": record.memo,
-            })
-        })
-        .collect();
+        }));
+    }
     Ok(json!({"total_count": selected.len(), "records": lines}))
 }
 
-fn paged<T>(items: &[T], page: Page) -> impl Iterator<Item = &T> {
+pub(crate) fn paged<T>(items: &[T], page: Page) -> impl Iterator<Item = &T> {
     let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
     items.iter().skip(offset).take(usize::try_from(page.limit).unwrap_or(usize::MAX))
 }
@@ -450,9 +475,8 @@ fn invoiceable_query(reader: &Reader<'_>, party: &Party) -> Result<Value, Reject
     let mut items = Vec::new();
     for (id, bill, remaining) in domain::invoiceable_items(state, party) {
         total = total.checked_add(remaining)?;
-        items.push(
-            json!({"bill": id.as_str(), "bill_type": bill.bill_type.name(), "at": bill.at.to_string(), "remaining": remaining.to_string()}),
-        );
+        items.push(json!({"bill": id.as_str(), "bill_type": bill.bill_type.name(), "at": bill.at.to_string(), "cycle": bill.at.cycle(),
+            "remaining": remaining.to_string()}));
     }
     Ok(json!({"total": total.to_string(), "items": items}))
 }
@@ -470,45 +494,49 @@ fn invoice_query(reader: &Reader<'_>, id: &Id) -> Result<Value, Rejection> {
     }))
 }
 
-/// Consumption, refunds and adjustments per customer of a partner in one UTC+8 cycle, by bill
-/// amount (coupon-paid parts included: they are consumption too).
+/// Per customer of a partner in one UTC+8 cycle: consumption at official prices (coupon-paid
+/// parts included: they are consumption too), payable after discounts (应付), paid after coupon
+/// value (实付), refunds, adjustments, and net = payable + refunds + adjustments.
 #[derive(Clone, Copy, Default)]
 struct Summary {
     consumption: Amount,
+    payable: Amount,
+    paid: Amount,
     refunds: Amount,
     adjustments: Amount,
 }
 
 impl Summary {
     fn add(&mut self, bill: &Bill) -> Result<(), Rejection> {
-        let slot = match bill.bill_type {
-            BillType::New | BillType::Renew | BillType::Change | BillType::Usage => &mut self.consumption,
-            BillType::Refund => &mut self.refunds,
-            BillType::Compensation | BillType::Deduction => &mut self.adjustments,
-        };
-        *slot = slot.checked_add(bill.amount)?;
+        match bill.bill_type {
+            BillType::New | BillType::Renew | BillType::Change | BillType::Usage => {
+                self.consumption = self.consumption.checked_add(bill.amount.checked_add(bill.discount_amount)?)?;
+                self.payable = self.payable.checked_add(bill.amount)?;
+                self.paid = self.paid.checked_add(bill.amount.checked_sub(bill.coupon_amount)?)?;
+            }
+            BillType::Refund => self.refunds = self.refunds.checked_add(bill.amount)?,
+            BillType::Compensation | BillType::Deduction => self.adjustments = self.adjustments.checked_add(bill.amount)?,
+        }
         Ok(())
     }
 
     fn merge(&mut self, other: Summary) -> Result<(), Rejection> {
         self.consumption = self.consumption.checked_add(other.consumption)?;
+        self.payable = self.payable.checked_add(other.payable)?;
+        self.paid = self.paid.checked_add(other.paid)?;
         self.refunds = self.refunds.checked_add(other.refunds)?;
         self.adjustments = self.adjustments.checked_add(other.adjustments)?;
         Ok(())
     }
 
-    fn to_json(self, customer: Option<&Id>) -> Result<Value, Rejection> {
-        let net = self.consumption.checked_add(self.refunds)?.checked_add(self.adjustments)?;
-        let mut value = json!({"consumption": self.consumption.to_string(), "refunds": self.refunds.to_string(),
-            "adjustments": self.adjustments.to_string(), "net": net.to_string()});
-        if let Some(customer) = customer {
-            value["customer"] = json!(customer.as_str());
-        }
-        Ok(value)
+    fn to_json(self) -> Result<Value, Rejection> {
+        let net = self.payable.checked_add(self.refunds)?.checked_add(self.adjustments)?;
+        Ok(json!({"consumption": self.consumption.to_string(), "payable": self.payable.to_string(), "paid": self.paid.to_string(),
+            "refunds": self.refunds.to_string(), "adjustments": self.adjustments.to_string(), "net": net.to_string()}))
     }
 }
 
-fn consumption_summary(reader: &Reader<'_>, partner: Option<&Id>, cycle: &str) -> Result<Value, Rejection> {
+fn consumption_summary(reader: &Reader<'_>, partner: Option<&Id>, cycle: &str, manager: Option<&Id>) -> Result<Value, Rejection> {
     let state = reader.state;
     let partner = match (partner, &reader.acting.party) {
         (Some(partner), _) => Party::Partner(partner.clone()),
@@ -523,9 +551,11 @@ fn consumption_summary(reader: &Reader<'_>, partner: Option<&Id>, cycle: &str) -
     if !managing_only {
         reader.authorize(&partner, Reach::Full)?;
     }
+    let manager_of = |id: &Id| state.party(&Party::Customer(id.clone())).and_then(|record| record.manager_at(reader.now)).cloned();
     let mut customers: Vec<&Id> = state
         .indexed(Index::PartnerCustomers, &partner)
         .filter(|id| !managing_only || domain::manages(state, &reader.acting, &Party::Customer((*id).clone()), reader.now))
+        .filter(|id| manager.is_none_or(|manager| manager_of(id).as_ref() == Some(manager)))
         .collect();
     customers.sort();
     let mut totals = Summary::default();
@@ -539,7 +569,10 @@ fn consumption_summary(reader: &Reader<'_>, partner: Option<&Id>, cycle: &str) -
             }
         }
         totals.merge(summary)?;
-        lines.push(summary.to_json(Some(customer))?);
+        let mut line = summary.to_json()?;
+        line["customer"] = json!(customer.as_str());
+        line["manager"] = json!(manager_of(customer).as_ref().map(Id::as_str));
+        lines.push(line);
     }
-    Ok(json!({"partner": partner.to_string(), "cycle": cycle, "customers": lines, "totals": totals.to_json(None)?}))
+    Ok(json!({"partner": partner.to_string(), "cycle": cycle, "customers": lines, "totals": totals.to_json()?}))
 }

@@ -1,0 +1,255 @@
+//! The listings of SPEC v2 section 4: `customers`, `resellers`, `quotas`, `coupons` and
+//! `operators`, each paged, oldest first (by the seq that created the entry), scoped as SPEC 2.1
+//! says: the platform sees everything, a partner (or its admin or finance operator) its own and,
+//! as a distributor, its resellers', a customer manager only the customers it manages.
+
+use super::{Reader, paged};
+use crate::domain::records::{Coupon, CouponKind, CouponStatus, Quota, QuotaSource, QuotaStatus};
+use crate::domain::{AssociationKind, Index, PartyRecord, Reach, Role};
+use crate::error::{ErrorCode, Rejection, reject};
+use crate::id::{Id, Party};
+use crate::journal::{Account, AccountKind};
+use crate::protocol::Page;
+use serde_json::{Value, json};
+
+/// A page of `rows` (already in listing order) under `key`, with the total.
+fn page_of(key: &str, rows: &[Value], page: Page) -> Value {
+    let mut result = json!({"total_count": rows.len()});
+    result[key] = Value::Array(paged(rows, page).cloned().collect());
+    result
+}
+
+fn denied<T>(reader: &Reader<'_>, what: &str) -> Result<T, Rejection> {
+    reject(ErrorCode::AccessDenied, format!("{} may not list {what}", reader.state_actor()))
+}
+
+/// The partners whose entries a listing covers: the one named (in the reader's scope), or by
+/// default the reading partner and its resellers; `None` for the platform without a filter
+/// (everyone's). Customers and customer managers (unless `managers_too`) are refused.
+fn partners(reader: &Reader<'_>, partner: Option<&Id>, what: &str, managers_too: bool) -> Result<Option<Vec<Party>>, Rejection> {
+    let state = reader.state;
+    if matches!(reader.acting.party, Party::Customer(_)) || (reader.acting.managing_only() && !managers_too) {
+        return denied(reader, what);
+    }
+    if let Some(partner) = partner {
+        let party = Party::Partner(partner.clone());
+        if reader.acting.managing_only() && party != reader.acting.party {
+            return denied(reader, what);
+        }
+        if !reader.acting.managing_only() {
+            reader.authorize(&party, Reach::Full)?;
+        }
+        return Ok(Some(vec![party]));
+    }
+    match &reader.acting.party {
+        Party::Platform => Ok(None),
+        party => {
+            let mut list = vec![party.clone()];
+            list.extend(
+                state.parties().filter(|(_, record)| record.parent() == party.partner_id()).map(|(reseller, _)| reseller.clone()),
+            );
+            Ok(Some(list))
+        }
+    }
+}
+
+fn customer_row(reader: &Reader<'_>, id: &Id, record: &PartyRecord) -> Value {
+    let (name, external_id) = match &record.role {
+        Role::Customer { name, external_id, .. } => (name.clone(), external_id.as_ref().map(Id::to_string)),
+        _ => (None, None),
+    };
+    let association = record.association();
+    json!({
+        "customer": id.as_str(),
+        "name": name,
+        "external_id": external_id,
+        "partner": association.map(|association| association.partner.as_str()),
+        "association": association.map(|association| association.kind.name()),
+        "associated_at": association.map(|association| association.at.to_string()),
+        "manager": record.manager_at(reader.now).map(Id::as_str),
+    })
+}
+
+/// `customers {partner?, association?, manager?}`.
+pub(super) fn customers(
+    reader: &Reader<'_>,
+    partner: Option<&Id>,
+    (association, manager): (Option<AssociationKind>, Option<&Id>),
+    page: Page,
+) -> Result<Value, Rejection> {
+    let state = reader.state;
+    let owners = partners(reader, partner, "customers", true)?;
+    let mut selected: Vec<(&Id, &PartyRecord)> = match &owners {
+        None => state.parties().filter_map(|(party, record)| party.customer_id().map(|id| (id, record))).collect(),
+        Some(owners) => owners
+            .iter()
+            .flat_map(|owner| state.indexed(Index::PartnerCustomers, owner))
+            .filter_map(|id| state.party(&Party::Customer(id.clone())).map(|record| (id, record)))
+            .collect(),
+    };
+    selected.retain(|(id, record)| {
+        let party = Party::Customer((*id).clone());
+        (!reader.acting.managing_only() || crate::domain::manages(state, &reader.acting, &party, reader.now))
+            && association.is_none_or(|kind| record.association().is_some_and(|association| association.kind == kind))
+            && manager.is_none_or(|manager| record.manager_at(reader.now) == Some(manager))
+    });
+    selected.sort_by_key(|(id, record)| (record.seq, (*id).clone()));
+    let rows: Vec<Value> = selected.iter().map(|(id, record)| customer_row(reader, id, record)).collect();
+    Ok(page_of("customers", &rows, page))
+}
+
+/// `resellers {partner?}`: a distributor's resellers.
+pub(super) fn resellers(reader: &Reader<'_>, partner: Option<&Id>, page: Page) -> Result<Value, Rejection> {
+    let state = reader.state;
+    let distributor = match partners(reader, partner, "resellers", false)? {
+        Some(list) => list.into_iter().next(),
+        None => None,
+    };
+    let mut selected: Vec<(&Party, &PartyRecord)> = state
+        .parties()
+        .filter(|(_, record)| record.parent().is_some_and(|parent| distributor.as_ref().is_none_or(|wanted| wanted.partner_id() == Some(parent))))
+        .collect();
+    selected.sort_by_key(|(party, record)| (record.seq, (*party).clone()));
+    let rows: Vec<Value> = selected
+        .iter()
+        .map(|(party, record)| {
+            json!({"partner": party.partner_id().map(Id::as_str), "parent": record.parent().map(Id::as_str),
+                "registered_at": record.registered_at.to_string()})
+        })
+        .collect();
+    Ok(page_of("resellers", &rows, page))
+}
+
+/// The filters of `quotas`.
+pub(super) struct QuotaFilter<'a> {
+    pub kind: Option<CouponKind>,
+    pub status: Option<QuotaStatus>,
+    pub parent_quota: Option<&'a Id>,
+}
+
+fn parent_quota(quota: &Quota) -> Option<&Id> {
+    match &quota.source {
+        QuotaSource::Platform => None,
+        QuotaSource::Quota(id) => Some(id),
+    }
+}
+
+/// `quotas {partner?, kind?, status?, parent_quota?}`.
+pub(super) fn quotas(reader: &Reader<'_>, partner: Option<&Id>, filter: &QuotaFilter<'_>, page: Page) -> Result<Value, Rejection> {
+    let state = reader.state;
+    let owners = partners(reader, partner, "quotas", false)?;
+    let mut selected: Vec<(&Id, &Quota)> = match &owners {
+        None => state.parties().flat_map(|(party, _)| state.indexed(Index::Quotas, party)).filter_map(|id| state.quota(id).map(|quota| (id, quota))).collect(),
+        Some(owners) => {
+            owners.iter().flat_map(|owner| state.indexed(Index::Quotas, owner)).filter_map(|id| state.quota(id).map(|quota| (id, quota))).collect()
+        }
+    };
+    selected.retain(|(_, quota)| {
+        filter.kind.is_none_or(|kind| quota.kind == kind)
+            && filter.status.is_none_or(|status| quota.status(reader.now) == status)
+            && filter.parent_quota.is_none_or(|parent| parent_quota(quota) == Some(parent))
+    });
+    selected.sort_by_key(|(id, quota)| (quota.seq, (*id).clone()));
+    let rows: Vec<Value> = selected
+        .iter()
+        .map(|(id, quota)| {
+            let balance = state.balance(&Account::new(Party::Partner(quota.owner.clone()), AccountKind::Quota((*id).clone())));
+            json!({
+                "quota": id.as_str(), "partner": quota.owner.as_str(), "kind": quota.kind.name(), "amount": quota.amount.to_string(),
+                "balance": balance.to_string(), "valid_from": quota.validity.valid_from.to_string(),
+                "valid_until": quota.validity.valid_until.to_string(), "status": quota.status(reader.now).name(),
+                "parent_quota": parent_quota(quota).map(Id::as_str),
+            })
+        })
+        .collect();
+    Ok(page_of("quotas", &rows, page))
+}
+
+/// The filters of `coupons`.
+pub(super) struct CouponFilter<'a> {
+    pub quota: Option<&'a Id>,
+    pub kind: Option<CouponKind>,
+    pub status: Option<CouponStatus>,
+}
+
+/// A coupon is the reader's to see when its holder is in the reader's scope, or the reader (or
+/// its reseller) issued it.
+fn sees_coupon(reader: &Reader<'_>, coupon: &Coupon) -> bool {
+    reader.in_scope(&Party::Customer(coupon.customer.clone())) || reader.in_scope(&Party::Partner(coupon.issuer.clone()))
+}
+
+/// `coupons {customer?, quota?, kind?, status?}`.
+pub(super) fn coupons(reader: &Reader<'_>, customer: Option<&Id>, filter: &CouponFilter<'_>, page: Page) -> Result<Value, Rejection> {
+    let state = reader.state;
+    if reader.acting.managing_only() {
+        return denied(reader, "coupons");
+    }
+    if let Some(customer) = customer {
+        reader.authorize(&Party::Customer(customer.clone()), Reach::Full)?;
+    }
+    if let Some(quota) = filter.quota
+        && state.quota(quota).is_none()
+    {
+        return reject(ErrorCode::NotFound, format!("quota {quota} does not exist"));
+    }
+    let holder = customer.map(|customer| Party::Customer(customer.clone()));
+    let mut selected: Vec<(&Id, &Coupon)> = match &holder {
+        Some(holder) => state.indexed(Index::Coupons, holder).filter_map(|id| state.coupon(id).map(|coupon| (id, coupon))).collect(),
+        None => state.all_coupons().filter(|(_, coupon)| sees_coupon(reader, coupon)).collect(),
+    };
+    let remaining = |id: &Id, coupon: &Coupon| state.balance(&Account::new(Party::Customer(coupon.customer.clone()), AccountKind::Coupon(id.clone())));
+    selected.retain(|(id, coupon)| {
+        filter.quota.is_none_or(|quota| coupon.quota == *quota)
+            && filter.kind.is_none_or(|kind| coupon.kind == kind)
+            && filter.status.is_none_or(|status| coupon.status(reader.now, remaining(id, coupon)) == status)
+    });
+    selected.sort_by_key(|(id, coupon)| (coupon.seq, (*id).clone()));
+    let rows: Vec<Value> = selected
+        .iter()
+        .map(|(id, coupon)| {
+            let left = remaining(id, coupon);
+            json!({
+                "coupon": id.as_str(), "quota": coupon.quota.as_str(), "customer": coupon.customer.as_str(), "kind": coupon.kind.name(),
+                "face_value": coupon.face_value.to_string(), "remaining": left.to_string(),
+                "valid_from": coupon.validity.valid_from.to_string(), "valid_until": coupon.validity.valid_until.to_string(),
+                "services": coupon.services.as_ref().map(|services| services.iter().map(Id::as_str).collect::<Vec<_>>()),
+                "ratio": coupon.ratio.map(|ratio| ratio.to_string()),
+                "order_kinds": coupon.order_kinds.as_ref().map(|kinds| kinds.iter().map(|kind| kind.name()).collect::<Vec<_>>()),
+                "status": coupon.status(reader.now, left).name(),
+            })
+        })
+        .collect();
+    Ok(page_of("coupons", &rows, page))
+}
+
+/// `operators {partner?}`, with how many customers each manages now.
+pub(super) fn operators(reader: &Reader<'_>, partner: Option<&Id>, page: Page) -> Result<Value, Rejection> {
+    let state = reader.state;
+    let owners = match partners(reader, partner, "operators", false)? {
+        // By default a partner lists its own operators, not its resellers'.
+        Some(list) if partner.is_none() => list.into_iter().take(1).collect(),
+        Some(list) => list,
+        None => state.parties().filter(|(party, _)| matches!(party, Party::Partner(_))).map(|(party, _)| party.clone()).collect(),
+    };
+    let mut selected: Vec<(&Id, &PartyRecord)> = owners
+        .iter()
+        .flat_map(|owner| state.indexed(Index::Operators, owner))
+        .filter_map(|id| state.party(&Party::Operator(id.clone())).map(|record| (id, record)))
+        .collect();
+    selected.sort_by_key(|(id, record)| (record.seq, (*id).clone()));
+    let rows: Vec<Value> = selected
+        .iter()
+        .filter_map(|(id, record)| {
+            let (partner, roles) = record.operator()?;
+            let managed = state
+                .indexed(Index::PartnerCustomers, &Party::Partner(partner.clone()))
+                .filter(|customer| {
+                    state.party(&Party::Customer((*customer).clone())).and_then(|record| record.manager_at(reader.now)) == Some(*id)
+                })
+                .count();
+            Some(json!({"operator": id.as_str(), "partner": partner.as_str(), "roles": crate::protocol::role_names(roles),
+                "customers_managed": managed}))
+        })
+        .collect();
+    Ok(page_of("operators", &rows, page))
+}
