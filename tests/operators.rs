@@ -185,9 +185,12 @@ fn a_customer_manager_sees_exactly_its_assigned_customers_from_the_next_utc8_day
     assert_eq!(bill_ids(&f.ok(bills("operator:OM", NEXT_DAY, "C1"))), ["O-C1"]);
     assert_eq!(bill_ids(&f.ok(bills("operator:OM", NEXT_DAY, "CR"))), ["O-CR"]);
     assert_eq!(code(&f, bills("operator:OM", NEXT_DAY, "C5")), "access_denied");
-    assert_eq!(order_ids(&f.ok(query("orders", "operator:OM", NEXT_DAY, json!({})))), ["O-C1", "O-CR"]);
+    // A manager sees no more than its partner: of a referral customer, only orders the partner paid
+    // or was asked to pay (none here).
+    assert_eq!(order_ids(&f.ok(query("orders", "operator:OM", NEXT_DAY, json!({})))), ["O-C1"]);
     assert_eq!(order_ids(&f.ok(query("orders", "operator:OM2", NEXT_DAY, json!({})))), ["O-C5"]);
-    assert_eq!(f.ok(query("order", "operator:OM", NEXT_DAY, json!({"order": "O-CR"})))["customer"], "CR");
+    assert_eq!(f.ok(query("order", "operator:OM", NEXT_DAY, json!({"order": "O-C1"})))["customer"], "C1");
+    assert_eq!(code(&f, query("order", "operator:OM", NEXT_DAY, json!({"order": "O-CR"}))), "access_denied");
     assert_eq!(code(&f, query("order", "operator:OM", NEXT_DAY, json!({"order": "O-C5"}))), "access_denied");
     let summary = f.ok(query("consumption_summary", "operator:OM", NEXT_DAY, json!({"cycle": "2026-01"})));
     assert_eq!(summary_rows(&summary), ["C1", "CR"]);

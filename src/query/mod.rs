@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 /// Answers `query` for `request.actor`; time-dependent statuses are evaluated at `now` (the
 /// query's `at`, or the engine clock).
 pub(crate) fn answer(store: &Store, state: &State, request: &Request, query: &Query, now: Timestamp) -> Response {
-    let result = domain::acting(state, &request.actor).and_then(|acting| {
+    let result = malformed(request, query).and_then(|()| domain::acting(state, &request.actor)).and_then(|acting| {
         let reader = Reader { state, acting, now };
         reader.answer(store, query)
     });
@@ -26,6 +26,19 @@ pub(crate) fn answer(store: &Store, state: &State, request: &Request, query: &Qu
 }
 
 mod listings;
+
+/// A query malformed whoever asks ranks before the actor's checks (SPEC 2.2).
+fn malformed(request: &Request, query: &Query) -> Result<(), Rejection> {
+    match query {
+        Query::Statement { party, account: StatementAccount::Allocated, .. } if !matches!(party, Party::Customer(_)) => {
+            reject(ErrorCode::InvalidRequest, format!("{party} has no allocated account: customers do"))
+        }
+        Query::ConsumptionSummary { partner: None, .. } if !matches!(request.actor, Party::Partner(_) | Party::Operator(_)) => {
+            reject(ErrorCode::InvalidRequest, "field partner is required unless a partner asks")
+        }
+        _ => Ok(()),
+    }
+}
 
 /// Who reads, resolved (an operator reads as its partner, within its roles), and when.
 struct Reader<'s> {
@@ -88,16 +101,17 @@ impl Reader<'_> {
 
     /// Whether the reader may see `order` (SPEC 2.1): its customer in full scope, a customer
     /// manager's assigned customer, or an order the reader's partner paid or was asked to pay.
+    /// A customer manager sees no more than its partner would, and only of its own customers.
     fn sees_order(&self, order: &Order) -> bool {
         let customer = Party::Customer(order.customer.clone());
-        if self.in_scope(&customer) {
-            return true;
-        }
-        if self.acting.managing_only() {
-            return domain::manages(self.state, &self.acting, &customer, self.now);
-        }
         let reached = |partner: &Id| domain::in_scope(self.state, &self.acting.party, &Party::Partner(partner.clone()));
-        order.payer.as_ref().and_then(Party::partner_id).is_some_and(reached) || order.asked_partner.as_ref().is_some_and(reached)
+        let partner_sees = domain::in_scope(self.state, &self.acting.party, &customer)
+            || order.payer.as_ref().and_then(Party::partner_id).is_some_and(reached)
+            || order.asked_partner.as_ref().is_some_and(reached);
+        if self.acting.managing_only() {
+            return partner_sees && domain::manages(self.state, &self.acting, &customer, self.now);
+        }
+        partner_sees
     }
 }
 
