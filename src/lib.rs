@@ -20,7 +20,9 @@
 //!     assert!(ledger.execute_line(line).is_ok());
 //! }
 //! let balance = ledger.execute_line(r#"{"op":"balance","actor":"partner:P1","party":"customer:C1"}"#);
-//! assert_eq!(balance.to_json()["result"]["cash"], "250.50");
+//! // The partner's funds are the customer's `allocated`; its own `cash` stays its own.
+//! assert_eq!(balance.to_json()["result"]["allocated"], "250.50");
+//! assert_eq!(balance.to_json()["result"]["cash"], "0.00");
 //! // Overspending is refused and changes nothing.
 //! let refused = ledger.execute_line(r#"{"op":"allocate","id":"r5","actor":"partner:P1","to":"customer:C1","amount":"800"}"#);
 //! assert_eq!(refused.rejection().unwrap().code.name(), "insufficient_funds");

@@ -87,7 +87,8 @@ fn the_chart_is_well_formed_svg_with_three_series_and_labels() {
     let db = build(dir.path());
     let output = dir.path().join("sp9.svg");
     let printed = run_ok(&["chart", "--partner", "SP.9", "--cycle", "2026-01", "--output", path(&output), "--db", path(&db)]);
-    assert!(printed.contains("2 customers, 6 bills; consumption 4250.12, refunds -120.00, net 4109.62 CNY"), "{printed}");
+    // U.5 became SP.9's customer in February: listed, with no January bills.
+    assert!(printed.contains("3 customers, 6 bills; consumption 4250.12, refunds -120.00, net 4109.62 CNY"), "{printed}");
     let svg = std::fs::read_to_string(&output).unwrap();
     assert_well_formed(&svg);
     assert!(svg.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));

@@ -27,6 +27,21 @@ fn line<'a>(summary: &'a str, start: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line starting with {start:?} in:\n{summary}"))
 }
 
+/// The count (first number) on the first line of `summary` that starts with `start`.
+fn count(summary: &str, start: &str) -> u64 {
+    let rest = &line(summary, start)[start.len()..];
+    rest.split_whitespace().next().and_then(|count| count.replace(',', "").parse().ok()).unwrap_or_else(|| panic!("no count after {start}"))
+}
+
+/// `"-1,234.56"` in fen.
+fn fen(text: &str) -> i64 {
+    let text = text.trim().replace(',', "");
+    let (negative, digits) = text.strip_prefix('-').map_or((false, text.as_str()), |rest| (true, rest));
+    let (units, cents) = digits.split_once('.').expect("an amount with cents");
+    let magnitude = units.parse::<i64>().expect("yuan") * 100 + cents.parse::<i64>().expect("fen");
+    if negative { -magnitude } else { magnitude }
+}
+
 /// The summary without the lines that measure speed, which vary from run to run.
 fn without_timing(summary: &str) -> Vec<&str> {
     summary.lines().filter(|line| !line.trim_start().starts_with("throughput:") && !line.trim_start().starts_with("wall time:")).collect()
@@ -42,24 +57,76 @@ fn demo_is_clean_deterministic_and_verifiable() {
     let answers = first.lines().find(|line| line.contains(" answers: ")).expect("a line accounting for all answers");
     assert!(answers.ends_with(" 0 unexpected"), "every answer as expected:\n{first}");
     assert!(line(&first, "bookkeeping:").contains("match"), "balances agree with the script:\n{first}");
-    for section in
-        ["Platform accounts", "Partners at month end", "Coupons", "Orders", "On-demand usage and debt", "Withdrawals", "Invoices"]
-    {
+    for section in [
+        "Platform accounts",
+        "Where the money is",
+        "Partners at month end",
+        "Operators and customer managers",
+        "Partner payments",
+        "Associations during the month",
+        "Coupons",
+        "Orders",
+        "On-demand usage and debt",
+        "Withdrawals",
+        "Invoices",
+    ] {
         assert!(first.contains(section), "section {section} missing:\n{first}");
     }
+    // Refusals the script provokes, the v2 rules' among them.
     for code in [
         "insufficient_funds",
         "coupon_not_usable",
         "order_expired",
+        "order_state",
         "not_your_customer",
+        "not_resale_customer",
+        "association_state",
+        "association_blocked",
+        "resale_customer",
+        "withdrawal_state",
+        "access_denied",
         "already_invoiced",
         "debt_outstanding",
         "duplicate",
     ] {
-        let count: u64 =
-            line(&first, code).split_whitespace().nth(1).and_then(|count| count.replace(',', "").parse().ok()).expect("a count");
-        assert!(count > 0, "no {code} in a 300-customer month:\n{first}");
+        assert!(count(&first, code) > 0, "no {code} in a 300-customer month:\n{first}");
     }
+    // The v2 flows all happen in a 300-customer month.
+    for start in [
+        "admin operators registered",
+        "finance operators registered",
+        "customer_manager operators registered",
+        "customer managers assigned",
+        "managers' reads of their customers' bills",
+        "requested by customers",
+        "paid by the partner",
+        "rejected by the partner",
+        "then paid by the customer itself",
+        "awaiting-payment lists read by partners",
+        "unassociated customers joined as resale",
+        "referral customers switched to resale",
+        "resale customers unbound",
+        "refunds reclaimed by a former partner",
+        "SLA credits to resale customers",
+        "redeemed on usage",
+        "by resale customers",
+    ] {
+        assert!(count(&first, start) > 0, "no {start} in a 300-customer month:\n{first}");
+    }
+    // Customers' allocated funds and their own cash are shown apart, and the position adds up.
+    let amount = |start: &str| -> i64 {
+        let rest = &line(&first, start)[start.len()..];
+        rest.split_whitespace().find(|cell| cell.contains('.')).map(fen).unwrap_or_else(|| panic!("no amount after {start}"))
+    };
+    let (allocated, own) = (amount("customers' allocated"), amount("customers' own cash"));
+    assert!(allocated > 0 && own > 0, "money position:\n{first}");
+    let parts = amount("platform revenue")
+        + amount("partners' cash")
+        + allocated
+        + own
+        + amount("less credit in use (partners, customers)")
+        + amount("less customer debt");
+    assert_eq!(parts, amount("= net money in from the bank"), "the money position adds up:\n{first}");
     assert!(line(&first, "throughput:").ends_with("commands/s"), "throughput line:\n{first}");
 
     let second = demo(&db, 7);

@@ -57,6 +57,7 @@ fn ledger_balances(db: &str, csv: &str) -> Balances {
         put(format!("{party}:credit"), &result["credit_used"], "CNY", true);
         if party.starts_with("customer:") {
             put(format!("{party}:arrears"), &result["arrears"], "CNY", true);
+            put(format!("{party}:allocated"), &result["allocated"], "CNY", false);
         }
         for quota in result["quotas"].as_array().expect("quotas") {
             put(format!("{party}:quota:{}", quota["quota"].as_str().unwrap()), &quota["balance"], "CPN", false);
@@ -238,9 +239,14 @@ fn a_month_of_everything_exports_to_matching_balances() {
     let db = build(dir.path());
     check_exports(dir.path(), path(&db));
     let csv = run_ok(&["export", "--format", "csv", "--db", path(&db)]);
-    // Atomic members are named by their own op; ids with ':' stay whole in the account column.
-    assert!(csv.contains(",req-45,partner:dist_1,recover,partner:Res-1.a:cash,CNY,-5.00"), "{csv}");
+    // Atomic members are named by their own op (the operator who sent it is the actor); ids with
+    // ':' stay whole in the account column.
+    assert!(csv.contains(",req-46,operator:fin.1,recover,partner:Res-1.a:cash,CNY,-5.00"), "{csv}");
     assert!(csv.contains(",customer:cust.a:coupon:K:a-1,CPN,-300.00"), "{csv}");
+    // A customer's allocated funds are an account of their own; a refund reclaimed by the former
+    // partner lands in that partner's cash.
+    assert!(csv.contains(",req-46,operator:fin.1,allocate,customer:cust.a:allocated,CNY,10.00"), "{csv}");
+    assert!(csv.contains(",req-70,customer:C_2,unsubscribe,partner:Res-1.a:cash,CNY,50.00"), "{csv}");
 }
 
 #[test]
@@ -258,14 +264,16 @@ fn formats_use_utc8_dates_and_leave_out_transactions_without_postings() {
     let db = path(&db);
     let journal = run_ok(&["export", "--format", "hledger", "--db", db]);
     // 2026-01-31T20:00:00Z is 2026-02-01 in UTC+8.
-    assert!(journal.contains("2026-02-01 consume req-52  ; seq:52, at:2026-01-31T20:00:00Z, actor:platform"), "{journal}");
+    assert!(journal.contains("2026-02-01 consume req-53  ; seq:53, at:2026-01-31T20:00:00Z, actor:platform"), "{journal}");
     assert!(journal.contains("partner:dist_1:quota:Q/2026.01"), "{journal}");
+    assert!(journal.contains("account customer:U.5:allocated  ; type:A"), "{journal}");
     assert!(!journal.contains("register_partner") && !journal.contains("place_order"), "{journal}");
     let beancount = run_ok(&["export", "--format", "beancount", "--db", db]);
     assert!(beancount.contains("option \"operating_currency\" \"CNY\""));
     assert!(beancount.contains("open Assets:Partner:0-0dist-U1:Quota:Q-C2026-D01 CPN"), "{beancount}");
     assert!(beancount.contains("open Liabilities:Customer:C4:Arrears CNY"), "{beancount}");
-    assert!(beancount.contains("2026-02-01 * \"consume req-52\""), "{beancount}");
+    assert!(beancount.contains("2026-02-01 * \"consume req-53\""), "{beancount}");
+    assert!(beancount.contains("open Assets:Customer:U-D5:Allocated CNY"), "{beancount}");
     // Every account is opened once, before (or on the day of) its first use.
     let opens: Vec<&str> = beancount.lines().filter(|line| line.contains(" open ")).collect();
     let unique: BTreeSet<&str> = opens.iter().map(|line| line.split(' ').nth(2).unwrap()).collect();

@@ -54,10 +54,12 @@ enum CliCommand {
     },
     /// Run one realistic month of a partner platform into a fresh ledger file and print its books.
     ///
-    /// Distributors with resellers and solution providers, their customers, coupons, orders,
-    /// usage, refunds, withdrawals and invoices, plus commands that fail as they should. The same
-    /// seed gives the same journal. Exits non-zero if any answer is not the expected one or
-    /// `verify` fails.
+    /// Distributors with resellers and solution providers, their operators and customer
+    /// managers, their customers (allocated funds apart from their own cash), coupons, orders
+    /// (some paid by the partner on request, some requests rejected), usage, refunds,
+    /// association changes, withdrawals and invoices, plus commands and queries that fail as they
+    /// should. The same seed gives the same journal. Exits non-zero if any answer is not the
+    /// expected one, the balances differ from the demo's own bookkeeping, or `verify` fails.
     Demo {
         /// The ledger file (replaced if it exists).
         #[arg(long, default_value = "partner-ledger-demo.redb")]

@@ -1,8 +1,12 @@
 //! A month of platform life for the command-line tests (`cli_tables`, `export`, `chart`): every
-//! kind of posting — recharges, allocations, credit, quotas and coupons (issued, spent, expired,
-//! reclaimed), orders and combined orders paid with coupons, cash and credit, refunds, usage that
-//! runs into debt and its repayment, withdrawals, adjustments, an atomic group, an invoice — with
-//! ids that use `.`, `_`, `-`, lower-case first letters and (for quotas, coupons and orders) `:`.
+//! kind of posting — recharges, allocations (into customers' `allocated`), credit, quotas and
+//! coupons (issued, spent, expired, reclaimed), orders and combined orders paid with coupons,
+//! allocated funds, cash and credit, refunds, usage that runs into debt and its repayment,
+//! withdrawals, adjustments, an atomic group sent by a finance operator, an invoice — with ids
+//! that use `.`, `_`, `-`, lower-case first letters and (for quotas, coupons and orders) `:`.
+//! Early February (UTC+8) adds the v2 flows: partner-payment requests (paid, rejected, still
+//! open), an unassociated customer with its own cash that becomes resale, and an unbound customer
+//! whose refund goes back to its former partner (`refund_reclaim`).
 //! It is applied through the real binary (`partner-ledger apply`).
 #![allow(dead_code)]
 
@@ -15,7 +19,9 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_partner-ledger");
 pub const DIST: &str = "partner:dist_1";
 pub const RESELLER: &str = "partner:Res-1.a";
 pub const PROVIDER: &str = "partner:SP.9";
-pub const PARTIES: [&str; 8] = ["platform", DIST, RESELLER, PROVIDER, "customer:cust.a", "customer:C_2", "customer:Ref-3", "customer:C4"];
+pub const FINANCE: &str = "operator:fin.1";
+pub const PARTIES: [&str; 9] =
+    ["platform", DIST, RESELLER, PROVIDER, "customer:cust.a", "customer:C_2", "customer:Ref-3", "customer:C4", "customer:U.5"];
 
 /// The commands, each with an explicit `at` in January 2026 (UTC), plus one on 2026-01-31T20:00Z
 /// that belongs to the February cycle (UTC+8).
@@ -43,7 +49,8 @@ pub fn lines() -> Vec<String> {
     add(&day(1, 3), DIST, json!({"op": "allocate", "to": "customer:cust.a", "amount": "5000"}));
     add(&day(1, 3), RESELLER, json!({"op": "allocate", "to": "customer:C_2", "amount": "2000"}));
     add(&day(1, 3), PROVIDER, json!({"op": "allocate", "to": "customer:C4", "amount": "100"}));
-    add(&day(1, 4), p, json!({"op": "set_credit_limit", "party": "customer:cust.a", "limit": "1000"}));
+    // A resale customer has no credit (v2): dist_1 gets a finance operator instead.
+    add(&day(1, 4), p, json!({"op": "register_operator", "operator": "fin.1", "partner": "dist_1", "roles": ["finance"]}));
     add(&day(1, 4), p, json!({"op": "set_credit_limit", "party": PROVIDER, "limit": "5000"}));
     add(&day(1, 4), p, json!({"op": "set_credit_limit", "party": "customer:Ref-3", "limit": "500"}));
     let window = json!({"valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-07-01T00:00:00Z"});
@@ -69,11 +76,12 @@ pub fn lines() -> Vec<String> {
         json!({"op": "issue_coupon", "coupon": "K:a-2", "quota": "Q:2026.01", "customer": "cust.a", "face_value": "50",
         "valid_until": "2026-01-10T00:00:00Z"}),
     );
-    // Orders over several days: coupons, cash, credit; refunds to credit first, then cash.
+    // Orders over several days: coupons, allocated, cash, credit; refunds to credit first, then
+    // allocated, then cash.
     add(
         &day(3, 2),
         "customer:cust.a",
-        json!({"op": "place_order", "order": "O:1", "customer": "cust.a", "amount": "5400", "kind": "new", "service": "ecs"}),
+        json!({"op": "place_order", "order": "O:1", "customer": "cust.a", "amount": "5300", "kind": "new", "service": "ecs"}),
     );
     add(&day(3, 2), "customer:cust.a", json!({"op": "pay_order", "order": "O:1", "coupons": ["K:a-1"]}));
     add(&day(5, 6), "customer:C_2", json!({"op": "place_order", "order": "O:2", "customer": "C_2", "amount": "150", "kind": "renew"}));
@@ -92,8 +100,9 @@ pub fn lines() -> Vec<String> {
     add(&day(14, 3), p, json!({"op": "approve_withdrawal", "withdrawal": "W.1"}));
     add(&day(14, 4), "customer:Ref-3", json!({"op": "request_withdrawal", "withdrawal": "W-2", "party": "customer:Ref-3", "amount": "10"}));
     add(&day(14, 5), p, json!({"op": "reject_withdrawal", "withdrawal": "W-2", "reason": "银行账户有误"}));
-    // A partner pays for its resale customer; coupons expire; a quota is reclaimed.
+    // A resale customer asks its partner to pay (代付), and it does; coupons expire; a quota is reclaimed.
     add(&day(15, 2), "customer:C4", json!({"op": "place_order", "order": "O:4", "customer": "C4", "amount": "300", "kind": "change"}));
+    add(&day(15, 2), "customer:C4", json!({"op": "request_partner_payment", "order": "O:4"}));
     add(&day(15, 3), PROVIDER, json!({"op": "pay_order", "order": "O:4", "payer": "partner"}));
     add(&day(16, 1), p, json!({"op": "expire_coupons"}));
     add(&day(16, 2), DIST, json!({"op": "reclaim_quota", "quota": "Q:res-1"}));
@@ -102,7 +111,7 @@ pub fn lines() -> Vec<String> {
     add(&day(18, 3), p, json!({"op": "adjust", "party": DIST, "direction": "deduct", "amount": "10", "reason": "fee"}));
     add(
         &day(19, 2),
-        DIST,
+        FINANCE,
         json!({"op": "atomic", "commands": [
             {"op": "allocate", "to": "customer:cust.a", "amount": "10"},
             {"op": "recover", "from": RESELLER, "amount": "5"}
@@ -123,7 +132,41 @@ pub fn lines() -> Vec<String> {
     add(&day(25, 2), p, json!({"op": "repay_credit", "party": "customer:Ref-3", "amount": "10"}));
     // Late on the 31st (UTC) is already February in UTC+8.
     add("2026-01-31T20:00:00Z", p, json!({"op": "consume", "customer": "cust.a", "amount": "7"}));
+    february(&mut add);
     lines
+}
+
+/// Early February: partner payment requested, paid, rejected and left open; an unassociated
+/// customer with its own cash becomes resale and spends allocated funds before it; an SLA credit
+/// reaches a resale customer's own cash; an unbound customer's refund goes to its former partner.
+fn february(add: &mut impl FnMut(&str, &str, Value)) {
+    let p = "platform";
+    let day = |day: u32, hour: u32| format!("2026-02-{day:02}T{hour:02}:00:00Z");
+    let (ref3, u5) = ("customer:Ref-3", "customer:U.5");
+    // A solution provider's referral customer asks; the provider rejects, and the customer pays itself.
+    add(&day(2, 2), ref3, json!({"op": "place_order", "order": "O:7", "customer": "Ref-3", "amount": "25", "kind": "renew"}));
+    add(&day(2, 2), ref3, json!({"op": "request_partner_payment", "order": "O:7"}));
+    add(&day(2, 3), PROVIDER, json!({"op": "reject_partner_payment", "order": "O:7", "reason": "不在本月预算内"}));
+    add(&day(2, 4), ref3, json!({"op": "pay_order", "order": "O:7"}));
+    // It asks again for another order; this time the provider pays (the bill stays the customer's to invoice).
+    add(&day(3, 2), ref3, json!({"op": "place_order", "order": "O:8", "customer": "Ref-3", "amount": "40", "kind": "new"}));
+    add(&day(3, 2), ref3, json!({"op": "request_partner_payment", "order": "O:8"}));
+    add(&day(3, 3), PROVIDER, json!({"op": "pay_order", "order": "O:8", "payer": "partner"}));
+    // An unassociated customer with its own money becomes a resale customer of SP.9 and keeps it.
+    add(&day(4, 1), p, json!({"op": "register_customer", "customer": "U.5"}));
+    add(&day(4, 1), p, json!({"op": "recharge", "party": u5, "amount": "500"}));
+    add(&day(4, 2), u5, json!({"op": "place_order", "order": "O:9", "customer": "U.5", "amount": "100", "kind": "new"}));
+    add(&day(4, 2), u5, json!({"op": "pay_order", "order": "O:9"}));
+    add(&day(5, 1), p, json!({"op": "associate", "customer": "U.5", "partner": "SP.9", "association": "resale"}));
+    add(&day(5, 2), PROVIDER, json!({"op": "allocate", "to": u5, "amount": "300", "memo": "welcome budget"}));
+    add(&day(5, 3), p, json!({"op": "consume", "customer": "U.5", "amount": "50", "service": "ecs"}));
+    add(&day(5, 4), p, json!({"op": "adjust", "party": "customer:cust.a", "direction": "compensate", "amount": "25", "reason": "SLA"}));
+    // C_2 is unbound: its allocated funds go back to Res-1.a; the refund of what they paid follows them.
+    add(&day(6, 2), RESELLER, json!({"op": "unbind", "customer": "C_2"}));
+    add(&day(6, 3), "customer:C_2", json!({"op": "unsubscribe", "order": "O:2", "refund": "50"}));
+    // A request still open at the end: the provider's awaiting list.
+    add(&day(7, 2), u5, json!({"op": "place_order", "order": "O:10", "customer": "U.5", "amount": "60", "kind": "new"}));
+    add(&day(7, 2), u5, json!({"op": "request_partner_payment", "order": "O:10"}));
 }
 
 fn extend(target: &mut Value, fields: &Value) {

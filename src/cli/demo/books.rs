@@ -50,9 +50,12 @@ pub(super) fn read_books(ledger: &Ledger, model: &Model, at: i64) -> Result<Book
         *slot = parse_fen(&accounts[name])?;
     }
     let funds = |result: &Value| -> Result<Funds, String> {
+        // Partners have no `allocated` account: absent there.
+        let allocated = if result["allocated"].is_null() { 0 } else { parse_fen(&result["allocated"])? };
         Ok(Funds {
             cash: parse_fen(&result["cash"])?,
             held: parse_fen(&result["held"])?,
+            allocated,
             credit_limit: parse_fen(&result["credit_limit"])?,
             credit_used: parse_fen(&result["credit_used"])?,
             debt: parse_fen(&result["arrears"])?,

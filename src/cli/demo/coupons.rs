@@ -1,6 +1,6 @@
 //! Coupons: quotas and their reclaim, the whitelist, coupons issued, reclaimed and swept at expiry.
 
-use super::model::{Coupon, Quota};
+use super::model::{Coupon, Link, Quota};
 use super::month::Demo;
 use super::script::{Expect, Tag};
 use super::{MONTH_START, PROMO_UNTIL, QUOTA_UNTIL, SERVICES, money, time};
@@ -88,7 +88,7 @@ impl Demo {
         let quota = self.model.coupons[coupon].quota;
         let actor = self.acting_for(self.model.quotas[quota].owner, 300);
         let customer = &self.model.customers[self.model.coupons[coupon].customer];
-        let expect = if self.model.coupons[coupon].usable(self.script.now()) && customer.resale {
+        let expect = if self.model.coupons[coupon].usable(self.script.now()) && customer.resale() {
             Expect::Ok
         } else {
             Expect::Fail("coupon_not_reclaimable")
@@ -122,8 +122,11 @@ impl Demo {
             (0..self.model.partners.len()).filter(|&reseller| self.model.partners[reseller].parent == Some(partner)).collect();
         for voucher in [true, false] {
             let size = |demo: &Demo, partner: usize| {
-                let resale =
-                    demo.model.partners[partner].customers.iter().filter(|&&customer| demo.model.customers[customer].resale).count() as i64;
+                let resale = demo.model.partners[partner]
+                    .customers
+                    .iter()
+                    .filter(|&&customer| demo.model.customers[customer].link != Link::Referral)
+                    .count() as i64;
                 if voucher { (resale * 150 + 5_000) * 100 } else { (resale * 80 + 2_000) * 100 }
             };
             let total = size(self, partner) + resellers.iter().map(|&reseller| size(self, reseller)).sum::<i64>();

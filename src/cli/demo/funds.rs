@@ -1,8 +1,9 @@
-//! Money: recharges, allocations and recoveries, reseller funding, credit lines and adjustments;
-//! the weekly funding of partners, and customers' top-ups.
+//! Money: recharges, allocations (into a customer's `allocated`) and recoveries (from it only),
+//! reseller funding, credit lines and adjustments; the weekly funding of partners, and
+//! customers' top-ups.
 
-use super::model::{PartnerKind, Who};
-use super::month::Demo;
+use super::model::{Link, PartnerKind, Who};
+use super::month::{By, Demo};
 use super::script::{Expect, Tag};
 use super::{cny, money};
 use serde_json::{Value, json};
@@ -15,43 +16,52 @@ impl Demo {
         self.model.funds_mut(who).receive(amount);
     }
 
-    pub(super) fn allocate(&mut self, actor: usize, partner: usize, to: Who, amount: i64, memo: &str) -> Expect {
+    /// `by` moves `partner`'s funds to `to`: a customer's `allocated` (debt first), a reseller's cash.
+    pub(super) fn allocate(&mut self, by: By, partner: usize, to: Who, amount: i64, memo: &str) -> Expect {
         let expect = match to {
-            Who::Customer(customer) if self.model.customers[customer].partner != partner => Expect::Fail("not_your_customer"),
-            Who::Customer(customer) if !self.model.customers[customer].resale => Expect::Fail("not_resale_customer"),
+            Who::Customer(customer) if self.model.customers[customer].associated_partner() != Some(partner) => {
+                Expect::Fail("not_your_customer")
+            }
+            Who::Customer(customer) if !self.model.customers[customer].resale() => Expect::Fail("not_resale_customer"),
             _ if self.model.partners[partner].funds.available() < amount => Expect::Fail("insufficient_funds"),
             _ => Expect::Ok,
         };
         let mut command = json!({"op": "allocate", "to": self.model.party(to), "amount": money(amount), "memo": memo});
-        if actor != partner {
+        let on_behalf = matches!(by, By::Partner(actor) if actor != partner);
+        if on_behalf {
             command["partner"] = json!(self.model.partners[partner].id);
         }
-        let tag = Tag::Allocate { partner, to_customer: matches!(to, Who::Customer(_)), on_behalf: actor != partner, amount };
-        let actor = self.model.partner_party(actor);
+        let tag = Tag::Allocate { partner, to_customer: matches!(to, Who::Customer(_)), on_behalf, amount };
+        let actor = self.by_party(by);
         self.send(&actor, command, expect, tag);
         if expect == Expect::Ok {
             self.model.partners[partner].funds.cash -= amount;
-            self.model.funds_mut(to).receive(amount);
+            match to {
+                Who::Customer(customer) => self.model.customers[customer].funds.receive_allocated(amount),
+                Who::Partner(reseller) => self.model.partners[reseller].funds.receive(amount),
+            }
         }
         expect
     }
 
-    pub(super) fn recover(&mut self, customer: usize, amount: i64, memo: &str) {
+    /// The partner (its distributor, or its finance operator) takes back part of a customer's
+    /// `allocated`; never its own cash (`insufficient_funds` beyond `allocated`).
+    pub(super) fn recover(&mut self, customer: usize, amount: i64, memo: &str) -> Expect {
         let partner = self.model.customers[customer].partner;
-        let actor = self.acting_for(partner, 250);
-        let expect =
-            if self.model.customers[customer].funds.available() < amount { Expect::Fail("insufficient_funds") } else { Expect::Ok };
+        let by = self.funds_actor(partner, 250);
+        let expect = if self.model.customers[customer].funds.allocated < amount { Expect::Fail("insufficient_funds") } else { Expect::Ok };
         let mut command = json!({"op": "recover", "from": self.customer_party(customer), "amount": money(amount), "memo": memo});
-        if actor != partner {
+        let on_behalf = matches!(by, By::Partner(actor) if actor != partner);
+        if on_behalf {
             command["partner"] = json!(self.model.partners[partner].id);
         }
-        let on_behalf = actor != partner;
-        let actor = self.model.partner_party(actor);
+        let actor = self.by_party(by);
         self.send(&actor, command, expect, Tag::Recover { partner, on_behalf, amount });
         if expect == Expect::Ok {
-            self.model.customers[customer].funds.cash -= amount;
+            self.model.customers[customer].funds.allocated -= amount;
             self.model.partners[partner].funds.cash += amount;
         }
+        expect
     }
 
     /// A distributor funds several of its resellers in one atomic group: all or none.
@@ -63,7 +73,8 @@ impl Demo {
             .collect();
         let expect =
             if self.model.partners[distributor].funds.available() < total { Expect::Fail("insufficient_funds") } else { Expect::Ok };
-        let actor = self.model.partner_party(distributor);
+        let by = self.funds_actor(distributor, 0);
+        let actor = self.by_party(by);
         self.send(&actor, json!({"op": "atomic", "commands": commands}), expect, Tag::FundResellers { amount: total });
         if expect == Expect::Ok {
             for &(reseller, amount) in grants {
@@ -73,10 +84,16 @@ impl Demo {
         }
     }
 
-    pub(super) fn set_credit_limit(&mut self, who: Who, limit: i64) {
+    /// A credit line; a resale customer has none (`resale_customer`, SPEC v2).
+    pub(super) fn set_credit_limit(&mut self, who: Who, limit: i64) -> Expect {
+        let resale = matches!(who, Who::Customer(customer) if self.model.customers[customer].resale());
+        let expect = if resale && limit > 0 { Expect::Fail("resale_customer") } else { Expect::Ok };
         let command = json!({"op": "set_credit_limit", "party": self.model.party(who), "limit": money(limit)});
-        self.send("platform", command, Expect::Ok, Tag::Other);
-        self.model.funds_mut(who).credit_limit = limit;
+        self.send("platform", command, expect, Tag::Other);
+        if expect == Expect::Ok {
+            self.model.funds_mut(who).credit_limit = limit;
+        }
+        expect
     }
 
     pub(super) fn repay_credit(&mut self, who: Who, actor: &str, amount: i64) {
@@ -92,10 +109,12 @@ impl Demo {
         let command =
             json!({"op": "adjust", "party": self.model.party(who), "direction": "compensate", "amount": money(amount), "reason": reason});
         let at = self.script.now();
-        self.send("platform", command, Expect::Ok, Tag::Compensation);
+        let resale = matches!(who, Who::Customer(customer) if self.model.customers[customer].resale());
+        self.send("platform", command, Expect::Ok, Tag::Compensation { resale });
+        // Into the party's own cash, a resale customer's too: its partner cannot take it back.
         self.model.platform.revenue -= amount;
         self.model.funds_mut(who).receive(amount);
-        self.model.add_bill(who, at, -amount);
+        self.model.add_bill(who, customer_of(who), at, -amount);
     }
 
     pub(super) fn deduct(&mut self, who: Who, amount: i64, reason: &str) {
@@ -107,7 +126,7 @@ impl Demo {
         if expect == Expect::Ok {
             self.model.platform.revenue += amount;
             self.model.funds_mut(who).cash -= amount;
-            self.model.add_bill(who, at, amount);
+            self.model.add_bill(who, customer_of(who), at, amount);
         }
     }
 
@@ -118,7 +137,7 @@ impl Demo {
         let week: i64 = customers
             .iter()
             .map(|&customer| &self.model.customers[customer])
-            .filter(|customer| customer.resale && customer.signup_day < day + 7)
+            .filter(|customer| customer.link != Link::Referral && customer.signup_day < day + 7)
             .map(|customer| if customer.signup_day < day { 1_000 } else { 2_000 } * if customer.enterprise { 5 } else { 1 })
             .sum();
         (week + 20_000) * 100
@@ -165,30 +184,38 @@ impl Demo {
     }
 
     /// A customer low on money or in debt gets some, now and then: from its partner (resale) or
-    /// by recharge (referral). Incoming money repays debt first.
+    /// by recharge (the others). Incoming money repays debt first.
     pub(super) fn top_up(&mut self, customer: usize) {
         let record = &self.model.customers[customer];
-        let (funds, partner, resale, scale) = (record.funds, record.partner, record.resale, if record.enterprise { 5 } else { 1 });
-        if funds.available() >= cny(200) && funds.debt == 0 {
+        let (funds, partner, link, scale) = (record.funds, record.partner, record.link, if record.enterprise { 5 } else { 1 });
+        if funds.spendable() >= cny(200) && funds.debt == 0 {
             return;
         }
         let attention = if record.neglected { 40 } else { 300 };
-        if resale && self.rng.chance(attention) {
+        if link == Link::Resale && self.rng.chance(attention) {
             let amount = funds.debt + self.rng.yuan(300, 2_000) * scale;
             if self.rng.chance(20) {
                 // Another partner picks the wrong customer: refused, nothing moves.
                 let wrong = (partner + 1 + self.rng.index(self.model.partners.len() - 1)) % self.model.partners.len();
-                self.allocate(wrong, wrong, Who::Customer(customer), amount, "budget top-up");
+                self.allocate(By::Partner(wrong), wrong, Who::Customer(customer), amount, "budget top-up");
             }
-            let actor = self.acting_for(partner, 250);
-            self.allocate(actor, partner, Who::Customer(customer), amount, "budget top-up");
-        } else if !resale && self.rng.chance(350) {
-            if self.rng.chance(30) {
+            let by = self.funds_actor(partner, 250);
+            self.allocate(by, partner, Who::Customer(customer), amount, "budget top-up");
+        } else if link != Link::Resale && self.rng.chance(350) {
+            if link == Link::Referral && self.rng.chance(30) {
                 // Its partner tries to fund a referral customer: refused, referral customers pay for themselves.
-                self.allocate(partner, partner, Who::Customer(customer), cny(100), "goodwill");
+                self.allocate(By::Partner(partner), partner, Who::Customer(customer), cny(100), "goodwill");
             }
             let amount = funds.debt + self.rng.yuan(200, 2_000) * scale;
             self.recharge(Who::Customer(customer), amount);
         }
+    }
+}
+
+/// The customer a party's bill is about, when the party is one.
+fn customer_of(who: Who) -> Option<usize> {
+    match who {
+        Who::Customer(customer) => Some(customer),
+        Who::Partner(_) => None,
     }
 }

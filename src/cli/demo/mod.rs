@@ -1,32 +1,44 @@
 //! `partner-ledger demo`: one realistic month (November 2026) of a cloud partner sales platform,
 //! generated from a seed and sent through the JSON-lines protocol into a fresh ledger file.
 //!
-//! Distributors with resellers and solution providers fund thousands of customers; customers buy
-//! (single and combined orders, with coupons, cash or credit, or paid by their partner), run
-//! on-demand usage into debt, get refunds, withdraw and invoice; a few commands fail as they
-//! should. The script keeps its own plain bookkeeping of what every party holds, so it knows for
-//! each command what the ledger must answer: committed, a duplicate, or a named error. Any other
-//! answer, end-of-month balances that disagree with that bookkeeping, or a failed `verify` make
-//! the demo exit non-zero.
+//! Distributors with resellers and solution providers fund thousands of customers; operators
+//! (admins, finance operators, customer managers) act for several partners; customers buy
+//! (single and combined orders, with coupons, their partner's allocated funds, their own cash or
+//! credit, or asking their partner to pay, which it mostly does and sometimes rejects), run
+//! on-demand usage (coupons first) into debt, get refunds, withdraw and invoice; unassociated
+//! customers join a partner keeping their own money, some switch association, a few are unbound;
+//! a few commands and queries fail as they should. The script keeps its own plain bookkeeping of
+//! what every party holds, a customer's `allocated` apart from its own `cash`, so it knows for
+//! each command what the ledger must answer: committed, a duplicate, a named error, or for a
+//! query how many rows. Any other answer, end-of-month balances that disagree with that
+//! bookkeeping, or a failed `verify` make the demo exit non-zero.
 //!
 //! Every command carries an explicit, increasing `at`, and randomness comes from a small
 //! self-contained generator: the same seed gives the same journal, down to the head hash.
 //!
-//! Layout: `model` is the script's bookkeeping, `script` the request lines with what each must
-//! answer, `rng` the generator and `month` the calendar that drives the generation. Each
-//! capability's commands are generated in their own file: `parties`, `funds`, `coupons`,
-//! `orders`, `usage`, `withdrawals` and `invoices`. Then `tally` sends the script and counts the
-//! answers, `books` reads the balances back and checks them, and `summary` prints the month.
+//! Layout: `model` is the script's bookkeeping and `rules` its money rules, `script` the
+//! request lines with what each must answer, `rng` the generator and `month` the calendar that
+//! drives the generation. Each capability's commands are generated in their own file: `parties`,
+//! `operators`, `funds`, `coupons`, `orders`, `partner_payment`, `associations`, `usage`,
+//! `withdrawals`, `invoices` and `refusals`. Then `tally` sends the script and counts the
+//! answers, `books` reads the balances back and checks them, and `summary` and `report` print
+//! the month.
 
+mod associations;
 mod books;
 mod coupons;
 mod funds;
 mod invoices;
 mod model;
 mod month;
+mod operators;
 mod orders;
 mod parties;
+mod partner_payment;
+mod refusals;
+mod report;
 mod rng;
+mod rules;
 mod script;
 mod summary;
 mod tally;
@@ -36,6 +48,7 @@ mod withdrawals;
 use books::{print_checks, read_books};
 use month::Demo;
 use partner_ledger::{Ledger, Timestamp};
+use report::{print_associations, print_operators, print_partner_payments};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -60,6 +73,10 @@ const LAST_BUSINESS_DAY: u32 = 29;
 const MONTH_END_DAY: u32 = 30;
 /// New customers sign up until this day.
 const SIGNUP_LAST_DAY: u32 = 20;
+/// Unassociated customers join their partner as resale customers by this day.
+const JOIN_LAST_DAY: u32 = 25;
+/// Days ending with reads: managers read their customers' bills, partners their awaiting lists.
+const READ_DAYS: [u32; 4] = [6, 13, 20, 27];
 /// Days the platform recharges partners and distributors fund their resellers.
 const FUNDING_DAYS: [u32; 4] = [1, 8, 15, 22];
 /// Customers ask for invoices from this day on; partners on the last business day.
@@ -68,17 +85,25 @@ const SERVICES: [&str; 6] = ["ecs", "evs", "obs", "rds", "cdn", "vpc"];
 /// Distributors and how many resellers each has.
 const DISTRIBUTORS: [(&str, usize); 3] = [("D1", 3), ("D2", 2), ("D3", 3)];
 const SOLUTION_PROVIDERS: [&str; 2] = ["S1", "S2"];
+/// Partners with operators (an admin, a finance operator), and how many customer managers each has.
+const OPERATOR_PARTNERS: [(&str, usize); 6] = [("D1", 2), ("D2", 2), ("D3", 1), ("S1", 2), ("S2", 1), ("D1-R1", 1)];
 /// Partners with a credit line from the platform, and its size in yuan.
 const PARTNER_CREDIT: [(&str, i64); 3] = [("S1", 100_000), ("S2", 50_000), ("D3", 200_000)];
 /// The error codes the script provokes on purpose, with what a reader should understand by them.
-const EXPECTED_FAILURES: [(&str, &str); 7] = [
-    ("insufficient_funds", "a payment, allocation or withdrawal above the available funds"),
+const EXPECTED_FAILURES: [(&str, &str); 13] = [
+    ("insufficient_funds", "a payment, allocation or withdrawal above the funds; a recovery beyond allocated; over-invoiced money"),
     ("coupon_not_usable", "a coupon past its validity, or for another service"),
     ("order_expired", "payment after the order's pay deadline"),
+    ("order_state", "a customer paying an order while its partner-payment request is open"),
     ("not_your_customer", "a partner allocating to another partner's customer"),
+    ("not_resale_customer", "an allocation to a referral customer; a distributor's referral customer asking for partner payment"),
+    ("association_state", "an unassociated customer asking for partner payment"),
+    ("association_blocked", "associating a customer in debt; unbinding one that awaits its partner's payment"),
+    ("resale_customer", "a credit line for a resale customer"),
+    ("withdrawal_state", "a second withdrawal while one is pending"),
+    ("access_denied", "a partner reading a referral customer's balance; a manager outside its customers or roles"),
     ("already_invoiced", "unsubscribing an order whose bill is already invoiced"),
     ("debt_outstanding", "a customer in debt asking for an invoice"),
-    ("not_resale_customer", "an allocation to a referral customer"),
 ];
 
 /// The 09:00 (UTC+8) start of business on `day` of the month.
@@ -128,6 +153,9 @@ pub fn run(db: &Path, customers: u32, seed: u64) -> Result<ExitCode, String> {
     print_money_position(&books);
     print_money_moved(&tally);
     print_partners(&demo.model, &tally, &books);
+    print_operators(&demo.model, &tally);
+    print_partner_payments(&demo.model, &tally);
+    print_associations(&tally);
     print_coupons(&tally, &books);
     print_orders(&tally);
     print_usage(&tally, &books);

@@ -1,6 +1,6 @@
-//! The script's own bookkeeping: plain integers in fen, just enough to know each answer.
-
-use super::script::Expect;
+//! The script's own bookkeeping: plain integers in fen, just enough to know each answer. The
+//! rules that move money between these books (payments, refunds, usage, withdrawals, reclaims)
+//! are in `rules`.
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Who {
@@ -8,10 +8,13 @@ pub(super) enum Who {
     Customer(usize),
 }
 
+/// A party's money. A customer's own `cash` and its partner's `allocated` funds are apart
+/// (SPEC 1.3); partners have no `allocated` (always 0).
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub(super) struct Funds {
     pub(super) cash: i64,
     pub(super) held: i64,
+    pub(super) allocated: i64,
     pub(super) credit_limit: i64,
     pub(super) credit_used: i64,
     pub(super) debt: i64,
@@ -26,11 +29,23 @@ impl Funds {
         (self.credit_limit - self.credit_used).max(0)
     }
 
+    /// What a customer may spend before credit: its partner's funds, then its own.
+    pub(super) fn spendable(&self) -> i64 {
+        self.allocated + self.available().max(0)
+    }
+
     /// Incoming money repays debt first (SPEC 1.3); partners never have debt.
     pub(super) fn receive(&mut self, amount: i64) {
         let repaid = amount.min(self.debt);
         self.debt -= repaid;
         self.cash += amount - repaid;
+    }
+
+    /// A partner's funds arriving at a customer: debt first, then `allocated`.
+    pub(super) fn receive_allocated(&mut self, amount: i64) {
+        let repaid = amount.min(self.debt);
+        self.debt -= repaid;
+        self.allocated += amount - repaid;
     }
 }
 
@@ -63,17 +78,50 @@ pub(super) struct Partner {
     pub(super) kind: PartnerKind,
     pub(super) parent: Option<usize>,
     pub(super) funds: Funds,
+    /// Every customer ever associated with it (a customer's `link` says whether it still is).
     pub(super) customers: Vec<usize>,
-    /// Bills this partner paid (for its resale customers): what it can invoice.
+    /// Bills this partner invoices (it paid them for its resale customers).
     pub(super) bills: Vec<usize>,
     pub(super) voucher_quota: Option<usize>,
     pub(super) cash_quota: Option<usize>,
+    pub(super) admin: Option<usize>,
+    pub(super) finance: Option<usize>,
+    pub(super) managers: Vec<usize>,
+}
+
+/// An operator acting for a partner (SPEC 2.1): `admin`, `finance`, `customer_manager`.
+pub(super) struct Operator {
+    pub(super) id: String,
+    pub(super) partner: usize,
+    pub(super) roles: &'static [&'static str],
+    /// Roles set to `[]`: every act refused.
+    pub(super) disabled: bool,
+}
+
+/// A customer's association now.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Link {
+    Resale,
+    Referral,
+    /// Never associated yet, or unbound.
+    None,
+}
+
+/// A customer-manager assignment: `current` from `from` (the next UTC+8 day), `previous` before.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Manager {
+    pub(super) previous: Option<usize>,
+    pub(super) current: Option<usize>,
+    pub(super) from: i64,
 }
 
 pub(super) struct Customer {
     pub(super) id: String,
+    /// Its partner; for an unassociated customer the one it will join (or left).
     pub(super) partner: usize,
-    pub(super) resale: bool,
+    pub(super) link: Link,
+    /// An unassociated customer that becomes resale on this day.
+    pub(super) joins_on: Option<u32>,
     pub(super) enterprise: bool,
     /// A resale customer its partner is slow to top up: it stays in debt longer.
     pub(super) neglected: bool,
@@ -84,7 +132,27 @@ pub(super) struct Customer {
     pub(super) funds: Funds,
     pub(super) coupons: Vec<usize>,
     pub(super) orders: Vec<usize>,
+    /// Bills it invoices.
     pub(super) bills: Vec<usize>,
+    /// Bills about it, whoever paid them: what `bills` lists for it.
+    pub(super) bill_count: u64,
+    pub(super) manager: Option<Manager>,
+}
+
+impl Customer {
+    pub(super) fn resale(&self) -> bool {
+        self.link == Link::Resale
+    }
+
+    /// Its partner while associated.
+    pub(super) fn associated_partner(&self) -> Option<usize> {
+        (self.link != Link::None).then_some(self.partner)
+    }
+
+    /// The manager in force at `at`.
+    pub(super) fn manager_at(&self, at: i64) -> Option<usize> {
+        self.manager.and_then(|manager| if at >= manager.from { manager.current } else { manager.previous })
+    }
 }
 
 pub(super) struct Quota {
@@ -125,6 +193,13 @@ pub(super) enum OrderStatus {
     Unsubscribed,
 }
 
+/// A partner-payment request (代付) on an order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Request {
+    Requested,
+    Rejected,
+}
+
 pub(super) struct Order {
     pub(super) id: String,
     pub(super) customer: usize,
@@ -132,10 +207,22 @@ pub(super) struct Order {
     pub(super) service: &'static str,
     pub(super) pay_deadline: i64,
     pub(super) status: OrderStatus,
+    pub(super) request: Option<Request>,
     pub(super) payer: Option<Who>,
+    pub(super) paid_allocated: i64,
     pub(super) paid_cash: i64,
     pub(super) paid_credit: i64,
+    /// The partner whose allocation paid for it (the customer's partner when it paid).
+    pub(super) funder: Option<usize>,
     pub(super) bill: Option<usize>,
+    /// Who invoices its bills: the payer, or the customer for a partner-paid referral order.
+    pub(super) bill_owner: Option<Who>,
+}
+
+impl Order {
+    pub(super) fn refundable(&self) -> i64 {
+        self.paid_allocated + self.paid_cash + self.paid_credit
+    }
 }
 
 /// One order, or the orders of a combined order (paid and cancelled together).
@@ -154,7 +241,7 @@ pub(super) struct Bill {
 }
 
 impl Bill {
-    fn remaining(&self) -> i64 {
+    pub(super) fn remaining(&self) -> i64 {
         self.invoiceable - self.invoiced
     }
 }
@@ -196,6 +283,7 @@ pub(super) struct PlatformBooks {
 pub(super) struct Model {
     pub(super) platform: PlatformBooks,
     pub(super) partners: Vec<Partner>,
+    pub(super) operators: Vec<Operator>,
     pub(super) customers: Vec<Customer>,
     pub(super) quotas: Vec<Quota>,
     pub(super) coupons: Vec<Coupon>,
@@ -203,12 +291,6 @@ pub(super) struct Model {
     pub(super) bills: Vec<Bill>,
     pub(super) withdrawals: Vec<Withdrawal>,
     pub(super) invoices: Vec<Invoice>,
-}
-
-/// How a payment is drawn, per order: (coupon, cash, credit); and what each listed coupon gives.
-pub(super) struct Draw {
-    orders: Vec<(i64, i64, i64)>,
-    coupons: Vec<i64>,
 }
 
 impl Model {
@@ -226,7 +308,7 @@ impl Model {
         }
     }
 
-    fn bills_of(&self, who: Who) -> &[usize] {
+    pub(super) fn bills_of(&self, who: Who) -> &[usize] {
         match who {
             Who::Partner(index) => &self.partners[index].bills,
             Who::Customer(index) => &self.customers[index].bills,
@@ -244,176 +326,31 @@ impl Model {
         self.party(Who::Partner(partner))
     }
 
-    pub(super) fn add_bill(&mut self, payer: Who, at: i64, invoiceable: i64) -> usize {
+    pub(super) fn operator_party(&self, operator: usize) -> String {
+        format!("operator:{}", self.operators[operator].id)
+    }
+
+    pub(super) fn partner_index(&self, id: &str) -> usize {
+        self.partners.iter().position(|partner| partner.id == id).expect("a known partner")
+    }
+
+    /// A bill invoiced by `owner`, about `customer` (when it concerns one).
+    pub(super) fn add_bill(&mut self, owner: Who, customer: Option<usize>, at: i64, invoiceable: i64) -> usize {
         self.bills.push(Bill { at, invoiceable, invoiced: 0 });
         let bill = self.bills.len() - 1;
-        match payer {
+        match owner {
             Who::Partner(index) => self.partners[index].bills.push(bill),
             Who::Customer(index) => self.customers[index].bills.push(bill),
+        }
+        if let Some(customer) = customer {
+            self.customers[customer].bill_count += 1;
         }
         bill
     }
 
-    /// The coupons, cash and credit a payment takes (SPEC 3, draw order), or the shortfall.
-    pub(super) fn draw(&self, purchase: &Purchase, coupons: &[usize], payer: Who) -> Result<Draw, i64> {
-        let mut coupon_left: Vec<i64> = coupons.iter().map(|&coupon| self.coupons[coupon].remaining).collect();
-        let funds = self.funds(payer);
-        let (mut cash_left, mut credit_left) = (funds.available().max(0), funds.credit_left());
-        let mut shortfall = 0;
-        let mut orders = Vec::with_capacity(purchase.orders.len());
-        for &order in &purchase.orders {
-            let order = &self.orders[order];
-            let (mut need, mut coupon_part) = (order.amount, 0);
-            for (index, &coupon) in coupons.iter().enumerate() {
-                let take = need.min(coupon_left[index]);
-                if self.coupons[coupon].covers(order.service) && take > 0 {
-                    coupon_left[index] -= take;
-                    need -= take;
-                    coupon_part += take;
-                }
-            }
-            let cash = need.min(cash_left);
-            cash_left -= cash;
-            let credit = (need - cash).min(credit_left);
-            credit_left -= credit;
-            shortfall += need - cash - credit;
-            orders.push((coupon_part, cash, credit));
-        }
-        if shortfall > 0 {
-            return Err(shortfall);
-        }
-        let coupons = coupons.iter().zip(coupon_left).map(|(&coupon, left)| self.coupons[coupon].remaining - left).collect();
-        Ok(Draw { orders, coupons })
-    }
-
-    /// What `pay_order` must answer, checked in the engine's precedence.
-    pub(super) fn pay_expectation(&self, purchase: &Purchase, coupons: &[usize], payer: Who, at: i64) -> Expect {
-        let orders = purchase.orders.iter().map(|&order| &self.orders[order]);
-        if orders.clone().any(|order| order.status != OrderStatus::Pending) {
-            return Expect::Fail("order_state");
-        }
-        if orders.clone().any(|order| at > order.pay_deadline) {
-            return Expect::Fail("order_expired");
-        }
-        for &coupon in coupons {
-            let coupon = &self.coupons[coupon];
-            let covers = orders.clone().any(|order| coupon.covers(order.service));
-            if coupon.customer != purchase.customer || !coupon.usable(at) || !covers {
-                return Expect::Fail("coupon_not_usable");
-            }
-        }
-        match self.draw(purchase, coupons, payer) {
-            Ok(_) => Expect::Ok,
-            Err(_) => Expect::Fail("insufficient_funds"),
-        }
-    }
-
-    pub(super) fn apply_payment(&mut self, purchase: &Purchase, coupons: &[usize], payer: Who, at: i64) {
-        let draw = self.draw(purchase, coupons, payer).expect("the payment was expected to succeed");
-        for (&coupon, taken) in coupons.iter().zip(&draw.coupons) {
-            self.coupons[coupon].remaining -= taken;
-            self.platform.coupon_redeemed += taken;
-        }
-        for (&order, &(_, cash, credit)) in purchase.orders.iter().zip(&draw.orders) {
-            let funds = self.funds_mut(payer);
-            funds.cash -= cash;
-            funds.credit_used += credit;
-            self.platform.revenue += cash + credit;
-            let bill = self.add_bill(payer, at, cash + credit);
-            let order = &mut self.orders[order];
-            order.status = OrderStatus::Paid;
-            order.payer = Some(payer);
-            order.paid_cash = cash;
-            order.paid_credit = credit;
-            order.bill = Some(bill);
-        }
-    }
-
-    pub(super) fn unsubscribe_expectation(&self, order: usize, refund: i64) -> Expect {
-        let order = &self.orders[order];
-        if order.status != OrderStatus::Paid {
-            return Expect::Fail("order_state");
-        }
-        if order.bill.is_some_and(|bill| self.bills[bill].invoiced != 0) {
-            return Expect::Fail("already_invoiced");
-        }
-        if refund > order.paid_cash + order.paid_credit {
-            return Expect::Fail("refund_exceeds_paid");
-        }
-        Expect::Ok
-    }
-
-    /// The refund goes back to the payer: its credit first (up to what this order drew and what
-    /// is in use), then cash, debt first.
-    pub(super) fn apply_refund(&mut self, order: usize, refund: i64, at: i64) {
-        let (payer, paid_credit) = {
-            let order = &mut self.orders[order];
-            order.status = OrderStatus::Unsubscribed;
-            (order.payer.expect("a paid order has a payer"), order.paid_credit)
-        };
-        let funds = self.funds_mut(payer);
-        let to_credit = refund.min(paid_credit).min(funds.credit_used.max(0));
-        funds.credit_used -= to_credit;
-        funds.receive(refund - to_credit);
-        self.platform.revenue -= refund;
-        self.add_bill(payer, at, -refund);
-    }
-
-    /// Usage: cash, then credit, and the rest becomes debt. Returns the debt it created.
-    pub(super) fn apply_usage(&mut self, customer: usize, amount: i64, at: i64) -> i64 {
-        let funds = &mut self.customers[customer].funds;
-        let cash = amount.min(funds.available().max(0));
-        let credit = (amount - cash).min(funds.credit_left());
-        let debt = amount - cash - credit;
-        funds.cash -= cash;
-        funds.credit_used += credit;
-        funds.debt += debt;
-        self.platform.revenue += amount;
-        self.add_bill(Who::Customer(customer), at, amount);
-        debt
-    }
-
-    pub(super) fn invoiceable_total(&self, who: Who) -> i64 {
-        self.bills_of(who).iter().map(|&bill| self.bills[bill].remaining()).sum()
-    }
-
-    /// SPEC 5: every negative item in full, then positive items oldest first, the last in part.
-    /// A party's bills are kept in time order, and bills of the same instant (the orders of one
-    /// combined order) in id order, which is the matching's order.
-    pub(super) fn match_invoice(&self, who: Who, amount: i64) -> Vec<(usize, i64)> {
-        let bills = self.bills_of(who);
-        let mut matched: Vec<(usize, i64)> =
-            bills.iter().map(|&bill| (bill, self.bills[bill].remaining())).filter(|&(_, remaining)| remaining < 0).collect();
-        let mut needed = amount - matched.iter().map(|&(_, remaining)| remaining).sum::<i64>();
-        for &bill in bills {
-            let remaining = self.bills[bill].remaining();
-            if needed <= 0 {
-                break;
-            }
-            if remaining > 0 {
-                let take = remaining.min(needed);
-                matched.push((bill, take));
-                needed -= take;
-            }
-        }
-        debug_assert_eq!(needed, 0, "an invoice is only sent when it can be matched");
-        debug_assert!(bills.windows(2).all(|pair| self.bills[pair[0]].at <= self.bills[pair[1]].at));
-        matched
-    }
-
-    /// What a partner may withdraw: its available cash less the debt of its resale customers.
-    pub(super) fn withdrawable(&self, who: Who) -> i64 {
-        let debt: i64 = match who {
-            Who::Partner(partner) => self.partners[partner]
-                .customers
-                .iter()
-                .map(|&customer| &self.customers[customer])
-                .filter(|customer| customer.resale)
-                .map(|customer| customer.funds.debt)
-                .sum(),
-            Who::Customer(_) => 0,
-        };
-        self.funds(who).available() - debt
+    /// A party's withdrawal still pending, if any (one at a time, SPEC 3).
+    pub(super) fn pending_withdrawal(&self, who: Who) -> Option<usize> {
+        self.withdrawals.iter().position(|withdrawal| withdrawal.who == who && withdrawal.status == WithdrawalStatus::Pending)
     }
 
     /// Where a reclaimed quota's or coupon's value goes: the first source quota still live, else

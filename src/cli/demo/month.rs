@@ -2,10 +2,9 @@
 //! calendar: business days, each customer's day, special events and the month end.
 
 use super::model::{Model, PartnerKind, Purchase, Who};
-use super::orders::PayBy;
 use super::rng::Rng;
 use super::script::{Expect, Script, Tag};
-use super::{DAY, FUNDING_DAYS, HOUR, INVOICE_FIRST_DAY, LAST_BUSINESS_DAY, MONTH_END_DAY, MONTH_START, cny};
+use super::{DAY, FUNDING_DAYS, HOUR, INVOICE_FIRST_DAY, LAST_BUSINESS_DAY, MONTH_END_DAY, MONTH_START, READ_DAYS, cny};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -19,6 +18,14 @@ pub(super) struct Counters {
     pub(super) invoice: usize,
 }
 
+/// Who moves a partner's money: a partner (itself, or its distributor on its behalf) or an
+/// operator acting for it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum By {
+    Partner(usize),
+    Operator(usize),
+}
+
 pub(super) struct Demo {
     pub(super) rng: Rng,
     pub(super) model: Model,
@@ -28,8 +35,14 @@ pub(super) struct Demo {
     pub(super) deferred: Vec<(u32, Purchase)>,
     /// Rejected withdrawals their requester deletes: (day, withdrawal).
     pub(super) deletions: Vec<(u32, usize)>,
+    /// Purchases whose customer asked its partner to pay (代付), awaiting the partner's answer.
+    pub(super) requests: Vec<Purchase>,
+    /// Resale customers that received an SLA credit into their own cash.
+    pub(super) credited: Vec<usize>,
     /// The refusals provoked so far, by error code.
     pub(super) refusals: BTreeMap<&'static str, u64>,
+    /// Customers as created: resale, referral, unassociated.
+    pub(super) created: [u64; 3],
 }
 
 // Sending a command, and who sends it.
@@ -51,6 +64,26 @@ impl Demo {
         match self.model.partners[partner].parent {
             Some(parent) if self.rng.chance(per_mille) => parent,
             _ => partner,
+        }
+    }
+
+    /// Who moves `partner`'s funds: now and then a reseller's distributor (`per_mille`), often
+    /// the partner's finance operator when it has one, else the partner itself.
+    pub(super) fn funds_actor(&mut self, partner: usize, per_mille: u64) -> By {
+        let actor = self.acting_for(partner, per_mille);
+        if actor != partner {
+            return By::Partner(actor);
+        }
+        match self.model.partners[partner].finance {
+            Some(operator) if !self.model.operators[operator].disabled && self.rng.chance(400) => By::Operator(operator),
+            _ => By::Partner(partner),
+        }
+    }
+
+    pub(super) fn by_party(&self, by: By) -> String {
+        match by {
+            By::Partner(partner) => self.model.partner_party(partner),
+            By::Operator(operator) => self.model.operator_party(operator),
         }
     }
 
@@ -77,7 +110,10 @@ impl Demo {
             counters: Counters::default(),
             deferred: Vec::new(),
             deletions: Vec::new(),
+            requests: Vec::new(),
+            credited: Vec::new(),
             refusals: BTreeMap::new(),
+            created: [0; 3],
         };
         demo.create_partners();
         demo.create_customers(customers);
@@ -100,7 +136,11 @@ impl Demo {
             if self.model.customers[customer].signup_day == day {
                 self.sign_up(customer);
             }
+            if self.model.customers[customer].joins_on == Some(day) {
+                self.join_as_resale(customer);
+            }
         }
+        self.answer_requests();
         self.deferred_payments(day);
         let mut active: Vec<usize> =
             (0..self.model.customers.len()).filter(|&customer| self.model.customers[customer].signup_day <= day).collect();
@@ -109,6 +149,9 @@ impl Demo {
             self.customer_day(customer, day);
         }
         self.special_events(day);
+        if READ_DAYS.contains(&day) {
+            self.reads(day);
+        }
         if day >= INVOICE_FIRST_DAY {
             self.customer_invoices(day);
         }
@@ -124,7 +167,7 @@ impl Demo {
 
     fn customer_day(&mut self, customer: usize, day: u32) {
         let record = &self.model.customers[customer];
-        let (usage, resale, enterprise) = (record.usage_per_day, record.resale, record.enterprise);
+        let (usage, resale, enterprise) = (record.usage_per_day, record.resale(), record.enterprise);
         if usage > 0 && self.rng.chance(700) {
             // The day's usage: 30% to 170% of the usual, with 8 decimals.
             let units = usage * self.rng.range(30, 170) * 10_000 + self.rng.range(0, 999_999);
@@ -138,41 +181,33 @@ impl Demo {
             self.unsubscribe_one(customer, false);
         }
         let funds = self.model.customers[customer].funds;
+        let who = Who::Customer(customer);
         if !resale {
             if funds.credit_used > 0 && funds.available() > 0 && self.rng.chance(150) {
                 let actor = if self.rng.chance(200) { "platform".to_owned() } else { self.customer_party(customer) };
-                self.repay_credit(Who::Customer(customer), &actor, funds.available().min(funds.credit_used));
+                self.repay_credit(who, &actor, funds.available().min(funds.credit_used));
             }
             if funds.available() >= cny(200) && self.rng.chance(3) {
                 let amount = funds.available() * self.rng.range(20, 80) / 100;
-                self.request_withdrawal(Who::Customer(customer), amount, day);
+                self.request_withdrawal(who, None, amount, day);
             }
-        } else if funds.available() > cny(1_000) && self.rng.chance(3) {
-            let amount = funds.available() * self.rng.range(20, 60) / 100;
+        } else if funds.allocated > cny(1_000) && self.rng.chance(3) {
+            let amount = funds.allocated * self.rng.range(20, 60) / 100;
             self.recover(customer, amount, "unused budget");
+        } else if self.model.withdrawable(who) >= cny(100) && self.rng.chance(20) {
+            // A resale customer's own money (what it had before joining, SLA credits) is its own to withdraw.
+            let amount = self.model.withdrawable(who) / 2;
+            self.request_withdrawal(who, None, amount, day);
         }
     }
 
     fn special_events(&mut self, day: u32) {
         let customers = self.model.customers.len();
-        let signed_up = |demo: &Demo, customer: usize| demo.model.customers[customer].signup_day <= day;
         match day {
-            12 => {
-                // An outage: SLA credits for some customers, and a coupon campaign.
-                for _ in 0..(customers / 200).max(1) {
-                    let customer = self.rng.index(customers);
-                    if signed_up(self, customer) {
-                        let amount = self.rng.yuan(10, 200);
-                        self.compensate(Who::Customer(customer), amount, "SLA credit: ecs outage on 2026-11-11");
-                    }
-                }
-                for customer in 0..customers {
-                    if signed_up(self, customer) && self.model.customers[customer].resale && self.rng.chance(100) {
-                        let face_value = self.rng.yuan(20, 200);
-                        self.issue_coupon(customer, true, face_value);
-                    }
-                }
-            }
+            12 => self.outage(day),
+            13 => self.unrecoverable_credits(),
+            15 => self.rebalance_managers(),
+            16 => self.switch_to_resale(),
             18 => {
                 let now = self.script.now();
                 for coupon in 0..self.model.coupons.len() {
@@ -182,6 +217,9 @@ impl Demo {
                 }
             }
             20 => self.partner_day_20(day),
+            22 => self.unbind_and_refund(),
+            24 => self.switch_to_referral(),
+            25 => self.disable_operator(),
             27 => {
                 // A distributor takes back what is left of its last reseller's voucher quota.
                 let last_reseller = (0..self.model.partners.len()).rfind(|&partner| self.model.partners[partner].parent == Some(0));
@@ -192,8 +230,8 @@ impl Demo {
             28 => {
                 for customer in 0..customers {
                     let record = &self.model.customers[customer];
-                    if signed_up(self, customer) && record.resale && record.funds.available() > cny(3_000) && self.rng.chance(500) {
-                        let amount = record.funds.available() / 2;
+                    if record.signup_day <= day && record.resale() && record.funds.allocated > cny(3_000) && self.rng.chance(500) {
+                        let amount = record.funds.allocated / 2;
                         self.recover(customer, amount, "month-end budget review");
                     }
                 }
@@ -202,21 +240,54 @@ impl Demo {
         }
     }
 
-    /// Fees deducted from two partners; partners withdraw part of their cash; one reseller asks
-    /// for more than it may withdraw (its resale customers' debt is kept back).
+    /// An outage: SLA credits for some customers (into their own cash, resale or not), and a
+    /// coupon campaign.
+    fn outage(&mut self, day: u32) {
+        let customers = self.model.customers.len();
+        let signed_up = |demo: &Demo, customer: usize| demo.model.customers[customer].signup_day <= day;
+        for _ in 0..(customers / 200).max(1) {
+            let customer = self.rng.index(customers);
+            if signed_up(self, customer) {
+                let amount = self.rng.yuan(10, 200);
+                self.compensate(Who::Customer(customer), amount, "SLA credit: ecs outage on 2026-11-11");
+                if self.model.customers[customer].resale() {
+                    self.credited.push(customer);
+                }
+            }
+        }
+        for customer in 0..customers {
+            if signed_up(self, customer) && self.model.customers[customer].resale() && self.rng.chance(100) {
+                let face_value = self.rng.yuan(20, 200);
+                self.issue_coupon(customer, true, face_value);
+            }
+        }
+    }
+
+    /// Fees deducted from two partners; partners withdraw part of their cash (their finance
+    /// operators, where they have one, and one of them asks twice); one reseller asks for more
+    /// than it may withdraw (its resale customers' debt is kept back).
     fn partner_day_20(&mut self, day: u32) {
         for id in ["D2", "S1"] {
-            let partner = self.model.partners.iter().position(|partner| partner.id == id).expect("a known partner");
+            let partner = self.model.partner_index(id);
             let amount = self.rng.yuan(100, 500);
             self.deduct(Who::Partner(partner), amount, "late payment fee");
         }
+        let mut asked_twice = false;
         for partner in 0..self.model.partners.len() {
             let who = Who::Partner(partner);
             let withdrawable = self.model.withdrawable(who);
+            let finance = self.model.partners[partner].finance;
             match self.model.partners[partner].kind {
-                PartnerKind::Reseller if partner == 1 => self.request_withdrawal(who, withdrawable.max(0) + cny(1_000), day),
+                PartnerKind::Reseller if partner == 1 => self.request_withdrawal(who, finance, withdrawable + cny(1_000), day),
                 PartnerKind::Reseller => {}
-                _ if withdrawable >= cny(100) => self.request_withdrawal(who, withdrawable / 20, day),
+                _ if withdrawable >= cny(100) => {
+                    self.request_withdrawal(who, finance, withdrawable / 20, day);
+                    if !asked_twice && finance.is_some() {
+                        // A second request while the first is pending: one at a time.
+                        self.request_withdrawal(who, None, withdrawable / 40, day);
+                        asked_twice = true;
+                    }
+                }
                 _ => {}
             }
         }
@@ -229,6 +300,7 @@ impl Demo {
         self.process_withdrawals(MONTH_END_DAY);
         self.return_invoices(MONTH_END_DAY);
         self.provoke_missing_refusals(MONTH_END_DAY);
+        self.provoke_v2_refusals(MONTH_END_DAY);
         let mut customers: Vec<usize> = (0..self.model.customers.len()).collect();
         self.rng.shuffle(&mut customers);
         let mut attempts = (customers.len() / 1000).max(2);
@@ -242,46 +314,5 @@ impl Demo {
         }
         self.script.wait_until(MONTH_START + 29 * DAY + 12 * HOUR);
         self.expire_coupons();
-    }
-
-    /// A small month may not run into every refusal by chance: provoke each one still missing, once.
-    fn provoke_missing_refusals(&mut self, day: u32) {
-        let customers = self.model.customers.len();
-        let resale = (0..customers).find(|&customer| self.model.customers[customer].resale);
-        let referral = (0..customers).find(|&customer| !self.model.customers[customer].resale);
-        let missing = |demo: &Demo, code: &str| !demo.refusals.contains_key(code);
-        if let Some(customer) = resale.filter(|_| missing(self, "not_your_customer")) {
-            let wrong = (self.model.customers[customer].partner + 1) % self.model.partners.len();
-            self.allocate(wrong, wrong, Who::Customer(customer), cny(100), "budget top-up");
-        }
-        if let Some(customer) = referral.filter(|_| missing(self, "not_resale_customer")) {
-            let partner = self.model.customers[customer].partner;
-            self.allocate(partner, partner, Who::Customer(customer), cny(100), "goodwill");
-        }
-        if let Some(customer) = referral.filter(|_| missing(self, "insufficient_funds")) {
-            let amount = self.model.customers[customer].funds.available().max(0) + cny(1_000);
-            self.request_withdrawal(Who::Customer(customer), amount, day);
-        }
-        if missing(self, "debt_outstanding") {
-            // The month's last usage runs a customer into debt, and it asks for an invoice anyway.
-            let customer = (0..customers).find(|&customer| self.model.customers[customer].funds.debt > 0).unwrap_or(0);
-            let funds = self.model.customers[customer].funds;
-            if funds.debt == 0 {
-                self.consume(customer, (funds.available().max(0) + funds.credit_left() + cny(50)) * 1_000_000 + 12_345_678);
-            }
-            let total = self.model.invoiceable_total(Who::Customer(customer));
-            self.request_invoice(Who::Customer(customer), total.max(cny(100)), day);
-        }
-        if missing(self, "coupon_not_usable") {
-            let now = self.script.now();
-            let holder = (0..customers)
-                .find(|&customer| self.model.customers[customer].coupons.iter().any(|&coupon| !self.model.coupons[coupon].usable(now)));
-            if let Some(customer) = holder {
-                let purchase = self.place(customer, 1, false);
-                let unusable = self.unusable_coupon(&purchase).expect("the customer holds an unusable coupon");
-                self.pay(&purchase, &[unusable], PayBy::Customer);
-                self.checkout(&purchase);
-            }
-        }
     }
 }

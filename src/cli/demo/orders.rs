@@ -1,18 +1,19 @@
-//! Orders: single and combined orders placed, paid (by the customer or its partner, with coupons,
-//! cash and credit), paid late, cancelled, unsubscribed and refunded.
+//! Orders: single and combined orders placed, paid (by the customer with coupons, allocated
+//! funds, cash and credit, or on request by its partner), paid late, cancelled, unsubscribed
+//! and refunded.
 
-use super::model::{Order, OrderStatus, Purchase, Who};
-use super::month::Demo;
+use super::model::{Order, OrderStatus, Purchase, Request, Who};
+use super::month::{By, Demo};
 use super::script::{Expect, Tag};
 use super::{DAY, LAST_BUSINESS_DAY, SERVICES, money, time};
 use serde_json::json;
 
-/// Who pays an order: the customer itself, or its partner (acted for by `actor`, the partner or
-/// its distributor).
+/// Who pays an order: the customer itself, or its partner (`by`: the partner, its distributor or
+/// its finance operator).
 #[derive(Clone, Copy)]
 pub(super) enum PayBy {
     Customer,
-    Partner { actor: usize },
+    Partner { by: By },
 }
 
 impl Demo {
@@ -35,10 +36,14 @@ impl Demo {
                 service,
                 pay_deadline,
                 status: OrderStatus::Pending,
+                request: None,
                 payer: None,
+                paid_allocated: 0,
                 paid_cash: 0,
                 paid_credit: 0,
+                funder: None,
                 bill: None,
+                bill_owner: None,
             });
             orders.push(self.model.orders.len() - 1);
             total += amount;
@@ -78,7 +83,7 @@ impl Demo {
         let partner = self.model.customers[customer].partner;
         let (payer, actor) = match by {
             PayBy::Customer => (Who::Customer(customer), self.customer_party(customer)),
-            PayBy::Partner { actor } => (Who::Partner(partner), self.model.partner_party(actor)),
+            PayBy::Partner { by } => (Who::Partner(partner), self.by_party(by)),
         };
         let at = self.script.now();
         let expect = self.model.pay_expectation(purchase, coupons, payer, at);
@@ -86,34 +91,35 @@ impl Demo {
         if !coupons.is_empty() {
             command["coupons"] = json!(coupons.iter().map(|&coupon| self.model.coupons[coupon].id.as_str()).collect::<Vec<_>>());
         }
-        if matches!(by, PayBy::Partner { .. }) {
+        let by_partner = matches!(by, PayBy::Partner { .. });
+        if by_partner {
             command["payer"] = json!("partner");
         }
-        self.send(&actor, command, expect, Tag::Pay { partner, by_partner: matches!(by, PayBy::Partner { .. }) });
+        let after_rejection =
+            !by_partner && purchase.orders.iter().any(|&order| self.model.orders[order].request == Some(Request::Rejected));
+        let partner = self.model.customers[customer].associated_partner();
+        self.send(&actor, command, expect, Tag::Pay { partner, by_partner, after_rejection });
         if expect == Expect::Ok {
             self.model.apply_payment(purchase, coupons, payer, at);
         }
         expect
     }
 
-    fn pay_by_partner(&mut self, purchase: &Purchase) -> Expect {
-        let actor = self.acting_for(self.model.customers[purchase.customer].partner, 300);
-        self.pay(purchase, &[], PayBy::Partner { actor })
-    }
-
-    fn cancel(&mut self, purchase: &Purchase) {
+    pub(super) fn cancel(&mut self, purchase: &Purchase) {
         let pending = purchase.orders.iter().all(|&order| self.model.orders[order].status == OrderStatus::Pending);
         let expect = if pending { Expect::Ok } else { Expect::Fail("order_state") };
         let actor = if self.rng.chance(100) { "platform".to_owned() } else { self.customer_party(purchase.customer) };
         self.send(&actor, json!({"op": "cancel_order", "order": purchase.id}), expect, Tag::Other);
         if expect == Expect::Ok {
             for &order in &purchase.orders {
+                // Cancelling ends an open partner-payment request too.
                 self.model.orders[order].status = OrderStatus::Cancelled;
+                self.model.orders[order].request = None;
             }
         }
     }
 
-    fn unsubscribe(&mut self, order: usize, refund: i64) {
+    pub(super) fn unsubscribe(&mut self, order: usize, refund: i64) -> Expect {
         let expect = self.model.unsubscribe_expectation(order, refund);
         let customer = self.model.orders[order].customer;
         let actor = if self.rng.chance(200) { "platform".to_owned() } else { self.customer_party(customer) };
@@ -123,6 +129,7 @@ impl Demo {
         if expect == Expect::Ok {
             self.model.apply_refund(order, refund, at);
         }
+        expect
     }
 
     /// A purchase: one order or a combined order of 2–3, paid now, later (some too late), or cancelled.
@@ -160,17 +167,25 @@ impl Demo {
         }
     }
 
-    /// Pays a purchase: a quarter of resale purchases by the partner, the rest by the customer
-    /// with its coupons, cash and credit; when that falls short, someone steps in or it is cancelled.
+    /// Pays a purchase: some customers ask their partner to pay (resale customers, and a
+    /// solution provider's referral customers); the others pay with their coupons, allocated
+    /// funds, cash and credit; when that falls short, someone steps in or it is cancelled.
     pub(super) fn checkout(&mut self, purchase: &Purchase) {
-        let resale = self.model.customers[purchase.customer].resale;
-        if resale && self.rng.chance(250) && self.pay_by_partner(purchase) == Expect::Ok {
+        let per_mille = if self.model.customers[purchase.customer].resale() { 250 } else { 150 };
+        let short_deadline = purchase.orders.iter().any(|&order| self.model.orders[order].pay_deadline < self.script.now() + 2 * DAY);
+        if self.may_ask(purchase.customer) && !short_deadline && self.rng.chance(per_mille) && self.ask_partner(purchase) == Expect::Ok {
             return;
         }
+        self.pay_self(purchase, true);
+    }
+
+    /// The customer pays itself; `may_ask` when it may still turn to its partner (not after a rejection).
+    pub(super) fn pay_self(&mut self, purchase: &Purchase, may_ask: bool) {
+        let resale = self.model.customers[purchase.customer].resale();
         let coupons = if resale && self.rng.chance(800) { self.usable_coupons(purchase) } else { Vec::new() };
         // Most customers see they cannot afford it before trying; the others are refused first.
         if self.model.draw(purchase, &coupons, Who::Customer(purchase.customer)).is_err() && self.rng.chance(700) {
-            self.short_of_funds(purchase, &coupons);
+            self.short_of_funds(purchase, &coupons, may_ask);
             return;
         }
         if resale
@@ -182,25 +197,25 @@ impl Demo {
             self.pay(purchase, &listed, PayBy::Customer);
         }
         if self.pay(purchase, &coupons, PayBy::Customer) == Expect::Fail("insufficient_funds") {
-            self.short_of_funds(purchase, &coupons);
+            self.short_of_funds(purchase, &coupons, may_ask);
         }
     }
 
-    fn short_of_funds(&mut self, purchase: &Purchase, coupons: &[usize]) {
+    fn short_of_funds(&mut self, purchase: &Purchase, coupons: &[usize], may_ask: bool) {
         let customer = purchase.customer;
         let record = &self.model.customers[customer];
-        let (partner, resale) = (record.partner, record.resale);
+        let (partner, resale) = (record.partner, record.resale());
         let missing = self.model.draw(purchase, coupons, Who::Customer(customer)).err().unwrap_or(0) + record.funds.debt;
         let top_up = missing + self.rng.yuan(50, 500);
         match self.rng.below(10) {
-            0..5 if resale => {
-                if self.pay_by_partner(purchase) != Expect::Ok {
+            0..5 if resale && may_ask => {
+                if self.ask_partner(purchase) != Expect::Ok {
                     self.cancel(purchase);
                 }
             }
-            5..8 if resale => {
-                let actor = self.acting_for(partner, 250);
-                if self.allocate(actor, partner, Who::Customer(customer), top_up, "order top-up") == Expect::Ok {
+            0..8 if resale => {
+                let by = self.funds_actor(partner, 250);
+                if self.allocate(by, partner, Who::Customer(customer), top_up, "order top-up") == Expect::Ok {
                     self.pay(purchase, coupons, PayBy::Customer);
                 }
             }
@@ -247,14 +262,14 @@ impl Demo {
             .filter(|&order| {
                 let order = &self.model.orders[order];
                 let billed = order.bill.is_some_and(|bill| self.model.bills[bill].invoiced != 0);
-                order.status == OrderStatus::Paid && order.paid_cash + order.paid_credit > 0 && (!invoiced || billed)
+                order.status == OrderStatus::Paid && order.refundable() > 0 && (!invoiced || billed)
             })
             .collect();
         if candidates.is_empty() {
             return false;
         }
         let order = candidates[self.rng.index(candidates.len())];
-        let refundable = self.model.orders[order].paid_cash + self.model.orders[order].paid_credit;
+        let refundable = self.model.orders[order].refundable();
         let refund = if self.rng.chance(600) { refundable } else { self.rng.range(1, refundable) };
         self.unsubscribe(order, refund);
         true

@@ -1,25 +1,27 @@
 //! Partners and customers: who they are, their registration on day 1 or at sign-up, and a new
-//! customer's first funds and coupons.
+//! customer's first funds, coupons and customer manager.
 
-use super::model::{Customer, Funds, Model, Partner, PartnerKind, Who};
+use super::model::{Customer, Funds, Link, Model, Partner, PartnerKind, Who};
 use super::month::Demo;
 use super::script::{Expect, Tag};
-use super::{DISTRIBUTORS, PARTNER_CREDIT, SIGNUP_LAST_DAY, SOLUTION_PROVIDERS, cny};
+use super::{DISTRIBUTORS, JOIN_LAST_DAY, PARTNER_CREDIT, SIGNUP_LAST_DAY, SOLUTION_PROVIDERS, cny};
 use serde_json::json;
 
 impl Demo {
     pub(super) fn create_partners(&mut self) {
-        let funds = Funds::default();
         let add = |model: &mut Model, id: String, kind, parent| {
             model.partners.push(Partner {
                 id,
                 kind,
                 parent,
-                funds,
+                funds: Funds::default(),
                 customers: Vec::new(),
                 bills: Vec::new(),
                 voucher_quota: None,
                 cash_quota: None,
+                admin: None,
+                finance: None,
+                managers: Vec::new(),
             });
             model.partners.len() - 1
         };
@@ -34,7 +36,9 @@ impl Demo {
         }
     }
 
-    /// Who the customers are: their partner, resale (85%) or referral, size, usage and signup day.
+    /// Who the customers are: their partner; resale (85%), referral, or (3%) unassociated at first
+    /// with their own money, joining their partner as resale a few days after signing up; size,
+    /// usage and signup day.
     pub(super) fn create_customers(&mut self, count: u32) {
         let weights: Vec<u64> =
             self.model.partners.iter().map(|partner| if partner.kind == PartnerKind::SolutionProvider { 6 } else { 8 }).collect();
@@ -50,10 +54,19 @@ impl Demo {
             let usage_per_day = if self.rng.chance(500) { self.rng.yuan(2, 60) * if enterprise { 5 } else { 1 } } else { 0 };
             let neglected = self.rng.chance(100);
             let signup_day = if index == 0 || self.rng.chance(600) { 1 } else { self.rng.range(2, i64::from(SIGNUP_LAST_DAY)) as u32 };
+            let (link, joins_on, kind) = if self.rng.chance(30) {
+                (Link::None, Some((signup_day + self.rng.range(2, 6) as u32).min(JOIN_LAST_DAY)), 2)
+            } else if self.rng.chance(850) {
+                (Link::Resale, None, 0)
+            } else {
+                (Link::Referral, None, 1)
+            };
+            self.created[kind] += 1;
             self.model.customers.push(Customer {
                 id: format!("C{:06}", index + 1),
                 partner,
-                resale: self.rng.chance(850),
+                link,
+                joins_on,
                 enterprise,
                 neglected,
                 whitelisted: false,
@@ -63,12 +76,14 @@ impl Demo {
                 coupons: Vec::new(),
                 orders: Vec::new(),
                 bills: Vec::new(),
+                bill_count: 0,
+                manager: None,
             });
             self.model.partners[partner].customers.push(index);
         }
     }
 
-    /// Day 1 before business: partners, their credit lines and coupon quotas.
+    /// Day 1 before business: partners, their operators, credit lines and coupon quotas.
     pub(super) fn setup(&mut self) {
         self.script.start_day(1);
         for partner in 0..self.model.partners.len() {
@@ -79,8 +94,9 @@ impl Demo {
             }
             self.send("platform", command, Expect::Ok, Tag::Other);
         }
+        self.register_operators();
         for (id, limit) in PARTNER_CREDIT {
-            let partner = self.model.partners.iter().position(|partner| partner.id == id).expect("a known partner");
+            let partner = self.model.partner_index(id);
             self.set_credit_limit(Who::Partner(partner), limit * 100);
         }
         for partner in 0..self.model.partners.len() {
@@ -91,10 +107,19 @@ impl Demo {
     }
 
     /// A new customer: registered by its partner (or the platform, or the reseller's distributor),
-    /// funded by its partner (resale) or by recharge (referral), and given coupons.
+    /// funded by its partner (resale) or by recharge (referral), given coupons and a customer
+    /// manager. An unassociated one is registered by the platform and recharges its own money.
     pub(super) fn sign_up(&mut self, customer: usize) {
         let record = &self.model.customers[customer];
-        let (partner, resale, scale) = (record.partner, record.resale, if record.enterprise { 5 } else { 1 });
+        let (partner, link, scale) = (record.partner, record.link, if record.enterprise { 5 } else { 1 });
+        if link == Link::None {
+            let command = json!({"op": "register_customer", "customer": record.id});
+            self.send("platform", command, Expect::Ok, Tag::Customer);
+            let amount = self.rng.yuan(500, 5_000) * scale;
+            self.recharge(Who::Customer(customer), amount);
+            return;
+        }
+        let resale = link == Link::Resale;
         let command = json!({"op": "register_customer", "customer": record.id, "partner": self.model.partners[partner].id,
             "association": if resale { "resale" } else { "referral" }});
         let actor = if self.rng.chance(200) {
@@ -103,7 +128,8 @@ impl Demo {
             let actor = self.acting_for(partner, 150);
             self.model.partner_party(actor)
         };
-        self.send(&actor, command, Expect::Ok, Tag::Customer { partner, resale });
+        self.send(&actor, command, Expect::Ok, Tag::Customer);
+        self.welcome_manager(customer);
         if !resale {
             let amount = self.rng.yuan(200, 5_000) * scale;
             self.recharge(Who::Customer(customer), amount);
@@ -113,9 +139,9 @@ impl Demo {
             }
             return;
         }
-        let actor = self.acting_for(partner, 250);
+        let by = self.funds_actor(partner, 250);
         let amount = self.rng.yuan(200, 2_000) * scale;
-        self.allocate(actor, partner, Who::Customer(customer), amount, "welcome budget");
+        self.allocate(by, partner, Who::Customer(customer), amount, "welcome budget");
         if self.rng.chance(350) {
             let face_value = self.rng.yuan(20, 300) * scale;
             self.issue_coupon(customer, true, face_value);

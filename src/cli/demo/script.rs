@@ -9,6 +9,8 @@ pub(super) enum Expect {
     Ok,
     Duplicate,
     Fail(&'static str),
+    /// A query's answer listing exactly this many rows in all (`total_count`).
+    Rows(u64),
 }
 
 impl std::fmt::Display for Expect {
@@ -17,32 +19,97 @@ impl std::fmt::Display for Expect {
             Expect::Ok => formatter.write_str("committed"),
             Expect::Duplicate => formatter.write_str("a duplicate"),
             Expect::Fail(code) => write!(formatter, "error {code}"),
+            Expect::Rows(rows) => write!(formatter, "an answer with {rows} rows"),
         }
     }
 }
 
-/// What a committed line counts as in the summary, beyond what its result says.
+/// What a line counts as in the summary, beyond what its result says.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Tag {
     Other,
-    Customer { partner: usize, resale: bool },
+    Customer,
     Recharge,
-    Compensation,
-    Allocate { partner: usize, to_customer: bool, on_behalf: bool, amount: i64 },
-    FundResellers { amount: i64 },
-    Recover { partner: usize, on_behalf: bool, amount: i64 },
-    Quota { by_platform: bool, amount: i64 },
-    Coupon { voucher: bool, amount: i64 },
-    Place { amount: i64 },
-    Pay { partner: usize, by_partner: bool },
-    Withdrawal { amount: i64 },
-    InvoiceReturn { amount: i64 },
+    Compensation {
+        resale: bool,
+    },
+    Allocate {
+        partner: usize,
+        to_customer: bool,
+        on_behalf: bool,
+        amount: i64,
+    },
+    FundResellers {
+        amount: i64,
+    },
+    Recover {
+        partner: usize,
+        on_behalf: bool,
+        amount: i64,
+    },
+    Quota {
+        by_platform: bool,
+        amount: i64,
+    },
+    Coupon {
+        voucher: bool,
+        amount: i64,
+    },
+    Place {
+        amount: i64,
+    },
+    /// A payment; `partner` is the customer's partner (none when unassociated); `after_rejection`
+    /// when the partner declined to pay it first.
+    Pay {
+        partner: Option<usize>,
+        by_partner: bool,
+        after_rejection: bool,
+    },
+    Withdrawal {
+        amount: i64,
+        resale: bool,
+    },
+    InvoiceReturn {
+        amount: i64,
+    },
+    /// An operator registered with this role (index into `operators::ROLES`).
+    Operator {
+        role: usize,
+    },
+    OperatorDisabled,
+    Manager {
+        replaced: bool,
+    },
+    /// A partner-payment request of `orders` orders (one, or a combined order's).
+    RequestPayment {
+        orders: u64,
+        amount: i64,
+    },
+    RejectPayment {
+        partner: usize,
+        orders: u64,
+        amount: i64,
+    },
+    Associate {
+        cash: i64,
+    },
+    SwitchToResale {
+        cash: i64,
+    },
+    SwitchToReferral,
+    Unbind,
+    /// A customer manager reading its customer's bills.
+    ManagerRead,
+    /// A partner reading its awaiting-payment list.
+    AwaitingRead,
 }
 
 #[derive(Clone, Copy)]
 pub(super) struct Meta {
     pub(super) expect: Expect,
     pub(super) tag: Tag,
+    /// Sent by an operator acting for its partner.
+    pub(super) by_operator: bool,
 }
 
 pub(super) struct Script {
@@ -75,13 +142,13 @@ impl Script {
         command["actor"] = json!(actor);
         command["at"] = json!(time(self.clock));
         self.lines.push(command.to_string());
-        self.metas.push(Meta { expect, tag });
+        self.metas.push(Meta { expect, tag, by_operator: actor.starts_with("operator:") });
         self.lines.len() - 1
     }
 
     /// Sends line `index` again, unchanged: a client retrying after a lost answer.
     pub(super) fn resend(&mut self, index: usize) {
         self.lines.push(self.lines[index].clone());
-        self.metas.push(Meta { expect: Expect::Duplicate, tag: Tag::Other });
+        self.metas.push(Meta { expect: Expect::Duplicate, tag: Tag::Other, by_operator: false });
     }
 }

@@ -4,7 +4,7 @@ use super::BATCH_LINES;
 use super::script::{Expect, Meta, Script, Tag};
 use super::summary::thousands;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use partner_ledger::{Ledger, Outcome, Response};
+use partner_ledger::{Ledger, Outcome, Response, WithdrawalStatus};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -16,26 +16,59 @@ pub(super) struct Count {
 }
 
 impl Count {
-    fn add(&mut self, amount: i64) {
-        self.count += 1;
+    pub(super) fn add(&mut self, amount: i64) {
+        self.add_many(1, amount);
+    }
+
+    pub(super) fn add_many(&mut self, count: u64, amount: i64) {
+        self.count += count;
         self.amount += amount;
     }
 }
 
 #[derive(Clone, Copy, Default)]
 pub(super) struct PartnerTally {
-    pub(super) resale: u64,
-    pub(super) referral: u64,
     pub(super) allocated: i64,
     pub(super) recovered: i64,
     pub(super) orders_paid: u64,
     pub(super) paid_by_partner: u64,
+    pub(super) rejected: u64,
+}
+
+/// What the v2 flows did: operators, partner payments, associations, reads.
+#[derive(Default)]
+pub(super) struct V2Tally {
+    /// Registered, per role of `operators::ROLES`.
+    pub(super) operators: [u64; 3],
+    pub(super) operators_disabled: u64,
+    pub(super) managers_assigned: u64,
+    pub(super) managers_replaced: u64,
+    /// Committed commands operators sent, by what they were.
+    pub(super) operator_acts: BTreeMap<&'static str, Count>,
+    pub(super) requested: Count,
+    pub(super) rejected: Count,
+    pub(super) paid_on_request: Count,
+    pub(super) paid_after_rejection: Count,
+    pub(super) associated: Count,
+    pub(super) to_resale: Count,
+    pub(super) to_referral: Count,
+    pub(super) unbound: Count,
+    pub(super) coupons_reclaimed: u64,
+    pub(super) refund_reclaims: Count,
+    pub(super) resale_compensations: Count,
+    pub(super) resale_withdrawals: Count,
+    pub(super) manager_reads: u64,
+    /// Refused: assigned today (in force from the next UTC+8 day), or the manager left.
+    pub(super) manager_reads_refused: u64,
+    pub(super) awaiting_reads: u64,
+    pub(super) awaiting_rows: u64,
 }
 
 #[derive(Default)]
 pub(super) struct Tally {
     pub(super) committed: u64,
     pub(super) duplicates: u64,
+    pub(super) answered: u64,
     pub(super) failures: BTreeMap<&'static str, u64>,
     pub(super) unexpected: Vec<String>,
     pub(super) unexpected_count: u64,
@@ -62,12 +95,15 @@ pub(super) struct Tally {
     pub(super) combined: Count,
     pub(super) combined_members: u64,
     pub(super) paid: Count,
+    pub(super) paid_allocated: i64,
     pub(super) paid_cash: i64,
     pub(super) paid_credit: i64,
     pub(super) paid_by_partner: Count,
     pub(super) cancelled: u64,
     pub(super) refunds: Count,
     pub(super) usage: Count,
+    pub(super) usage_coupon: Count,
+    pub(super) usage_allocated: i64,
     pub(super) usage_cash: i64,
     pub(super) usage_credit: i64,
     pub(super) usage_debt: Count,
@@ -75,6 +111,7 @@ pub(super) struct Tally {
     pub(super) withdrawals: BTreeMap<&'static str, Count>,
     pub(super) invoices: Count,
     pub(super) invoice_returns: Count,
+    pub(super) v2: V2Tally,
 }
 
 fn fen(amount: partner_ledger::Amount) -> i64 {
@@ -92,10 +129,27 @@ impl Tally {
             (Expect::Ok, Response::Committed { duplicate: false, outcome, .. }) => {
                 self.committed += 1;
                 self.count(meta.tag, outcome);
+                if meta.by_operator {
+                    self.count_operator_act(meta.tag, outcome);
+                }
             }
             (Expect::Duplicate, Response::Committed { duplicate: true, .. }) => self.duplicates += 1,
             (Expect::Fail(code), Response::Failed { rejection, .. }) if rejection.code.name() == code => {
                 *self.failures.entry(code).or_default() += 1;
+                if matches!(meta.tag, Tag::ManagerRead) {
+                    self.v2.manager_reads_refused += 1;
+                }
+            }
+            (Expect::Rows(rows), Response::Answer { result, .. }) if result["total_count"].as_u64() == Some(rows) => {
+                self.answered += 1;
+                match meta.tag {
+                    Tag::ManagerRead => self.v2.manager_reads += 1,
+                    Tag::AwaitingRead => {
+                        self.v2.awaiting_reads += 1;
+                        self.v2.awaiting_rows += rows;
+                    }
+                    _ => {}
+                }
             }
             _ => {
                 self.unexpected_count += 1;
@@ -107,14 +161,21 @@ impl Tally {
     }
 
     fn count(&mut self, tag: Tag, outcome: &Outcome) {
+        if self.count_v2(tag, outcome) || self.count_coupons(tag, outcome) {
+            return;
+        }
         match (tag, outcome) {
-            (Tag::Customer { partner, resale: true }, _) => self.partners[partner].resale += 1,
-            (Tag::Customer { partner, resale: false }, _) => self.partners[partner].referral += 1,
             (Tag::Recharge, Outcome::Funded { arrears_repaid, cash }) => {
                 self.recharges.add(fen(*arrears_repaid) + fen(*cash));
                 self.recharge_repaid_debt += fen(*arrears_repaid);
             }
-            (Tag::Compensation, Outcome::Funded { arrears_repaid, cash }) => self.compensations.add(fen(*arrears_repaid) + fen(*cash)),
+            (Tag::Compensation { resale }, Outcome::Funded { arrears_repaid, cash }) => {
+                let amount = fen(*arrears_repaid) + fen(*cash);
+                self.compensations.add(amount);
+                if resale {
+                    self.v2.resale_compensations.add(amount);
+                }
+            }
             (_, Outcome::Deducted(amount)) => self.deductions.add(fen(*amount)),
             (_, Outcome::CreditRepaid(amount)) => self.credit_repaid.add(fen(*amount)),
             (Tag::Allocate { partner, to_customer, on_behalf, amount }, _) => {
@@ -136,6 +197,37 @@ impl Tally {
                 }
                 self.partners[partner].recovered += amount;
             }
+            (Tag::Place { amount }, Outcome::OrdersPlaced { combined: None, .. }) => self.single_orders.add(amount),
+            (Tag::Place { amount }, Outcome::OrdersPlaced { orders, .. }) => {
+                self.combined.add(amount);
+                self.combined_members += orders.len() as u64;
+            }
+            (Tag::Pay { partner, by_partner, after_rejection }, Outcome::Paid(paid)) => {
+                self.count_payment(partner, by_partner, after_rejection, paid);
+            }
+            (_, Outcome::Cancelled(orders)) => self.cancelled += orders.len() as u64,
+            (_, Outcome::Refunded { credit, allocated, partner, cash }) => {
+                self.refunds.add(fen(*credit) + fen(*allocated) + fen(*partner) + fen(*cash));
+                if partner.is_positive() {
+                    self.v2.refund_reclaims.add(fen(*partner));
+                }
+            }
+            (_, Outcome::Consumed { .. }) => self.count_usage(outcome),
+            (Tag::Withdrawal { amount, resale }, Outcome::Withdrawal { status, .. }) => {
+                self.withdrawals.entry(status.name()).or_default().add(amount);
+                if resale && *status == WithdrawalStatus::Pending {
+                    self.v2.resale_withdrawals.add(amount);
+                }
+            }
+            (_, Outcome::Invoiced { matched, .. }) => self.invoices.add(matched.iter().map(|matched| fen(matched.amount)).sum()),
+            (Tag::InvoiceReturn { amount }, _) => self.invoice_returns.add(amount),
+            _ => {}
+        }
+    }
+
+    /// Quotas and coupons; true when the line was one of theirs.
+    fn count_coupons(&mut self, tag: Tag, outcome: &Outcome) -> bool {
+        match (tag, outcome) {
             (Tag::Quota { by_platform: true, amount }, _) => self.platform_quotas.add(amount),
             (Tag::Quota { by_platform: false, amount }, _) => self.distributor_quotas.add(amount),
             (_, Outcome::QuotaReclaimed { amount, .. }) => self.quota_reclaims.add(fen(*amount)),
@@ -146,49 +238,104 @@ impl Tally {
                 self.coupons_expired.count += coupons.len() as u64;
                 self.coupons_expired.amount += fen(*amount);
             }
-            (Tag::Place { amount }, Outcome::OrdersPlaced { combined: None, .. }) => self.single_orders.add(amount),
-            (Tag::Place { amount }, Outcome::OrdersPlaced { orders, .. }) => {
-                self.combined.add(amount);
-                self.combined_members += orders.len() as u64;
+            _ => return false,
+        }
+        true
+    }
+
+    /// The v2 flows; true when `tag` was one of them.
+    fn count_v2(&mut self, tag: Tag, outcome: &Outcome) -> bool {
+        let v2 = &mut self.v2;
+        match (tag, outcome) {
+            (Tag::Operator { role }, _) => v2.operators[role] += 1,
+            (Tag::OperatorDisabled, _) => v2.operators_disabled += 1,
+            (Tag::Manager { replaced }, _) => {
+                v2.managers_assigned += 1;
+                v2.managers_replaced += u64::from(replaced);
             }
-            (Tag::Pay { partner, by_partner }, Outcome::Paid(paid)) => self.count_payment(partner, by_partner, paid),
-            (_, Outcome::Cancelled(orders)) => self.cancelled += orders.len() as u64,
-            (_, Outcome::Refunded { credit, allocated, partner, cash }) => {
-                self.refunds.add(fen(*credit) + fen(*allocated) + fen(*partner) + fen(*cash))
+            (Tag::RequestPayment { orders, amount }, _) => v2.requested.add_many(orders, amount),
+            (Tag::RejectPayment { partner, orders, amount }, _) => {
+                v2.rejected.add_many(orders, amount);
+                self.partners[partner].rejected += orders;
             }
-            (_, Outcome::Consumed { deducted, erase, cash, credit, debt, .. }) => {
-                self.usage.add(fen(*deducted));
-                self.usage_erased += i64::try_from(*erase).expect("a cut below the fen");
-                self.usage_cash += fen(*cash);
-                self.usage_credit += fen(*credit);
-                if debt.is_positive() {
-                    self.usage_debt.add(fen(*debt));
-                }
+            (Tag::Associate { cash }, _) => v2.associated.add(cash),
+            (Tag::SwitchToResale { cash }, _) => v2.to_resale.add(cash),
+            (Tag::SwitchToReferral | Tag::Unbind, Outcome::AssociationChanged { allocated, coupons, .. }) => {
+                let count = if matches!(tag, Tag::Unbind) { &mut v2.unbound } else { &mut v2.to_referral };
+                count.add(fen(*allocated));
+                v2.coupons_reclaimed += coupons.len() as u64;
             }
-            (Tag::Withdrawal { amount }, Outcome::Withdrawal { status, .. }) => {
-                self.withdrawals.entry(status.name()).or_default().add(amount)
+            _ => return false,
+        }
+        true
+    }
+
+    fn count_usage(&mut self, outcome: &Outcome) {
+        if let Outcome::Consumed { deducted, erase, coupon, allocated, cash, credit, debt, .. } = outcome {
+            self.usage.add(fen(*deducted));
+            self.usage_erased += i64::try_from(*erase).expect("a cut below the fen");
+            if coupon.is_positive() {
+                self.usage_coupon.add(fen(*coupon));
             }
-            (_, Outcome::Invoiced { matched, .. }) => self.invoices.add(matched.iter().map(|matched| fen(matched.amount)).sum()),
-            (Tag::InvoiceReturn { amount }, _) => self.invoice_returns.add(amount),
-            _ => {}
+            self.usage_allocated += fen(*allocated);
+            self.usage_cash += fen(*cash);
+            self.usage_credit += fen(*credit);
+            if debt.is_positive() {
+                self.usage_debt.add(fen(*debt));
+            }
         }
     }
 
-    fn count_payment(&mut self, partner: usize, by_partner: bool, paid: &[(partner_ledger::Id, partner_ledger::Payment)]) {
+    fn count_payment(
+        &mut self,
+        partner: Option<usize>,
+        by_partner: bool,
+        after_rejection: bool,
+        paid: &[(partner_ledger::Id, partner_ledger::Payment)],
+    ) {
         for (_, payment) in paid {
-            let total = fen(payment.coupon) + fen(payment.cash) + fen(payment.credit);
+            let total = fen(payment.coupon) + fen(payment.allocated) + fen(payment.cash) + fen(payment.credit);
             self.paid.add(total);
+            self.paid_allocated += fen(payment.allocated);
             self.paid_cash += fen(payment.cash);
             self.paid_credit += fen(payment.credit);
             if payment.coupon.is_positive() {
                 self.coupon_payments.add(fen(payment.coupon));
             }
-            self.partners[partner].orders_paid += 1;
+            if after_rejection {
+                self.v2.paid_after_rejection.add(total);
+            }
+            if let Some(partner) = partner {
+                self.partners[partner].orders_paid += 1;
+            }
             if by_partner {
                 self.paid_by_partner.add(total);
-                self.partners[partner].paid_by_partner += 1;
+                self.v2.paid_on_request.add(total);
+                if let Some(partner) = partner {
+                    self.partners[partner].paid_by_partner += 1;
+                }
             }
         }
+    }
+
+    /// What an operator's committed command was, for the summary.
+    fn count_operator_act(&mut self, tag: Tag, outcome: &Outcome) {
+        let (label, amount) = match (tag, outcome) {
+            (Tag::Allocate { amount, .. }, _) => ("allocations", amount),
+            (Tag::FundResellers { amount }, _) => ("reseller funding (atomic groups)", amount),
+            (Tag::Recover { amount, .. }, _) => ("recoveries", amount),
+            (Tag::Withdrawal { amount, .. }, _) => ("withdrawal requests", amount),
+            (Tag::Pay { .. }, Outcome::Paid(paid)) => {
+                let total = paid.iter().map(|(_, payment)| fen(payment.allocated) + fen(payment.cash) + fen(payment.credit)).sum();
+                ("requests paid as partner", total)
+            }
+            (Tag::RejectPayment { amount, .. }, _) => ("requests rejected", amount),
+            (Tag::Operator { .. }, _) => ("operators registered (by admins)", 0),
+            (Tag::OperatorDisabled, _) => ("operators disabled (by admins)", 0),
+            (Tag::Manager { .. }, _) => ("customer managers assigned (by admins)", 0),
+            _ => ("other", 0),
+        };
+        self.v2.operator_acts.entry(label).or_default().add(amount);
     }
 }
 

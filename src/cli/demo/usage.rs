@@ -1,5 +1,6 @@
-//! On-demand usage: charged with 8 decimals, truncated to the fen by the ledger, into debt when
-//! the customer's cash and credit fall short.
+//! On-demand usage: charged with 8 decimals, truncated to the fen by the ledger; drawn from the
+//! customer's coupons that cover the service, then its allocated funds, cash and credit, and
+//! into debt when they fall short.
 
 use super::month::Demo;
 use super::script::{Expect, Tag};
@@ -15,6 +16,6 @@ impl Demo {
             json!({"op": "consume", "customer": self.model.customers[customer].id, "amount": usage_amount(units), "service": service});
         let at = self.script.now();
         self.send("platform", command, Expect::Ok, Tag::Other);
-        self.model.apply_usage(customer, units / 1_000_000, at);
+        self.model.apply_usage(customer, units / 1_000_000, service, at);
     }
 }

@@ -7,10 +7,12 @@ use super::script::{Expect, Tag};
 use serde_json::json;
 
 impl Demo {
-    pub(super) fn request_withdrawal(&mut self, who: Who, amount: i64, day: u32) {
-        let resale = matches!(who, Who::Customer(customer) if self.model.customers[customer].resale);
-        let expect = if resale {
-            Expect::Fail("resale_customer")
+    /// `who` (or `operator`, a partner's finance operator) asks to withdraw `amount`: refused
+    /// while another of its withdrawals is pending (`withdrawal_state`) or above what it may
+    /// withdraw (`insufficient_funds`). A resale customer withdraws only its own cash.
+    pub(super) fn request_withdrawal(&mut self, who: Who, operator: Option<usize>, amount: i64, day: u32) {
+        let expect = if self.model.pending_withdrawal(who).is_some() {
+            Expect::Fail("withdrawal_state")
         } else if amount > self.model.withdrawable(who) {
             Expect::Fail("insufficient_funds")
         } else {
@@ -19,8 +21,10 @@ impl Demo {
         self.counters.withdrawal += 1;
         let id = format!("wd-{:05}", self.counters.withdrawal);
         let party = self.model.party(who);
+        let actor = operator.map_or_else(|| party.clone(), |operator| self.model.operator_party(operator));
         let command = json!({"op": "request_withdrawal", "withdrawal": id, "party": party, "amount": money(amount)});
-        self.send(&party, command, expect, Tag::Withdrawal { amount });
+        let resale = matches!(who, Who::Customer(customer) if self.model.customers[customer].resale());
+        self.send(&actor, command, expect, Tag::Withdrawal { amount, resale });
         if expect == Expect::Ok {
             self.model.funds_mut(who).held += amount;
             self.model.withdrawals.push(Withdrawal { id, who, amount, day, status: WithdrawalStatus::Pending });
@@ -36,7 +40,7 @@ impl Demo {
                 continue;
             }
             let (id, who, amount) = (withdrawal.id.clone(), withdrawal.who, withdrawal.amount);
-            let tag = Tag::Withdrawal { amount };
+            let tag = Tag::Withdrawal { amount, resale: false };
             if self.rng.chance(750) {
                 self.send("platform", json!({"op": "approve_withdrawal", "withdrawal": id}), Expect::Ok, tag);
                 let funds = self.model.funds_mut(who);
@@ -59,7 +63,8 @@ impl Demo {
         for index in due {
             let withdrawal = &self.model.withdrawals[index];
             let (party, amount) = (self.model.party(withdrawal.who), withdrawal.amount);
-            self.send(&party, json!({"op": "delete_withdrawal", "withdrawal": withdrawal.id}), Expect::Ok, Tag::Withdrawal { amount });
+            let tag = Tag::Withdrawal { amount, resale: false };
+            self.send(&party, json!({"op": "delete_withdrawal", "withdrawal": withdrawal.id}), Expect::Ok, tag);
             self.model.withdrawals[index].status = WithdrawalStatus::Deleted;
         }
     }

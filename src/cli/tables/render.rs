@@ -96,7 +96,7 @@ fn balance(result: &Value, as_of: Option<&str>) -> String {
     let (table, skipped) = money_rows(result);
     out.push_str(&table);
     if skipped {
-        out.push_str("(withdrawable and over-invoiced are decided now: not shown with --as-of)\n");
+        out.push_str("\n(withdrawable and over-invoiced are decided now: not shown with --as-of)\n");
     }
     let quotas = list(result, "quotas");
     if !quotas.is_empty() {
