@@ -45,9 +45,7 @@ fn partners(reader: &Reader<'_>, partner: Option<&Id>, what: &str, managers_too:
         Party::Platform => Ok(None),
         party => {
             let mut list = vec![party.clone()];
-            list.extend(
-                state.parties().filter(|(_, record)| record.parent() == party.partner_id()).map(|(reseller, _)| reseller.clone()),
-            );
+            list.extend(state.parties().filter(|(_, record)| record.parent() == party.partner_id()).map(|(reseller, _)| reseller.clone()));
             Ok(Some(list))
         }
     }
@@ -107,7 +105,9 @@ pub(super) fn resellers(reader: &Reader<'_>, partner: Option<&Id>, page: Page) -
     };
     let mut selected: Vec<(&Party, &PartyRecord)> = state
         .parties()
-        .filter(|(_, record)| record.parent().is_some_and(|parent| distributor.as_ref().is_none_or(|wanted| wanted.partner_id() == Some(parent))))
+        .filter(|(_, record)| {
+            record.parent().is_some_and(|parent| distributor.as_ref().is_none_or(|wanted| wanted.partner_id() == Some(parent)))
+        })
         .collect();
     selected.sort_by_key(|(party, record)| (record.seq, (*party).clone()));
     let rows: Vec<Value> = selected
@@ -139,10 +139,16 @@ pub(super) fn quotas(reader: &Reader<'_>, partner: Option<&Id>, filter: &QuotaFi
     let state = reader.state;
     let owners = partners(reader, partner, "quotas", false)?;
     let mut selected: Vec<(&Id, &Quota)> = match &owners {
-        None => state.parties().flat_map(|(party, _)| state.indexed(Index::Quotas, party)).filter_map(|id| state.quota(id).map(|quota| (id, quota))).collect(),
-        Some(owners) => {
-            owners.iter().flat_map(|owner| state.indexed(Index::Quotas, owner)).filter_map(|id| state.quota(id).map(|quota| (id, quota))).collect()
-        }
+        None => state
+            .parties()
+            .flat_map(|(party, _)| state.indexed(Index::Quotas, party))
+            .filter_map(|id| state.quota(id).map(|quota| (id, quota)))
+            .collect(),
+        Some(owners) => owners
+            .iter()
+            .flat_map(|owner| state.indexed(Index::Quotas, owner))
+            .filter_map(|id| state.quota(id).map(|quota| (id, quota)))
+            .collect(),
     };
     selected.retain(|(_, quota)| {
         filter.kind.is_none_or(|kind| quota.kind == kind)
@@ -197,7 +203,8 @@ pub(super) fn coupons(reader: &Reader<'_>, customer: Option<&Id>, filter: &Coupo
         Some(holder) => state.indexed(Index::Coupons, holder).filter_map(|id| state.coupon(id).map(|coupon| (id, coupon))).collect(),
         None => state.all_coupons().filter(|(_, coupon)| sees_coupon(reader, coupon)).collect(),
     };
-    let remaining = |id: &Id, coupon: &Coupon| state.balance(&Account::new(Party::Customer(coupon.customer.clone()), AccountKind::Coupon(id.clone())));
+    let remaining =
+        |id: &Id, coupon: &Coupon| state.balance(&Account::new(Party::Customer(coupon.customer.clone()), AccountKind::Coupon(id.clone())));
     selected.retain(|(id, coupon)| {
         filter.quota.is_none_or(|quota| coupon.quota == *quota)
             && filter.kind.is_none_or(|kind| coupon.kind == kind)
