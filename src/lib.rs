@@ -70,25 +70,27 @@ mod query;
 mod store;
 mod time;
 
-pub use amount::{AMOUNT_INPUT_LIMIT_MINOR, Amount, AmountError, Overflow};
+pub use amount::{AMOUNT_INPUT_LIMIT_MINOR, Amount, AmountError, Overflow, Ratio};
 pub use audit::{VerifyError, VerifyReport, verify_store as verify};
 pub use domain::RequestEntry;
 pub use domain::matching::{InvoiceItem, Matched, match_invoice, remaining_after};
 pub use domain::records::{
     Bill, BillType, COMBINED_ORDERS_MAX, COMBINED_ORDERS_MIN, COUPON_SERVICES_MAX, Combined, Coupon, CouponEnd, CouponKind, CouponStatus,
-    Invoice, InvoiceStatus, Order, OrderKind, OrderStatus, PAY_DEADLINE_DAYS, PAYMENT_COUPONS_MAX, PartnerPaymentStatus, Payment, Quota,
-    QuotaSource, QuotaStatus, Record, Validity, Withdrawal, WithdrawalStatus,
+    Discount, Invoice, InvoiceStatus, Order, OrderKind, OrderStatus, PAY_DEADLINE_DAYS, PAYMENT_COUPONS_MAX, PartnerPaymentStatus, Payment,
+    Quota, QuotaSource, QuotaStatus, Record, Validity, Withdrawal, WithdrawalStatus,
 };
 pub use domain::validate;
 pub use domain::{
-    ATOMIC_COMMANDS_MAX, AdjustOperation, AdjustRecord, Association, AssociationKind, Command, Direction, Effects, Head, ManagerAssignment,
-    OperatorRole, OrderLine, Outcome, PartnerKind, PartyRecord, PayerKind, Role, TEXT_LENGTH_MAX, Transaction,
+    ATOMIC_COMMANDS_MAX, AdjustOperation, AdjustRecord, Association, AssociationKind, Command, Direction, Effects, Head, InvoiceBasis,
+    ManagerAssignment, OperatorRole, OrderLine, Outcome, PartnerKind, PartyRecord, PayerKind, Role, TEXT_LENGTH_MAX, Transaction,
 };
 pub use error::{ErrorCode, Rejection};
 pub use id::{ID_LENGTH_MAX, Id, IdError, Party};
 pub use journal::{Account, AccountKind, Asset, ChainHash, Posting, hex};
 pub use ledger::{BATCH_COMMANDS_MAX, CHECKPOINT_TRANSACTIONS, Ledger, OpenError};
-pub use protocol::{Body, DecodeError, LINE_LENGTH_MAX, PAGE_LIMIT_MAX, Page, Query, Request, Response, StatementAccount, decode_line};
+pub use protocol::{
+    Body, CouponOperation, DecodeError, LINE_LENGTH_MAX, PAGE_LIMIT_MAX, Page, Query, Request, Response, StatementAccount, decode_line,
+};
 pub use store::records::DecodeError as RecordDecodeError;
 pub use store::{FORMAT_VERSION, Store, StoreError};
 pub use time::{Clock, SystemClock, TimeError, Timestamp};

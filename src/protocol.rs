@@ -84,6 +84,32 @@ pub enum StatementAccount {
     Arrears,
 }
 
+/// The operation of a coupon record (`coupon_records`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CouponOperation {
+    /// Value into a quota from the platform or a parent quota.
+    IssueQuota,
+    /// A quota's remaining value back to its source.
+    ReclaimQuota,
+    /// Quota value into a customer's coupon.
+    IssueCoupon,
+    /// A coupon's remaining value back to its quota.
+    ReclaimCoupon,
+    /// A coupon reclaimed by unbinding or switching to referral.
+    UnbindReclaim,
+    /// A coupon swept at expiry.
+    Expire,
+    /// Coupon value spent on an order or usage.
+    Redeem,
+}
+
+impl CouponOperation {
+    /// The protocol name.
+    pub fn name(self) -> &'static str {
+        COUPON_OPERATIONS.iter().find(|(_, operation)| *operation == self).map_or("", |(name, _)| name)
+    }
+}
+
 /// A query of SPEC.md section 4.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -153,6 +179,23 @@ pub enum Query {
         kind: Option<CouponKind>,
         /// Filter by status at the query's time.
         status: Option<CouponStatus>,
+        /// Paging.
+        page: Page,
+    },
+    /// `coupon_records`: the history of coupon value.
+    CouponRecords {
+        /// Filter by coupon.
+        coupon: Option<Id>,
+        /// Filter by quota (the quota's own records and its coupons').
+        quota: Option<Id>,
+        /// Filter by the coupons' holder.
+        customer: Option<Id>,
+        /// Filter by operation.
+        operation: Option<CouponOperation>,
+        /// Earliest time, inclusive.
+        from: Option<Timestamp>,
+        /// Latest time, inclusive.
+        to: Option<Timestamp>,
         /// Paging.
         page: Page,
     },
@@ -233,7 +276,10 @@ impl Query {
     /// Whether answering reads the history tables (posting index, adjust records, record
     /// history), which a checkpoint must bring up to date first.
     pub fn reads_history(&self) -> bool {
-        matches!(self, Query::Balance { as_of: Some(_), .. } | Query::AdjustRecords { .. } | Query::Statement { .. })
+        matches!(
+            self,
+            Query::Balance { as_of: Some(_), .. } | Query::AdjustRecords { .. } | Query::Statement { .. } | Query::CouponRecords { .. }
+        )
     }
 }
 
@@ -606,6 +652,15 @@ const COUPON_STATUSES: &[(&str, CouponStatus)] = &[
     ("expired", CouponStatus::Expired),
     ("reclaimed", CouponStatus::Reclaimed),
 ];
+const COUPON_OPERATIONS: &[(&str, CouponOperation)] = &[
+    ("issue_quota", CouponOperation::IssueQuota),
+    ("reclaim_quota", CouponOperation::ReclaimQuota),
+    ("issue_coupon", CouponOperation::IssueCoupon),
+    ("reclaim_coupon", CouponOperation::ReclaimCoupon),
+    ("unbind_reclaim", CouponOperation::UnbindReclaim),
+    ("expire", CouponOperation::Expire),
+    ("redeem", CouponOperation::Redeem),
+];
 const PARTNER_PAYMENTS: &[(&str, PartnerPaymentStatus)] =
     &[("requested", PartnerPaymentStatus::Requested), ("rejected", PartnerPaymentStatus::Rejected)];
 const COUPON_KINDS: &[(&str, CouponKind)] =
@@ -747,6 +802,7 @@ fn decode_object(map: Map<String, Value>) -> Result<Request, Rejection> {
             | "quotas"
             | "coupons"
             | "operators"
+            | "coupon_records"
     );
     let id = if is_query { fields.optional_id("id", false) } else { fields.id("id", false).map(Some) };
     let body =
@@ -958,7 +1014,8 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
         "delete_withdrawal" => Command::DeleteWithdrawal { withdrawal: fields.id("withdrawal", false)? },
         "unbind" => Command::Unbind { customer: fields.id("customer", true)? },
         "request_invoice" => {
-            let given = ["amount", "cycles", "bills"].into_iter().filter(|name| fields.map.get(*name).is_some_and(|value| !value.is_null()));
+            let given =
+                ["amount", "cycles", "bills"].into_iter().filter(|name| fields.map.get(*name).is_some_and(|value| !value.is_null()));
             if given.count() != 1 {
                 fields.note(ErrorCode::InvalidRequest, "exactly one of amount, cycles and bills is required".to_owned());
                 return None;
@@ -1115,25 +1172,45 @@ fn decode_query(op: &str, fields: &mut Fields) -> Option<Query> {
             Query::Resellers { partner: partner?, page: page? }
         }
         "quotas" => {
-            let (partner, kind, status) =
-                (fields.optional_id("partner", true), fields.choice("kind", false, COUPON_KINDS), fields.choice("status", false, QUOTA_STATUSES));
+            let (partner, kind, status) = (
+                fields.optional_id("partner", true),
+                fields.choice("kind", false, COUPON_KINDS),
+                fields.choice("status", false, QUOTA_STATUSES),
+            );
             let (parent_quota, page) = (fields.optional_id("parent_quota", false), fields.page());
             Query::Quotas { partner: partner?, kind: kind?, status: status?, parent_quota: parent_quota?, page: page? }
         }
         "coupons" => {
             let (customer, quota) = (fields.optional_id("customer", true), fields.optional_id("quota", false));
-            let (kind, status, page) = (fields.choice("kind", false, COUPON_KINDS), fields.choice("status", false, COUPON_STATUSES), fields.page());
+            let (kind, status, page) =
+                (fields.choice("kind", false, COUPON_KINDS), fields.choice("status", false, COUPON_STATUSES), fields.page());
             Query::Coupons { customer: customer?, quota: quota?, kind: kind?, status: status?, page: page? }
         }
         "operators" => {
             let (partner, page) = (fields.optional_id("partner", true), fields.page());
             Query::Operators { partner: partner?, page: page? }
         }
+        "coupon_records" => {
+            let (coupon, quota, customer) =
+                (fields.optional_id("coupon", false), fields.optional_id("quota", false), fields.optional_id("customer", true));
+            let (operation, from, to, page) =
+                (fields.choice("operation", false, COUPON_OPERATIONS), fields.time("from"), fields.time("to"), fields.page());
+            Query::CouponRecords {
+                coupon: coupon?,
+                quota: quota?,
+                customer: customer?,
+                operation: operation?,
+                from: from?,
+                to: to?,
+                page: page?,
+            }
+        }
         "order" => Query::Order { order: fields.id("order", false)? },
         "invoiceable" => Query::Invoiceable { party: fields.member("party")? },
         "invoice" => Query::Invoice { invoice: fields.id("invoice", false)? },
         "consumption_summary" => {
-            let (partner, cycle, manager) = (fields.optional_id("partner", true), fields.cycle("cycle"), fields.optional_id("manager", true));
+            let (partner, cycle, manager) =
+                (fields.optional_id("partner", true), fields.cycle("cycle"), fields.optional_id("manager", true));
             let cycle = cycle?;
             if cycle.is_none() {
                 fields.note(ErrorCode::InvalidRequest, "field cycle is required".to_owned());

@@ -207,3 +207,46 @@ fn adjust_records_name_their_transfer_and_filter_by_it() {
     assert_eq!(list(&f, "adjust_records", "platform", json!({"transfer": "T-1"}))["records"][0]["amount"], "10.00");
     assert_eq!(list(&f, "adjust_records", "platform", json!({"transfer": "NOPE"}))["total_count"], 0);
 }
+
+#[test]
+fn coupon_records_follow_coupon_value_from_quota_to_redemption() {
+    let f = listed();
+    f.ok(place_order("place-1", "customer:C1", T1, "O1", "C1", "30"));
+    f.ok(pay_order("pay-1", "customer:C1", T1, "O1", &["K1"]));
+    f.ok(command("unbind", "u1", "partner:R1", T1, json!({"customer": "C5"})));
+    let all = list(&f, "coupon_records", "platform", json!({}));
+    let operations: Vec<(String, String)> = all["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|row| (row["operation"].as_str().expect("op").to_owned(), row["amount"].as_str().expect("amount").to_owned()))
+        .collect();
+    let expected = [
+        ("issue_quota", "1000.00"),
+        ("issue_quota", "500.00"),
+        ("issue_quota", "300.00"),
+        ("issue_coupon", "50.00"),
+        ("issue_coupon", "20.00"),
+        ("issue_coupon", "10.00"),
+        ("redeem", "30.00"),
+        ("unbind_reclaim", "10.00"),
+    ];
+    assert_eq!(operations, expected.map(|(op, amount)| (op.to_owned(), amount.to_owned())));
+    let redeem = &list(&f, "coupon_records", "customer:C1", json!({"operation": "redeem"}))["records"][0];
+    assert_eq!(
+        (redeem["request"].clone(), redeem["quota"].clone(), redeem["coupon"].clone(), redeem["customer"].clone()),
+        (json!("pay-1"), json!("QD1"), json!("K1"), json!("C1"))
+    );
+    assert_eq!(column(&list(&f, "coupon_records", "customer:C1", json!({})), "records", "operation"), ["issue_coupon", "redeem"]);
+    let r1 = list(&f, "coupon_records", "partner:R1", json!({}));
+    assert_eq!(column(&r1, "records", "operation"), ["issue_quota", "issue_coupon", "issue_coupon", "unbind_reclaim"]);
+    assert_eq!(list(&f, "coupon_records", "partner:D1", json!({"quota": "QR1"}))["total_count"], 4);
+    let page = f.ok(json!({"op": "coupon_records", "actor": "platform", "offset": 6, "limit": 5}));
+    assert_eq!(
+        (page["total_count"].clone(), column(&page, "records", "operation")),
+        (json!(8), vec!["redeem".to_owned(), "unbind_reclaim".to_owned()])
+    );
+    assert_eq!(code(&f, "coupon_records", "operator:RM", json!({})), "access_denied");
+    assert_eq!(code(&f, "coupon_records", "customer:C1", json!({"customer": "C2"})), "access_denied");
+    assert_eq!(code(&f, "coupon_records", "platform", json!({"operation": "burn"})), "invalid_request");
+}

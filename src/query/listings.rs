@@ -4,13 +4,18 @@
 //! as a distributor, its resellers', a customer manager only the customers it manages.
 
 use super::{Reader, paged};
+use crate::amount::Amount;
+use crate::domain::Transaction;
 use crate::domain::records::{Coupon, CouponKind, CouponStatus, Quota, QuotaSource, QuotaStatus};
 use crate::domain::{AssociationKind, Index, PartyRecord, Reach, Role};
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
 use crate::journal::{Account, AccountKind};
-use crate::protocol::Page;
+use crate::protocol::{CouponOperation, Page};
+use crate::store::{Store, StoreError};
+use crate::time::Timestamp;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// A page of `rows` (already in listing order) under `key`, with the total.
 fn page_of(key: &str, rows: &[Value], page: Page) -> Value {
@@ -259,4 +264,97 @@ pub(super) fn operators(reader: &Reader<'_>, partner: Option<&Id>, page: Page) -
         })
         .collect();
     Ok(page_of("operators", &rows, page))
+}
+
+/// The filters of `coupon_records`.
+pub(super) struct CouponRecordFilter<'a> {
+    pub coupon: Option<&'a Id>,
+    pub quota: Option<&'a Id>,
+    pub customer: Option<&'a Id>,
+    pub operation: Option<CouponOperation>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// The operation a posting on a quota or coupon account records, if any: each movement is
+/// recorded once, on the account it is about (a coupon's issue on the coupon, not on the quota
+/// it came from).
+fn coupon_operation(op: &str, quota_account: bool, incoming: bool) -> Option<CouponOperation> {
+    Some(match (op, quota_account, incoming) {
+        ("issue_quota", true, true) => CouponOperation::IssueQuota,
+        ("reclaim_quota", true, false) => CouponOperation::ReclaimQuota,
+        ("issue_coupon", false, true) => CouponOperation::IssueCoupon,
+        ("reclaim_coupon", false, false) => CouponOperation::ReclaimCoupon,
+        ("unbind" | "switch_association", false, false) => CouponOperation::UnbindReclaim,
+        ("expire_coupons", false, false) => CouponOperation::Expire,
+        ("pay_order" | "consume", false, false) => CouponOperation::Redeem,
+        _ => return None,
+    })
+}
+
+/// `coupon_records {coupon?, quota?, customer?, operation?, from?, to?}`: read from the posting
+/// index of the quota and coupon accounts the reader may see.
+pub(super) fn coupon_records(store: &Store, reader: &Reader<'_>, filter: &CouponRecordFilter<'_>, page: Page) -> Result<Value, Rejection> {
+    let state = reader.state;
+    if reader.acting.managing_only() {
+        return denied(reader, "coupon records");
+    }
+    if let Some(customer) = filter.customer {
+        reader.authorize(&Party::Customer(customer.clone()), Reach::Full)?;
+    }
+    // The quotas and coupons in view, each with (quota, coupon, customer) to show.
+    let mut accounts: Vec<(Account, &Id, Option<&Id>, Option<&Id>)> = Vec::new();
+    if filter.coupon.is_none() && filter.customer.is_none() {
+        for (party, _) in state.parties() {
+            for id in state.indexed(Index::Quotas, party) {
+                let visible = state.quota(id).is_some_and(|quota| reader.in_scope(&Party::Partner(quota.owner.clone())));
+                if visible && filter.quota.is_none_or(|wanted| wanted == id) {
+                    accounts.push((Account::new(party.clone(), AccountKind::Quota(id.clone())), id, None, None));
+                }
+            }
+        }
+    }
+    for (id, coupon) in state.all_coupons() {
+        let wanted = filter.coupon.is_none_or(|wanted| wanted == id)
+            && filter.quota.is_none_or(|wanted| *wanted == coupon.quota)
+            && filter.customer.is_none_or(|wanted| *wanted == coupon.customer);
+        if wanted && sees_coupon(reader, coupon) {
+            let account = Account::new(Party::Customer(coupon.customer.clone()), AccountKind::Coupon(id.clone()));
+            accounts.push((account, &coupon.quota, Some(id), Some(&coupon.customer)));
+        }
+    }
+    let mut transactions: HashMap<u64, Transaction> = HashMap::new();
+    let mut rows: Vec<(u64, u32, Value)> = Vec::new();
+    for (account, quota, coupon, customer) in &accounts {
+        for (seq, index, amount, _, at) in store.account_postings(account).map_err(super::storage)? {
+            if filter.from.is_some_and(|from| at < from) || filter.to.is_some_and(|to| at > to) {
+                continue;
+            }
+            if let std::collections::hash_map::Entry::Vacant(slot) = transactions.entry(seq) {
+                let transaction = store
+                    .transaction(seq)
+                    .map_err(super::storage)?
+                    .ok_or_else(|| super::storage(StoreError::Corrupt(super::missing(seq))))?;
+                slot.insert(transaction);
+            }
+            let transaction = &transactions[&seq];
+            let Some(posting) = transaction.effects.postings.get(index as usize) else { continue };
+            let (op, _) = super::describe(transaction, posting);
+            let Some(operation) = coupon_operation(&op, coupon.is_none(), amount.is_positive()) else { continue };
+            if filter.operation.is_some_and(|wanted| wanted != operation) {
+                continue;
+            }
+            let magnitude = Amount::from_minor(amount.minor().abs());
+            rows.push((
+                seq,
+                index,
+                json!({"seq": seq, "at": at.to_string(), "request": transaction.request.as_str(),
+                "operation": operation.name(), "quota": quota.as_str(), "coupon": coupon.map(|id| id.as_str()),
+                "customer": customer.map(|id| id.as_str()), "amount": magnitude.to_string()}),
+            ));
+        }
+    }
+    rows.sort_by_key(|(seq, index, _)| (*seq, *index));
+    let rows: Vec<Value> = rows.into_iter().map(|(_, _, row)| row).collect();
+    Ok(page_of("records", &rows, page))
 }

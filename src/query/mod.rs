@@ -80,6 +80,17 @@ impl Reader<'_> {
                 listings::coupons(self, customer.as_ref(), &filter, *page)
             }
             Query::Operators { partner, page } => listings::operators(self, partner.as_ref(), *page),
+            Query::CouponRecords { coupon, quota, customer, operation, from, to, page } => {
+                let filter = listings::CouponRecordFilter {
+                    coupon: coupon.as_ref(),
+                    quota: quota.as_ref(),
+                    customer: customer.as_ref(),
+                    operation: *operation,
+                    from: *from,
+                    to: *to,
+                };
+                listings::coupon_records(store, self, &filter, *page)
+            }
             Query::Statement { party, account, from, to, page } => statement(store, self, party, *account, (*from, *to), *page),
         }
     }
@@ -289,7 +300,9 @@ fn order_customers(reader: &Reader<'_>) -> Vec<Party> {
             partners.extend(resellers);
             partners
                 .iter()
-                .flat_map(|partner| state.indexed(Index::PartnerCustomers, partner).map(|id| Party::Customer(id.clone())).collect::<Vec<_>>())
+                .flat_map(|partner| {
+                    state.indexed(Index::PartnerCustomers, partner).map(|id| Party::Customer(id.clone())).collect::<Vec<_>>()
+                })
                 .collect()
         }
         party => vec![party.clone()],
