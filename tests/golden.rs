@@ -2,15 +2,18 @@
 //! names and types are pinned to hard-coded values, so a change that would stop old ledger files
 //! from opening fails here first.
 //!
-//! The hex strings were produced by the encoders of this build and pasted in. Format 2 (SPEC v2:
-//! operators, customer managers, allocated funds, partner payments) re-pinned every one of them:
+//! The hex strings were produced by the encoders of this build and pasted in. Format 2 covers SPEC
+//! v2 parts 1 and 2 (part 1: operators, customer managers, allocated funds, partner payments; part
+//! 2: pickup vouchers, business discounts, invoices by cycles and bills, customer names and external
+//! ids, registration and association times, issued quota amounts) and re-pinned every one of them:
 //! no format-1 file was ever released, so format 2 replaced format 1 outright instead of adding
-//! decoders for it, and a format-1 file is refused on opening. From now on the hex is never
-//! updated: if one of these tests fails, the on-disk format changed, and the change needs a new
-//! record version (and a decoder for the old one) or a new `FORMAT_VERSION`. Variants are appended
-//! only; a new variant of any enum the journal stores must be pinned too
-//! (`every_variant_of_every_stored_enum_is_pinned` lists what is missing), in a new golden body
-//! next to the old one.
+//! decoders for it, and a format-1 file is refused on opening. Part 2 re-pinned the hex of format 2
+//! once more instead of adding a format 3, because no format-2 file was ever released either (parts
+//! 1 and 2 land as one format). From now on the hex is never updated: if one of these tests fails,
+//! the on-disk format changed, and the change needs a new record version (and a decoder for the old
+//! one) or a new `FORMAT_VERSION`. Variants are appended only; a new variant of any enum the
+//! journal stores must be pinned too (`every_variant_of_every_stored_enum_is_pinned` lists what is
+//! missing), in a new golden body next to the old one.
 
 use partner_ledger::records::{
     self, DecodeError, RECORD_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record,
@@ -19,9 +22,9 @@ use partner_ledger::records::{
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
-    Command, Coupon, CouponEnd, CouponKind, Direction, Effects, FORMAT_VERSION, Head, Id, Invoice, InvoiceStatus, Ledger,
-    ManagerAssignment, Matched, OpenError, OperatorRole, Order, OrderKind, OrderLine, OrderStatus, Outcome, PartnerKind,
-    PartnerPaymentStatus, Party, PartyRecord, PayerKind, Payment, Posting, Quota, QuotaSource, Record, RequestEntry, Role, Store,
+    Command, Coupon, CouponEnd, CouponKind, Direction, Discount, Effects, FORMAT_VERSION, Head, Id, Invoice, InvoiceBasis, InvoiceStatus,
+    Ledger, ManagerAssignment, Matched, OpenError, OperatorRole, Order, OrderKind, OrderLine, OrderStatus, Outcome, PartnerKind,
+    PartnerPaymentStatus, Party, PartyRecord, PayerKind, Payment, Posting, Quota, QuotaSource, Ratio, Record, RequestEntry, Role, Store,
     StoreError, Timestamp, Transaction, Validity, Withdrawal, WithdrawalStatus,
 };
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
@@ -87,6 +90,10 @@ fn money(minor: i128) -> Amount {
     Amount::from_minor(minor)
 }
 
+fn ratio(hundredths: u8) -> Ratio {
+    Ratio::from_hundredths(hundredths).expect("a ratio from 0.01 to 1")
+}
+
 fn posting(account: Account, minor: i128, part: u16) -> Posting {
     Posting { account, amount: money(minor), part }
 }
@@ -104,39 +111,48 @@ fn first_half_of_2026() -> Validity {
 // ---------------------------------------------------------------------------------------------
 // Fixed values
 
-/// A reseller with its parent distributor.
+/// A reseller with its parent distributor, registered on 1 December 2025 (UTC+8).
 fn reseller_record() -> PartyRecord {
     PartyRecord {
         role: Role::Partner { kind: PartnerKind::Reseller, parent: Some(id("D1")) },
         credit_limit: money(500_000),
         held: money(0),
+        registered_at: at("2025-12-01T09:00:00+08:00"),
+        seq: 3,
     }
 }
 
-/// A whitelisted referral customer with a credit limit and held cash, whose customer manager
-/// changes from OP-1 to OP-2 at the start of 6 January 2026 (UTC+8).
+/// A whitelisted referral customer with a credit limit and held cash, registered in December with
+/// its (Chinese) name and its partner platform's account id, associated with D1 on 2 January, whose
+/// customer manager changes from OP-1 to OP-2 at the start of 6 January 2026 (UTC+8).
 fn customer_record() -> PartyRecord {
     PartyRecord {
         role: Role::Customer {
-            association: Some(Association { partner: id("D1"), kind: AssociationKind::Referral }),
+            association: Some(Association { partner: id("D1"), kind: AssociationKind::Referral, at: at("2026-01-02T14:30:00+08:00") }),
             whitelisted: true,
             manager: Some(ManagerAssignment {
                 previous: Some(id("OP-1")),
                 current: Some(id("OP-2")),
                 from: at("2026-01-06T00:00:00+08:00"),
             }),
+            name: Some("杭州云帆科技有限公司".to_owned()),
+            external_id: Some(id("HW-0081234567")),
         },
         credit_limit: money(10_000),
         held: money(1_250),
+        registered_at: at("2025-12-28T10:15:00+08:00"),
+        seq: 5,
     }
 }
 
-/// A customer of nobody, off any whitelist, never managed.
+/// A customer of nobody, without a name or external id, off any whitelist, never managed.
 fn unassociated_record() -> PartyRecord {
     PartyRecord {
-        role: Role::Customer { association: None, whitelisted: false, manager: None },
+        role: Role::Customer { association: None, whitelisted: false, manager: None, name: None, external_id: None },
         credit_limit: Amount::ZERO,
         held: Amount::ZERO,
+        registered_at: at("2026-01-03T08:00:00Z"),
+        seq: 6,
     }
 }
 
@@ -147,10 +163,12 @@ fn operator_record() -> PartyRecord {
         role: Role::Operator { partner: id("D1"), roles: vec![OperatorRole::Finance, OperatorRole::CustomerManager] },
         credit_limit: Amount::ZERO,
         held: Amount::ZERO,
+        registered_at: at("2026-01-04T09:00:00+08:00"),
+        seq: 8,
     }
 }
 
-/// Reseller R1's voucher quota, carved from its distributor's quota.
+/// Reseller R1's voucher quota of 20 000.00, carved from its distributor's quota.
 fn quota() -> Quota {
     Quota {
         owner: id("R1"),
@@ -158,6 +176,7 @@ fn quota() -> Quota {
         validity: first_half_of_2026(),
         source: QuotaSource::Quota(id("Q-2026.01")),
         reclaimed: false,
+        amount: money(2_000_000),
         seq: 12,
     }
 }
@@ -172,13 +191,33 @@ fn coupon() -> Coupon {
         face_value: money(50_000),
         validity: Validity { valid_from: at("2026-02-01T00:00:00+08:00"), valid_until: at("2026-05-01T00:00:00+08:00") },
         services: Some(vec![id("ecs"), id("rds")]),
+        ratio: None,
+        order_kinds: None,
         end: CouponEnd::Live,
         seq: 13,
     }
 }
 
-/// A 1 200.00 renewal, member of combined order G-1, paid by the customer with coupon, the funds
-/// D1 allocated to it, cash and credit, after D1 declined to pay it (the rejection stays shown,
+/// A 3 000.00 pickup voucher of resale customer C3 for ECS, issued by D1 for the first half of 2026:
+/// it pays at most 30% of each new or renewal order (not changes).
+fn pickup_voucher() -> Coupon {
+    Coupon {
+        customer: id("C3"),
+        quota: id("Q-PV-2026"),
+        issuer: id("D1"),
+        kind: CouponKind::PickupVoucher,
+        face_value: money(300_000),
+        validity: first_half_of_2026(),
+        services: Some(vec![id("ecs")]),
+        ratio: Some(ratio(30)),
+        order_kinds: Some(vec![OrderKind::New, OrderKind::Renew]),
+        end: CouponEnd::Live,
+        seq: 21,
+    }
+}
+
+/// A 1 200.00 renewal, member of combined order G-1, paid in full (no discount: coupons and a
+/// discount never mix) by the customer with coupon, the funds D1 allocated to it, cash and credit, after D1 declined to pay it (the rejection stays shown,
 /// with the partner that was asked).
 fn order() -> Order {
     Order {
@@ -190,7 +229,14 @@ fn order() -> Order {
         status: OrderStatus::Paid,
         pay_deadline: at("2026-01-12T10:00:00Z"),
         payer: Some(customer("C1")),
-        paid: Payment { coupon: money(50_000), allocated: money(30_000), cash: money(30_000), credit: money(10_000) },
+        paid: Payment {
+            due: money(120_000),
+            discount: Amount::ZERO,
+            coupon: money(50_000),
+            allocated: money(30_000),
+            cash: money(30_000),
+            credit: money(10_000),
+        },
         allocated_partner: Some(id("D1")),
         partner_payment: Some(PartnerPaymentStatus::Rejected),
         asked_partner: Some(id("D1")),
@@ -221,6 +267,47 @@ fn awaiting_partner_order() -> Order {
     }
 }
 
+/// A 999.99 new ECS order of resale customer C3 paid with its 15% business discount: 149.99 off
+/// (`floor_fen(999.99 × 0.15)`), 850.00 due, paid from the funds D1 allocated to it and its own cash.
+fn discounted_order() -> Order {
+    Order {
+        customer: id("C3"),
+        combined: None,
+        kind: OrderKind::New,
+        service: Some(id("ecs")),
+        amount: money(99_999),
+        status: OrderStatus::Paid,
+        pay_deadline: at("2026-02-10T16:00:00Z"),
+        payer: Some(customer("C3")),
+        paid: Payment {
+            due: money(85_000),
+            discount: money(14_999),
+            coupon: Amount::ZERO,
+            allocated: money(60_000),
+            cash: money(25_000),
+            credit: Amount::ZERO,
+        },
+        allocated_partner: Some(id("D1")),
+        partner_payment: None,
+        asked_partner: None,
+        refunded: Amount::ZERO,
+        at: at("2026-02-03T16:00:00Z"),
+        seq: 23,
+    }
+}
+
+/// Customer C3's 15% business discount on ECS and RDS for the first half of 2026.
+fn discount() -> Discount {
+    Discount {
+        customer: id("C3"),
+        ratio: ratio(85),
+        services: Some(vec![id("ecs"), id("rds")]),
+        validity: first_half_of_2026(),
+        revoked: false,
+        seq: 22,
+    }
+}
+
 /// Customer C1's combined order of two.
 fn combined() -> Combined {
     Combined { customer: id("C1"), orders: vec![id("O-1001"), id("O-1002")], seq: 14 }
@@ -236,6 +323,7 @@ fn usage_bill() -> Bill {
         payer: customer("C1"),
         order: None,
         amount: money(1_234),
+        discount_amount: Amount::ZERO,
         coupon_amount: Amount::ZERO,
         allocated_amount: money(200),
         cash_amount: money(800),
@@ -259,6 +347,7 @@ fn refund_bill() -> Bill {
         payer: customer("C1"),
         order: Some(id("O-1001")),
         amount: money(-30_000),
+        discount_amount: Amount::ZERO,
         coupon_amount: Amount::ZERO,
         allocated_amount: money(-10_000),
         cash_amount: money(-15_000),
@@ -282,6 +371,7 @@ fn partner_paid_bill() -> Bill {
         payer: partner("D1"),
         order: Some(id("O-2001")),
         amount: money(80_000),
+        discount_amount: Amount::ZERO,
         coupon_amount: Amount::ZERO,
         allocated_amount: Amount::ZERO,
         cash_amount: money(50_000),
@@ -292,6 +382,30 @@ fn partner_paid_bill() -> Bill {
         invoiceable: money(80_000),
         invoiced: Amount::ZERO,
         seq: 20,
+    }
+}
+
+/// The bill of the discounted order O-3001: 850.00 due after the 149.99 discount, all of it
+/// invoiceable (600.00 allocated, 250.00 cash).
+fn discounted_bill() -> Bill {
+    Bill {
+        bill_type: BillType::New,
+        at: at("2026-02-04T09:20:00+08:00"),
+        customer: Some(id("C3")),
+        payer: customer("C3"),
+        order: Some(id("O-3001")),
+        amount: money(85_000),
+        discount_amount: money(14_999),
+        coupon_amount: Amount::ZERO,
+        allocated_amount: money(60_000),
+        cash_amount: money(25_000),
+        credit_amount: Amount::ZERO,
+        debt_amount: Amount::ZERO,
+        erase_amount: 0,
+        invoice_owner: customer("C3"),
+        invoiceable: money(85_000),
+        invoiced: Amount::ZERO,
+        seq: 24,
     }
 }
 
@@ -377,8 +491,14 @@ fn every_variant_transaction() -> Transaction {
         Command::RegisterPartner { partner: id("S1"), kind: PartnerKind::SolutionProvider, parent: None },
         Command::RegisterPartner { partner: id("D1"), kind: PartnerKind::Distributor, parent: None },
         Command::RegisterPartner { partner: id("R1"), kind: PartnerKind::Reseller, parent: Some(id("D1")) },
-        Command::RegisterCustomer { customer: id("C0"), partner: None, association: None },
-        Command::RegisterCustomer { customer: id("C1"), partner: Some(id("D1")), association: Some(AssociationKind::Resale) },
+        Command::RegisterCustomer { customer: id("C0"), partner: None, association: None, name: None, external_id: None },
+        Command::RegisterCustomer {
+            customer: id("C1"),
+            partner: Some(id("D1")),
+            association: Some(AssociationKind::Resale),
+            name: Some("云帆".to_owned()),
+            external_id: Some(id("HW-1")),
+        },
         Command::Associate { customer: id("C2"), partner: id("D1"), association: AssociationKind::Referral },
         Command::Recharge { party: d1.clone(), amount: money(100_000) },
         Command::Allocate { partner: None, to: c1.clone(), amount: money(1), memo: None },
@@ -393,7 +513,8 @@ fn every_variant_transaction() -> Transaction {
             partner: id("D1"),
             kind: CouponKind::Voucher,
             amount: money(6),
-            validity: window,
+            valid_from: Some(window.valid_from),
+            valid_until: Some(window.valid_until),
             from_quota: None,
         },
         Command::IssueQuota {
@@ -401,7 +522,17 @@ fn every_variant_transaction() -> Transaction {
             partner: id("R1"),
             kind: CouponKind::CashCoupon,
             amount: money(7),
-            validity: window,
+            valid_from: None,
+            valid_until: None,
+            from_quota: Some(id("Q1")),
+        },
+        Command::IssueQuota {
+            quota: id("Q3"),
+            partner: id("R1"),
+            kind: CouponKind::PickupVoucher,
+            amount: money(36),
+            valid_from: None,
+            valid_until: Some(window.valid_until),
             from_quota: Some(id("Q1")),
         },
         Command::ReclaimQuota { quota: id("Q2") },
@@ -414,6 +545,19 @@ fn every_variant_transaction() -> Transaction {
             valid_from: Some(window.valid_from),
             valid_until: None,
             services: Some(vec![id("ecs")]),
+            ratio: None,
+            order_kinds: None,
+        },
+        Command::IssueCoupon {
+            coupon: id("K2"),
+            quota: id("Q3"),
+            customer: id("C1"),
+            face_value: money(37),
+            valid_from: None,
+            valid_until: Some(window.valid_until),
+            services: None,
+            ratio: Some(ratio(50)),
+            order_kinds: Some(vec![OrderKind::New, OrderKind::Renew, OrderKind::Change]),
         },
         Command::ReclaimCoupon { coupon: id("K1") },
         Command::ExpireCoupons,
@@ -433,8 +577,9 @@ fn every_variant_transaction() -> Transaction {
                 OrderLine { order: id("O3"), amount: money(11), kind: OrderKind::Change, service: Some(id("rds")) },
             ],
         },
-        Command::PayOrder { order: id("O1"), coupons: vec![id("K1"), id("K2")], payer: PayerKind::Customer },
-        Command::PayOrder { order: id("G1"), coupons: vec![], payer: PayerKind::Partner },
+        Command::PayOrder { order: id("O1"), coupons: vec![id("K1"), id("K2")], discount: None, payer: PayerKind::Customer },
+        Command::PayOrder { order: id("G1"), coupons: vec![], discount: None, payer: PayerKind::Partner },
+        Command::PayOrder { order: id("O5"), coupons: vec![], discount: Some(id("DC1")), payer: PayerKind::Customer },
         Command::CancelOrder { order: id("O4") },
         Command::Unsubscribe { order: id("O1"), refund: money(12) },
         Command::Consume { customer: id("C1"), amount: money(13), erase: 999_999, service: Some(id("ecs")) },
@@ -444,7 +589,13 @@ fn every_variant_transaction() -> Transaction {
         Command::DeleteWithdrawal { withdrawal: id("W2") },
         Command::Unbind { customer: id("C1") },
         Command::SwitchAssociation { customer: id("C2"), association: AssociationKind::Resale },
-        Command::RequestInvoice { invoice: id("I1"), party: c1.clone(), amount: money(28) },
+        Command::RequestInvoice { invoice: id("I1"), party: c1.clone(), basis: InvoiceBasis::Amount(money(28)) },
+        Command::RequestInvoice {
+            invoice: id("I2"),
+            party: c1.clone(),
+            basis: InvoiceBasis::Cycles(vec!["2026-01".to_owned(), "2026-02".to_owned()]),
+        },
+        Command::RequestInvoice { invoice: id("I3"), party: d1.clone(), basis: InvoiceBasis::Bills(vec![id("B1"), id("O1:refund")]) },
         Command::ReturnInvoice { invoice: id("I1") },
         Command::RegisterOperator {
             operator: id("OP1"),
@@ -456,6 +607,15 @@ fn every_variant_transaction() -> Transaction {
         Command::AssignCustomerManager { customer: id("C1"), operator: None },
         Command::RequestPartnerPayment { order: id("O1") },
         Command::RejectPartnerPayment { order: id("G1"), reason: "over budget".to_owned() },
+        Command::GrantDiscount {
+            discount: id("DC1"),
+            customer: id("C1"),
+            ratio: ratio(85),
+            services: Some(vec![id("ecs"), id("rds")]),
+            validity: window,
+        },
+        Command::GrantDiscount { discount: id("DC2"), customer: id("C1"), ratio: Ratio::ONE, services: None, validity: window },
+        Command::RevokeDiscount { discount: id("DC1") },
     ];
     let postings = vec![
         posting(Account::platform(AccountKind::Bank), -1, 0),
@@ -472,7 +632,8 @@ fn every_variant_transaction() -> Transaction {
         posting(Account::new(c1.clone(), AccountKind::Coupon(id("K1"))), 1, u16::MAX),
         posting(Account::allocated(&c1), 2, 11),
     ];
-    let payment = Payment { coupon: money(15), allocated: money(31), cash: money(16), credit: money(17) };
+    let payment =
+        Payment { due: money(79), discount: money(38), coupon: money(15), allocated: money(31), cash: money(16), credit: money(17) };
     let mut outcomes = vec![
         Outcome::PartnerRegistered(id("S1")),
         Outcome::CustomerRegistered(id("C0")),
@@ -533,6 +694,7 @@ fn every_variant_transaction() -> Transaction {
         orders: vec![id("O2"), id("O3")],
         status,
     }));
+    outcomes.extend([Outcome::DiscountGranted(id("DC1")), Outcome::DiscountRevoked(id("DC1"))]);
     let mut records = vec![
         Record::Party(partner("R1"), reseller_record()),
         Record::Party(c1.clone(), customer_record()),
@@ -549,6 +711,8 @@ fn every_variant_transaction() -> Transaction {
                     association: None,
                     whitelisted: false,
                     manager: Some(ManagerAssignment { previous: None, current: None, from: Timestamp::from_millis(0) }),
+                    name: None,
+                    external_id: Some(id("HW-2")),
                 },
                 ..unassociated_record()
             },
@@ -558,12 +722,14 @@ fn every_variant_transaction() -> Transaction {
             Quota { owner: id("D1"), kind: CouponKind::CashCoupon, source: QuotaSource::Platform, reclaimed: true, ..quota() },
         ),
         Record::Quota(id("Q2"), quota()),
+        Record::Quota(id("Q3"), Quota { kind: CouponKind::PickupVoucher, amount: money(36), ..quota() }),
     ];
     records.extend(
         [CouponEnd::Live, CouponEnd::Reclaimed, CouponEnd::Expired]
             .into_iter()
             .map(|end| Record::Coupon(id("K1"), Coupon { end, services: None, ..coupon() })),
     );
+    records.push(Record::Coupon(id("K2"), Coupon { customer: id("C1"), order_kinds: Some(vec![OrderKind::Change]), ..pickup_voucher() }));
     records.extend(
         [
             (OrderStatus::PendingPayment, Some(PartnerPaymentStatus::Requested)),
@@ -577,17 +743,24 @@ fn every_variant_transaction() -> Transaction {
             Record::Order(id("O1"), order)
         }),
     );
+    records.push(Record::Order(id("O5"), discounted_order()));
     records.push(Record::Combined(id("G1"), combined()));
     records.extend(
         [BillType::New, BillType::Renew, BillType::Change, BillType::Refund, BillType::Usage, BillType::Compensation, BillType::Deduction]
             .into_iter()
             .map(|bill_type| Record::Bill(id("B1"), Bill { bill_type, customer: None, payer: partner("D1"), ..refund_bill() })),
     );
+    records.push(Record::Bill(id("O5"), discounted_bill()));
     records.push(Record::Withdrawal(id("W1"), Withdrawal { reason: None, ..withdrawal() }));
     records.extend(
         [InvoiceStatus::Issued, InvoiceStatus::Returned]
             .into_iter()
             .map(|status| Record::Invoice(id("I1"), Invoice { status, party: partner("D1"), matched: vec![], ..invoice() })),
+    );
+    records.extend(
+        [false, true]
+            .into_iter()
+            .map(|revoked| Record::Discount(id("DC1"), Discount { customer: id("C1"), services: None, revoked, ..discount() })),
     );
     let adjust_records =
         [AdjustOperation::Allocate, AdjustOperation::Recover, AdjustOperation::UnbindReclaim, AdjustOperation::RefundReclaim]
@@ -609,39 +782,47 @@ fn every_variant_transaction() -> Transaction {
 // ---------------------------------------------------------------------------------------------
 // Golden hex of format 2, produced by this build's encoders
 
-const REALISTIC_BODY: &str = "0780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f00010002024331010102443101010101044f502d3101044f502d32808098eef166a09c01c413010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
-const REALISTIC_JOURNAL: &str = "01d9c75595d7b7ab0626d4a650fa5a4454d582088e7e6c639727366ac8e18d1fba0780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f00010002024331010102443101010101044f502d3101044f502d32808098eef166a09c01c413010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
-const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f65766572792e76617269616e743a3100092a0002533100000002443101000002523102010244310102433000000102433101024431010002024332024431010301024431c09a0c04000202433102000501024431020243310401046261636b06020243310007020243310608020243310008066f75746167650802024331010a0366697809000a025131024431000c80d099d2ee6680809294e367000a025132025231010e80d099d2ee6680809294e367010251310b0251320c0243310d024b31025131024331100180d099d2ee66000101036563730e024b310f10024f31024331120001036563730180809294e3671102473102433102024f32140100024f331602010372647312024f3102024b31024b320012024731000113024f3414024f3118150243311afe887a010365637316025731010244311c1702573118025732026e6f190257321a0243311b024332001c02493102024331381d0249311e034f5031024431030001021f034f5031002002433101034f5031200243310021024f31220247310b6f76657220627564676574ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0d00000100000102010002030200030603000401040102443105020501024431060106010244310802513102070202433105feffffffffffffffffffffffffffffffffff03080202433106ffffffffffffffffffffffffffffffffffff03090202433107010a0202433109024b3102ffff03020243310a040b1a0001025231000201024431c0843d000002024331010102443101010101044f502d3101044f502d32808098eef166a09c01c41300020243300100000000000003034f50310202443102010200000003034f503202025231010000000002024332010000010000000000010251310244310180d099d2ee6680809294e36700010c010251320252310080d099d2ee6680809294e3670109512d323032362e3031000c02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6700000d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6700010d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6700020d03024f3102433100010080d30e0080b4af9af66600a08d06e0d403e0d403a09c01000100010244310080a4cbd9f1660e03024f3102433100010080d30e0180b4af9af66600a08d06e0d403e0d403a09c01000101010244310080a4cbd9f1660e03024f3102433100010080d30e0280b4af9af66600a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3102433100010080d30e0380b4af9af66600a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e0402473102433102064f2d31303031064f2d313030320e050242310080cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310180cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310280cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310380cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310480cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310580cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010050242310680cddfea8867000102443101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd40300100602573101024431a08d060200c0e8fcaafb6611070249310102443180f104000080feecf38b6712070249310102443180f104010080feecf38b67120400024431010252311600010244310102523116000202443101025231160003024431010252311600082300025331010243300202433202443101030c0e040274310510061207140800090251310a025132240b024b31260c0243310d024b310e02024b32024b33280f0102473102024f32024f3380809294e3670f0001024f3180d099d2ee661002024f311e3e2022024f32000000001101024f34122a40422c130275312e014446303234140257310014025731011402573102140257310315024331003601024b3115024332010000001602493102024231390242323c1702493118034f503119034f50310200021a02433101034f503180c0cca4ef661a02433100feffffffffffffffff011b02473102024f32024f33001b02473102024f32024f33010000000000000000000000000000000000000000000000000000000000000000";
+const REALISTIC_BODY: &str = "0780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+const REALISTIC_JOURNAL: &str = "0138421cccd5b6488fb1485a847dcb0c9098a43d653747c261da42a1520add0ba20780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f65766572792e76617269616e743a310009320002533100000002443101000002523102010244310102433000000000010243310102443101000106e4ba91e5b886010448572d3102024332024431010301024431c09a0c04000202433102000501024431020243310401046261636b06020243310007020243310608020243310008066f75746167650802024331010a0366697809000a025131024431000c0180d099d2ee660180809294e367000a025132025231010e0000010251310a0251330252310248000180809294e367010251310b0251320c0243310d024b31025131024331100180d099d2ee660001010365637300000d024b320251330243314a000180809294e36700013201030001020e024b310f10024f31024331120001036563730180809294e3671102473102433102024f32140100024f331602010372647312024f3102024b31024b3200001202473100000112024f350001034443310013024f3414024f3118150243311afe887a010365637316025731010244311c1702573118025732026e6f190257321a0243311b024332001c0249310202433100381c02493202024331010207323032362d303107323032362d30321c024933010244310202024231094f313a726566756e641d0249311e034f5031024431030001021f034f5031002002433101034f5031200243310021024f31220247310b6f766572206275646765742303444331024331550102036563730372647380d099d2ee6680809294e3672303444332024331640080d099d2ee6680809294e3672403444331ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0d00000100000102010002030200030603000401040102443105020501024431060106010244310802513102070202433105feffffffffffffffffffffffffffffffffff03080202433106ffffffffffffffffffffffffffffffffffff03090202433107010a0202433109024b3102ffff03020243310a040b200001025231000201024431c0843d0080cae3f6da6603000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec66050002024330010000000000000080d0f6adf066060003034f503102024431020102000080aaa5e8f066080003034f5032020252310100000080aaa5e8f0660800020243320100000100000000010448572d32000080d0f6adf06606010251310244310180d099d2ee6680809294e36700018092f4010c010251320252310080d099d2ee6680809294e3670109512d323032362e3031008092f4010c010251330252310280d099d2ee6680809294e3670109512d323032362e303100480c02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000000d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000010d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000020d02024b3202433109512d50562d3230323602443102c0cf2480d099d2ee6680809294e367010103656373011e010102001503024f3102433100010080d30e0080b4af9af6660080d30e00a08d06e0d403e0d403a09c01000100010244310080a4cbd9f1660e03024f3102433100010080d30e0180b4af9af6660080d30e00a08d06e0d403e0d403a09c01000101010244310080a4cbd9f1660e03024f3102433100010080d30e0280b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3102433100010080d30e0380b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3502433300000103656373be9a0c0180c0bf848967010202433390b00aaeea0100c0a907d08603000102443100000080b0dbc38467170402473102433102064f2d31303031064f2d313030320e050242310080cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310180cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310280cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310380cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310480cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310580cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310680cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd403001005024f350080f8e0e38467010243330202433301064f2d3330303190b00aaeea0100c0a907d086030000000202433390b00a00180602573101024431a08d060200c0e8fcaafb6611070249310102443180f104000080feecf38b6712070249310102443180f104010080feecf38b67120803444331024331550080d099d2ee6680809294e36700160803444331024331550080d099d2ee6680809294e36701160400024431010252311600010244310102523116000202443101025231160003024431010252311600082500025331010243300202433202443101030c0e040274310510061207140800090251310a025132240b024b31260c0243310d024b310e02024b32024b33280f0102473102024f32024f3380809294e3670f0001024f3180d099d2ee661002024f319e014c1e3e2022024f320000000000001101024f34122a40422c130275312e014446303234140257310014025731011402573102140257310315024331003601024b3115024332010000001602493102024231390242323c1702493118034f503119034f50310200021a02433101034f503180c0cca4ef661a02433100feffffffffffffffff011b02473102024f32024f33001b02473102024f32024f33011c034443311d034443310000000000000000000000000000000000000000000000000000000000000000";
 const BALANCE_POSITIVE: &str = "01da610000000000000000000000000000";
 const BALANCE_NEGATIVE: &str = "01000000c015128bb92f63d360f3ffffff";
 const POSTING: &str = "01b38703cc8177f6a5cbd9f166";
 const REQUEST_RUN: &str = "010203722d3107404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f0b7265713a323032362e303108808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
 const HEAD: &str = "010700000000000000c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf0069998d9b010000";
-const RECORD_RESELLER: &str = "010001025231000201024431c0843d00";
-const RECORD_CUSTOMER: &str = "010002024331010102443101010101044f502d3101044f502d32808098eef166a09c01c413";
-const RECORD_UNASSOCIATED: &str = "010002024330010000000000";
-const RECORD_OPERATOR: &str = "010003044f502d31020244310201020000";
-const RECORD_QUOTA: &str = "01010c512d323032362e30312e52310252310080d099d2ee6680809294e3670109512d323032362e3031000c";
-const RECORD_COUPON: &str = "0102064b2d3030303102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb6701020365637303726473000d";
-const RECORD_ORDER: &str = "0103064f2d313030310243310103472d3101010365637380d30e0180b4af9af6660102024331a08d06e0d403e0d403a09c01010244310101010244310080a4cbd9f1660e";
+const RECORD_RESELLER: &str = "010001025231000201024431c0843d0080cae3f6da6603";
+const RECORD_CUSTOMER: &str = "01000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605";
+const RECORD_UNASSOCIATED: &str = "010002024330010000000000000080d0f6adf06606";
+const RECORD_OPERATOR: &str = "010003044f502d3102024431020102000080aaa5e8f06608";
+const RECORD_QUOTA: &str = "01010c512d323032362e30312e52310252310080d099d2ee6680809294e3670109512d323032362e3031008092f4010c";
+const RECORD_COUPON: &str =
+    "0102064b2d3030303102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67010203656373037264730000000d";
+const RECORD_PICKUP_VOUCHER: &str =
+    "0102064b2d3030303202433309512d50562d3230323602443102c0cf2480d099d2ee6680809294e367010103656373011e010200010015";
+const RECORD_DISCOUNTED_ORDER: &str =
+    "0103064f2d3330303102433300000103656373be9a0c0180c0bf848967010202433390b00aaeea0100c0a907d08603000102443100000080b0dbc3846717";
+const RECORD_DISCOUNTED_BILL: &str =
+    "0105064f2d333030310080f8e0e38467010243330202433301064f2d3330303190b00aaeea0100c0a907d086030000000202433390b00a0018";
+const RECORD_DISCOUNT: &str = "01080a44432d323032362d4831024333550102036563730372647380d099d2ee6680809294e3670016";
+const RECORD_ORDER: &str = "0103064f2d313030310243310103472d3101010365637380d30e0180b4af9af666010202433180d30e00a08d06e0d403e0d403a09c01010244310101010244310080a4cbd9f1660e";
 const RECORD_AWAITING_PARTNER_ORDER: &str =
-    "0103064f2d323030310243320000010372647380e20900808af3eaff660000000000000100010244310080fa8eaafb6613";
+    "0103064f2d323030310243320000010372647380e20900808af3eaff6600000000000000000100010244310080fa8eaafb6613";
 const RECORD_COMBINED: &str = "010403472d3102433102064f2d31303031064f2d313030320e";
 const RECORD_USAGE_BILL: &str =
-    "01051075736167652d323032362e30312d433104fedfc2cc8267010243310202433100a413009003c00c900344a6a94502024331a413e8070f";
+    "01051075736167652d323032362e30312d433104fedfc2cc8267010243310202433100a41300009003c00c900344a6a94502024331a413e8070f";
 const RECORD_REFUND_BILL: &str =
-    "01050d4f2d313030313a726566756e640380cddfea8867010243310202433101064f2d31303031dfd403009f9c01afea018f4e000002024331dfd4030010";
+    "01050d4f2d313030313a726566756e640380cddfea8867010243310202433101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010";
 const RECORD_PARTNER_PAID_BILL: &str =
-    "0105064f2d3230303100c0c19cf8fb66010243320102443101064f2d3230303180e2090000a08d06e0d40300000202433280e2090014";
+    "0105064f2d3230303100c0c19cf8fb66010243320102443101064f2d3230303180e209000000a08d06e0d40300000202433280e2090014";
 const RECORD_WITHDRAWAL: &str = "010606572d3030343201024431a08d0602011362616e6b206163636f756e7420636c6f736564c0e8fcaafb6611";
 const RECORD_INVOICE: &str =
     "01070d494e562d323032362d303030310202433180f10400020d4f2d313030313a726566756e64dfd403064f2d31303031e0c50880feecf38b6712";
 const ADJUST: &str = "0180a4cbd9f1660002443102024331b48703010e4a616e7561727920627564676574";
 
-/// One record of each `Record` variant (three party records: partner, customers, operator; two
-/// orders: paid, and awaiting its partner's payment; three bills: usage with an erased part, a
-/// refund with negative amounts, and a partner-paid bill its customer invoices), with its name and
-/// golden hex.
+/// One record of each `Record` variant (party records: partner, customers, operator; two coupons: a
+/// voucher and a pickup voucher; three orders: paid, awaiting its partner's payment, and paid with a
+/// discount; four bills: usage with an erased part, a refund with negative amounts, a partner-paid
+/// bill its customer invoices, and a discounted one), with its name and golden hex.
 fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
     vec![
         ("a reseller with its parent", Record::Party(partner("R1"), reseller_record()), RECORD_RESELLER),
@@ -650,14 +831,18 @@ fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
         ("an operator with two roles", Record::Party(operator("OP-1"), operator_record()), RECORD_OPERATOR),
         ("a quota carved from a quota", Record::Quota(id("Q-2026.01.R1"), quota()), RECORD_QUOTA),
         ("a live voucher for two services", Record::Coupon(id("K-0001"), coupon()), RECORD_COUPON),
+        ("a pickup voucher for new and renewal orders", Record::Coupon(id("K-0002"), pickup_voucher()), RECORD_PICKUP_VOUCHER),
         ("a paid member order", Record::Order(id("O-1001"), order()), RECORD_ORDER),
         ("an order awaiting partner payment", Record::Order(id("O-2001"), awaiting_partner_order()), RECORD_AWAITING_PARTNER_ORDER),
+        ("an order paid with a discount", Record::Order(id("O-3001"), discounted_order()), RECORD_DISCOUNTED_ORDER),
         ("a combined order", Record::Combined(id("G-1"), combined()), RECORD_COMBINED),
         ("a usage bill with an erased part", Record::Bill(id("usage-2026.01-C1"), usage_bill()), RECORD_USAGE_BILL),
         ("a refund bill", Record::Bill(id("O-1001:refund"), refund_bill()), RECORD_REFUND_BILL),
         ("a partner-paid bill of a referral customer", Record::Bill(id("O-2001"), partner_paid_bill()), RECORD_PARTNER_PAID_BILL),
+        ("the bill of a discounted order", Record::Bill(id("O-3001"), discounted_bill()), RECORD_DISCOUNTED_BILL),
         ("a rejected withdrawal", Record::Withdrawal(id("W-0042"), withdrawal()), RECORD_WITHDRAWAL),
         ("an issued invoice", Record::Invoice(id("INV-2026-0001"), invoice()), RECORD_INVOICE),
+        ("a business discount for two services", Record::Discount(id("DC-2026-H1"), discount()), RECORD_DISCOUNT),
     ]
 }
 
@@ -849,14 +1034,18 @@ fn account_party_and_record_keys_are_pinned() {
             "operator:OP-1",
             "quota:Q-2026.01.R1",
             "coupon:K-0001",
+            "coupon:K-0002",
             "order:O-1001",
             "order:O-2001",
+            "order:O-3001",
             "combined:G-1",
             "bill:usage-2026.01-C1",
             "bill:O-1001:refund",
             "bill:O-2001",
+            "bill:O-3001",
             "withdrawal:W-0042",
             "invoice:INV-2026-0001",
+            "discount:DC-2026-H1",
         ]
     );
 }
@@ -1109,6 +1298,7 @@ fn every_variant_of_every_stored_enum_is_pinned() {
         variants_of::<BillType>(),
         variants_of::<WithdrawalStatus>(),
         variants_of::<InvoiceStatus>(),
+        variants_of::<InvoiceBasis>(),
     ];
     let listed: BTreeSet<&str> = enums.iter().map(|(name, _)| *name).collect();
     let unlisted: BTreeSet<&str> = used.0.iter().map(|(name, _)| *name).filter(|name| !listed.contains(name)).collect();
@@ -1133,9 +1323,9 @@ impl Clock for FixedClock {
     }
 }
 
-const WRITTEN_HEAD: &str = "0104000000000000004dac160a183fdbfd10e66c64964f989db1a27ebe2b1f0f7fc4fb033bd55663ce0069998d9b010000";
-const WRITTEN_LAST_JOURNAL: &str = "014dac160a183fdbfd10e66c64964f989db1a27ebe2b1f0f7fc4fb033bd55663ce0480a4cbd9f16602723401024431040002024331b48703010e4a616e75617279206275646765740bf98d78063279d81244e871349115bf7c3bba988cf030c59ffa8916118a8b47020102443105b3870300020243310ab487030000010002443102024331b48703010e4a616e75617279206275646765740402723405658a3bab72ac39278d1478f0ed031ad9a35a51a21d4c08948ebc8623fe909e";
-const WRITTEN_CUSTOMER: &str = "01000202433101010244310000000000";
+const WRITTEN_HEAD: &str = "010400000000000000056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0069998d9b010000";
+const WRITTEN_LAST_JOURNAL: &str = "01056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0480a4cbd9f16602723401024431040002024331b48703010e4a616e75617279206275646765740bf98d78063279d81244e871349115bf7c3bba988cf030c59ffa8916118a8b47020102443105b3870300020243310ab487030000010002443102024331b48703010e4a616e756172792062756467657404027234f92f845612066f772f9f4b6444f33db949a73ecd0d208cb87426befad21a3b21";
+const WRITTEN_CUSTOMER: &str = "01000202433101010244310080c7efd7f1660000011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637000080c7efd7f16602";
 
 /// The same four requests always write the same bytes: this pins the request fingerprint and the
 /// hash chain on top of the record encodings, the names of the `meta` keys, and where records go.
@@ -1147,7 +1337,7 @@ fn a_ledger_writes_the_pinned_bytes() {
         let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
         for line in [
             r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor","at":"2026-01-05T09:00:00Z"}"#,
-            r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","at":"2026-01-05T09:30:00Z"}"#,
+            r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","name":"杭州云帆科技有限公司","external_id":"HW-0081234567","at":"2026-01-05T09:30:00Z"}"#,
             r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:D1","amount":"1000"}"#,
             r#"{"op":"allocate","id":"r4","actor":"partner:D1","to":"customer:C1","amount":"250.50","memo":"January budget","at":"2026-01-05T10:00:00Z"}"#,
         ] {
@@ -1191,7 +1381,13 @@ fn a_ledger_writes_the_pinned_bytes() {
         .collect();
     assert_eq!(keys, [("customer:C1".to_owned(), 2), ("partner:D1".to_owned(), 1)]);
     assert_eq!(history.get(("customer:C1", 2)).expect("get").expect("as of seq 2").value(), written.as_slice());
-    assert!(matches!(decode_record(&written), Ok(Record::Party(party, _)) if party == customer("C1")));
+    let Ok(Record::Party(party, record)) = decode_record(&written) else { panic!("the customer record decodes as a party") };
+    assert_eq!(party, customer("C1"));
+    assert_eq!(record.registered_at, at("2026-01-05T09:30:00Z"));
+    assert_eq!(record.seq, 2);
+    let Role::Customer { association: Some(association), name, external_id, .. } = record.role else { panic!("an associated customer") };
+    assert_eq!((association.partner, association.kind, association.at), (id("D1"), AssociationKind::Resale, at("2026-01-05T09:30:00Z")));
+    assert_eq!((name.as_deref(), external_id), (Some("杭州云帆科技有限公司"), Some(id("HW-0081234567"))));
 }
 
 /// Format 2 replaced format 1 without a decoder for it: a file whose `meta` says format 1 is
