@@ -122,10 +122,11 @@ fn listings_show_totals_and_paging() {
     let allocations = run_ok(&["records", "--operation", "allocate", "--partner", "dist_1", "--db", db]);
     let total = allocations.lines().find(|line| line.contains("total allocate")).expect("a total row");
     assert_eq!(total.split_whitespace().last(), Some("25010.00"), "{allocations}");
-    // Unbinding C_2 took its allocated funds back; the refund of what they paid followed them.
+    // Unbinding C_2 took its allocated funds back; the refund of what they paid followed them. Each
+    // record names the request (transfer) that wrote it.
     let reclaims = run_ok(&["records", "--partner", "Res-1.a", "--db", db]);
-    assert_eq!(row(&reclaims, "69")[2..], ["unbind_reclaim", "Res-1.a", "customer:C_2", "1950.00", "-"], "{reclaims}");
-    assert_eq!(row(&reclaims, "70")[2..], ["refund_reclaim", "Res-1.a", "customer:C_2", "50.00", "-"], "{reclaims}");
+    assert_eq!(row(&reclaims, "69")[2..], ["req-69", "unbind_reclaim", "Res-1.a", "customer:C_2", "1950.00", "-"], "{reclaims}");
+    assert_eq!(row(&reclaims, "70")[2..], ["req-70", "refund_reclaim", "Res-1.a", "customer:C_2", "50.00", "-"], "{reclaims}");
     let refund = run_ok(&["records", "--operation", "refund_reclaim", "--db", db]);
     assert!(refund.lines().any(|line| line.split_whitespace().collect::<Vec<_>>() == ["total", "refund_reclaim", "50.00"]), "{refund}");
 
@@ -148,7 +149,8 @@ fn listings_show_totals_and_paging() {
     assert!(withdrawals.contains("rejected") && withdrawals.contains("银行账户有误"), "{withdrawals}");
     let summary = run_ok(&["consumption", "--partner", "SP.9", "--cycle", "2026-01", "--db", db]);
     let total = summary.lines().find(|line| line.trim_start().starts_with("total")).expect("a total row");
-    assert_eq!(total.split_whitespace().collect::<Vec<_>>(), ["total", "4250.12", "-120.00", "-20.50", "4109.62"]);
+    // Consumption, payable (after discounts) and paid (less coupons): SP.9's customers had neither in January.
+    assert_eq!(total.split_whitespace().collect::<Vec<_>>(), ["total", "4250.12", "4250.12", "4250.12", "-120.00", "-20.50", "4109.62"]);
 
     // --all with --json: every row in one object.
     let all: Value = serde_json::from_str(&run_ok(&["records", "--all", "--json", "--db", db])).unwrap();

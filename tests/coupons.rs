@@ -395,7 +395,9 @@ fn coupon_value_never_mixes_with_money() {
     f.ok(with(issue_coupon("k2", "partner:R1", T1, "K2", "QR1", "C2", "25"), json!({"valid_until": "2026-02-01T00:00:00Z"})));
     f.ok(place_order("o1", "customer:C1", T2, "O1", "C1", "80"));
     let paid = f.ok(pay_order("p1", "customer:C1", T2, "O1", &["K1"]));
-    assert_eq!(paid, json!({"paid": [{"order": "O1", "coupon": "60.00", "allocated": "20.00", "cash": "0.00", "credit": "0.00"}]}));
+    let row = json!({"order": "O1", "due": "80.00", "discount": "0.00",
+        "coupon": "60.00", "allocated": "20.00", "cash": "0.00", "credit": "0.00"});
+    assert_eq!(paid, json!({"paid": [row]}));
     f.ok(command("expire_coupons", "e1", "platform", "2026-02-01T00:00:00Z", json!({})));
     f.ok(reclaim_quota("r1", "partner:D1", "2026-02-01T00:00:00Z", "QR1"));
     let accounts = platform(&f);

@@ -217,8 +217,8 @@ fn pickup_voucher() -> Coupon {
 }
 
 /// A 1 200.00 renewal, member of combined order G-1, paid in full (no discount: coupons and a
-/// discount never mix) by the customer with coupon, the funds D1 allocated to it, cash and credit, after D1 declined to pay it (the rejection stays shown,
-/// with the partner that was asked).
+/// discount never mix) by the customer with coupon, the funds D1 allocated to it, cash and credit,
+/// after D1 declined to pay it (the rejection stays shown, with the partner that was asked).
 fn order() -> Order {
     Order {
         customer: id("C1"),

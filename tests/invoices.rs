@@ -121,7 +121,8 @@ fn partner_paid_bills_are_the_partners_to_invoice() {
     f.ok(json!({"op": "pay_order", "id": "q", "actor": "partner:D1", "order": "O1", "payer": "partner", "at": "2026-01-02T00:00:00Z"}));
     assert_eq!(f.ok(json!({"op": "invoiceable", "actor": "customer:C1", "party": "customer:C1"}))["total"], "0.00");
     let partner = f.ok(json!({"op": "invoiceable", "actor": "partner:D1", "party": "partner:D1"}));
-    assert_eq!(partner["items"], json!([{"bill": "O1", "bill_type": "renew", "at": "2026-01-02T00:00:00Z", "remaining": "70.00"}]));
+    let item = json!({"bill": "O1", "bill_type": "renew", "at": "2026-01-02T00:00:00Z", "cycle": "2026-01", "remaining": "70.00"});
+    assert_eq!(partner["items"], json!([item]));
     f.fails(json!({"op": "request_invoice", "id": "I9", "actor": "customer:C1", "invoice": "I9", "party": "customer:C1", "amount": "1", "at": "2026-01-03T00:00:00Z"}), "exceeds_invoiceable");
     f.fails(json!({"op": "request_invoice", "id": "I9", "actor": "partner:D1", "invoice": "I9", "party": "partner:D1", "amount": "0", "at": "2026-01-03T00:00:00Z"}), "invalid_amount");
     f.ok(json!({"op": "request_invoice", "id": "I9", "actor": "partner:D1", "invoice": "I9", "party": "partner:D1", "amount": "70", "at": "2026-01-03T00:00:00Z"}));
@@ -148,11 +149,15 @@ fn consumption_summary_per_customer_in_a_utc8_cycle() {
     assert_eq!(
         summary["customers"],
         json!([
-            {"customer": "C1", "consumption": "100.00", "refunds": "-25.00", "adjustments": "-3.00", "net": "72.00"},
-            {"customer": "CR", "consumption": "5.50", "refunds": "0.00", "adjustments": "0.00", "net": "5.50"},
+            {"customer": "C1", "manager": null, "consumption": "100.00", "payable": "100.00", "paid": "100.00", "refunds": "-25.00",
+                "adjustments": "-3.00", "net": "72.00"},
+            {"customer": "CR", "manager": null, "consumption": "5.50", "payable": "5.50", "paid": "5.50", "refunds": "0.00",
+                "adjustments": "0.00", "net": "5.50"},
         ])
     );
-    assert_eq!(summary["totals"], json!({"consumption": "105.50", "refunds": "-25.00", "adjustments": "-3.00", "net": "77.50"}));
+    let totals = json!({"consumption": "105.50", "payable": "105.50", "paid": "105.50", "refunds": "-25.00", "adjustments": "-3.00",
+        "net": "77.50"});
+    assert_eq!(summary["totals"], totals);
     let january = f.ok(json!({"op": "consumption_summary", "actor": "platform", "partner": "D1", "cycle": "2026-01"}));
     assert_eq!(january["totals"]["consumption"], "100.00");
     let denied = f.send(json!({"op": "consumption_summary", "actor": "partner:D2", "partner": "D1", "cycle": "2026-01"}));

@@ -107,7 +107,8 @@ fn allocate_moves_partner_cash_to_its_resale_customers_allocated() {
     assert_eq!(balance["arrears"], "0.00");
     assert_eq!(arrears_lines(&f, "customer:C1"), json!({"total_count": 0, "lines": []}));
     let records = f.ok(json!({"op": "adjust_records", "actor": "platform", "target": "customer:C1"}));
-    let record = json!({"seq": 14, "at": "2026-01-01T00:00:00Z", "operation": "allocate", "partner": "D1", "target": "customer:C1", "amount": "100.50", "memo": "January"});
+    let record = json!({"seq": 14, "at": "2026-01-01T00:00:00Z", "transfer": "a1", "operation": "allocate", "partner": "D1",
+        "target": "customer:C1", "amount": "100.50", "memo": "January"});
     assert_eq!(records, json!({"total_count": 1, "records": [record]}));
 }
 
@@ -198,7 +199,8 @@ fn recover_moves_a_resale_customers_allocated_back() {
     assert_eq!(f.allocated("customer:C1"), "39.75");
     assert_eq!(f.cash("partner:D1"), "8960.25");
     let records = f.ok(json!({"op": "adjust_records", "actor": "platform", "operation": "recover"}));
-    let record = json!({"seq": 15, "at": "2026-01-01T00:00:00Z", "operation": "recover", "partner": "D1", "target": "customer:C1", "amount": "60.25", "memo": null});
+    let record = json!({"seq": 15, "at": "2026-01-01T00:00:00Z", "transfer": "v1", "operation": "recover", "partner": "D1",
+        "target": "customer:C1", "amount": "60.25", "memo": null});
     assert_eq!(records, json!({"total_count": 1, "records": [record]}));
     let error = f.fails(recover("v2", "partner:D1", None, "customer:C1", "39.76"), "insufficient_funds");
     assert_eq!(error["cbc"], "CBC.99005003");

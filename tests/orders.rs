@@ -77,9 +77,10 @@ fn bill_ids(f: &Fixture, party: &str) -> Vec<Value> {
     listing["bills"].as_array().expect("bills").iter().map(|bill| bill["bill"].clone()).collect()
 }
 
-/// One row of a `pay_order` result.
-fn paid(order: &str, coupon: &str, allocated: &str, cash: &str, credit: &str) -> Value {
-    json!({"order": order, "coupon": coupon, "allocated": allocated, "cash": cash, "credit": credit})
+/// One row of a `pay_order` result, for an order paid without a discount: `due` is its whole
+/// official price.
+fn paid(order: &str, due: &str, coupon: &str, allocated: &str, cash: &str, credit: &str) -> Value {
+    json!({"order": order, "due": due, "discount": "0.00", "coupon": coupon, "allocated": allocated, "cash": cash, "credit": credit})
 }
 
 /// An `unsubscribe` result.
@@ -136,7 +137,8 @@ fn place_order_defaults_the_pay_deadline_to_seven_days_later() {
     let expected = json!({
         "order": "O1", "customer": "C1", "combined": null, "kind": "new", "service": "ecs", "amount": "60.00",
         "status": "pending_payment", "pay_deadline": "2026-01-12T10:00:00Z", "payer": null, "partner_payment": null,
-        "paid": {"coupon": "0.00", "allocated": "0.00", "cash": "0.00", "credit": "0.00"}, "refunded": "0.00"
+        "paid": {"due": "0.00", "discount": "0.00", "coupon": "0.00", "allocated": "0.00", "cash": "0.00", "credit": "0.00"},
+        "refunded": "0.00"
     });
     assert_eq!(order(&f, "O1", T1), expected);
     let request = command(
@@ -195,9 +197,9 @@ fn pay_order_draws_the_listed_coupons_in_order_then_allocated_then_cash() {
     // O1 (ecs 60): K2 30 + K1 30. O2 (obs 120): K2 does not cover obs; K1 20, then allocated 100.
     // O3 (ecs 40): coupons and allocated funds are spent, so C1's own cash 40.
     let expected = json!({"paid": [
-        paid("O1", "60.00", "0.00", "0.00", "0.00"),
-        paid("O2", "20.00", "100.00", "0.00", "0.00"),
-        paid("O3", "0.00", "0.00", "40.00", "0.00")
+        paid("O1", "60.00", "60.00", "0.00", "0.00", "0.00"),
+        paid("O2", "120.00", "20.00", "100.00", "0.00", "0.00"),
+        paid("O3", "40.00", "0.00", "0.00", "40.00", "0.00")
     ]});
     assert_eq!(result, expected);
     assert_eq!(funds(&f, "customer:C1", T2), json!(["0.00", "160.00", "0.00"]));
@@ -207,7 +209,10 @@ fn pay_order_draws_the_listed_coupons_in_order_then_allocated_then_cash() {
     assert_eq!((accounts["revenue"].clone(), accounts["coupon_redeemed"].clone()), (json!("-60.00"), json!("80.00")));
     let o2 = order(&f, "O2", T2);
     assert_eq!((o2["status"].clone(), o2["payer"].clone(), o2["combined"].clone()), (json!("paid"), json!("customer:C1"), json!("G1")));
-    assert_eq!(o2["paid"], json!({"coupon": "20.00", "allocated": "100.00", "cash": "0.00", "credit": "0.00"}));
+    assert_eq!(
+        o2["paid"],
+        json!({"due": "120.00", "discount": "0.00", "coupon": "20.00", "allocated": "100.00", "cash": "0.00", "credit": "0.00"})
+    );
     assert_eq!(money_total(&f), 0);
     assert_eq!(coupon_value_total(&f), 0);
 }
@@ -224,9 +229,9 @@ fn a_customer_without_allocated_funds_pays_cash_then_credit() {
     refused(&f, pay_order("p0", "customer:CR", T2, "G1", &["K1"]), "coupon_not_usable");
     let result = f.ok(pay_order("p1", "customer:CR", T2, "G1", &[]));
     let expected = json!({"paid": [
-        paid("O1", "0.00", "0.00", "60.00", "0.00"),
-        paid("O2", "0.00", "0.00", "40.00", "80.00"),
-        paid("O3", "0.00", "0.00", "0.00", "40.00")
+        paid("O1", "60.00", "0.00", "0.00", "60.00", "0.00"),
+        paid("O2", "120.00", "0.00", "0.00", "40.00", "80.00"),
+        paid("O3", "40.00", "0.00", "0.00", "0.00", "40.00")
     ]});
     assert_eq!(result, expected);
     assert_eq!(funds(&f, "customer:CR", T2), json!(["0.00", "0.00", "120.00"]));
@@ -243,7 +248,7 @@ fn the_full_draw_order_is_coupons_then_allocated_then_cash_then_credit() {
     refused(&f, recharge("r0", T1, "customer:C1", "100"), "resale_customer");
     f.ok(place_service("o1", T1, "O1", "370", "ecs"));
     let result = f.ok(pay_order("p1", "customer:C1", T1, "O1", &["K2", "K1"]));
-    assert_eq!(result, json!({"paid": [paid("O1", "80.00", "100.00", "190.00", "0.00")]}));
+    assert_eq!(result, json!({"paid": [paid("O1", "370.00", "80.00", "100.00", "190.00", "0.00")]}));
     // 10.00 of cash is left, and no credit stands behind it.
     f.ok(place_service("o2", T1, "O2", "10.01", "obs"));
     refused(&f, pay_order("p2", "customer:C1", T1, "O2", &[]), "insufficient_funds");
@@ -255,7 +260,7 @@ fn the_full_draw_order_is_coupons_then_allocated_then_cash_then_credit() {
     let february = "2026-02-02T00:00:00Z";
     f.ok(place_service("o3", february, "O3", "40", "obs"));
     let result = f.ok(pay_order("p3", "customer:C1", february, "O3", &["K4"]));
-    assert_eq!(result, json!({"paid": [paid("O3", "10.00", "0.00", "15.00", "15.00")]}));
+    assert_eq!(result, json!({"paid": [paid("O3", "40.00", "10.00", "0.00", "15.00", "15.00")]}));
     assert_eq!(funds(&f, "customer:C1", february), json!(["0.00", "0.00", "15.00"]));
     assert_eq!(money_total(&f), 0);
     assert_eq!(coupon_value_total(&f), 0);
@@ -269,9 +274,9 @@ fn the_listed_order_of_the_coupons_decides_the_draw() {
     // O1: K1 50 + K2 10. O2 (obs): K1 is spent, K2 does not cover it: allocated 100 + cash 20.
     // O3 (ecs): K2's remaining 20, then cash 20.
     let expected = json!({"paid": [
-        paid("O1", "60.00", "0.00", "0.00", "0.00"),
-        paid("O2", "0.00", "100.00", "20.00", "0.00"),
-        paid("O3", "20.00", "0.00", "20.00", "0.00")
+        paid("O1", "60.00", "60.00", "0.00", "0.00", "0.00"),
+        paid("O2", "120.00", "0.00", "100.00", "20.00", "0.00"),
+        paid("O3", "40.00", "20.00", "0.00", "20.00", "0.00")
     ]});
     assert_eq!(result, expected);
     assert_eq!(funds(&f, "customer:C1", T2), json!(["0.00", "160.00", "0.00"]));
@@ -296,7 +301,10 @@ fn a_combined_order_that_fails_on_its_last_member_changes_nothing() {
     // One fen less on the last member and everything is covered.
     f.ok(place_combined("g2", T2, "G2", json!([line("O3", "60", "new", "ecs"), line("O4", "290", "new", "obs")])));
     let result = f.ok(pay_order("p2", "customer:C1", T2, "G2", &["K1"]));
-    assert_eq!(result, json!({"paid": [paid("O3", "50.00", "10.00", "0.00", "0.00"), paid("O4", "0.00", "90.00", "200.00", "0.00")]}));
+    assert_eq!(
+        result,
+        json!({"paid": [paid("O3", "60.00", "50.00", "10.00", "0.00", "0.00"), paid("O4", "290.00", "0.00", "90.00", "200.00", "0.00")]})
+    );
     assert_eq!(funds(&f, "customer:C1", T2), json!(["0.00", "0.00", "0.00"]));
 }
 
@@ -305,7 +313,10 @@ fn a_coupon_pays_only_for_the_services_it_covers() {
     let f = shop();
     f.ok(place_combined("g1", T1, "G1", json!([line("O1", "20", "new", "ecs"), line("O2", "50", "new", "obs")])));
     let result = f.ok(pay_order("p1", "customer:C1", T2, "G1", &["K2"]));
-    assert_eq!(result, json!({"paid": [paid("O1", "20.00", "0.00", "0.00", "0.00"), paid("O2", "0.00", "50.00", "0.00", "0.00")]}));
+    assert_eq!(
+        result,
+        json!({"paid": [paid("O1", "20.00", "20.00", "0.00", "0.00", "0.00"), paid("O2", "50.00", "0.00", "50.00", "0.00", "0.00")]})
+    );
     assert_eq!(coupons_at(&f, "customer:C1", T2)[1], triples(&[("K2", "10.00", "usable")])[0]);
     assert_eq!((f.allocated("customer:C1"), f.cash("customer:C1")), ("50.00".to_owned(), "200.00".to_owned()));
     // Alone, an obs order cannot use K2 at all.
@@ -324,7 +335,7 @@ fn a_member_of_a_combined_order_is_named_through_its_combined_id() {
     refused(&f, pay_as_partner("p2", "partner:D1", T2, "O1"), "use_combined_order_id");
     assert_eq!(
         f.ok(pay_order("p3", "customer:C1", T2, "G1", &[])),
-        json!({"paid": [paid("O1", "0.00", "20.00", "0.00", "0.00"), paid("O2", "0.00", "30.00", "0.00", "0.00")]})
+        json!({"paid": [paid("O1", "20.00", "0.00", "20.00", "0.00", "0.00"), paid("O2", "30.00", "0.00", "30.00", "0.00", "0.00")]})
     );
     // Once paid, each order lives on its own.
     assert_eq!(f.ok(unsubscribe("u1", "customer:C1", T3, "O1", "20")), refund("0.00", "20.00", "0.00", "0.00"));
@@ -368,7 +379,10 @@ fn only_usable_coupons_of_the_customer_for_these_services_pay() {
     // Three is the most; each must cover at least one order, and one left untouched is fine.
     f.ok(place_combined("g1", T1, "G1", json!([line("O2", "5", "new", "ecs"), line("O3", "10", "new", "obs")])));
     let result = f.ok(pay_order("p7", "customer:C1", T1, "G1", &["K5", "K1", "K2"]));
-    assert_eq!(result, json!({"paid": [paid("O2", "5.00", "0.00", "0.00", "0.00"), paid("O3", "10.00", "0.00", "0.00", "0.00")]}));
+    assert_eq!(
+        result,
+        json!({"paid": [paid("O2", "5.00", "5.00", "0.00", "0.00", "0.00"), paid("O3", "10.00", "10.00", "0.00", "0.00", "0.00")]})
+    );
     let expected = [("K1", "45.00", "usable"), ("K2", "30.00", "usable"), ("K4", "10.00", "inactive"), ("K5", "0.00", "used")];
     assert_eq!(coupons_at(&f, "customer:C1", T1), triples(&expected));
     assert_eq!(funds(&f, "customer:C1", T1), json!(["100.00", "200.00", "0.00"]));
@@ -384,8 +398,14 @@ fn partner_paid(f: &Fixture) {
     f.ok(place_service("o2", T1, "O2", "9000", "ecs"));
     assert_eq!(f.ok(ask_partner("r1", "customer:C1", T1, "O1")), asked("O1", &["O1"], "requested"));
     assert_eq!(f.ok(ask_partner("r2", "customer:C1", T1, "O2")), asked("O2", &["O2"], "requested"));
-    assert_eq!(f.ok(pay_as_partner("p1", "partner:D1", T1, "O1")), json!({"paid": [paid("O1", "0.00", "0.00", "100.00", "0.00")]}));
-    assert_eq!(f.ok(pay_as_partner("p2", "partner:D1", T1, "O2")), json!({"paid": [paid("O2", "0.00", "0.00", "8800.00", "200.00")]}));
+    assert_eq!(
+        f.ok(pay_as_partner("p1", "partner:D1", T1, "O1")),
+        json!({"paid": [paid("O1", "100.00", "0.00", "0.00", "100.00", "0.00")]})
+    );
+    assert_eq!(
+        f.ok(pay_as_partner("p2", "partner:D1", T1, "O2")),
+        json!({"paid": [paid("O2", "9000.00", "0.00", "0.00", "8800.00", "200.00")]})
+    );
 }
 
 #[test]
@@ -399,7 +419,10 @@ fn a_partner_pays_for_its_resale_customer_from_its_own_funds() {
     let o2 = order(&f, "O2", T1);
     // Paying fulfils the request: it is no longer open.
     assert_eq!(json!([o2["payer"], o2["partner_payment"], o2["status"]]), json!(["partner:D1", null, "paid"]));
-    assert_eq!(o2["paid"], json!({"coupon": "0.00", "allocated": "0.00", "cash": "8800.00", "credit": "200.00"}));
+    assert_eq!(
+        o2["paid"],
+        json!({"due": "9000.00", "discount": "0.00", "coupon": "0.00", "allocated": "0.00", "cash": "8800.00", "credit": "200.00"})
+    );
     let partner_bills = bills(&f, "partner:D1", json!({}));
     assert_eq!(partner_bills["total_count"], 2);
     let bill = &partner_bills["bills"][1];
@@ -436,7 +459,10 @@ fn partner_payment_is_requested_by_the_customer_and_may_be_rejected() {
     refused(&f, reject_ask("j5", "partner:D1", T2, "O1"), "order_state");
     refused(&f, pay_as_partner("p2", "partner:D1", T2, "O1"), "order_state");
     // The customer pays itself again; the rejection stays shown.
-    assert_eq!(f.ok(pay_order("p3", "customer:C1", T2, "O1", &[])), json!({"paid": [paid("O1", "0.00", "10.00", "0.00", "0.00")]}));
+    assert_eq!(
+        f.ok(pay_order("p3", "customer:C1", T2, "O1", &[])),
+        json!({"paid": [paid("O1", "10.00", "0.00", "10.00", "0.00", "0.00")]})
+    );
     let o1 = order(&f, "O1", T2);
     assert_eq!(json!([o1["payer"], o1["partner_payment"], o1["status"]]), json!(["customer:C1", "rejected", "paid"]));
     refused(&f, ask_partner("r3", "customer:C1", T2, "O1"), "order_state");
@@ -509,9 +535,9 @@ fn a_partner_pays_a_combined_order_its_customer_asked_it_to_pay() {
     // A finance operator pays as its partner: the payer is D1.
     let result = f.ok(pay_as_partner("p7", "operator:F1", T2, "G1"));
     let expected = json!({"paid": [
-        paid("O1", "0.00", "0.00", "60.00", "0.00"),
-        paid("O2", "0.00", "0.00", "8840.00", "60.00"),
-        paid("O3", "0.00", "0.00", "0.00", "40.00")
+        paid("O1", "60.00", "0.00", "0.00", "60.00", "0.00"),
+        paid("O2", "8900.00", "0.00", "0.00", "8840.00", "60.00"),
+        paid("O3", "40.00", "0.00", "0.00", "0.00", "40.00")
     ]});
     assert_eq!(result, expected);
     for id in ["O1", "O2", "O3"] {
@@ -529,7 +555,10 @@ fn a_distributor_pays_for_its_resellers_customer_from_the_resellers_funds() {
     f.ok(place_order("o1", "customer:C2", T1, "O1", "C2", "300"));
     f.ok(ask_partner("r1", "customer:C2", T1, "O1"));
     // The payer is always the customer's own partner: R1, even when D1 acts.
-    assert_eq!(f.ok(pay_as_partner("p1", "partner:D1", T2, "O1")), json!({"paid": [paid("O1", "0.00", "0.00", "300.00", "0.00")]}));
+    assert_eq!(
+        f.ok(pay_as_partner("p1", "partner:D1", T2, "O1")),
+        json!({"paid": [paid("O1", "300.00", "0.00", "0.00", "300.00", "0.00")]})
+    );
     assert_eq!(order(&f, "O1", T2)["payer"], "partner:R1");
     assert_eq!(partner_funds(&f, "partner:R1", T2), json!(["700.00", "0.00"]));
     assert_eq!(partner_funds(&f, "partner:D1", T2), json!(["8900.00", "0.00"]));
@@ -543,7 +572,10 @@ fn a_solution_providers_referral_customer_asks_and_invoices_the_bill_itself() {
     assert_eq!(switched["association"], "referral");
     f.ok(place_order("o1", "customer:C3", T1, "O1", "C3", "100"));
     assert_eq!(f.ok(ask_partner("r1", "customer:C3", T1, "O1")), asked("O1", &["O1"], "requested"));
-    assert_eq!(f.ok(pay_as_partner("p1", "partner:S1", T1, "O1")), json!({"paid": [paid("O1", "0.00", "0.00", "100.00", "0.00")]}));
+    assert_eq!(
+        f.ok(pay_as_partner("p1", "partner:S1", T1, "O1")),
+        json!({"paid": [paid("O1", "100.00", "0.00", "0.00", "100.00", "0.00")]})
+    );
     // S1 paid, but the bill is the customer's to invoice (SPEC 5, v2).
     let bill = &bills(&f, "partner:S1", json!({}))["bills"][0];
     assert_eq!(json!([bill["bill"], bill["cash_amount"], bill["invoice_owner"]]), json!(["O1", "100.00", "customer:C3"]));
@@ -593,8 +625,8 @@ fn each_paid_order_gets_one_bill_named_after_it() {
     assert_eq!(ids, vec![json!(["shop-2", "compensation"]), json!(["O1", "new"]), json!(["O2", "renew"]), json!(["O3", "change"])]);
     let expected = json!({
         "bill": "O2", "bill_type": "renew", "at": T2, "cycle": "2026-01", "order": "O2", "amount": "120.00",
-        "coupon_amount": "20.00", "allocated_amount": "100.00", "cash_amount": "0.00", "credit_amount": "0.00", "debt_amount": "0.00",
-        "erase_amount": "0.00000000", "invoice_owner": "customer:C1", "invoiceable": "100.00", "invoiced": "0.00"
+        "discount_amount": "0.00", "coupon_amount": "20.00", "allocated_amount": "100.00", "cash_amount": "0.00", "credit_amount": "0.00",
+        "debt_amount": "0.00", "erase_amount": "0.00000000", "invoice_owner": "customer:C1", "invoiceable": "100.00", "invoiced": "0.00"
     });
     assert_eq!(listing["bills"][2], expected);
     // Coupon value is never invoiceable; allocated funds and cash are.
@@ -615,8 +647,8 @@ fn bills_fall_in_billing_cycles_of_utc_plus_8() {
     let january = bills(&f, "customer:CR", json!({"cycle": "2026-01"}));
     let expected = json!({
         "bill": "O1", "bill_type": "new", "at": "2026-01-31T15:59:59Z", "cycle": "2026-01", "order": "O1", "amount": "10.00",
-        "coupon_amount": "0.00", "allocated_amount": "0.00", "cash_amount": "10.00", "credit_amount": "0.00", "debt_amount": "0.00",
-        "erase_amount": "0.00000000", "invoice_owner": "customer:CR", "invoiceable": "10.00", "invoiced": "0.00"
+        "discount_amount": "0.00", "coupon_amount": "0.00", "allocated_amount": "0.00", "cash_amount": "10.00", "credit_amount": "0.00",
+        "debt_amount": "0.00", "erase_amount": "0.00000000", "invoice_owner": "customer:CR", "invoiceable": "10.00", "invoiced": "0.00"
     });
     assert_eq!(january, json!({"total_count": 1, "bills": [expected]}));
     let february = bills(&f, "customer:CR", json!({"cycle": "2026-02"}));
@@ -668,7 +700,10 @@ fn cancel_order_cancels_an_order_or_a_whole_combined_order() {
 fn unsubscribe_refunds_part_by_part_and_never_coupon_value() {
     let f = shop();
     f.ok(place_service("o1", T1, "O1", "250", "ecs"));
-    assert_eq!(f.ok(pay_order("p1", "customer:C1", T1, "O1", &["K1"])), json!({"paid": [paid("O1", "50.00", "100.00", "100.00", "0.00")]}));
+    assert_eq!(
+        f.ok(pay_order("p1", "customer:C1", T1, "O1", &["K1"])),
+        json!({"paid": [paid("O1", "250.00", "50.00", "100.00", "100.00", "0.00")]})
+    );
     let error = refused(&f, unsubscribe("u0", "customer:C1", T2, "O1", "200.01"), "refund_exceeds_paid");
     assert_eq!(error["cbc"], "CBC.0101");
     // No credit was drawn; then up to the 100.00 drawn from allocated; the rest to cash.
@@ -681,8 +716,8 @@ fn unsubscribe_refunds_part_by_part_and_never_coupon_value() {
     assert_eq!((unsubscribed["status"].clone(), unsubscribed["refunded"].clone()), (json!("unsubscribed"), json!("150.00")));
     let refund_bill = json!({
         "bill": "O1:refund", "bill_type": "refund", "at": T2, "cycle": "2026-01", "order": "O1", "amount": "-150.00",
-        "coupon_amount": "0.00", "allocated_amount": "-100.00", "cash_amount": "-50.00", "credit_amount": "0.00", "debt_amount": "0.00",
-        "erase_amount": "0.00000000", "invoice_owner": "customer:C1", "invoiceable": "-150.00", "invoiced": "0.00"
+        "discount_amount": "0.00", "coupon_amount": "0.00", "allocated_amount": "-100.00", "cash_amount": "-50.00", "credit_amount": "0.00",
+        "debt_amount": "0.00", "erase_amount": "0.00000000", "invoice_owner": "customer:C1", "invoiceable": "-150.00", "invoiced": "0.00"
     });
     assert_eq!(bills(&f, "customer:C1", json!({}))["bills"][2], refund_bill);
     let accounts = platform(&f);
@@ -693,7 +728,10 @@ fn unsubscribe_refunds_part_by_part_and_never_coupon_value() {
     f.ok(recharge("r1", T3, "customer:CR", "100"));
     f.ok(credit_limit("l1", T3, "customer:CR", "200"));
     f.ok(place_order("o2", "customer:CR", T3, "O2", "CR", "250"));
-    assert_eq!(f.ok(pay_order("p2", "customer:CR", T3, "O2", &[])), json!({"paid": [paid("O2", "0.00", "0.00", "100.00", "150.00")]}));
+    assert_eq!(
+        f.ok(pay_order("p2", "customer:CR", T3, "O2", &[])),
+        json!({"paid": [paid("O2", "250.00", "0.00", "0.00", "100.00", "150.00")]})
+    );
     assert_eq!(f.ok(unsubscribe("u3", "customer:CR", T3, "O2", "200")), refund("150.00", "0.00", "0.00", "50.00"));
     assert_eq!(funds(&f, "customer:CR", T3), json!(["0.00", "50.00", "0.00"]));
     let credit_refund = &bills(&f, "customer:CR", json!({}))["bills"][1];
@@ -706,8 +744,14 @@ fn an_allocated_part_goes_back_to_the_funding_partner_once_the_customer_left_it(
     let f = shop();
     f.ok(place_order("o1", "customer:C1", T1, "O1", "C1", "60"));
     f.ok(place_order("o2", "customer:C1", T1, "O2", "C1", "70"));
-    assert_eq!(f.ok(pay_order("p1", "customer:C1", T1, "O1", &[])), json!({"paid": [paid("O1", "0.00", "60.00", "0.00", "0.00")]}));
-    assert_eq!(f.ok(pay_order("p2", "customer:C1", T1, "O2", &[])), json!({"paid": [paid("O2", "0.00", "40.00", "30.00", "0.00")]}));
+    assert_eq!(
+        f.ok(pay_order("p1", "customer:C1", T1, "O1", &[])),
+        json!({"paid": [paid("O1", "60.00", "0.00", "60.00", "0.00", "0.00")]})
+    );
+    assert_eq!(
+        f.ok(pay_order("p2", "customer:C1", T1, "O2", &[])),
+        json!({"paid": [paid("O2", "70.00", "0.00", "40.00", "30.00", "0.00")]})
+    );
     // Still D1's resale customer: the allocated part returns to `allocated`.
     assert_eq!(f.ok(unsubscribe("u1", "customer:C1", T2, "O1", "50")), refund("0.00", "50.00", "0.00", "0.00"));
     assert_eq!(funds(&f, "customer:C1", T2), json!(["50.00", "170.00", "0.00"]));
@@ -751,7 +795,10 @@ fn unsubscribe_returns_credit_only_up_to_the_credit_in_use_and_repays_debt_first
     f.ok(recharge("r0", T1, "customer:CR", "50"));
     f.ok(credit_limit("l1", T1, "customer:CR", "50"));
     f.ok(place_order("o1", "customer:CR", T1, "O1", "CR", "100"));
-    assert_eq!(f.ok(pay_order("p1", "customer:CR", T1, "O1", &[])), json!({"paid": [paid("O1", "0.00", "0.00", "50.00", "50.00")]}));
+    assert_eq!(
+        f.ok(pay_order("p1", "customer:CR", T1, "O1", &[])),
+        json!({"paid": [paid("O1", "100.00", "0.00", "0.00", "50.00", "50.00")]})
+    );
     f.ok(recharge("r1", T1, "customer:CR", "40"));
     f.ok(command("repay_credit", "r2", "customer:CR", T1, json!({"party": "customer:CR", "amount": "40"})));
     f.ok(credit_limit("l2", T1, "customer:CR", "10"));

@@ -37,7 +37,9 @@ fn paid_from_both() -> Fixture {
     f.ok(compensate("j1", T1, "customer:C1", "30"));
     f.ok(place_order("o1", "customer:C1", T1, "O1", "C1", "120"));
     let paid = f.ok(pay_order("p1", "customer:C1", T1, "O1", &[]));
-    assert_eq!(paid["paid"][0], json!({"order": "O1", "coupon": "0.00", "allocated": "100.00", "cash": "20.00", "credit": "0.00"}));
+    let row = json!({"order": "O1", "due": "120.00", "discount": "0.00",
+        "coupon": "0.00", "allocated": "100.00", "cash": "20.00", "credit": "0.00"});
+    assert_eq!(paid["paid"][0], row);
     assert_eq!(f.ok(json!({"op": "order", "actor": "platform", "order": "O1"}))["paid"]["allocated"], "100.00");
     f
 }
@@ -137,7 +139,8 @@ fn a_refund_after_unbinding_reaches_the_former_partner() {
     assert_eq!(refund, json!({"refund": {"credit": "0.00", "allocated": "0.00", "partner": "100.00", "cash": "20.00"}}));
     assert_eq!(f.cash("partner:D1"), "9000.00");
     assert_eq!((f.allocated("customer:C1"), f.cash("customer:C1")), ("0.00".to_owned(), "30.00".to_owned()));
-    let record = json!({"seq": 19, "at": T3, "operation": "refund_reclaim", "partner": "D1", "target": "customer:C1", "amount": "100.00", "memo": null});
+    let record = json!({"seq": 19, "at": T3, "transfer": "u1", "operation": "refund_reclaim", "partner": "D1", "target": "customer:C1",
+        "amount": "100.00", "memo": null});
     assert_eq!(reclaims(&f), json!({"total_count": 1, "records": [record]}));
     // The partner sees it among its records; the statement of its cash names the refund.
     let records = f.ok(json!({"op": "adjust_records", "actor": "partner:D1", "operation": "refund_reclaim"}));

@@ -60,7 +60,9 @@ fn the_partner_pays_an_order_its_customer_asked_it_to_pay() {
     let error = refused(&f, pay_order("p0", "customer:C1", T1, "O1", &[]), "order_state");
     assert_eq!(error["cbc"], "CBC.99003106");
     let paid = f.ok(pay_as_partner("p1", "partner:D1", T2, "O1"));
-    assert_eq!(paid, json!({"paid": [{"order": "O1", "coupon": "0.00", "allocated": "0.00", "cash": "30.00", "credit": "0.00"}]}));
+    let row = json!({"order": "O1", "due": "30.00", "discount": "0.00",
+        "coupon": "0.00", "allocated": "0.00", "cash": "30.00", "credit": "0.00"});
+    assert_eq!(paid, json!({"paid": [row]}));
     let o1 = order(&f, "O1");
     assert_eq!(
         (o1["status"].clone(), o1["payer"].clone(), o1["partner_payment"].clone()),
@@ -84,7 +86,9 @@ fn a_rejected_request_lets_the_customer_pay_itself() {
     // The partner may no longer pay; the customer may.
     refused(&f, pay_as_partner("p1", "partner:D1", T1, "O1"), "order_state");
     let paid = f.ok(pay_order("p2", "customer:C1", T1, "O1", &[]));
-    assert_eq!(paid["paid"][0], json!({"order": "O1", "coupon": "0.00", "allocated": "30.00", "cash": "0.00", "credit": "0.00"}));
+    let row = json!({"order": "O1", "due": "30.00", "discount": "0.00",
+        "coupon": "0.00", "allocated": "30.00", "cash": "0.00", "credit": "0.00"});
+    assert_eq!(paid["paid"][0], row);
     let o1 = order(&f, "O1");
     assert_eq!((o1["payer"].clone(), o1["partner_payment"].clone()), (json!("customer:C1"), json!("rejected")));
     assert_eq!(listed(&f, "partner:D1", json!({"partner_payment": "rejected"})), ["O1"]);

@@ -170,17 +170,18 @@ fn balance_follows_the_actor_scope() {
 #[test]
 fn adjust_records_list_everything_oldest_first() {
     let f = with_records();
-    let record = |seq: u64, operation: &str, partner: &str, target: &str, amount: &str, memo: Value| {
+    let record = |seq: u64, transfer: &str, operation: &str, partner: &str, target: &str, amount: &str, memo: Value| {
         let at = if seq == 13 { "2026-01-01T00:00:00Z".to_owned() } else { format!("2026-01-{:02}T00:00:00Z", seq - 12) };
-        json!({"seq": seq, "at": at, "operation": operation, "partner": partner, "target": target, "amount": amount, "memo": memo})
+        json!({"seq": seq, "at": at, "transfer": transfer, "operation": operation, "partner": partner, "target": target, "amount": amount,
+            "memo": memo})
     };
     let expected = [
-        record(13, "allocate", "D1", "partner:R1", "1000.00", Value::Null),
-        record(14, "allocate", "D1", "customer:C1", "100.00", json!("m1")),
-        record(15, "allocate", "R1", "customer:C2", "50.00", Value::Null),
-        record(16, "allocate", "S1", "customer:C3", "30.00", Value::Null),
-        record(17, "recover", "D1", "customer:C1", "40.00", Value::Null),
-        record(18, "recover", "D1", "partner:R1", "200.00", Value::Null),
+        record(13, "setup-13", "allocate", "D1", "partner:R1", "1000.00", Value::Null),
+        record(14, "t14", "allocate", "D1", "customer:C1", "100.00", json!("m1")),
+        record(15, "t15", "allocate", "R1", "customer:C2", "50.00", Value::Null),
+        record(16, "t16", "allocate", "S1", "customer:C3", "30.00", Value::Null),
+        record(17, "t17", "recover", "D1", "customer:C1", "40.00", Value::Null),
+        record(18, "t18", "recover", "D1", "partner:R1", "200.00", Value::Null),
     ];
     assert_eq!(f.ok(records(json!({}))), json!({"total_count": 6, "records": expected}));
 }

@@ -190,10 +190,19 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
     });
     verify_fails(&file, &[], &["seq 3", "hash", "does not match its content"]);
 
-    // The forger recomputes the hash of seq 3: now seq 4 no longer chains to it.
+    // The forger recomputes the hash of seq 3, and keeps its body consistent with a replay (seq 3
+    // registers a partner, whose registration time is the transaction's): now seq 4 no longer
+    // chains to it.
     let file = tampered(&base, "journal-rehashed", |txn| {
         let (_, mut transaction) = journal_record(txn, 3);
-        transaction.at = Timestamp::from_millis(transaction.at.millis() + 1);
+        let later = Timestamp::from_millis(transaction.at.millis() + 1);
+        for record in &mut transaction.effects.records {
+            if let Record::Party(_, party) = record {
+                assert_eq!(party.registered_at, transaction.at, "seq 3 registers a party");
+                party.registered_at = later;
+            }
+        }
+        transaction.at = later;
         let body = encode_transaction_body(&transaction);
         let hash: [u8; 32] = Sha256::digest(&body).into();
         txn.open_table(JOURNAL).expect("journal").insert(3, encode_journal(&hash, &body).as_slice()).expect("write");

@@ -72,7 +72,7 @@ fn consume_truncates_to_the_fen_and_keeps_the_cut_as_erase_amount() {
     assert_eq!(f.cash("customer:CR"), "80.15");
     let bills = f.ok(json!({"op": "bills", "actor": "platform", "party": "customer:CR"}));
     let expected = json!({
-        "bill": "u1", "bill_type": "usage", "at": T1, "cycle": "2026-01", "order": null, "amount": "12.34",
+        "bill": "u1", "bill_type": "usage", "at": T1, "cycle": "2026-01", "order": null, "amount": "12.34", "discount_amount": "0.00",
         "coupon_amount": "0.00", "allocated_amount": "0.00", "cash_amount": "12.34", "credit_amount": "0.00", "debt_amount": "0.00",
         "erase_amount": "0.00567891", "invoice_owner": "customer:CR", "invoiceable": "12.34", "invoiced": "0.00"
     });
