@@ -1,13 +1,20 @@
-//! Model test: random sequences of valid and invalid commands (parties, money, coupon quotas and
-//! coupons, orders and combined orders, payment, refunds, usage, withdrawals, association
-//! changes, invoices, atomic groups) run through `Ledger::execute_line` and through a simple
-//! in-memory reference (`tests/model/reference.rs`). After every step the answer (code, cbc and
-//! index, or seq, duplicate and result), every balance with its quotas and coupons, every order,
-//! every invoiceable item, both zero sums (CNY and CPN), every bound and the head must agree; at
-//! the end the journal must verify and reopen identically, replays must answer as duplicates, and
-//! adjust records, bills, withdrawals, invoices and balances `as_of` earlier times must match.
+//! Model test: random sequences of valid and invalid commands (parties and operators with roles,
+//! money with customers' own `cash` and partners' `allocated`, coupon quotas and coupons, orders
+//! and combined orders, partner payment requests, payment, refunds, usage, withdrawals,
+//! association changes, invoices, atomic groups; actors now and then replaced by one of their
+//! partner's operators) run through `Ledger::execute_line` and through a simple in-memory
+//! reference (`tests/model/reference.rs`). After every step the answer (code, cbc and index, or
+//! seq, duplicate and result), every balance with its `allocated`, `withdrawable`,
+//! `over_invoiced`, quotas and coupons, every order, every invoiceable item, both zero sums (CNY
+//! and CPN), every bound and the head must agree; at the end the journal must verify and reopen
+//! identically, replays must answer as duplicates, and adjust records, bills, withdrawals,
+//! invoices, balances `as_of` earlier times, the `orders` listings (with their `partner_payment`
+//! filter) and what each actor may read (SPEC 2.1: referral reach, operator roles, customer
+//! managers) must match.
 //!
-//! `PROPTEST_CASES` overrides the number of cases (64 by default). The reference follows SPEC.md.
+//! `PROPTEST_CASES` overrides the number of cases (64 by default); `MODEL_STATS=<file>` writes
+//! how often each command was committed or refused with each code (and some v2 flows) to that
+//! file after each case, to see what the generators reach. The reference follows SPEC.md.
 mod common;
 #[path = "model/reference.rs"]
 mod reference;
@@ -18,16 +25,79 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::strategy::Union;
 use proptest::test_runner::TestCaseError;
-use reference::{Expected, Model, OrderSummary, Party, cbc, format_amount, format_time, parse_time};
+use reference::{
+    CLOCK, COUPONS, CUSTOMERS, Expected, Model, OPERATORS, OrderSummary, PARTNERS, Party, QUOTAS, SERVICES, cast, cbc, format_amount,
+    format_time, parse_time, universe,
+};
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+/// Counts of outcomes by kind, over all cases of the process (see `MODEL_STATS`).
+static STATS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+
+/// Counts one outcome when `MODEL_STATS` is set.
+fn count(key: String) {
+    if std::env::var_os("MODEL_STATS").is_some()
+        && let Ok(mut stats) = STATS.lock()
+    {
+        *stats.entry(key).or_default() += 1;
+    }
+}
+
+/// The kind of an answered line: its op (with the payer, an operator actor and for groups the
+/// ops of the members), its outcome, and what some v2 results show.
+fn outcome_key(request: &Value, response: &Value) -> String {
+    let mut op = request["op"].as_str().unwrap_or("?").to_owned();
+    if request["payer"] == json!("partner") {
+        op.push_str("[partner]");
+    }
+    if let Some(Value::Array(members)) = request.get("commands") {
+        let ops: Vec<&str> = members.iter().map(|member| member["op"].as_str().unwrap_or("?")).collect();
+        op.push_str(&format!("[{}]", ops.join(",")));
+    }
+    if request["actor"].as_str().is_some_and(|actor| actor.starts_with("operator:")) {
+        op.push_str(" by operator");
+    }
+    if let Some(party) = request["party"].as_str().filter(|party| party.starts_with("customer:"))
+        && (op == "request_withdrawal" || op == "adjust")
+    {
+        op.push_str(&format!(" of {party}"));
+    }
+    if response["ok"] != json!(true) {
+        return format!("{op}: {}", response["error"]["code"].as_str().unwrap_or("?"));
+    }
+    let result = &response["result"];
+    let mut notes = Vec::new();
+    for (field, note) in [("partner", "refund_reclaim"), ("allocated", "to allocated")] {
+        if result["refund"][field].as_str().is_some_and(|amount| amount != "0.00") {
+            notes.push(note);
+        }
+    }
+    for (field, note) in [("coupon", "coupon"), ("allocated", "allocated")] {
+        if op == "consume" && result[field].as_str().is_some_and(|amount| amount != "0.00") {
+            notes.push(note);
+        }
+    }
+    if result["reclaimed_allocated"].as_str().is_some_and(|amount| amount != "0.00") {
+        notes.push("reclaimed allocated");
+    }
+    if response["duplicate"] == json!(true) {
+        notes.push("duplicate");
+    }
+    format!("{op}: ok {}", notes.join(", "))
+}
+
+/// Writes the counts so far to the file `MODEL_STATS` names.
+fn write_stats() {
+    if let (Some(path), Ok(stats)) = (std::env::var_os("MODEL_STATS"), STATS.lock()) {
+        let text: String = stats.iter().map(|(key, count)| format!("{count:8} {key}\n")).collect();
+        let _ = std::fs::write(path, text);
+    }
+}
 
 const CASES_DEFAULT: u32 = 64;
 const STEPS_MAX: usize = 150;
-/// The engine's clock, fixed for the whole case; commands without `at` use it (or the head's time).
-const CLOCK: &str = "2026-01-01T00:00:00Z";
-const PARTNERS: [&str; 6] = ["D1", "D2", "R1", "R2", "S1", "X9"];
-const CUSTOMERS: [&str; 5] = ["C1", "C2", "C3", "C4", "C5"];
 
 // ---------------------------------------------------------------------------------------------
 // Generation. Bodies are plain JSON; the request id and `at` are resolved when the step runs,
@@ -64,6 +134,9 @@ enum Step {
     Send {
         request: RequestId,
         actor: String,
+        /// When the actor is a partner with operators (in the model, when the step runs), sends
+        /// as the operator this picks instead.
+        operator: Option<Index>,
         at: At,
         body: Map<String, Value>,
         corruption: Corruption,
@@ -102,7 +175,15 @@ fn party() -> impl Strategy<Value = String> {
         12 => partner_id().prop_map(|id| format!("partner:{id}")),
         12 => customer_id().prop_map(|id| format!("customer:{id}")),
         1 => Just("platform".to_owned()),
-        1 => select(vec!["P1", "vendor:V1", "partner:", "customer:a:b"]).prop_map(str::to_owned),
+        1 => select(vec!["P1", "vendor:V1", "partner:", "customer:a:b", "operator:F1", "operator:"]).prop_map(str::to_owned),
+    ]
+}
+
+fn operator_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        20 => select(&OPERATORS[..]).prop_map(str::to_owned),
+        2 => select(vec!["N3", "D2", "C5", "C4"]).prop_map(str::to_owned),
+        1 => select(vec!["bad id", "o:1", ""]).prop_map(str::to_owned),
     ]
 }
 
@@ -111,7 +192,8 @@ fn any_actor() -> impl Strategy<Value = String> {
         3 => Just("platform".to_owned()),
         4 => partner_id().prop_map(|id| format!("partner:{id}")),
         2 => customer_id().prop_map(|id| format!("customer:{id}")),
-        1 => select(vec!["nobody", "partner:X8"]).prop_map(str::to_owned),
+        2 => select(&OPERATORS[..]).prop_map(|id| format!("operator:{id}")),
+        1 => select(vec!["nobody", "partner:X8", "operator:Z9"]).prop_map(str::to_owned),
     ]
 }
 
@@ -281,6 +363,10 @@ fn usual_admin_member() -> impl Strategy<Value = Value> {
             |(party, direction, amount)| json!({"op": "adjust", "party": party, "direction": direction, "amount": amount, "reason": "r"})
         ),
         fundable.prop_map(|party| json!({"op": "set_credit_limit", "party": party, "limit": "100"})),
+        // Compensations go to a resale customer's own cash (v2).
+        (select(vec!["customer:C1", "customer:C2"]), small_amount()).prop_map(
+            |(party, amount)| json!({"op": "adjust", "party": party, "direction": "compensate", "amount": amount, "reason": "r"})
+        ),
     ]
 }
 
@@ -304,12 +390,14 @@ fn usual_transfer_group() -> impl Strategy<Value = (String, Vec<Value>)> {
 /// An atomic group with its actor: the platform's administrative commands, a partner's
 /// transfers, or a mixture; now and then empty or with a broken member.
 fn atomic() -> impl Strategy<Value = (String, Map<String, Value>)> {
+    let operators = prop_oneof![register_operator(), set_operator_roles(), assign_customer_manager()].prop_map(|(_, body)| body);
     let admin = prop_oneof![
         register_partner().boxed(),
         register_customer().boxed(),
         party_amount("recharge").boxed(),
         adjust().boxed(),
         set_credit_limit().boxed(),
+        operators.boxed(),
     ]
     .prop_map(Value::Object);
     let transfers = prop_oneof![transfer("allocate"), transfer("recover")].prop_map(|(_, body)| Value::Object(body));
@@ -331,9 +419,6 @@ fn atomic() -> impl Strategy<Value = (String, Map<String, Value>)> {
 // Times inside bodies are written `@<minutes>` (relative to the later of the clock and the head)
 // and resolved when the step runs.
 
-const QUOTAS: [&str; 5] = ["Q1", "Q2", "Q3", "Q4", "Q5"];
-const COUPONS: [&str; 6] = ["K1", "K2", "K3", "K4", "K5", "K6"];
-const SERVICES: [&str; 3] = ["ecs", "obs", "rds"];
 /// Parties that withdraw and invoice: partners, a resale customer and paying customers.
 const PAYING: [&str; 7] = ["partner:D1", "partner:S1", "partner:R1", "customer:C1", "customer:C2", "customer:C3", "customer:C4"];
 
@@ -660,7 +745,8 @@ fn pay_order_for(customer: String) -> BoxedStrategy<Body> {
                 1 => proptest::collection::vec(select(&COUPONS[..]).prop_map(str::to_owned), 2..5).prop_map(Some),
                 1 => Just(Some(vec!["K 1".to_owned(), "K1".to_owned(), "K1".to_owned()])),
             ];
-            (actor, pending_target(&customer), coupons, Just(payer))
+            let target = if payer == Some("partner") { requested_target(&customer) } else { pending_target(&customer) };
+            (actor, target, coupons, Just(payer))
         })
         .prop_map(|(actor, order, coupons, payer)| {
             let mut body = object(vec![("op", json!("pay_order")), ("order", json!(order))]);
@@ -830,6 +916,284 @@ fn return_invoice() -> impl Strategy<Value = Body> {
         .prop_map(|(actor, invoice)| (actor, object(vec![("op", json!("return_invoice")), ("invoice", json!(invoice))])))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Generation of operators, customer managers and partner payments (SPEC v2). Operators also act
+// for their partners everywhere through `Step::Send::operator`.
+
+/// Role lists: mostly valid (in any order), now and then empty, repeated, unknown or not a list.
+fn roles(may_be_empty: bool) -> impl Strategy<Value = Value> {
+    let valid = select(vec![
+        json!(["admin"]),
+        json!(["finance"]),
+        json!(["customer_manager"]),
+        json!(["customer_manager", "finance"]),
+        json!(["finance", "customer_manager"]),
+        json!(["admin", "customer_manager"]),
+        json!(["finance", "admin", "customer_manager"]),
+    ]);
+    let invalid = select(vec![json!(["finance", "finance"]), json!(["boss"]), json!("admin"), json!([7]), Value::Null]);
+    prop_oneof![16 => valid, if may_be_empty { 4 } else { 1 } => Just(json!([])), 1 => invalid]
+}
+
+fn register_operator() -> impl Strategy<Value = Body> {
+    let natural = select(vec![
+        ("platform", "D1"),
+        ("platform", "S1"),
+        ("platform", "R1"),
+        ("platform", "D2"),
+        ("partner:D1", "D1"),
+        ("partner:S1", "S1"),
+        ("partner:R1", "R1"),
+        ("operator:A1", "D1"),
+        ("partner:D1", "R1"),
+        ("operator:F1", "D1"),
+    ])
+    .prop_map(|(actor, partner)| (actor.to_owned(), partner.to_owned()));
+    let random = (any_actor(), partner_id());
+    let operator = prop_oneof![8 => select(vec!["N1", "N2", "N3"]).prop_map(str::to_owned), 3 => operator_id()];
+    (prop_oneof![6 => natural, 1 => random], operator, roles(false)).prop_map(|((actor, partner), operator, roles)| {
+        let body =
+            object(vec![("op", json!("register_operator")), ("operator", json!(operator)), ("partner", json!(partner)), ("roles", roles)]);
+        (actor, body)
+    })
+}
+
+fn set_operator_roles() -> impl Strategy<Value = Body> {
+    let actor = prop_oneof![
+        4 => Just("platform".to_owned()),
+        4 => select(vec!["partner:D1", "operator:A1", "partner:S1", "partner:R1"]).prop_map(str::to_owned),
+        1 => any_actor(),
+    ];
+    (actor, operator_id(), roles(true)).prop_map(|(actor, operator, roles)| {
+        (actor, object(vec![("op", json!("set_operator_roles")), ("operator", json!(operator)), ("roles", roles)]))
+    })
+}
+
+fn assign_customer_manager() -> impl Strategy<Value = Body> {
+    commerce_customer()
+        .prop_flat_map(|customer| {
+            let partners = partners_of(&customer);
+            let actor = prop_oneof![
+                4 => Just("platform".to_owned()),
+                4 => select(partners).prop_map(|partner| format!("partner:{partner}")),
+                2 => Just("operator:A1".to_owned()),
+                1 => any_actor(),
+            ];
+            let operator = prop_oneof![
+                8 => select(vec!["M1", "F3", "N1", "N2", "A1"]).prop_map(|id| Some(json!(id))),
+                3 => Just(Some(Value::Null)),
+                1 => Just(None),
+                1 => select(vec![json!("bad id"), json!(7), json!("Z9")]).prop_map(Some),
+            ];
+            (actor, Just(customer), operator)
+        })
+        .prop_map(|(actor, customer, operator)| {
+            let mut body = object(vec![("op", json!("assign_customer_manager")), ("customer", json!(customer))]);
+            if let Some(operator) = operator {
+                body.insert("operator".to_owned(), operator);
+            }
+            (actor, body)
+        })
+}
+
+/// A pending order or combined order of `customer` whose partner was asked to pay (mostly one
+/// that exists), or any pending one.
+fn requested_target(customer: &str) -> BoxedStrategy<String> {
+    let own = customer.to_owned();
+    prop_oneof![8 => (0usize..100).prop_map(move |index| format!("#target:{own}:requested:{index}")), 2 => pending_target(customer)].boxed()
+}
+
+fn request_partner_payment() -> impl Strategy<Value = Body> {
+    commerce_customer().prop_flat_map(|customer| {
+        (actor_for(customer.clone(), 1), pending_target(&customer))
+            .prop_map(|((actor, _), order)| (actor, object(vec![("op", json!("request_partner_payment")), ("order", json!(order))])))
+    })
+}
+
+fn reject_partner_payment() -> impl Strategy<Value = Body> {
+    commerce_customer().prop_flat_map(|customer| {
+        let partners = partners_of(&customer);
+        let actor = prop_oneof![
+            8 => select(partners).prop_map(|partner| format!("partner:{partner}")),
+            1 => Just(format!("customer:{customer}")),
+            1 => any_actor(),
+        ];
+        let reason = prop_oneof![10 => Just(Some("no budget".to_owned())), 1 => Just(None), 1 => Just(Some("x".repeat(257)))];
+        (actor, requested_target(&customer), reason).prop_map(|(actor, order, reason)| {
+            let mut body = object(vec![("op", json!("reject_partner_payment")), ("order", json!(order))]);
+            if let Some(reason) = reason {
+                body.insert("reason".to_owned(), json!(reason));
+            }
+            (actor, body)
+        })
+    })
+}
+
+/// A body sent as-is by `actor`.
+fn fixed(actor: &str, body: Value) -> BoxedStrategy<Step> {
+    let Value::Object(body) = body else { unreachable!("bodies are objects") };
+    plain(Just((actor.to_owned(), body)).boxed())
+}
+
+/// A partner payment (代付): the customer orders and asks its partner; then the partner pays,
+/// or rejects (and the customer pays itself or asks again), or the customer tries to pay while
+/// the request is open, or it is cancelled, or the partner tries to unbind; then refunds and
+/// invoices (a referral customer's partner-paid bill is the customer's to invoice).
+fn partner_payment_flow() -> impl Strategy<Value = Step> {
+    (select(vec!["C1", "C2", "C3", "C3", "C4"]), 1usize..=5, small_money(), service()).prop_flat_map(|(customer, k, amount, service)| {
+        let order = order_of(customer, k);
+        let own = format!("customer:{customer}");
+        let partner = format!("partner:{}", partners_of(customer)[0]);
+        let mut place = json!({"op": "place_order", "order": order, "customer": customer, "amount": amount, "kind": "new"});
+        if let Some(service) = service {
+            place["service"] = json!(service);
+        }
+        let ask = json!({"op": "request_partner_payment", "order": order});
+        let partner_pays = json!({"op": "pay_order", "order": order, "payer": "partner"});
+        let customer_pays = json!({"op": "pay_order", "order": order});
+        let reject = json!({"op": "reject_partner_payment", "order": order, "reason": "over budget"});
+        let then = prop_oneof![
+            4 => Just(vec![fixed(&partner, partner_pays.clone())]),
+            3 => Just(vec![fixed(&partner, reject.clone()), fixed(&own, customer_pays.clone())]),
+            1 => Just(vec![fixed(&partner, reject), fixed(&own, ask.clone()), fixed(&partner, partner_pays)]),
+            1 => Just(vec![fixed(&own, customer_pays)]),
+            1 => Just(vec![fixed(&own, json!({"op": "cancel_order", "order": order}))]),
+            1 => Just(vec![fixed(&partner, json!({"op": "unbind", "customer": customer}))]),
+        ];
+        let after = prop_oneof![
+            3 => Just(Vec::new()),
+            2 => Just(vec![fixed(&own, json!({"op": "unsubscribe", "order": order, "refund": "#refundable:100"}))]),
+            2 => Just(vec![fixed(&own, json!({"op": "request_invoice", "invoice": format!("I{k}-{customer}"), "party": own, "amount": "#invoiceable:100"}))]),
+            1 => Just(vec![fixed(&partner, json!({"op": "request_invoice", "invoice": format!("I{k}-P{customer}"), "party": partner, "amount": "#invoiceable:100"}))]),
+        ];
+        (Just(vec![fixed(&own, place), fixed(&own, ask)]), then, after)
+    })
+    .prop_flat_map(|(start, then, after)| {
+        let steps: Vec<BoxedStrategy<Step>> = start.into_iter().chain(then).chain(after).collect();
+        steps.prop_map(Step::Flow)
+    })
+}
+
+/// A resale customer pays from its partner's `allocated`, loses the association (unbind or a
+/// switch to referral, by its partner or the platform), maybe joins a partner again, and the
+/// order is refunded: the allocated part goes back to the customer's `allocated` while it is a
+/// resale customer of the funding partner, else to that partner's cash (`refund_reclaim`).
+fn refund_reclaim_flow() -> impl Strategy<Value = Step> {
+    let ends = prop_oneof![
+        3 => Just(("unbind", "partner")),
+        2 => Just(("unbind", "platform")),
+        2 => Just(("switch", "partner")),
+        1 => Just(("none", "partner")),
+    ];
+    let again = prop_oneof![3 => Just(None), 2 => Just(Some("same")), 1 => Just(Some("D2")), 1 => Just(Some("referral"))];
+    (select(vec!["C1", "C2"]), 1usize..=5, select(vec!["10", "60", "100", "250"]), ends, again, select(vec!["100", "50", "+1"])).prop_map(
+        |(customer, k, amount, (end, by), again, refund)| {
+            let order = order_of(customer, k);
+            let own = format!("customer:{customer}");
+            let partner = if customer == "C1" { "D1" } else { "R1" };
+            let actor = if by == "platform" { "platform".to_owned() } else { format!("partner:{partner}") };
+            let mut steps = vec![
+                fixed(&own, json!({"op": "place_order", "order": order, "customer": customer, "amount": amount, "kind": "new"})),
+                fixed(&own, json!({"op": "pay_order", "order": order})),
+            ];
+            match end {
+                "unbind" => steps.push(fixed(&actor, json!({"op": "unbind", "customer": customer}))),
+                "switch" => steps.push(fixed(&actor, json!({"op": "switch_association", "customer": customer, "association": "referral"}))),
+                _ => {}
+            }
+            let associate = |partner: &str, association: &str| {
+                json!({"op": "associate", "customer": customer, "partner": partner, "association": association})
+            };
+            match again {
+                Some("same") => steps.push(fixed("platform", associate(partner, "resale"))),
+                Some("D2") => steps.push(fixed("platform", associate("D2", "resale"))),
+                Some(_) => steps.push(fixed("platform", associate(partner, "referral"))),
+                None => {}
+            }
+            steps.push(fixed(&own, json!({"op": "unsubscribe", "order": order, "refund": format!("#refundable:{refund}")})));
+            steps
+        },
+    )
+    .prop_flat_map(|steps| steps.prop_map(Step::Flow))
+}
+
+/// Withdrawals of own cash: a compensation (to resale customers too), maybe an invoice of all
+/// that is invoiceable before it (the compensation then leaves the party over-invoiced, 欠票),
+/// a withdrawal of some, all or more than the withdrawable amount, and a second one while the
+/// first is pending; then a settlement.
+fn withdrawal_flow() -> impl Strategy<Value = Step> {
+    let parties = select(vec!["customer:C1", "customer:C2", "customer:C3", "customer:C4", "partner:S1", "partner:D1", "partner:R1"]);
+    (parties, 1usize..=3, prop::bool::weighted(0.5), select(vec!["5", "30", "100"]), select(vec!["100", "50", "+1"]), 0usize..4)
+        .prop_map(|(party, k, invoice_first, compensation, share, end)| {
+            let owner = owner_short(party);
+            let mut steps = Vec::new();
+            if invoice_first {
+                let invoice =
+                    json!({"op": "request_invoice", "invoice": format!("I{k}-{owner}"), "party": party, "amount": "#invoiceable:100"});
+                steps.push(fixed(party, invoice));
+            }
+            let compensate = json!({"op": "adjust", "party": party, "direction": "compensate", "amount": compensation, "reason": "sla"});
+            steps.push(fixed("platform", compensate));
+            let withdrawal = format!("W{k}-{owner}");
+            let request = |id: &str, amount: &str| json!({"op": "request_withdrawal", "withdrawal": id, "party": party, "amount": amount});
+            steps.push(fixed(party, request(&withdrawal, &format!("#withdrawable:{share}"))));
+            steps.push(fixed(party, request(&format!("W{}-{owner}", k % 3 + 1), "1")));
+            match end {
+                0 => steps.push(fixed("platform", json!({"op": "approve_withdrawal", "withdrawal": withdrawal}))),
+                1 => steps.push(fixed("platform", json!({"op": "reject_withdrawal", "withdrawal": withdrawal, "reason": "no"}))),
+                _ => {}
+            }
+            steps
+        })
+        .prop_flat_map(|steps| steps.prop_map(Step::Flow))
+}
+
+/// An operator's life: registered (by the platform, its partner or an admin), made a customer
+/// manager, acting (funds as finance, anything as admin), its roles changed or taken away.
+fn operator_flow() -> impl Strategy<Value = Step> {
+    let setups =
+        select(vec![("D1", "partner:D1", "C1"), ("D1", "operator:A1", "C1"), ("S1", "platform", "C3"), ("R1", "partner:R1", "C2")]);
+    (setups, select(vec!["N1", "N2"]), roles(false), roles(true), 0usize..4, small_amount()).prop_map(
+        |((partner, manager, customer), operator, roles, later_roles, act, amount)| {
+            let actor = format!("operator:{operator}");
+            let mut steps = vec![
+                fixed(manager, json!({"op": "register_operator", "operator": operator, "partner": partner, "roles": roles})),
+                fixed(manager, json!({"op": "assign_customer_manager", "customer": customer, "operator": operator})),
+            ];
+            let acts = [
+                json!({"op": "allocate", "to": format!("customer:{customer}"), "amount": amount}),
+                json!({"op": "request_withdrawal", "withdrawal": format!("W3-{partner}"), "party": format!("partner:{partner}"), "amount": "1"}),
+                json!({"op": "reject_partner_payment", "order": format!("#target:{customer}:requested:0"), "reason": "r"}),
+                json!({"op": "pay_order", "order": format!("#target:{customer}:requested:0"), "payer": "partner"}),
+            ];
+            steps.push(fixed(&actor, acts[act].clone()));
+            steps.push(fixed(manager, json!({"op": "set_operator_roles", "operator": operator, "roles": later_roles})));
+            steps.push(fixed(&actor, acts[(act + 1) % acts.len()].clone()));
+            steps
+        },
+    )
+    .prop_flat_map(|steps| steps.prop_map(Step::Flow))
+}
+
+/// Usage drawing coupons first (SPEC 3 `consume`, v2): a coupon for a resale customer, then usage
+/// with or without a service.
+fn usage_flow() -> impl Strategy<Value = Step> {
+    let issues = select(vec![("partner:D1", "Q1", "C1"), ("partner:R1", "Q3", "C2"), ("partner:D1", "Q2", "C1")]);
+    (issues, select(&COUPONS[..]), services(), usage_amount(), service())
+        .prop_map(|((issuer, quota, customer), coupon, services, amount, service)| {
+            let mut issue = json!({"op": "issue_coupon", "coupon": coupon, "quota": quota, "customer": customer, "face_value": "20"});
+            if let Some(services) = services {
+                issue["services"] = services;
+            }
+            let mut usage = json!({"op": "consume", "customer": customer, "amount": amount});
+            if let Some(service) = service {
+                usage["service"] = json!(service);
+            }
+            vec![fixed(issuer, issue), fixed("platform", usage)]
+        })
+        .prop_flat_map(|steps| steps.prop_map(Step::Flow))
+}
+
 /// Groups of commerce commands: a customer ordering and paying at once, usage charged in bulk,
 /// a distributor issuing and funding.
 fn commerce_group() -> impl Strategy<Value = Body> {
@@ -854,7 +1218,51 @@ fn commerce_group() -> impl Strategy<Value = Body> {
         ];
         ("partner:D1".to_owned(), commands)
     });
-    prop_oneof![buy, usage, issue]
+    // A customer ordering and asking its partner to pay at once.
+    let ask = (select(vec!["C2", "C3", "C1"]), order_index(), small_money()).prop_map(|(customer, k, amount)| {
+        let order = order_of(customer, k);
+        let commands = vec![
+            json!({"op": "place_order", "order": order, "customer": customer, "amount": amount, "kind": "new"}),
+            json!({"op": "request_partner_payment", "order": order}),
+        ];
+        (format!("customer:{customer}"), commands)
+    });
+    // A partner (or its finance operator) answering a request and funding in one go (a
+    // referral customer cannot be funded: that member then fails the group).
+    let answers = vec![
+        ("partner:R1", "C2"),
+        ("partner:S1", "C3"),
+        ("partner:D1", "C1"),
+        ("operator:F1", "C1"),
+        ("operator:F3", "C3"),
+        ("partner:D1", "C2"),
+    ];
+    let answer = (select(answers), prop::bool::ANY, 0usize..100, prop::bool::weighted(0.4), small_amount()).prop_map(
+        |((actor, customer), pays, index, fund, amount)| {
+            let target = format!("#target:{customer}:requested:{index}");
+            let mut commands = vec![if pays {
+                json!({"op": "pay_order", "order": target, "payer": "partner"})
+            } else {
+                json!({"op": "reject_partner_payment", "order": target, "reason": "r"})
+            }];
+            if fund {
+                commands.insert(0, json!({"op": "allocate", "to": format!("customer:{customer}"), "amount": amount}));
+            }
+            (actor.to_owned(), commands)
+        },
+    );
+    // Operators registered, given roles and assigned customers in one go.
+    let staff = (select(vec!["platform", "partner:D1", "operator:A1"]), select(vec!["N1", "N2"]), roles(false), roles(true)).prop_map(
+        |(actor, operator, roles, later)| {
+            let commands = vec![
+                json!({"op": "register_operator", "operator": operator, "partner": "D1", "roles": roles}),
+                json!({"op": "assign_customer_manager", "customer": "C1", "operator": operator}),
+                json!({"op": "set_operator_roles", "operator": operator, "roles": later}),
+            ];
+            (actor.to_owned(), commands)
+        },
+    );
+    prop_oneof![buy, usage, issue, ask, answer, staff]
         .prop_map(|(actor, commands)| (actor, object(vec![("op", json!("atomic")), ("commands", Value::Array(commands))])))
 }
 
@@ -890,9 +1298,16 @@ fn command() -> impl Strategy<Value = Body> {
         (2, boxed(association_change())),
         (3, boxed(request_invoice())),
         (1, boxed(return_invoice())),
-        (2, boxed(commerce_group())),
+        (3, boxed(commerce_group())),
     ];
-    Union::new_weighted(foundation.into_iter().chain(commerce).collect())
+    let v2: Vec<(u32, BoxedStrategy<Body>)> = vec![
+        (2, boxed(register_operator())),
+        (1, boxed(set_operator_roles())),
+        (2, boxed(assign_customer_manager())),
+        (4, boxed(request_partner_payment())),
+        (2, boxed(reject_partner_payment())),
+    ];
+    Union::new_weighted(foundation.into_iter().chain(commerce).chain(v2).collect())
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -917,9 +1332,11 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<Index>().prop_map(Corruption::DropField),
         1 => any::<Index>().prop_map(Corruption::WrongType),
     ];
-    let send = (request, command(), at, corruption).prop_map(|(request, (actor, body), at, corruption)| Step::Send {
+    let operator = prop_oneof![5 => Just(None), 1 => any::<Index>().prop_map(Some)];
+    let send = (request, command(), operator, at, corruption).prop_map(|(request, (actor, body), operator, at, corruption)| Step::Send {
         request,
         actor,
+        operator,
         at,
         body,
         corruption,
@@ -938,16 +1355,29 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         60 => send,
         8 => (any::<Index>(), any::<bool>()).prop_map(|(pick, reformat)| Step::Replay { pick, reformat }),
-        8 => flow(),
+        6 => flow(),
+        3 => partner_payment_flow(),
+        2 => refund_reclaim_flow(),
+        2 => withdrawal_flow(),
+        1 => operator_flow(),
+        1 => usage_flow(),
         1 => garbage.prop_map(Step::Garbage),
     ]
 }
 
-/// Plain sends: a fresh id, a time a little later, no corruption.
+/// Plain sends: a fresh id, a time a little later, no corruption; now and then by an operator.
 fn plain(body: BoxedStrategy<Body>) -> BoxedStrategy<Step> {
     let at = prop_oneof![3 => Just(At::Absent), 6 => (0i64..30).prop_map(|minutes| At::Delta(minutes, false)), 1 => Just(At::Delta(2 * 1440, false))];
-    (body, at)
-        .prop_map(|((actor, body), at)| Step::Send { request: RequestId::Fresh, actor, at, body, corruption: Corruption::None })
+    let operator = prop_oneof![6 => Just(None), 1 => any::<Index>().prop_map(Some)];
+    (body, at, operator)
+        .prop_map(|((actor, body), at, operator)| Step::Send {
+            request: RequestId::Fresh,
+            actor,
+            operator,
+            at,
+            body,
+            corruption: Corruption::None,
+        })
         .boxed()
 }
 
@@ -956,7 +1386,7 @@ fn flow() -> impl Strategy<Value = Step> {
     commerce_customer().prop_flat_map(|customer| {
         let payer = match customer.as_str() {
             "C1" => "customer:C1",
-            "C2" => "partner:R1",
+            "C2" => "customer:C2",
             "C3" => "customer:C3",
             _ => "customer:C4",
         };
@@ -969,78 +1399,6 @@ fn flow() -> impl Strategy<Value = Step> {
         (plain(place_order_for(customer.clone())), plain(pay_order_for(customer)), proptest::collection::vec(after, 0..3))
             .prop_map(|(place, pay, after)| Step::Flow([vec![place, pay], after].concat()))
     })
-}
-
-/// A standard cast to start from, so that deep states are common: distributors D1 and D2,
-/// reseller R1 of D1, solution provider S1, resale customers C1 (D1) and C2 (R1), referral
-/// customer C3 (S1), unassociated C4, money for D1, S1, R1, C1 and C3, credit for C3, quotas
-/// Q1 (voucher) and Q2 (cash coupon) of D1, Q3 of R1 carved from Q1, Q4 of S1, C1 whitelisted,
-/// coupon K1 of C1 (any service) and K2 of C2 (`ecs` only), a usage bill of C3, pending orders
-/// O1-C1, O1-C3, O2-C3, O1-C4 and combined order G1-C2 (O1-C2, O2-C2).
-fn cast() -> Vec<String> {
-    let window = |from: &str, until: &str| (format!("{from}T00:00:00Z"), format!("{until}T00:00:00Z"));
-    let (from, until) = window("2025-12-01", "2026-03-01");
-    let (r_from, r_until) = window("2025-12-15", "2026-02-15");
-    let platform = [
-        json!({"op": "register_partner", "partner": "D1", "kind": "distributor"}),
-        json!({"op": "register_partner", "partner": "D2", "kind": "distributor"}),
-        json!({"op": "register_partner", "partner": "R1", "kind": "reseller", "parent": "D1"}),
-        json!({"op": "register_partner", "partner": "S1", "kind": "solution_provider"}),
-        json!({"op": "register_customer", "customer": "C1", "partner": "D1"}),
-        json!({"op": "register_customer", "customer": "C2", "partner": "R1"}),
-        json!({"op": "register_customer", "customer": "C3", "partner": "S1", "association": "referral"}),
-        json!({"op": "register_customer", "customer": "C4"}),
-        json!({"op": "recharge", "party": "partner:D1", "amount": "10000"}),
-        json!({"op": "recharge", "party": "partner:S1", "amount": "500"}),
-        json!({"op": "recharge", "party": "customer:C3", "amount": "300"}),
-        json!({"op": "set_credit_limit", "party": "customer:C3", "limit": "200"}),
-        json!({"op": "issue_quota", "quota": "Q1", "partner": "D1", "kind": "voucher", "amount": "5000", "valid_from": from, "valid_until": until}),
-        json!({"op": "issue_quota", "quota": "Q2", "partner": "D1", "kind": "cash_coupon", "amount": "1000", "valid_from": from, "valid_until": until}),
-        json!({"op": "issue_quota", "quota": "Q4", "partner": "S1", "kind": "voucher", "amount": "600", "valid_from": from, "valid_until": until}),
-    ];
-    let mut lines: Vec<String> = platform
-        .into_iter()
-        .enumerate()
-        .map(|(index, mut command)| {
-            command["id"] = json!(format!("setup-{index}"));
-            command["actor"] = json!("platform");
-            command.to_string()
-        })
-        .collect();
-    let partners = [
-        ("D1", json!({"op": "allocate", "to": "partner:R1", "amount": "1000"})),
-        ("D1", json!({"op": "allocate", "to": "customer:C1", "amount": "500"})),
-        (
-            "D1",
-            json!({"op": "issue_quota", "quota": "Q3", "partner": "R1", "kind": "voucher", "amount": "800", "from_quota": "Q1", "valid_from": r_from, "valid_until": r_until}),
-        ),
-        ("D1", json!({"op": "whitelist_customer", "customer": "C1"})),
-        ("D1", json!({"op": "issue_coupon", "coupon": "K1", "quota": "Q1", "customer": "C1", "face_value": "100"})),
-        ("R1", json!({"op": "issue_coupon", "coupon": "K2", "quota": "Q3", "customer": "C2", "face_value": "50", "services": ["ecs"]})),
-        ("R1", json!({"op": "allocate", "to": "customer:C2", "amount": "20"})),
-    ];
-    for (index, (partner, mut command)) in partners.into_iter().enumerate() {
-        command["id"] = json!(format!("setup-p{index}"));
-        command["actor"] = json!(format!("partner:{partner}"));
-        lines.push(command.to_string());
-    }
-    let orders = [
-        json!({"op": "consume", "customer": "C3", "amount": "12.345", "service": "obs"}),
-        json!({"op": "place_order", "order": "O1-C1", "customer": "C1", "amount": "150", "kind": "new", "service": "ecs"}),
-        json!({"op": "place_order", "order": "O1-C3", "customer": "C3", "amount": "120", "kind": "new", "service": "rds"}),
-        json!({"op": "place_order", "order": "O2-C3", "customer": "C3", "amount": "250", "kind": "renew"}),
-        json!({"op": "place_order", "order": "O1-C4", "customer": "C4", "amount": "10", "kind": "change", "service": "ecs"}),
-        json!({"op": "place_combined_order", "combined": "G1-C2", "customer": "C2", "orders": [
-            {"order": "O1-C2", "amount": "30", "kind": "new", "service": "ecs"},
-            {"order": "O2-C2", "amount": "40", "kind": "new", "service": "obs"},
-        ]}),
-    ];
-    for (index, mut command) in orders.into_iter().enumerate() {
-        command["id"] = json!(format!("setup-o{index}"));
-        command["actor"] = json!("platform");
-        lines.push(command.to_string());
-    }
-    lines
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1076,11 +1434,6 @@ fn resolve_times(value: &mut Value, base: i64) {
         Value::Object(map) => map.values_mut().for_each(|item| resolve_times(item, base)),
         _ => {}
     }
-}
-
-fn universe() -> Vec<Party> {
-    let partners = PARTNERS.iter().map(|id| Party::Partner((*id).to_owned()));
-    partners.chain(CUSTOMERS.iter().map(|id| Party::Customer((*id).to_owned()))).collect()
 }
 
 struct Run {
@@ -1157,10 +1510,17 @@ impl Run {
                 }
                 Some(value.to_string())
             }
-            Step::Send { request, actor, at, body, corruption } => {
+            Step::Send { request, actor, operator, at, body, corruption } => {
                 let mut request_map = body.clone();
                 let mut actor = actor.clone();
                 self.resolve(&mut request_map, &mut actor);
+                // A partner's operator acts instead of the partner (SPEC 2.1, v2).
+                if let (Some(pick), Some(partner)) = (operator, actor.strip_prefix("partner:")) {
+                    let operators = self.model.operators_of(partner);
+                    if !operators.is_empty() {
+                        actor = format!("operator:{}", operators[pick.index(operators.len())]);
+                    }
+                }
                 let now = self.now();
                 for value in request_map.values_mut() {
                     resolve_times(value, now);
@@ -1206,13 +1566,31 @@ impl Run {
         }
     }
 
-    /// Resolves the `#` placeholders of a body against the model's state, so that commands name
-    /// orders, coupons, withdrawals and invoices that exist (falling back to a pool id):
-    /// `#target:<customer>:<status>:<pick>` an order or combined order, `#order:...` an order,
-    /// `#coupon:<customer>:<pick>`, `#withdrawal:<status>:<pick>`, `#invoice:<pick>`; amounts
-    /// `#refundable:<percent or +1>` of the order named, `#invoiceable:<percent or +1>` of the
-    /// party named; the actor `#owner` is the owner of the withdrawal or invoice named.
+    /// Resolves the `#` placeholders of a body (and of the members of an atomic group) against
+    /// the model's state, so that commands name orders, coupons, withdrawals and invoices that
+    /// exist (falling back to a pool id): `#target:<customer>:<status>:<pick>` an order or
+    /// combined order (status `requested`: pending with its partner asked to pay),
+    /// `#order:...` an order, `#coupon:<customer>:<pick>`, `#withdrawal:<status>:<pick>`,
+    /// `#invoice:<pick>`; amounts `#refundable:<percent or +1>` of the order named,
+    /// `#invoiceable:<percent or +1>` and `#withdrawable:<percent or +1>` of the party named; the
+    /// actor `#owner` is the owner of the withdrawal or invoice named.
     fn resolve(&self, body: &mut Map<String, Value>, actor: &mut String) {
+        let owner = self.resolve_fields(body);
+        if let Some(Value::Array(members)) = body.get_mut("commands") {
+            for member in members.iter_mut() {
+                if let Value::Object(member) = member {
+                    self.resolve_fields(member);
+                }
+            }
+        }
+        if actor == "#owner" {
+            *actor = owner.map_or_else(|| "platform".to_owned(), |owner| owner.text());
+        }
+    }
+
+    /// Resolves the placeholders of one command; returns the owner of the withdrawal or invoice
+    /// it names.
+    fn resolve_fields(&self, body: &mut Map<String, Value>) -> Option<Party> {
         let mut owner: Option<Party> = None;
         let mut refundable = 0;
         let pick = |items: Vec<String>, index: &str, fallback: String| -> String {
@@ -1229,7 +1607,11 @@ impl Run {
                         .model
                         .order_summaries()
                         .into_iter()
-                        .filter(|order| order.customer == *customer && order.status == *status)
+                        .filter(|order| order.customer == *customer)
+                        .filter(|order| match *status {
+                            "requested" => order.status == "pending_payment" && order.partner_payment == Some("requested"),
+                            status => order.status == status,
+                        })
                         .collect();
                     let mut ids: Vec<String> = Vec::new();
                     for order in &orders {
@@ -1285,17 +1667,18 @@ impl Run {
         };
         for field in ["refund", "amount"] {
             let Some(Value::String(text)) = body.get(field).cloned() else { continue };
+            let party = body.get("party").and_then(Value::as_str).and_then(reference::parse_party);
             if let Some(spec) = text.strip_prefix("#refundable:") {
                 body.insert(field.to_owned(), json!(scaled(refundable, spec)));
             } else if let Some(spec) = text.strip_prefix("#invoiceable:") {
-                let party = body.get("party").and_then(Value::as_str).and_then(reference::parse_party);
                 let total = party.map_or(0, |party| self.model.invoiceable_total(&party));
+                body.insert(field.to_owned(), json!(scaled(total, spec)));
+            } else if let Some(spec) = text.strip_prefix("#withdrawable:") {
+                let total = party.map_or(0, |party| self.model.withdrawable(&party));
                 body.insert(field.to_owned(), json!(scaled(total, spec)));
             }
         }
-        if actor == "#owner" {
-            *actor = owner.map_or_else(|| "platform".to_owned(), |owner| owner.text());
-        }
+        owner
     }
 
     /// Sends one line to both and compares the answers, then the whole observable state.
@@ -1307,6 +1690,7 @@ impl Run {
         self.sent.push(line.to_owned());
         let expected = self.model.execute_line(line);
         let response = self.ledger().execute_line(line).to_json();
+        count(outcome_key(&request, &response));
         // A line with a duplicate key is not read as JSON at all: no id to echo.
         if let Some(id) = request.get("id").filter(|id| id.is_string() && !reference::has_duplicate_keys(line)) {
             prop_assert_eq!(&response["id"], id, "the response echoes the request id: {}", response);
@@ -1366,9 +1750,17 @@ impl Run {
             let (cash, held, available) = (fen(&result["cash"])?, fen(&result["held"])?, fen(&result["available"])?);
             let (credit_used, credit_limit, arrears) =
                 (fen(&result["credit_used"])?, fen(&result["credit_limit"])?, fen(&result["arrears"])?);
+            // Only customers have an `allocated` account (SPEC 1.3, v2).
+            let allocated = if matches!(party, Party::Customer(_)) { fen(&result["allocated"])? } else { 0 };
+            let (withdrawable, over_invoiced) = (fen(&result["withdrawable"])?, fen(&result["over_invoiced"])?);
             prop_assert!(cash >= 0 && (0..=cash).contains(&held) && available == cash - held, "cash bounds of {}: {}", name, result);
+            prop_assert!(allocated >= 0, "allocated bound of {}: {}", name, result);
+            prop_assert!((0..=available.max(0)).contains(&withdrawable) && over_invoiced >= 0, "withdrawable of {}: {}", name, result);
+            if over_invoiced > 0 {
+                count(format!("state: {name} over-invoiced"));
+            }
             prop_assert!(arrears >= 0 && 0 <= credit_used && credit_used <= credit_limit, "debt bounds of {}: {}", name, result);
-            money += cash - credit_used - arrears;
+            money += cash + allocated - credit_used - arrears;
             for quota in result["quotas"].as_array().into_iter().flatten() {
                 let balance = fen(&quota["balance"])?;
                 prop_assert!(balance >= 0, "quota bound of {}: {}", name, quota);
@@ -1434,7 +1826,84 @@ impl Run {
         prop_assert_eq!(self.ledger().head().seq, self.model.seq(), "replays must not commit");
         self.check_records()?;
         self.check_listings()?;
+        self.check_reads()?;
         self.check_history()
+    }
+
+    /// Every page of a paged query as `actor`, concatenated; or the error code of the first page.
+    fn read_pages(&self, mut request: Value, field: &str) -> Result<Result<Vec<Value>, Value>, TestCaseError> {
+        let mut listed = Vec::new();
+        loop {
+            request["offset"] = json!(listed.len());
+            request["limit"] = json!(100);
+            let page = self.query(request.clone());
+            if page["ok"] != json!(true) {
+                prop_assert!(listed.is_empty(), "a later page failed: {}", page);
+                return Ok(Err(page["error"]["code"].clone()));
+            }
+            let items = page["result"][field].as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                prop_assert_eq!(&page["result"]["total_count"], &json!(listed.len()), "{}", page);
+                return Ok(Ok(listed));
+            }
+            listed.extend(items);
+        }
+    }
+
+    /// What every actor (the platform, partners, customers and operators, registered or not)
+    /// may read (SPEC 2.1, v2: full scope, referral reach, operator roles, customer managers):
+    /// `balance`, `bills` and `withdrawals` of every party and the `orders` listings with and
+    /// without a customer and a `partner_payment` filter, answers and contents against the model.
+    fn check_reads(&self) -> Result<(), TestCaseError> {
+        let now = self.now();
+        let at = format_time(now);
+        let code = |expected: &'static str| json!(expected);
+        let mut actors = vec![Party::Platform];
+        actors.extend(universe());
+        actors.extend(OPERATORS.iter().map(|id| Party::Operator((*id).to_owned())));
+        for actor in &actors {
+            let name = actor.text();
+            for party in universe().into_iter().chain([Party::Operator("F1".to_owned())]) {
+                let response = self.query(json!({"op": "balance", "actor": name, "party": party.text(), "at": at}));
+                match self.model.read_balance(actor, &party, now) {
+                    Ok(expected) => prop_assert_eq!(&response["result"], &expected, "balance of {} read by {}", party.text(), name),
+                    Err(expected) => {
+                        prop_assert_eq!(&response["error"]["code"], &code(expected), "balance of {} read by {}", party.text(), name)
+                    }
+                }
+                let request = json!({"op": "bills", "actor": name, "party": party.text(), "at": at});
+                let listed = self.read_pages(request, "bills")?;
+                match self.model.read_bills(actor, &party, now) {
+                    Ok(expected) => prop_assert_eq!(listed, Ok(expected), "bills of {} read by {}", party.text(), name),
+                    Err(expected) => prop_assert_eq!(listed, Err(code(expected)), "bills of {} read by {}", party.text(), name),
+                }
+                let request = json!({"op": "withdrawals", "actor": name, "party": party.text(), "at": at});
+                let listed = self.read_pages(request, "withdrawals")?;
+                match self.model.read_withdrawals(actor, &party, now) {
+                    Ok(expected) => prop_assert_eq!(listed, Ok(expected), "withdrawals of {} read by {}", party.text(), name),
+                    Err(expected) => prop_assert_eq!(listed, Err(code(expected)), "withdrawals of {} read by {}", party.text(), name),
+                }
+            }
+            let customers = std::iter::once(None).chain(CUSTOMERS.iter().map(|customer| Some(*customer)));
+            for customer in customers {
+                for filter in [None, Some("requested"), Some("rejected")] {
+                    let mut request = json!({"op": "orders", "actor": name, "at": at});
+                    if let Some(customer) = customer {
+                        request["customer"] = json!(customer);
+                    }
+                    if let Some(filter) = filter {
+                        request["partner_payment"] = json!(filter);
+                    }
+                    let listed = self.read_pages(request, "orders")?;
+                    let what = format!("orders of {customer:?} ({filter:?}) read by {name}");
+                    match self.model.read_orders(actor, customer, filter, now) {
+                        Ok(expected) => prop_assert_eq!(listed, Ok(expected), "{}", what),
+                        Err(expected) => prop_assert_eq!(listed, Err(code(expected)), "{}", what),
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `balance` with `as_of` at the time of some earlier commits: the books right after the last
@@ -1449,7 +1918,7 @@ impl Run {
             }
             for party in std::iter::once(Party::Platform).chain(universe()) {
                 let response = self.query(json!({"op": "balance", "actor": "platform", "party": party.text(), "as_of": format_time(at)}));
-                match past.balance_json(&party, at) {
+                match past.balance_as_of_json(&party, at) {
                     Some(expected) => prop_assert_eq!(
                         &response["result"],
                         &expected,
@@ -1489,7 +1958,7 @@ impl Run {
         }
     }
 
-    /// The adjust records of every allocation, recovery and unbind reclaim, in order.
+    /// The adjust records of every allocation, recovery, unbind reclaim and refund reclaim, in order.
     fn check_records(&self) -> Result<(), TestCaseError> {
         let expected: Vec<Value> = self
             .model
@@ -1567,6 +2036,8 @@ proptest! {
 
     #[test]
     fn ledger_matches_the_reference_model(with_cast in prop::bool::weighted(0.85), steps in proptest::collection::vec(step(), 1..STEPS_MAX)) {
-        run_case(with_cast, &steps)?;
+        let outcome = run_case(with_cast, &steps);
+        write_stats();
+        outcome?;
     }
 }

@@ -1,17 +1,19 @@
 //! Arbitrary bytes as a sequence of commands, run against a fresh ledger and against the
 //! reference model of `tests/model/reference.rs`: they must agree on every answer (committed
 //! `seq`, `duplicate` and `result`, or the error `code`, `cbc` and `index`) and on every balance
-//! after every step; at the end also on orders, invoiceable items, bills, withdrawals and
-//! invoices, and the journal must verify.
+//! (with `allocated`, `withdrawable` and `over_invoiced`) after every step, with both assets
+//! summing to zero; at the end also on orders, invoiceable items, bills, withdrawals, invoices and
+//! what two actors picked by the input may read (`balance`, `bills`, `orders` with its
+//! `partner_payment` filter), and the journal must verify.
 //!
 //! After a first byte, each step takes two bytes: one picks a command template, the other seeds
 //! the choice of its request id, `at`, actor and fields from small pools (orders, coupons,
-//! withdrawals and invoices mostly among those the model knows); the first byte also asks for up
-//! to 31 further steps drawn from a hash of the whole input, so that short inputs already make
-//! long sequences that reach deep states. The first byte decides
-//! whether the sequence starts from the cast of the model test (committed once per process, then
-//! copied: a redb file and the model's state), with a temporary directory under `/dev/shm` when
-//! it exists.
+//! withdrawals and invoices mostly among those the model knows; a partner's act now and then sent
+//! by one of its operators); the first byte also asks for up to 31 further steps drawn from a
+//! hash of the whole input, so that short inputs already make long sequences that reach deep
+//! states. The first byte decides whether the sequence starts from the cast of the model test
+//! (`reference::cast`, committed once per process, then copied: a redb file and the model's
+//! state), with a temporary directory under `/dev/shm` when it exists.
 //!
 //! The model follows SPEC.md: any disagreement is a finding.
 #![no_main]
@@ -21,50 +23,34 @@ mod reference;
 
 use libfuzzer_sys::fuzz_target;
 use partner_ledger::{Clock, Ledger, Timestamp};
-use reference::{Expected, Model, Party, cbc, format_amount, format_time, parse_time};
+use reference::{
+    CLOCK, COUPONS, CUSTOMERS, Expected, Model, OPERATORS, PARTNERS, Party, QUOTAS, SERVICES, cast, cbc, format_amount, format_time,
+    parse_time, universe,
+};
 use serde_json::{Map, Value, json};
 
-/// The engine clock: commands without `at` use it (or the head's time).
-const CLOCK: &str = "2026-01-01T00:00:00Z";
 /// Steps per input, at most: longer inputs are cut.
 const STEPS_MAX: usize = 64;
+/// Command templates of `Run::command`; the templates above replay or send garbage.
+const TEMPLATES: u8 = 40;
 
-const PARTNERS: [&str; 6] = ["D1", "D2", "R1", "R2", "S1", "X9"];
-const CUSTOMERS: [&str; 5] = ["C1", "C2", "C3", "C4", "C5"];
-const ACTORS: [&str; 12] = [
-    "platform",
-    "partner:D1",
-    "partner:D2",
-    "partner:R1",
-    "partner:S1",
-    "partner:X9",
-    "customer:C1",
-    "customer:C2",
-    "customer:C3",
-    "customer:C4",
-    "customer:C5",
-    "partner:R2",
-];
-const PARTIES: [&str; 10] = [
-    "partner:D1",
-    "partner:D2",
-    "partner:R1",
-    "partner:S1",
-    "customer:C1",
-    "customer:C2",
-    "customer:C3",
-    "customer:C4",
-    "customer:C5",
-    "platform",
-];
 const AMOUNTS: [&str; 12] = ["1", "5", "10.5", "25.25", "60", "100", "250", "1000", "5000.99", "0", "1.001", "-5"];
 const USAGE: [&str; 8] = ["0.01", "0.015", "1.23456789", "12.5", "99.999", "150", "0.001", "1.123456789"];
-const QUOTAS: [&str; 4] = ["Q1", "Q2", "Q3", "Q4"];
-const COUPONS: [&str; 4] = ["K1", "K2", "K3", "K4"];
-const SERVICES: [&str; 3] = ["ecs", "obs", "rds"];
 const KINDS: [&str; 4] = ["new", "renew", "change", "gift"];
 /// Minutes after the later of the clock and the head.
 const OFFSETS: [i64; 8] = [0, 1, 30, 120, 1440, 4320, 10080, -60];
+/// Operator role lists: valid (any order), empty (disables, refused at registration), repeated,
+/// unknown.
+const ROLES: [&[&str]; 8] = [
+    &["admin"],
+    &["finance"],
+    &["customer_manager"],
+    &["customer_manager", "finance"],
+    &["finance", "admin"],
+    &[],
+    &["finance", "finance"],
+    &["boss"],
+];
 
 /// The choices of one step: a small generator seeded by the step's two input bytes and its
 /// position, so that each step depends on its own bytes only (a mutation changes one step).
@@ -104,51 +90,27 @@ impl Clock for FixedClock {
     }
 }
 
-/// The cast of `tests/model.rs`: partners, customers, money, quotas, coupons, pending orders.
-fn cast() -> Vec<Value> {
-    let (from, until) = ("2025-12-01T00:00:00Z", "2026-03-01T00:00:00Z");
-    let platform = vec![
-        json!({"op": "register_partner", "partner": "D1", "kind": "distributor"}),
-        json!({"op": "register_partner", "partner": "D2", "kind": "distributor"}),
-        json!({"op": "register_partner", "partner": "R1", "kind": "reseller", "parent": "D1"}),
-        json!({"op": "register_partner", "partner": "S1", "kind": "solution_provider"}),
-        json!({"op": "register_customer", "customer": "C1", "partner": "D1"}),
-        json!({"op": "register_customer", "customer": "C2", "partner": "R1"}),
-        json!({"op": "register_customer", "customer": "C3", "partner": "S1", "association": "referral"}),
-        json!({"op": "register_customer", "customer": "C4"}),
-        json!({"op": "recharge", "party": "partner:D1", "amount": "10000"}),
-        json!({"op": "recharge", "party": "partner:S1", "amount": "500"}),
-        json!({"op": "recharge", "party": "customer:C3", "amount": "300"}),
-        json!({"op": "set_credit_limit", "party": "customer:C3", "limit": "200"}),
-        json!({"op": "issue_quota", "quota": "Q1", "partner": "D1", "kind": "voucher", "amount": "5000", "valid_from": from, "valid_until": until}),
-        json!({"op": "issue_quota", "quota": "Q2", "partner": "D1", "kind": "cash_coupon", "amount": "1000", "valid_from": from, "valid_until": until}),
-        json!({"op": "issue_quota", "quota": "Q4", "partner": "S1", "kind": "voucher", "amount": "600", "valid_from": from, "valid_until": until}),
-        json!({"op": "place_order", "order": "O1", "customer": "C3", "amount": "120", "kind": "new", "service": "rds"}),
-        json!({"op": "place_combined_order", "combined": "G1", "customer": "C2", "orders": [
-            {"order": "O2", "amount": "30", "kind": "new", "service": "ecs"},
-            {"order": "O3", "amount": "40", "kind": "new", "service": "obs"},
-        ]}),
-    ];
-    let mut lines: Vec<Value> = platform.into_iter().map(|command| with_envelope(command, "platform")).collect();
-    let partners = [
-        ("D1", json!({"op": "allocate", "to": "partner:R1", "amount": "1000"})),
-        ("D1", json!({"op": "allocate", "to": "customer:C1", "amount": "500"})),
-        ("D1", json!({"op": "issue_quota", "quota": "Q3", "partner": "R1", "kind": "voucher", "amount": "800", "from_quota": "Q1",
-            "valid_from": "2025-12-15T00:00:00Z", "valid_until": "2026-02-15T00:00:00Z"})),
-        ("D1", json!({"op": "whitelist_customer", "customer": "C1"})),
-        ("D1", json!({"op": "issue_coupon", "coupon": "K1", "quota": "Q1", "customer": "C1", "face_value": "100"})),
-        ("R1", json!({"op": "issue_coupon", "coupon": "K2", "quota": "Q3", "customer": "C2", "face_value": "50", "services": ["ecs"]})),
-    ];
-    lines.extend(partners.into_iter().map(|(partner, command)| with_envelope(command, &format!("partner:{partner}"))));
-    for (index, line) in lines.iter_mut().enumerate() {
-        line["id"] = json!(format!("cast-{index}"));
-    }
-    lines
+/// Every actor the templates may pick: the platform, the pools of partners, customers and
+/// operators, and an unknown party.
+fn actors() -> Vec<String> {
+    let mut actors = vec!["platform".to_owned(), "partner:X8".to_owned()];
+    actors.extend(universe().iter().map(Party::text));
+    actors.extend(OPERATORS.iter().map(|id| format!("operator:{id}")));
+    actors
 }
 
-fn with_envelope(mut command: Value, actor: &str) -> Value {
-    command["actor"] = json!(actor);
-    command
+/// The partners usually in charge of a customer of the cast (its partner, then its distributor).
+fn partners_of(customer: &str) -> &'static [&'static str] {
+    match customer {
+        "C1" => &["D1"],
+        "C2" => &["R1", "D1"],
+        "C3" => &["S1"],
+        _ => &["S1", "D2", "D1"],
+    }
+}
+
+fn object(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().map(|(key, value)| (key.to_owned(), value)).collect()
 }
 
 /// One run: the ledger, the model and what was sent.
@@ -157,6 +119,7 @@ struct Run {
     dir: tempfile::TempDir,
     model: Model,
     clock: i64,
+    actors: Vec<String>,
     sent: Vec<String>,
     ids: Vec<String>,
     fresh: usize,
@@ -175,9 +138,12 @@ struct Prepared {
 static PREPARED: std::sync::LazyLock<Prepared> = std::sync::LazyLock::new(|| {
     let mut run = Run::new(None);
     for line in cast() {
-        run.send(line.to_string(), true);
+        run.send(line, true);
     }
     run.check_balances();
+    if run.model.seq() as usize != cast().len() {
+        run.fail(format!("the cast must commit every line: {} of {}", run.model.seq(), cast().len()));
+    }
     let Run { ledger, dir, model, sent, ids, .. } = run;
     drop(ledger);
     let file = std::fs::read(dir.path().join("sequence.redb")).expect("read the prepared ledger");
@@ -196,7 +162,7 @@ impl Run {
         let clock = Timestamp::parse(CLOCK).expect("valid clock");
         let ledger = Ledger::open_with_clock(&file, Box::new(FixedClock(clock))).expect("open");
         let clock = parse_time(CLOCK).expect("valid clock");
-        let mut run = Run { ledger, dir, model: Model::new(clock), clock, sent: Vec::new(), ids: Vec::new(), fresh: 0 };
+        let mut run = Run { ledger, dir, model: Model::new(clock), clock, actors: actors(), sent: Vec::new(), ids: Vec::new(), fresh: 0 };
         if let Some(prepared) = prepared {
             run.model = prepared.model.clone();
             run.sent = prepared.sent.clone();
@@ -255,30 +221,67 @@ impl Run {
         self.ledger.execute_line(&request.to_string()).to_json()
     }
 
-    fn universe() -> Vec<Party> {
-        let partners = PARTNERS.iter().map(|id| Party::Partner((*id).to_owned()));
-        let customers = CUSTOMERS.iter().map(|id| Party::Customer((*id).to_owned()));
-        std::iter::once(Party::Platform).chain(partners).chain(customers).collect()
+    /// A signed amount as the ledger prints it, in fen.
+    fn fen(&self, value: &Value) -> i128 {
+        value.as_str().and_then(|text| reference::parse_amount(text.trim_start_matches('-')).map(|fen| (text, fen))).map_or_else(
+            || self.fail(format!("an amount with 2 places expected, got {value}")),
+            |(text, fen)| if text.starts_with('-') { -fen } else { fen },
+        )
     }
 
-    /// The head and every balance (with quotas and coupons) against the model.
+    /// The head, every balance (with quotas and coupons) against the model, and both zero sums.
     fn check_balances(&self) {
         if self.ledger.head().seq != self.model.seq() {
             self.fail(format!("head seq {} but the model is at {}", self.ledger.head().seq, self.model.seq()));
         }
         let now = self.now();
-        for party in Run::universe() {
+        let (mut money, mut coupon_value) = (0, 0);
+        for party in std::iter::once(Party::Platform).chain(universe()) {
             let response = self.query(json!({"op": "balance", "actor": "platform", "party": party.text(), "at": format_time(now)}));
             let expected = self.model.balance_json(&party, now).unwrap_or_default();
-            if response["result"] != expected {
+            let result = &response["result"];
+            if *result != expected {
                 self.fail(format!("balance of {}: the model says {expected}, the ledger {response}", party.text()));
             }
+            if party == Party::Platform {
+                let accounts = &result["accounts"];
+                money += self.fen(&accounts["bank"]) + self.fen(&accounts["revenue"]);
+                coupon_value +=
+                    ["coupon_issuance", "coupon_redeemed", "coupon_expired"].iter().map(|name| self.fen(&accounts[*name])).sum::<i128>();
+            } else if response["ok"] == json!(true) {
+                let allocated = if matches!(party, Party::Customer(_)) { self.fen(&result["allocated"]) } else { 0 };
+                money += self.fen(&result["cash"]) + allocated - self.fen(&result["credit_used"]) - self.fen(&result["arrears"]);
+                let values = result["quotas"].as_array().into_iter().flatten().map(|quota| &quota["balance"]);
+                let values = values.chain(result["coupons"].as_array().into_iter().flatten().map(|coupon| &coupon["remaining"]));
+                coupon_value += values.map(|value| self.fen(value)).sum::<i128>();
+            }
+        }
+        if money != 0 || coupon_value != 0 {
+            self.fail(format!("the balances sum to {money} fen (CNY) and {coupon_value} fen (CPN), not zero"));
         }
     }
 
-    /// Orders, invoiceable items, bills, withdrawals and invoices against the model, and the
-    /// journal's own verification.
-    fn finish(&self) {
+    /// Every page of a paged query, or the error code of the first page.
+    fn pages(&self, mut request: Value, field: &str) -> Result<Vec<Value>, Value> {
+        let mut listed = Vec::new();
+        loop {
+            request["offset"] = json!(listed.len());
+            request["limit"] = json!(100);
+            let page = self.query(request.clone());
+            if page["ok"] != json!(true) {
+                return Err(page["error"]["code"].clone());
+            }
+            let items = page["result"][field].as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                return Ok(listed);
+            }
+            listed.extend(items);
+        }
+    }
+
+    /// Orders, invoiceable items, bills, withdrawals, invoices and what two actors may read
+    /// against the model, and the journal's own verification.
+    fn finish(&self, readers: [&str; 2]) {
         let now = self.now();
         for order in self.model.order_ids() {
             let response = self.query(json!({"op": "order", "actor": "platform", "order": order, "at": format_time(now)}));
@@ -287,12 +290,25 @@ impl Run {
                 self.fail(format!("order {order}: the model says {expected}, the ledger {response}"));
             }
         }
-        for party in Run::universe().into_iter().filter(|party| *party != Party::Platform) {
+        for party in universe() {
             let name = party.text();
             let checks = [
-                ("invoiceable", self.query(json!({"op": "invoiceable", "actor": "platform", "party": name}))["result"].clone(), self.model.invoiceable_json(&party)),
-                ("bills", self.query(json!({"op": "bills", "actor": "platform", "party": name, "limit": 100}))["result"]["bills"].clone(), self.model.bills_json(&party).map(Value::from)),
-                ("withdrawals", self.query(json!({"op": "withdrawals", "actor": "platform", "party": name, "limit": 100}))["result"]["withdrawals"].clone(), self.model.withdrawals_json(&party).map(Value::from)),
+                (
+                    "invoiceable",
+                    self.query(json!({"op": "invoiceable", "actor": "platform", "party": name}))["result"].clone(),
+                    self.model.invoiceable_json(&party),
+                ),
+                (
+                    "bills",
+                    self.query(json!({"op": "bills", "actor": "platform", "party": name, "limit": 100}))["result"]["bills"].clone(),
+                    self.model.bills_json(&party).map(Value::from),
+                ),
+                (
+                    "withdrawals",
+                    self.query(json!({"op": "withdrawals", "actor": "platform", "party": name, "limit": 100}))["result"]["withdrawals"]
+                        .clone(),
+                    self.model.withdrawals_json(&party).map(Value::from),
+                ),
             ];
             for (what, listed, expected) in checks {
                 let expected = expected.unwrap_or_default();
@@ -306,6 +322,35 @@ impl Run {
             let expected = self.model.invoice_json(&invoice).unwrap_or_default();
             if response["result"] != expected {
                 self.fail(format!("invoice {invoice}: the model says {expected}, the ledger {response}"));
+            }
+        }
+        let at = format_time(now);
+        for reader in readers {
+            let actor = reference::parse_party(reader).unwrap_or(Party::Platform);
+            for party in universe() {
+                let response = self.query(json!({"op": "balance", "actor": reader, "party": party.text(), "at": at}));
+                let listed =
+                    if response["ok"] == json!(true) { Ok(response["result"].clone()) } else { Err(response["error"]["code"].clone()) };
+                let expected = self.model.read_balance(&actor, &party, now).map_err(|code| json!(code));
+                if listed != expected {
+                    self.fail(format!("balance of {} read by {reader}: the model says {expected:?}, the ledger {listed:?}", party.text()));
+                }
+                let listed = self.pages(json!({"op": "bills", "actor": reader, "party": party.text(), "at": at}), "bills");
+                let expected = self.model.read_bills(&actor, &party, now).map_err(|code| json!(code));
+                if listed != expected {
+                    self.fail(format!("bills of {} read by {reader}: the model says {expected:?}, the ledger {listed:?}", party.text()));
+                }
+            }
+            for filter in [None, Some("requested"), Some("rejected")] {
+                let mut request = json!({"op": "orders", "actor": reader, "at": at});
+                if let Some(filter) = filter {
+                    request["partner_payment"] = json!(filter);
+                }
+                let listed = self.pages(request, "orders");
+                let expected = self.model.read_orders(&actor, None, filter, now).map_err(|code| json!(code));
+                if listed != expected {
+                    self.fail(format!("orders ({filter:?}) read by {reader}: the model says {expected:?}, the ledger {listed:?}"));
+                }
             }
         }
         if let Err(error) = self.ledger.verify() {
@@ -324,12 +369,22 @@ impl Run {
     /// The line of a step: `template` picks the command, `bytes` everything else.
     fn next_line(&mut self, template: u8, bytes: &mut Picks) -> String {
         let envelope = bytes.byte();
-        match template % 34 {
-            32 if !self.sent.is_empty() => return bytes.pick(&self.sent).clone(),
-            33 => return (*bytes.pick(&["not json", "{}", r#"{"op":"fly","id":"g","actor":"platform"}"#, r#"{"op":"consume","id":"g","actor":"platform","customer":"C3","amount":"1","amount":"2"}"#])).to_owned(),
+        match template % (TEMPLATES + 4) {
+            t if t > TEMPLATES && !self.sent.is_empty() => return bytes.pick(&self.sent).clone(),
+            t if t == TEMPLATES => {
+                let garbage = [
+                    "not json",
+                    "{}",
+                    r#"{"op":"fly","id":"g","actor":"platform"}"#,
+                    r#"{"op":"consume","id":"g","actor":"platform","customer":"C3","amount":"1","amount":"2"}"#,
+                    r#"{"op":"register_operator","id":"g","actor":"platform","operator":"N1","partner":"D1","roles":"admin"}"#,
+                    r#"{"op":"assign_customer_manager","id":"g","actor":"platform","customer":"C1"}"#,
+                ];
+                return (*bytes.pick(&garbage)).to_owned();
+            }
             _ => {}
         }
-        let (actor, mut body) = self.command(template % 32, bytes);
+        let (actor, mut body) = self.command(template % TEMPLATES, bytes);
         body.insert("actor".to_owned(), json!(actor));
         match envelope % 16 {
             0 if !self.ids.is_empty() => {
@@ -368,14 +423,56 @@ impl Run {
         if bytes.chance(8) { json!(5) } else { json!(bytes.pick(&AMOUNTS)) }
     }
 
+    /// Orders (by their combined id when they have one) the model knows in a state: `pending`,
+    /// `requested` (pending with the partner asked to pay) or `paid`, with their customer and
+    /// what a refund may return.
+    fn orders_in(&self, state: &str) -> Vec<(String, String, i128)> {
+        let mut found: Vec<(String, String, i128)> = Vec::new();
+        for order in self.model.order_summaries() {
+            let wanted = match state {
+                "requested" => order.status == "pending_payment" && order.partner_payment == Some("requested"),
+                "pending" => order.status == "pending_payment",
+                status => order.status == status,
+            };
+            let id = if state == "paid" { order.id.clone() } else { order.combined.clone().unwrap_or_else(|| order.id.clone()) };
+            if wanted && !found.iter().any(|(other, _, _)| *other == id) {
+                found.push((id, order.customer.clone(), order.refundable));
+            }
+        }
+        found
+    }
+
+    /// A known order in `state` (and its customer), or a pool id of `customer`.
+    fn order(&self, bytes: &mut Picks, state: &str, customer: &str) -> (String, String) {
+        let known = self.orders_in(state);
+        if !known.is_empty() && bytes.chance(220) {
+            let (id, customer, _) = bytes.pick(&known).clone();
+            return (id, customer);
+        }
+        let id =
+            if bytes.chance(32) { format!("G{}-{customer}", 1 + bytes.byte() % 2) } else { format!("O{}-{customer}", bytes.byte() % 6) };
+        (id, customer.to_owned())
+    }
+
+    /// A partner's act: mostly by the partner, now and then by one of its operators (SPEC 2.1,
+    /// v2: an operator acts as its partner within its roles).
+    fn as_partner(&self, bytes: &mut Picks, partner: &str) -> String {
+        let operators = self.model.operators_of(partner);
+        if !operators.is_empty() && bytes.chance(48) {
+            return format!("operator:{}", bytes.pick(&operators));
+        }
+        format!("partner:{partner}")
+    }
+
     /// A command template: (actor, body without envelope).
     fn command(&self, template: u8, bytes: &mut Picks) -> (String, Map<String, Value>) {
         let natural = bytes.chance(220);
-        let random_actor = (*bytes.pick(&ACTORS)).to_owned();
+        let random_actor = bytes.pick(&self.actors).clone();
         let actor = |own: &str| if natural { own.to_owned() } else { random_actor.clone() };
-        let object = |pairs: Vec<(&str, Value)>| -> Map<String, Value> { pairs.into_iter().map(|(key, value)| (key.to_owned(), value)).collect() };
         let customer = (*bytes.pick(&CUSTOMERS)).to_owned();
         let own = format!("customer:{customer}");
+        let partner = *bytes.pick(partners_of(&customer));
+        let partner_actor = self.as_partner(bytes, partner);
         match template {
             0 => {
                 let partner = *bytes.pick(&PARTNERS);
@@ -411,10 +508,10 @@ impl Run {
                     6 => "set_credit_limit",
                     _ => "repay_credit",
                 };
-                let party = *bytes.pick(&PARTIES);
+                let party = bytes.pick(&self.actors).clone();
                 let field = if op == "set_credit_limit" { "limit" } else { "amount" };
                 let body = object(vec![("op", json!(op)), ("party", json!(party)), (field, Run::amount(bytes))]);
-                (actor(if op == "repay_credit" { party } else { "platform" }), body)
+                (actor(if op == "repay_credit" { party.as_str() } else { "platform" }), body)
             }
             4 | 5 => {
                 let op = if template == 4 { "allocate" } else { "recover" };
@@ -428,13 +525,16 @@ impl Run {
                 ]);
                 let side = if op == "allocate" { "to" } else { "from" };
                 let body = object(vec![("op", json!(op)), (side, json!(counterparty)), ("amount", Run::amount(bytes))]);
-                (actor(&format!("partner:{partner}")), body)
+                (actor(&self.as_partner(bytes, partner)), body)
             }
-            8 => {
+            8 | 39 => {
+                // Template 39: compensations to customers (resale ones included: their own cash).
+                let party = if template == 8 { bytes.pick(&self.actors).clone() } else { own.clone() };
+                let direction = if template == 8 { *bytes.pick(&["compensate", "deduct"]) } else { "compensate" };
                 let body = object(vec![
                     ("op", json!("adjust")),
-                    ("party", json!(bytes.pick(&PARTIES))),
-                    ("direction", json!(bytes.pick(&["compensate", "deduct"]))),
+                    ("party", json!(party)),
+                    ("direction", json!(direction)),
                     ("amount", Run::amount(bytes)),
                     ("reason", json!("r")),
                 ]);
@@ -460,10 +560,20 @@ impl Run {
                 }
                 (actor(issuer), body)
             }
-            11 => (actor(bytes.pick::<&str>(&["platform", "partner:D1"])), object(vec![("op", json!("reclaim_quota")), ("quota", json!(bytes.pick(&QUOTAS)))])),
-            12 => (actor(bytes.pick::<&str>(&["partner:D1", "partner:R1", "partner:S1"])), object(vec![("op", json!("whitelist_customer")), ("customer", json!(customer))])),
+            11 => (
+                actor(bytes.pick::<&str>(&["platform", "partner:D1"])),
+                object(vec![("op", json!("reclaim_quota")), ("quota", json!(bytes.pick(&QUOTAS)))]),
+            ),
+            12 => (actor(&partner_actor), object(vec![("op", json!("whitelist_customer")), ("customer", json!(customer))])),
             13 => {
-                let (issuer, quota, customer) = *bytes.pick(&[("D1", "Q1", "C1"), ("D1", "Q2", "C1"), ("R1", "Q3", "C2"), ("D1", "Q3", "C2"), ("S1", "Q4", "C3"), ("D2", "Q1", "C5")]);
+                let (issuer, quota, customer) = *bytes.pick(&[
+                    ("D1", "Q1", "C1"),
+                    ("D1", "Q2", "C1"),
+                    ("R1", "Q3", "C2"),
+                    ("D1", "Q3", "C2"),
+                    ("S1", "Q4", "C3"),
+                    ("D2", "Q1", "C5"),
+                ]);
                 let mut body = object(vec![
                     ("op", json!("issue_coupon")),
                     ("coupon", json!(bytes.pick(&COUPONS))),
@@ -477,14 +587,17 @@ impl Run {
                 if bytes.chance(32) {
                     body.insert("valid_until".to_owned(), self.time(bytes));
                 }
-                (actor(&format!("partner:{issuer}")), body)
+                (actor(&self.as_partner(bytes, issuer)), body)
             }
-            14 => (actor(bytes.pick::<&str>(&["partner:D1", "partner:R1"])), object(vec![("op", json!("reclaim_coupon")), ("coupon", json!(bytes.pick(&COUPONS)))])),
+            14 => (
+                actor(bytes.pick::<&str>(&["partner:D1", "partner:R1"])),
+                object(vec![("op", json!("reclaim_coupon")), ("coupon", json!(bytes.pick(&COUPONS)))]),
+            ),
             15 => (actor("platform"), object(vec![("op", json!("expire_coupons"))])),
             16 => {
                 let mut body = object(vec![
                     ("op", json!("place_order")),
-                    ("order", json!(format!("O{}", bytes.byte() % 8))),
+                    ("order", json!(format!("O{}-{customer}", bytes.byte() % 6))),
                     ("customer", json!(customer)),
                     ("amount", Run::amount(bytes)),
                     ("kind", json!(bytes.pick(&KINDS))),
@@ -499,44 +612,33 @@ impl Run {
             }
             17 => {
                 let lines: Vec<Value> = (0..2 + bytes.byte() % 2)
-                    .map(|_| json!({"order": format!("O{}", bytes.byte() % 8), "amount": bytes.pick(&AMOUNTS[..8]), "kind": "new", "service": bytes.pick(&SERVICES)}))
+                    .map(|_| json!({"order": format!("O{}-{customer}", bytes.byte() % 6), "amount": bytes.pick(&AMOUNTS[..8]), "kind": "new", "service": bytes.pick(&SERVICES)}))
                     .collect();
                 let body = object(vec![
                     ("op", json!("place_combined_order")),
-                    ("combined", json!(format!("G{}", bytes.byte() % 3))),
+                    ("combined", json!(format!("G{}-{customer}", bytes.byte() % 3))),
                     ("customer", json!(customer)),
                     ("orders", Value::Array(lines)),
                 ]);
                 (actor(&own), body)
             }
-            18 | 19 => {
-                // An order the model knows is pending (by its combined id when it has one).
-                let orders = self.model.order_summaries();
-                let pending: Vec<(String, String)> = orders
-                    .iter()
-                    .filter(|order| order.status == "pending_payment")
-                    .map(|order| (order.combined.clone().unwrap_or_else(|| order.id.clone()), order.customer.clone()))
-                    .collect();
-                let (order, customer) = if !pending.is_empty() && bytes.chance(220) {
-                    bytes.pick(&pending).clone()
-                } else {
-                    (format!("O{}", bytes.byte() % 8), customer.clone())
-                };
+            18 | 19 | 34 => {
+                // A pending order the model knows (18, 19), or one whose partner was asked to pay
+                // (34: paid by the partner).
+                let state = if template == 34 { "requested" } else { "pending" };
+                let (order, customer) = self.order(bytes, state, &customer);
                 let own = format!("customer:{customer}");
-                let mut body = object(vec![("op", json!(if template == 18 { "pay_order" } else { "cancel_order" })), ("order", json!(order))]);
+                let mut body =
+                    object(vec![("op", json!(if template == 19 { "cancel_order" } else { "pay_order" })), ("order", json!(order))]);
                 if template == 19 {
                     return (actor(&own), body);
                 }
-                let partner_pays = bytes.chance(64);
+                let partner_pays = template == 34 || bytes.chance(32);
                 let payer = if partner_pays {
                     body.insert("payer".to_owned(), json!("partner"));
-                    match customer.as_str() {
-                        "C1" => "partner:D1",
-                        "C2" => "partner:R1",
-                        _ => "partner:S1",
-                    }
+                    self.as_partner(bytes, partners_of(&customer)[0])
                 } else {
-                    own.as_str()
+                    own.clone()
                 };
                 let coupons: Vec<String> =
                     (0..bytes.byte() % 3).map(|_| self.known(bytes, self.model.coupons_of(&customer), &COUPONS)).collect();
@@ -549,16 +651,14 @@ impl Run {
                     }
                     body.insert("coupons".to_owned(), json!(distinct));
                 }
-                (actor(payer), body)
+                (actor(&payer), body)
             }
             20 => {
-                let orders = self.model.order_summaries();
-                let paid: Vec<(String, String, i128)> =
-                    orders.iter().filter(|order| order.status == "paid").map(|order| (order.id.clone(), order.customer.clone(), order.refundable)).collect();
+                let paid = self.orders_in("paid");
                 let (order, customer, refundable) = if !paid.is_empty() && bytes.chance(220) {
                     bytes.pick(&paid).clone()
                 } else {
-                    (format!("O{}", bytes.byte() % 8), customer.clone(), 100)
+                    (format!("O{}-{customer}", bytes.byte() % 6), customer.clone(), 100)
                 };
                 let refund = match bytes.byte() % 4 {
                     0 => json!(format_amount(refundable.max(1))),
@@ -566,29 +666,48 @@ impl Run {
                     2 => json!(format_amount(refundable + 1)),
                     _ => Run::amount(bytes),
                 };
-                (actor(&format!("customer:{customer}")), object(vec![("op", json!("unsubscribe")), ("order", json!(order)), ("refund", refund)]))
+                (
+                    actor(&format!("customer:{customer}")),
+                    object(vec![("op", json!("unsubscribe")), ("order", json!(order)), ("refund", refund)]),
+                )
             }
             21 => {
-                let body = object(vec![("op", json!("consume")), ("customer", json!(customer)), ("amount", json!(bytes.pick(&USAGE)))]);
+                let mut body = object(vec![("op", json!("consume")), ("customer", json!(customer)), ("amount", json!(bytes.pick(&USAGE)))]);
+                if bytes.chance(128) {
+                    body.insert("service".to_owned(), json!(bytes.pick(&SERVICES)));
+                }
                 (actor("platform"), body)
             }
             22 => {
-                let party = *bytes.pick(&PARTIES[..8]);
+                let party = bytes.pick(&self.actors).clone();
+                let withdrawable = reference::parse_party(&party).map_or(0, |party| self.model.withdrawable(&party));
+                let amount = match bytes.byte() % 4 {
+                    0 => json!(format_amount(withdrawable.max(1))),
+                    1 => json!(format_amount(withdrawable + 1)),
+                    _ => Run::amount(bytes),
+                };
                 let body = object(vec![
                     ("op", json!("request_withdrawal")),
                     ("withdrawal", json!(format!("W{}", bytes.byte() % 4))),
                     ("party", json!(party)),
-                    ("amount", Run::amount(bytes)),
+                    ("amount", amount),
                 ]);
-                (actor(party), body)
+                let owner = match party.strip_prefix("partner:") {
+                    Some(partner) => self.as_partner(bytes, partner),
+                    None => party.clone(),
+                };
+                (actor(&owner), body)
             }
             23 | 24 => {
                 let withdrawals = self.model.withdrawal_summaries();
                 let status = if template == 23 { "pending" } else { "rejected" };
                 let known: Vec<(String, Party)> =
                     withdrawals.into_iter().filter(|(_, _, shown)| *shown == status).map(|(id, party, _)| (id, party)).collect();
-                let (withdrawal, party) =
-                    if !known.is_empty() && bytes.chance(220) { bytes.pick(&known).clone() } else { (format!("W{}", bytes.byte() % 4), Party::Platform) };
+                let (withdrawal, party) = if !known.is_empty() && bytes.chance(220) {
+                    bytes.pick(&known).clone()
+                } else {
+                    (format!("W{}", bytes.byte() % 4), Party::Platform)
+                };
                 if template == 24 {
                     return (actor(&party.text()), object(vec![("op", json!("delete_withdrawal")), ("withdrawal", json!(withdrawal))]));
                 }
@@ -600,23 +719,19 @@ impl Run {
                 (actor("platform"), body)
             }
             25 | 26 => {
-                let partner = match customer.as_str() {
-                    "C1" => "partner:D1",
-                    "C2" => *bytes.pick(&["partner:R1", "partner:D1"]),
-                    _ => *bytes.pick(&["partner:S1", "partner:D2"]),
-                };
                 if template == 25 {
-                    return (actor(bytes.pick::<&str>(&["platform", partner])), object(vec![("op", json!("unbind")), ("customer", json!(customer))]));
+                    let unbinder = if bytes.chance(64) { "platform".to_owned() } else { partner_actor };
+                    return (actor(&unbinder), object(vec![("op", json!("unbind")), ("customer", json!(customer))]));
                 }
                 let body = object(vec![
                     ("op", json!("switch_association")),
                     ("customer", json!(customer)),
                     ("association", json!(bytes.pick(&["resale", "referral"]))),
                 ]);
-                (actor(partner), body)
+                (actor(&partner_actor), body)
             }
             27 => {
-                let party = (*bytes.pick(&PARTIES[..8])).to_owned();
+                let party = bytes.pick(&self.actors).clone();
                 let total = reference::parse_party(&party).map_or(0, |party| self.model.invoiceable_total(&party));
                 let amount = match bytes.byte() % 4 {
                     0 => json!(format_amount(total.max(1))),
@@ -634,17 +749,69 @@ impl Run {
             }
             28 => {
                 let invoices = self.model.invoice_summaries();
-                let (invoice, party) =
-                    if !invoices.is_empty() && bytes.chance(220) { let (id, party, _) = bytes.pick(&invoices).clone(); (id, party) } else { (format!("I{}", bytes.byte() % 4), Party::Platform) };
+                let (invoice, party) = if !invoices.is_empty() && bytes.chance(220) {
+                    let (id, party, _) = bytes.pick(&invoices).clone();
+                    (id, party)
+                } else {
+                    (format!("I{}", bytes.byte() % 4), Party::Platform)
+                };
                 (actor(&party.text()), object(vec![("op", json!("return_invoice")), ("invoice", json!(invoice))]))
+            }
+            29 | 30 => {
+                // Operators: registered or given new roles by the platform, their partner or an admin.
+                let partner = *bytes.pick(&["D1", "S1", "R1", "D2"]);
+                let manager = *bytes.pick(&["platform", "partner", "partner", "admin"]);
+                let manager = match manager {
+                    "platform" => "platform".to_owned(),
+                    "partner" => format!("partner:{partner}"),
+                    _ => "operator:A1".to_owned(),
+                };
+                let roles = json!(bytes.pick(&ROLES));
+                let operator =
+                    if bytes.chance(16) { (*bytes.pick(&["C5", "D2", "bad id"])).to_owned() } else { (*bytes.pick(&OPERATORS)).to_owned() };
+                let body = if template == 29 {
+                    object(vec![
+                        ("op", json!("register_operator")),
+                        ("operator", json!(operator)),
+                        ("partner", json!(partner)),
+                        ("roles", roles),
+                    ])
+                } else {
+                    object(vec![("op", json!("set_operator_roles")), ("operator", json!(operator)), ("roles", roles)])
+                };
+                (actor(&manager), body)
+            }
+            31 => {
+                let manager = if bytes.chance(96) { "platform".to_owned() } else { partner_actor };
+                let operator = match bytes.byte() % 8 {
+                    0 => Value::Null,
+                    1 => json!("bad id"),
+                    _ => json!(bytes.pick(&OPERATORS)),
+                };
+                let mut body = object(vec![("op", json!("assign_customer_manager")), ("customer", json!(customer))]);
+                if !bytes.chance(8) {
+                    body.insert("operator".to_owned(), operator);
+                }
+                (actor(&manager), body)
+            }
+            32 => {
+                let (order, customer) = self.order(bytes, "pending", &customer);
+                (actor(&format!("customer:{customer}")), object(vec![("op", json!("request_partner_payment")), ("order", json!(order))]))
+            }
+            33 => {
+                let (order, customer) = self.order(bytes, "requested", &customer);
+                let partner = *bytes.pick(partners_of(&customer));
+                let partner = self.as_partner(bytes, partner);
+                let body = object(vec![("op", json!("reject_partner_payment")), ("order", json!(order)), ("reason", json!("over budget"))]);
+                (actor(&partner), body)
             }
             _ => {
                 // An atomic group of two or three members sharing one actor.
                 let members = 2 + bytes.byte() % 2;
-                let (group_actor, _) = self.command(*bytes.pick(&[3, 4, 8, 13, 16, 21]), bytes);
+                let (group_actor, _) = self.command(*bytes.pick(&[3, 4, 8, 13, 16, 21, 29, 31, 32, 33, 34]), bytes);
                 let mut commands = Vec::new();
                 for _ in 0..members {
-                    let (_, member) = self.command(*bytes.pick(&[3, 4, 5, 8, 13, 16, 18, 21]), bytes);
+                    let (_, member) = self.command(*bytes.pick(&[3, 4, 5, 8, 13, 16, 18, 21, 29, 30, 31, 32, 33, 34, 39]), bytes);
                     commands.push(Value::Object(member));
                 }
                 (group_actor, object(vec![("op", json!("atomic")), ("commands", Value::Array(commands))]))
@@ -668,5 +835,6 @@ fuzz_target!(|data: &[u8]| {
         let line = run.next_line(template, &mut Picks::new(template, seed, step));
         run.send(line, false);
     }
-    run.finish();
+    let readers = [tail.pick(&run.actors).clone(), tail.pick(&run.actors).clone()];
+    run.finish([&readers[0], &readers[1]]);
 });

@@ -66,21 +66,25 @@ pub(super) fn assign_manager(state: &State, context: &Context<'_>, customer: &Id
         return reject(ErrorCode::AccessDenied, format!("only the platform or the partner of {party} assigns its manager"));
     }
     let record = require_exists(state, &party)?;
-    let operator_record = match operator {
-        Some(operator) => Some(require_exists(state, &Party::Operator(operator.clone()))?),
+    let named = match operator {
+        Some(operator) => {
+            let operator_record = require_exists(state, &Party::Operator(operator.clone()))?;
+            let Some((operator_partner, roles)) = operator_record.operator() else {
+                return reject(ErrorCode::NotFound, format!("operator:{operator} is not an operator"));
+            };
+            // Malformed once the operator is known: ranks before id reuse and relationships (SPEC 2.2).
+            if !roles.contains(&OperatorRole::CustomerManager) {
+                return reject(ErrorCode::InvalidRequest, format!("operator:{operator} does not hold the customer_manager role"));
+            }
+            Some((operator, operator_partner))
+        }
         None => None,
     };
     context.fresh()?;
-    if let (Some(operator), Some(operator_record)) = (operator, operator_record) {
-        let Some((operator_partner, roles)) = operator_record.operator() else {
-            return reject(ErrorCode::NotFound, format!("operator:{operator} is not an operator"));
-        };
-        if Some(operator_partner) != partner {
-            return reject(ErrorCode::NotYourCustomer, format!("operator:{operator} does not act for the partner of {party}"));
-        }
-        if !roles.contains(&OperatorRole::CustomerManager) {
-            return reject(ErrorCode::InvalidRequest, format!("operator:{operator} does not hold the customer_manager role"));
-        }
+    if let Some((operator, operator_partner)) = named
+        && Some(operator_partner) != partner
+    {
+        return reject(ErrorCode::NotYourCustomer, format!("operator:{operator} does not act for the partner of {party}"));
     }
     context.in_time(state)?;
     let mut role = record.role.clone();

@@ -1,7 +1,9 @@
-//! A deliberately simple, independent in-memory reference of the commands of SPEC.md: parties,
-//! money (recharge, allocate, recover, credit, adjust), coupon quotas and coupons, orders and
-//! combined orders, payment, refunds, usage, withdrawals, association changes, invoices and
-//! atomic groups.
+//! A deliberately simple, independent in-memory reference of the commands of SPEC.md (v2, part 1):
+//! parties and operators with roles, money (recharge, allocate, recover, credit, adjust) with a
+//! customer's own `cash` and its partner's `allocated`, coupon quotas and coupons, orders and
+//! combined orders, partner payment (代付), payment, refunds, usage, withdrawals, association
+//! changes, invoices and atomic groups; and the scope rules of SPEC 2.1 (referral reach, operator
+//! roles, customer managers) for the queries a test checks.
 //!
 //! It reads the same JSON request lines as the ledger and says what the ledger must answer: the
 //! committed `seq` (whether it is a duplicate) and its `result`, or the exact error code following
@@ -9,7 +11,7 @@
 //! afterwards. Plain maps and `i128` fen; nothing is shared with `src/`. Where SPEC.md is silent it
 //! follows `docs/decisions.md` (noted at each place). Used by `tests/model.rs` and by the fuzz
 //! target `fuzz/fuzz_targets/sequence.rs`, so it holds no test framework code: std and serde_json
-//! only.
+//! only. Both start from the same cast ([`cast`]).
 #![allow(dead_code)]
 
 use serde_json::{Map, Value, json};
@@ -48,6 +50,8 @@ pub enum Party {
     Partner(String),
     /// `customer:<id>`.
     Customer(String),
+    /// `operator:<id>`: acts for one partner within its roles, owns no accounts (SPEC 1.1).
+    Operator(String),
 }
 
 impl Party {
@@ -57,6 +61,46 @@ impl Party {
             Party::Platform => "platform".to_owned(),
             Party::Partner(id) => format!("partner:{id}"),
             Party::Customer(id) => format!("customer:{id}"),
+            Party::Operator(id) => format!("operator:{id}"),
+        }
+    }
+}
+
+/// An operator's role (SPEC 2.1); roles add up. Ordered as the ledger sorts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OperatorRole {
+    /// `admin`: everything its partner may.
+    Admin,
+    /// `finance`: the partner's funds, withdrawals, invoices and partner payments; every query.
+    Finance,
+    /// `customer_manager`: reads the consumption of its assigned customers.
+    CustomerManager,
+}
+
+impl OperatorRole {
+    fn name(self) -> &'static str {
+        match self {
+            OperatorRole::Admin => "admin",
+            OperatorRole::Finance => "finance",
+            OperatorRole::CustomerManager => "customer_manager",
+        }
+    }
+}
+
+/// The state of a partner-payment request on an order (SPEC 3 `request_partner_payment`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartnerPayment {
+    /// Open: the partner may pay, the customer may not.
+    Requested,
+    /// Declined: the customer may pay itself or ask again.
+    Rejected,
+}
+
+impl PartnerPayment {
+    fn name(self) -> &'static str {
+        match self {
+            PartnerPayment::Requested => "requested",
+            PartnerPayment::Rejected => "rejected",
         }
     }
 }
@@ -253,6 +297,28 @@ pub enum Command {
     ReturnInvoice {
         invoice: String,
     },
+    /// `roles` as written (their order is part of the content).
+    RegisterOperator {
+        operator: String,
+        partner: String,
+        roles: Vec<OperatorRole>,
+    },
+    SetOperatorRoles {
+        operator: String,
+        roles: Vec<OperatorRole>,
+    },
+    /// `operator: null` removes the manager.
+    AssignCustomerManager {
+        customer: String,
+        operator: Option<String>,
+    },
+    RequestPartnerPayment {
+        order: String,
+    },
+    RejectPartnerPayment {
+        order: String,
+        reason: String,
+    },
 }
 
 /// What the ledger must answer to one line.
@@ -278,14 +344,15 @@ pub enum Expected {
     Query,
 }
 
-/// An adjust record (SPEC 4 `adjust_records`): an allocation, a recovery or an unbind reclaim.
+/// An adjust record (SPEC 4 `adjust_records`): an allocation, a recovery, an unbind reclaim or
+/// (v2) a refund reclaimed by a former funding partner.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// The committing transaction's seq.
     pub seq: u64,
     /// Its time, in ms since the epoch.
     pub at: i64,
-    /// `allocate`, `recover` or `unbind_reclaim`.
+    /// `allocate`, `recover`, `unbind_reclaim` or `refund_reclaim`.
     pub operation: &'static str,
     /// The partner whose cash moved.
     pub partner: String,
@@ -300,7 +367,10 @@ pub struct Record {
 /// The money of one partner or customer, in fen; `credit_used` and `arrears` are positive debts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Balances {
+    /// The party's own money.
     pub cash: i128,
+    /// A customer's funds from its partner (SPEC 1.3, v2): never held, never withdrawn.
+    pub allocated: i128,
     /// Held by pending withdrawals: still in `cash`, not available.
     pub held: i128,
     pub credit_limit: i128,
@@ -318,6 +388,24 @@ struct PartnerInfo {
 struct CustomerInfo {
     link: Option<(String, Association)>,
     whitelisted: bool,
+    /// The customer manager: `(previous, current, from)`, the previous one in force before `from`
+    /// (the next UTC+8 day after the assignment, docs/decisions.md).
+    manager: Option<(Option<String>, Option<String>, i64)>,
+}
+
+impl CustomerInfo {
+    /// The manager in force at `at`.
+    fn manager_at(&self, at: i64) -> Option<&String> {
+        let (previous, current, from) = self.manager.as_ref()?;
+        if at >= *from { current.as_ref() } else { previous.as_ref() }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct OperatorInfo {
+    partner: String,
+    /// Sorted; empty when disabled.
+    roles: Vec<OperatorRole>,
 }
 
 #[derive(Clone, Debug)]
@@ -407,6 +495,7 @@ enum OrderStatus {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Payment {
     coupon: i128,
+    allocated: i128,
     cash: i128,
     credit: i128,
 }
@@ -422,7 +511,13 @@ struct Order {
     pay_deadline: i64,
     payer: Option<Party>,
     paid: Payment,
+    /// The partner whose allocation paid `paid.allocated` (the customer's partner then).
+    allocated_partner: Option<String>,
+    partner_payment: Option<PartnerPayment>,
+    /// The partner last asked to pay it (kept after the request ends).
+    asked_partner: Option<String>,
     refunded: i128,
+    seq: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -437,11 +532,15 @@ struct Bill {
     at: i64,
     /// The customer it concerns (none for a partner's own adjustment).
     customer: Option<String>,
-    /// Owns the invoiceable amount (SPEC 5).
+    /// Who paid (or was refunded, compensated, deducted).
     payer: Party,
+    /// Owns the invoiceable amount (SPEC 5): the payer, except the customer for a partner-paid
+    /// bill of a referral customer (v2).
+    owner: Party,
     order: Option<String>,
     amount: i128,
     coupon: i128,
+    allocated: i128,
     cash: i128,
     credit: i128,
     debt: i128,
@@ -494,6 +593,7 @@ struct Invoice {
 struct Books {
     partners: HashMap<String, PartnerInfo>,
     customers: HashMap<String, CustomerInfo>,
+    operators: HashMap<String, OperatorInfo>,
     money: HashMap<Party, Balances>,
     bank: i128,
     revenue: i128,
@@ -686,13 +786,41 @@ fn intrinsic(check: &Check<'_>, command: &Command) -> Outcome<()> {
     }
 }
 
+/// docs/decisions.md (v2): which commands an operator may send at all (its partner's scope
+/// applies after): `admin` every command; `finance` the partner's funds, withdrawals, invoices
+/// and partner payments; `customer_manager` alone none.
+fn operator_may(roles: &[OperatorRole], command: &Command) -> bool {
+    if roles.contains(&OperatorRole::Admin) {
+        return true;
+    }
+    roles.contains(&OperatorRole::Finance)
+        && matches!(
+            command,
+            Command::Allocate { .. }
+                | Command::Recover { .. }
+                | Command::RepayCredit { .. }
+                | Command::RequestWithdrawal { .. }
+                | Command::DeleteWithdrawal { .. }
+                | Command::RequestInvoice { .. }
+                | Command::ReturnInvoice { .. }
+                | Command::RejectPartnerPayment { .. }
+                | Command::PayOrder { partner_pays: true, .. }
+        )
+}
+
 impl Books {
     fn registered(&self, party: &Party) -> bool {
         match party {
             Party::Platform => true,
             Party::Partner(id) => self.partners.contains_key(id),
             Party::Customer(id) => self.customers.contains_key(id),
+            Party::Operator(id) => self.operators.contains_key(id),
         }
+    }
+
+    /// SPEC 1.1 (v2): a party id is unique across partners, customers and operators.
+    fn id_taken(&self, id: &str) -> bool {
+        self.partners.contains_key(id) || self.customers.contains_key(id) || self.operators.contains_key(id)
     }
 
     fn exists(&self, party: &Party) -> Outcome<()> {
@@ -711,19 +839,35 @@ impl Books {
         self.customers.get(customer).and_then(|info| info.link.as_ref())
     }
 
-    /// SPEC 2.1: the platform acts for all; a partner for itself, its customers and, as a
-    /// distributor, its resellers and their customers; a customer for itself.
+    /// SPEC 2.1: the platform acts for all; a partner for itself, its operators, its resale
+    /// customers and, as a distributor, its resellers and their resale customers; a customer for
+    /// itself. `actor` is resolved (an operator acts as its partner).
     fn in_scope(&self, actor: &Party, party: &Party) -> bool {
+        self.partner_scope(actor, party, false)
+    }
+
+    /// Scope plus a partner's referral customers (and its resellers'): SPEC 2.1 (v2) lets it read
+    /// their consumption and orders it paid or was asked to pay, unbind, switch, reject a partner
+    /// payment and pay as partner.
+    fn reaches(&self, actor: &Party, party: &Party) -> bool {
+        self.partner_scope(actor, party, true)
+    }
+
+    fn partner_scope(&self, actor: &Party, party: &Party, referral_too: bool) -> bool {
         match actor {
             Party::Platform => true,
             Party::Customer(_) => actor == party,
+            Party::Operator(_) => false,
             Party::Partner(me) => match party {
                 _ if actor == party => true,
                 Party::Partner(other) => self.parent(other) == Some(me.as_str()),
                 Party::Customer(customer) => match self.link(customer) {
-                    Some((owner, _)) => owner == me || self.parent(owner) == Some(me.as_str()),
+                    Some((owner, association)) => {
+                        (owner == me || self.parent(owner) == Some(me.as_str())) && (referral_too || *association == Association::Resale)
+                    }
                     None => false,
                 },
+                Party::Operator(operator) => self.operators.get(operator).is_some_and(|info| info.partner == *me),
                 Party::Platform => false,
             },
         }
@@ -754,13 +898,23 @@ impl Books {
         balances.cash - balances.held
     }
 
-    /// Money arriving at a party: a customer's debt first, then cash. Returns (repaid, to cash).
+    /// Money arriving at a party's cash: a customer's debt first. Returns (repaid, to cash).
     fn incoming(&mut self, party: &Party, amount: i128) -> (i128, i128) {
+        self.incoming_to(party, amount, false)
+    }
+
+    /// Money arriving at a party's cash or (a customer's) `allocated`: a customer's debt first
+    /// (SPEC 1.3). Returns (repaid, to the account).
+    fn incoming_to(&mut self, party: &Party, amount: i128, allocated: bool) -> (i128, i128) {
         let is_customer = matches!(party, Party::Customer(_));
         let balances = self.money(party);
         let repaid = if is_customer { amount.min(balances.arrears) } else { 0 };
         balances.arrears -= repaid;
-        balances.cash += amount - repaid;
+        if allocated {
+            balances.allocated += amount - repaid;
+        } else {
+            balances.cash += amount - repaid;
+        }
         (repaid, amount - repaid)
     }
 
@@ -775,6 +929,20 @@ impl Books {
         if !self.registered(check.actor) {
             return Err("access_denied");
         }
+        // SPEC 2.1 (v2) and docs/decisions.md: an operator acts as its partner, within its
+        // roles; a disabled one (no roles) is refused everything.
+        let resolved;
+        let check = match check.actor {
+            Party::Operator(operator) => {
+                let info = self.operators.get(operator).ok_or("access_denied")?;
+                if info.roles.is_empty() || !operator_may(&info.roles, command) {
+                    return Err("access_denied");
+                }
+                resolved = Party::Partner(info.partner.clone());
+                &Check { actor: &resolved, ..*check }
+            }
+            _ => check,
+        };
         match command {
             Command::RegisterPartner { partner, kind, parent } => self.register_partner(check, partner, *kind, parent.as_deref()),
             Command::RegisterCustomer { customer, partner, association } => {
@@ -804,7 +972,7 @@ impl Books {
             Command::PayOrder { order, coupons, partner_pays } => self.pay_order(check, order, coupons, *partner_pays),
             Command::CancelOrder { order } => self.cancel_order(check, order),
             Command::Unsubscribe { order, refund } => self.unsubscribe(check, order, *refund),
-            Command::Consume { customer, amount, erase, .. } => self.consume(check, customer, *amount, *erase),
+            Command::Consume { customer, amount, erase, service } => self.consume(check, customer, *amount, *erase, service.as_ref()),
             Command::RequestWithdrawal { withdrawal, party, amount } => self.request_withdrawal(check, withdrawal, party, *amount),
             Command::ApproveWithdrawal { withdrawal } => self.settle_withdrawal(check, withdrawal, None),
             Command::RejectWithdrawal { withdrawal, reason } => self.settle_withdrawal(check, withdrawal, Some(reason)),
@@ -813,6 +981,11 @@ impl Books {
             Command::SwitchAssociation { customer, association } => self.change_association(check, customer, Some(*association)),
             Command::RequestInvoice { invoice, party, amount } => self.request_invoice(check, invoice, party, *amount),
             Command::ReturnInvoice { invoice } => self.return_invoice(check, invoice),
+            Command::RegisterOperator { operator, partner, roles } => self.register_operator(check, operator, partner, roles),
+            Command::SetOperatorRoles { operator, roles } => self.set_operator_roles(check, operator, roles),
+            Command::AssignCustomerManager { customer, operator } => self.assign_manager(check, customer, operator.as_deref()),
+            Command::RequestPartnerPayment { order } => self.request_partner_payment(check, order),
+            Command::RejectPartnerPayment { order, .. } => self.reject_partner_payment(check, order),
         }
     }
 
@@ -826,7 +999,7 @@ impl Books {
             }
         }
         check.fresh()?;
-        if self.partners.contains_key(partner) {
+        if self.id_taken(partner) {
             return Err("already_exists");
         }
         check.in_time()?;
@@ -850,19 +1023,20 @@ impl Books {
             None => check.platform_only()?,
         }
         check.fresh()?;
-        if self.customers.contains_key(customer) {
+        if self.id_taken(customer) {
             return Err("already_exists");
         }
         check.in_time()?;
         let link = partner.map(|partner| (partner.to_owned(), association.unwrap_or(Association::Resale)));
-        self.customers.insert(customer.to_owned(), CustomerInfo { link, whitelisted: false });
+        self.customers.insert(customer.to_owned(), CustomerInfo { link, whitelisted: false, manager: None });
         Ok(json!({"customer": customer}))
     }
 
-    /// SPEC 3 `associate`: zero cash, zero arrears, zero credit used and no usable coupon.
+    /// SPEC 3 `associate` (v2): zero `allocated`, zero arrears, zero credit used, a credit limit
+    /// of zero and no usable coupon; the customer's own cash may stay.
     fn resale_preconditions(&self, customer: &str, at: i64) -> Outcome<()> {
         let balances = self.balances_of(&Party::Customer(customer.to_owned()));
-        if balances.cash != 0 || balances.arrears != 0 || balances.credit_used != 0 {
+        if balances.allocated != 0 || balances.arrears != 0 || balances.credit_used != 0 || balances.credit_limit > 0 {
             return Err("association_blocked");
         }
         if !self.usable_coupons(customer, at).is_empty() {
@@ -886,6 +1060,7 @@ impl Books {
         check.in_time()?;
         if let Some(info) = self.customers.get_mut(customer) {
             info.link = Some((partner.to_owned(), association));
+            info.manager = None;
         }
         Ok(json!({"customer": customer, "partner": partner, "association": association.name()}))
     }
@@ -928,13 +1103,23 @@ impl Books {
         check.fresh()?;
         self.relationship(&partner, counterparty)?;
         check.in_time()?;
+        // SPEC 3 (v2): a customer's side is its `allocated` (never its own cash); a reseller's
+        // side is its cash.
+        let customer_side = matches!(counterparty, Party::Customer(_));
         if allocate {
             self.funds(&partner, amount)?;
             self.money(&partner).cash -= amount;
-            self.incoming(counterparty, amount);
+            self.incoming_to(counterparty, amount, customer_side);
         } else {
-            self.funds(counterparty, amount)?;
-            self.money(counterparty).cash -= amount;
+            if customer_side {
+                if self.balances_of(counterparty).allocated < amount {
+                    return Err("insufficient_funds");
+                }
+                self.money(counterparty).allocated -= amount;
+            } else {
+                self.funds(counterparty, amount)?;
+                self.money(counterparty).cash -= amount;
+            }
             self.incoming(&partner, amount);
         }
         let Party::Partner(partner) = partner else { return Err("access_denied") };
@@ -964,7 +1149,7 @@ impl Books {
                 let is_distributor = self.kind(partner) == Some(Kind::Distributor);
                 if is_distributor && self.parent(reseller) == Some(partner.as_str()) { Ok(()) } else { Err("not_your_reseller") }
             }
-            Party::Platform => Err("invalid_request"),
+            Party::Platform | Party::Operator(_) => Err("invalid_request"),
         }
     }
 
@@ -972,6 +1157,11 @@ impl Books {
         check.platform_only()?;
         self.exists(party)?;
         check.fresh()?;
+        // SPEC 3 (v2): a resale customer has no credit; docs/decisions.md: before
+        // `credit_limit_below_usage`, and a limit of zero is always accepted.
+        if limit > 0 && self.is_resale_customer(party) {
+            return Err("resale_customer");
+        }
         if limit < self.money(party).credit_used {
             return Err("credit_limit_below_usage");
         }
@@ -1028,9 +1218,11 @@ impl Books {
             at: check.at,
             customer,
             payer: party.clone(),
+            owner: party.clone(),
             order: None,
             amount: signed,
             coupon: 0,
+            allocated: 0,
             cash: signed,
             credit: 0,
             debt: 0,
@@ -1194,8 +1386,9 @@ impl Books {
 
     fn whitelist_customer(&mut self, check: &Check<'_>, customer: &str) -> Outcome<Value> {
         let party = Party::Customer(customer.to_owned());
-        // docs/decisions.md: the partner's act (or its distributor's), not the platform's.
-        if !matches!(check.actor, Party::Partner(_)) || !self.in_scope(check.actor, &party) {
+        // docs/decisions.md: the partner's act (or its distributor's), not the platform's; (v2)
+        // reach, not scope: whitelisting a referral customer is a relationship error.
+        if !matches!(check.actor, Party::Partner(_)) || !self.reaches(check.actor, &party) {
             return Err("access_denied");
         }
         self.exists(&party)?;
@@ -1349,7 +1542,11 @@ impl Books {
                 pay_deadline,
                 payer: None,
                 paid: Payment::default(),
+                allocated_partner: None,
+                partner_payment: None,
+                asked_partner: None,
                 refunded: 0,
+                seq: check.seq,
             };
             self.orders.insert(line.order.clone(), order);
         }
@@ -1375,11 +1572,12 @@ impl Books {
     fn pay_order(&mut self, check: &Check<'_>, id: &str, coupons: &[String], partner_pays: bool) -> Outcome<Value> {
         let (customer, member_alone, orders) = self.resolve(id)?;
         let customer_party = Party::Customer(customer.clone());
-        // docs/decisions.md: the customer pays itself; with `payer: partner`, the customer's
-        // partner or that partner's distributor acts, and the payer is the customer's partner.
+        // docs/decisions.md: the customer pays itself; with `payer: partner`, a partner that
+        // reaches the customer (its partner or that partner's distributor, for a resale or a
+        // referral customer alike) acts, and the payer is the customer's partner.
         let payer = if partner_pays {
             match (check.actor, self.link(&customer)) {
-                (Party::Partner(_), Some((partner, _))) if self.in_scope(check.actor, &customer_party) => Party::Partner(partner.clone()),
+                (Party::Partner(_), Some((partner, _))) if self.reaches(check.actor, &customer_party) => Party::Partner(partner.clone()),
                 _ => return Err("access_denied"),
             }
         } else if *check.actor == customer_party {
@@ -1394,12 +1592,15 @@ impl Books {
         if member_alone {
             return Err("use_combined_order_id");
         }
-        if partner_pays && !self.is_resale_customer(&customer_party) {
-            return Err("not_resale_customer");
-        }
         for order in &orders {
             let record = self.orders.get(order).ok_or("not_found")?;
             if record.status != OrderStatus::Pending {
+                return Err("order_state");
+            }
+            // SPEC 3 (v2): the partner pays only an order whose payment was requested; while a
+            // request is open, the customer may not pay.
+            let requested = record.partner_payment == Some(PartnerPayment::Requested);
+            if partner_pays != requested {
                 return Err("order_state");
             }
             if check.at > record.pay_deadline {
@@ -1414,8 +1615,13 @@ impl Books {
             }
         }
         check.in_time()?;
-        // Draw order (SPEC 3): per order, the listed coupons covering it, then available cash,
-        // then available credit. A failure refuses everything: the caller drops these books.
+        // SPEC 5 (v2): a partner-paid bill of a referral customer is the customer's to invoice.
+        let referral = matches!(self.link(&customer), Some((_, Association::Referral)));
+        let owner = if referral && payer != customer_party { customer_party.clone() } else { payer.clone() };
+        let funder = self.link(&customer).map(|(partner, _)| partner.clone());
+        // Draw order (SPEC 3): per order, the listed coupons covering it, then (v2) a customer
+        // payer's `allocated`, then available cash, then available credit. A failure refuses
+        // everything: the caller drops these books.
         let mut paid = Vec::with_capacity(orders.len());
         for order_id in &orders {
             let order = self.orders.get(order_id).cloned().ok_or("not_found")?;
@@ -1431,6 +1637,10 @@ impl Books {
                     payment.coupon += take;
                 }
             }
+            if !partner_pays {
+                payment.allocated = need.min(self.balances_of(&payer).allocated.max(0));
+                need -= payment.allocated;
+            }
             payment.cash = need.min(self.available(&payer).max(0));
             need -= payment.cash;
             let balances = self.balances_of(&payer);
@@ -1439,8 +1649,9 @@ impl Books {
             if need > 0 {
                 return Err("insufficient_funds");
             }
-            let money = payment.cash + payment.credit;
+            let money = payment.allocated + payment.cash + payment.credit;
             let balances = self.money(&payer);
+            balances.allocated -= payment.allocated;
             balances.cash -= payment.cash;
             balances.credit_used += payment.credit;
             self.revenue += money;
@@ -1449,9 +1660,11 @@ impl Books {
                 at: check.at,
                 customer: Some(customer.clone()),
                 payer: payer.clone(),
+                owner: owner.clone(),
                 order: Some(order_id.clone()),
                 amount: order.amount,
                 coupon: payment.coupon,
+                allocated: payment.allocated,
                 cash: payment.cash,
                 credit: payment.credit,
                 debt: 0,
@@ -1465,10 +1678,17 @@ impl Books {
                 record.status = OrderStatus::Paid;
                 record.payer = Some(payer.clone());
                 record.paid = payment;
+                record.allocated_partner = if payment.allocated > 0 { funder.clone() } else { None };
+                // docs/decisions.md: the partner's payment ends the request; a customer's own
+                // payment leaves a rejection shown.
+                if partner_pays {
+                    record.partner_payment = None;
+                }
             }
             paid.push(json!({
                 "order": order_id,
                 "coupon": format_amount(payment.coupon),
+                "allocated": format_amount(payment.allocated),
                 "cash": format_amount(payment.cash),
                 "credit": format_amount(payment.credit),
             }));
@@ -1490,6 +1710,8 @@ impl Books {
         for order in &orders {
             if let Some(record) = self.orders.get_mut(order) {
                 record.status = OrderStatus::Cancelled;
+                // docs/decisions.md: cancelling ends an open partner-payment request.
+                record.partner_payment = None;
             }
         }
         Ok(json!({"cancelled": orders}))
@@ -1506,28 +1728,65 @@ impl Books {
         if self.bills.get(id).is_some_and(|bill| bill.invoiced != 0) {
             return Err("already_invoiced");
         }
-        if refund > order.paid.cash + order.paid.credit {
+        if refund > order.paid.allocated + order.paid.cash + order.paid.credit {
             return Err("refund_exceeds_paid");
         }
         check.in_time()?;
         let payer = order.payer.clone().unwrap_or_else(|| Party::Customer(order.customer.clone()));
+        let customer = Party::Customer(order.customer.clone());
+        // SPEC 3 `unsubscribe` (v2): back to the payer's credit, up to what the order drew and the
+        // credit in use; then, up to what it drew from `allocated`, to the customer's `allocated`
+        // while it is still a resale customer of the partner that funded it, otherwise to that
+        // partner's cash (`refund_reclaim`); then to the payer's cash (debt first).
         let to_credit = refund.min(order.paid.credit).min(self.balances_of(&payer).credit_used.max(0));
         self.money(&payer).credit_used -= to_credit;
         self.revenue -= refund;
-        let (_, _) = self.incoming(&payer, refund - to_credit);
+        let from_allocated = (refund - to_credit).min(order.paid.allocated);
+        let to_cash = refund - to_credit - from_allocated;
+        let still_funded = matches!(
+            (self.link(&order.customer), &order.allocated_partner),
+            (Some((partner, Association::Resale)), Some(funder)) if partner == funder
+        );
+        let (mut to_allocated, mut to_partner) = (0, 0);
+        if from_allocated > 0 {
+            match &order.allocated_partner {
+                Some(funder) if !still_funded => {
+                    to_partner = from_allocated;
+                    self.incoming(&Party::Partner(funder.clone()), from_allocated);
+                    self.records.push(Record {
+                        seq: 0,
+                        at: check.at,
+                        operation: "refund_reclaim",
+                        partner: funder.clone(),
+                        target: customer.clone(),
+                        amount: from_allocated,
+                        memo: None,
+                    });
+                }
+                _ => {
+                    to_allocated = from_allocated;
+                    self.incoming_to(&customer, from_allocated, true);
+                }
+            }
+        }
+        self.incoming(&payer, to_cash);
         if let Some(record) = self.orders.get_mut(id) {
             record.status = OrderStatus::Unsubscribed;
             record.refunded = refund;
         }
+        // docs/decisions.md: the refund bill follows the payment bill's invoice owner.
+        let owner = self.bills.get(id).map_or_else(|| payer.clone(), |bill| bill.owner.clone());
         let bill = Bill {
             bill_type: "refund",
             at: check.at,
             customer: Some(order.customer.clone()),
             payer,
+            owner,
             order: Some(id.to_owned()),
             amount: -refund,
             coupon: 0,
-            cash: -(refund - to_credit),
+            allocated: -(to_allocated + to_partner),
+            cash: -to_cash,
             credit: -to_credit,
             debt: 0,
             erase: 0,
@@ -1536,10 +1795,15 @@ impl Books {
             seq: check.seq,
         };
         self.bills.insert(format!("{id}:refund"), bill);
-        Ok(json!({"refund": {"credit": format_amount(to_credit), "cash": format_amount(refund - to_credit)}}))
+        Ok(json!({"refund": {
+            "credit": format_amount(to_credit),
+            "allocated": format_amount(to_allocated),
+            "partner": format_amount(to_partner),
+            "cash": format_amount(to_cash),
+        }}))
     }
 
-    fn consume(&mut self, check: &Check<'_>, customer: &str, amount: i128, erase: i128) -> Outcome<Value> {
+    fn consume(&mut self, check: &Check<'_>, customer: &str, amount: i128, erase: i128, service: Option<&String>) -> Outcome<Value> {
         check.platform_only()?;
         let party = Party::Customer(customer.to_owned());
         self.exists(&party)?;
@@ -1549,29 +1813,55 @@ impl Books {
             return Err("already_exists");
         }
         check.in_time()?;
-        // SPEC 3: cash, then credit; the shortfall becomes debt.
-        let cash = amount.min(self.available(&party).max(0));
+        // SPEC 3 (v2): coupons usable at `at` covering the service (without a service: coupons
+        // without a service limit), by `valid_until` then id; then `allocated`, cash, credit; the
+        // shortfall becomes debt.
+        let mut usable: Vec<(i64, String)> = self
+            .coupons
+            .iter()
+            .filter(|(_, coupon)| coupon.customer == customer && coupon.status(check.at) == "usable" && coupon.covers(service))
+            .map(|(id, coupon)| (coupon.valid_until, id.clone()))
+            .collect();
+        usable.sort();
+        let mut need = amount;
+        let mut coupon = 0;
+        for (_, id) in usable {
+            let Some(record) = self.coupons.get_mut(&id) else { continue };
+            let take = need.min(record.remaining);
+            record.remaining -= take;
+            need -= take;
+            coupon += take;
+        }
+        self.coupon_redeemed += coupon;
         let balances = self.balances_of(&party);
-        let credit = (amount - cash).min((balances.credit_limit - balances.credit_used).max(0));
-        let debt = amount - cash - credit;
+        let allocated = need.min(balances.allocated.max(0));
+        need -= allocated;
+        let cash = need.min((balances.cash - balances.held).max(0));
+        need -= cash;
+        let credit = need.min((balances.credit_limit - balances.credit_used).max(0));
+        let debt = need - credit;
         let balances = self.money(&party);
+        balances.allocated -= allocated;
         balances.cash -= cash;
         balances.credit_used += credit;
         balances.arrears += debt;
-        self.revenue += amount;
+        let money = amount - coupon;
+        self.revenue += money;
         let record = Bill {
             bill_type: "usage",
             at: check.at,
             customer: Some(customer.to_owned()),
-            payer: party,
+            payer: party.clone(),
+            owner: party,
             order: None,
             amount,
-            coupon: 0,
+            coupon,
+            allocated,
             cash,
             credit,
             debt,
             erase,
-            invoiceable: amount,
+            invoiceable: money,
             invoiced: 0,
             seq: check.seq,
         };
@@ -1580,6 +1870,8 @@ impl Books {
             "bill": bill,
             "deducted": format_amount(amount),
             "erase_amount": format_erase(erase),
+            "coupon": format_amount(coupon),
+            "allocated": format_amount(allocated),
             "cash": format_amount(cash),
             "credit": format_amount(credit),
             "debt": format_amount(debt),
@@ -1587,7 +1879,8 @@ impl Books {
     }
 
     fn request_withdrawal(&mut self, check: &Check<'_>, id: &str, party: &Party, amount: i128) -> Outcome<Value> {
-        // docs/decisions.md: only the party itself asks.
+        // docs/decisions.md: only the party itself asks (a partner's admin or finance operator
+        // acts as its partner).
         if check.actor != party {
             return Err("access_denied");
         }
@@ -1596,12 +1889,25 @@ impl Books {
         if self.withdrawals.contains_key(id) {
             return Err("already_exists");
         }
-        if self.is_resale_customer(party) {
-            return Err("resale_customer");
+        // SPEC 3 (v2): one pending withdrawal per party.
+        if self.withdrawals.values().any(|withdrawal| withdrawal.party == *party && withdrawal.status == WithdrawalStatus::Pending) {
+            return Err("withdrawal_state");
         }
         check.in_time()?;
-        // SPEC 3: a partner may not withdraw what its resale customers owe (docs/decisions.md:
-        // its direct customers).
+        if amount > self.withdrawable(party) {
+            return Err("insufficient_funds");
+        }
+        self.money(party).held += amount;
+        let record =
+            Withdrawal { party: party.clone(), amount, status: WithdrawalStatus::Pending, reason: None, at: check.at, seq: check.seq };
+        self.withdrawals.insert(id.to_owned(), record);
+        Ok(json!({"withdrawal": id, "status": "pending"}))
+    }
+
+    /// SPEC 3 (v2): available cash (a customer's own: `allocated` never counts), minus for a
+    /// partner what its resale customers owe (docs/decisions.md: its direct customers), minus the
+    /// party's over-invoiced amount; at least zero.
+    fn withdrawable(&self, party: &Party) -> i128 {
         let debt: i128 = match party {
             Party::Partner(partner) => self
                 .customers
@@ -1611,14 +1917,13 @@ impl Books {
                 .sum(),
             _ => 0,
         };
-        if amount > self.available(party) - debt {
-            return Err("insufficient_funds");
-        }
-        self.money(party).held += amount;
-        let record =
-            Withdrawal { party: party.clone(), amount, status: WithdrawalStatus::Pending, reason: None, at: check.at, seq: check.seq };
-        self.withdrawals.insert(id.to_owned(), record);
-        Ok(json!({"withdrawal": id, "status": "pending"}))
+        (self.available(party) - debt - self.over_invoiced(party)).max(0)
+    }
+
+    /// `max(0, -(sum of the party's invoiceable remaining))` (SPEC 3 Withdrawals, 欠票).
+    fn over_invoiced(&self, party: &Party) -> i128 {
+        let total: i128 = self.invoiceable_items(party).iter().map(|(_, _, remaining)| remaining).sum();
+        (-total).max(0)
     }
 
     /// `approve_withdrawal` (reason none) or `reject_withdrawal`.
@@ -1663,15 +1968,25 @@ impl Books {
         Ok(json!({"withdrawal": id, "status": "deleted"}))
     }
 
+    /// Whether `customer` has asked its partner to pay an order that can still be paid at `at`.
+    fn open_partner_payment(&self, customer: &str, at: i64) -> bool {
+        self.orders.values().any(|order| {
+            order.customer == customer
+                && order.status == OrderStatus::Pending
+                && order.partner_payment == Some(PartnerPayment::Requested)
+                && at <= order.pay_deadline
+        })
+    }
+
     /// `unbind` (`target` none) or `switch_association` to `target`.
     fn change_association(&mut self, check: &Check<'_>, customer: &str, target: Option<Association>) -> Outcome<Value> {
         let party = Party::Customer(customer.to_owned());
         // docs/decisions.md: unbind by the platform, the partner or its distributor; switch by
-        // the partner or its distributor.
+        // the partner or its distributor; for referral customers too (SPEC 2.1, v2).
         let allowed = match check.actor {
             Party::Platform => target.is_none(),
-            Party::Partner(_) => self.in_scope(check.actor, &party),
-            Party::Customer(_) => false,
+            Party::Partner(_) => self.reaches(check.actor, &party),
+            Party::Customer(_) | Party::Operator(_) => false,
         };
         if !allowed {
             return Err("access_denied");
@@ -1688,24 +2003,30 @@ impl Books {
                 self.resale_preconditions(customer, check.at)?;
             }
         }
+        // SPEC 3 (v2): an open partner-payment request blocks, while its order can still be paid
+        // (docs/decisions.md).
+        if self.open_partner_payment(customer, check.at) {
+            return Err("association_blocked");
+        }
         check.in_time()?;
         let reclaims = match target {
             None => current == Association::Resale,
             Some(target) => target == Association::Referral,
         };
-        let (mut cash, mut coupons) = (0, Vec::new());
+        let (mut allocated, mut coupons) = (0, Vec::new());
         if reclaims {
-            cash = self.available(&party).max(0);
-            if cash > 0 {
-                self.money(&party).cash -= cash;
-                self.money(&Party::Partner(partner.clone())).cash += cash;
+            // SPEC 3 (v2): all of `allocated` goes back, never the customer's own cash.
+            allocated = self.balances_of(&party).allocated.max(0);
+            if allocated > 0 {
+                self.money(&party).allocated -= allocated;
+                self.money(&Party::Partner(partner.clone())).cash += allocated;
                 let record = Record {
                     seq: 0,
                     at: check.at,
                     operation: "unbind_reclaim",
                     partner: partner.clone(),
                     target: party.clone(),
-                    amount: cash,
+                    amount: allocated,
                     memo: None,
                 };
                 self.records.push(record);
@@ -1718,13 +2039,17 @@ impl Books {
         }
         if let Some(info) = self.customers.get_mut(customer) {
             info.link = target.map(|target| (partner.clone(), target));
-            // docs/decisions.md: both reset the cash-coupon whitelist.
+            // docs/decisions.md: both reset the cash-coupon whitelist; unbinding also ends the
+            // manager's assignment, switching keeps it.
             info.whitelisted = false;
+            if target.is_none() {
+                info.manager = None;
+            }
         }
         Ok(json!({
             "customer": customer,
             "association": target.map(Association::name),
-            "reclaimed_cash": format_amount(cash),
+            "reclaimed_allocated": format_amount(allocated),
             "reclaimed_coupons": coupons,
         }))
     }
@@ -1735,7 +2060,7 @@ impl Books {
         let mut items: Vec<(u64, &String, &Bill)> = self
             .bills
             .iter()
-            .filter(|(_, bill)| bill.payer == *party && bill.invoiceable != bill.invoiced)
+            .filter(|(_, bill)| bill.owner == *party && bill.invoiceable != bill.invoiced)
             .map(|(id, bill)| (bill.seq, id, bill))
             .collect();
         items.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
@@ -1782,6 +2107,156 @@ impl Books {
         }
         Ok(json!({"invoice": id, "status": "returned"}))
     }
+
+    /// docs/decisions.md: operators are managed by the platform or their own partner (an
+    /// `admin` acts as its partner), not by the parent distributor.
+    fn manages_operators_of(check: &Check<'_>, partner: &str) -> Outcome<()> {
+        match check.actor {
+            Party::Platform => Ok(()),
+            Party::Partner(me) if me == partner => Ok(()),
+            _ => Err("access_denied"),
+        }
+    }
+
+    fn register_operator(&mut self, check: &Check<'_>, operator: &str, partner: &str, roles: &[OperatorRole]) -> Outcome<Value> {
+        Books::manages_operators_of(check, partner)?;
+        self.exists(&Party::Partner(partner.to_owned()))?;
+        check.fresh()?;
+        if self.id_taken(operator) {
+            return Err("already_exists");
+        }
+        check.in_time()?;
+        let mut roles = roles.to_vec();
+        roles.sort();
+        self.operators.insert(operator.to_owned(), OperatorInfo { partner: partner.to_owned(), roles });
+        Ok(json!({"operator": operator}))
+    }
+
+    fn set_operator_roles(&mut self, check: &Check<'_>, operator: &str, roles: &[OperatorRole]) -> Outcome<Value> {
+        // docs/decisions.md: an unknown operator is `not_found` (its partner decides access).
+        let partner = self.operators.get(operator).ok_or("not_found")?.partner.clone();
+        Books::manages_operators_of(check, &partner)?;
+        check.fresh()?;
+        check.in_time()?;
+        let mut roles = roles.to_vec();
+        roles.sort();
+        let names: Vec<&str> = roles.iter().map(|role| role.name()).collect();
+        if let Some(info) = self.operators.get_mut(operator) {
+            info.roles = roles;
+        }
+        Ok(json!({"operator": operator, "roles": names}))
+    }
+
+    fn assign_manager(&mut self, check: &Check<'_>, customer: &str, operator: Option<&str>) -> Outcome<Value> {
+        // docs/decisions.md: the platform, the customer's own partner or its admin (not the
+        // distributor), for resale and referral customers alike.
+        let partner = self.link(customer).map(|(partner, _)| partner.clone());
+        let allowed = match check.actor {
+            Party::Platform => true,
+            Party::Partner(me) => partner.as_ref() == Some(me),
+            _ => false,
+        };
+        if !allowed {
+            return Err("access_denied");
+        }
+        self.exists(&Party::Customer(customer.to_owned()))?;
+        if let Some(operator) = operator {
+            self.exists(&Party::Operator(operator.to_owned()))?;
+        }
+        let info = operator.and_then(|operator| self.operators.get(operator));
+        // SPEC 3: the operator must hold `customer_manager` (`invalid_request`) and belong to the
+        // customer's partner (`not_your_customer`). SPEC 2.2 ranks `invalid_request` before
+        // `id_reused` and relationship errors; once the operator is known to exist (as for a
+        // parent that is not a distributor, docs/decisions.md), it comes first. The ledger checks
+        // it there too.
+        if info.is_some_and(|info| !info.roles.contains(&OperatorRole::CustomerManager)) {
+            return Err("invalid_request");
+        }
+        check.fresh()?;
+        if info.is_some_and(|info| Some(&info.partner) != partner.as_ref()) {
+            return Err("not_your_customer");
+        }
+        check.in_time()?;
+        let from = next_day_utc8(check.at);
+        if let Some(info) = self.customers.get_mut(customer) {
+            let previous = info.manager_at(check.at).cloned();
+            info.manager = Some((previous, operator.map(str::to_owned), from));
+        }
+        Ok(json!({"customer": customer, "manager": operator, "effective_from": format_time(from)}))
+    }
+
+    /// SPEC 3 `request_partner_payment` (v2), precedence of docs/decisions.md.
+    fn request_partner_payment(&mut self, check: &Check<'_>, id: &str) -> Outcome<Value> {
+        let (customer, member_alone, orders) = self.resolve(id)?;
+        if *check.actor != Party::Customer(customer.clone()) {
+            return Err("access_denied");
+        }
+        check.fresh()?;
+        if member_alone {
+            return Err("use_combined_order_id");
+        }
+        let (partner, association) = self.link(&customer).cloned().ok_or("association_state")?;
+        if association == Association::Referral && self.kind(&partner) != Some(Kind::SolutionProvider) {
+            return Err("not_resale_customer");
+        }
+        self.payable(check, &orders)?;
+        if orders.iter().any(|order| self.orders.get(order).is_some_and(|order| order.partner_payment == Some(PartnerPayment::Requested))) {
+            return Err("order_state");
+        }
+        check.in_time()?;
+        Ok(self.set_partner_payment(id, &orders, PartnerPayment::Requested, Some(&partner)))
+    }
+
+    /// SPEC 3 `reject_partner_payment` (v2): the partner, its distributor (or their admin or
+    /// finance operators), for a resale or a referral customer.
+    fn reject_partner_payment(&mut self, check: &Check<'_>, id: &str) -> Outcome<Value> {
+        let (customer, member_alone, orders) = self.resolve(id)?;
+        if !matches!(check.actor, Party::Partner(_)) || !self.reaches(check.actor, &Party::Customer(customer)) {
+            return Err("access_denied");
+        }
+        check.fresh()?;
+        if member_alone {
+            return Err("use_combined_order_id");
+        }
+        if orders.iter().any(|order| self.orders.get(order).is_none_or(|order| order.partner_payment != Some(PartnerPayment::Requested))) {
+            return Err("order_state");
+        }
+        check.in_time()?;
+        Ok(self.set_partner_payment(id, &orders, PartnerPayment::Rejected, None))
+    }
+
+    /// Every order pending and not past its deadline (`order_state`, `order_expired`).
+    fn payable(&self, check: &Check<'_>, orders: &[String]) -> Outcome<()> {
+        for order in orders {
+            let record = self.orders.get(order).ok_or("not_found")?;
+            if record.status != OrderStatus::Pending {
+                return Err("order_state");
+            }
+            if check.at > record.pay_deadline {
+                return Err("order_expired");
+            }
+        }
+        Ok(())
+    }
+
+    fn set_partner_payment(&mut self, id: &str, orders: &[String], status: PartnerPayment, asked: Option<&String>) -> Value {
+        for order in orders {
+            if let Some(record) = self.orders.get_mut(order) {
+                record.partner_payment = Some(status);
+                if let Some(asked) = asked {
+                    record.asked_partner = Some(asked.clone());
+                }
+            }
+        }
+        json!({"order": id, "orders": orders, "partner_payment": status.name()})
+    }
+}
+
+/// The first instant of the UTC+8 day after `at` (docs/decisions.md: a manager assignment takes
+/// effect then).
+fn next_day_utc8(at: i64) -> i64 {
+    let offset = 8 * 3_600_000;
+    ((at + offset).div_euclid(DAY_MS) + 1) * DAY_MS - offset
 }
 
 /// SPEC 5, written from the text: every negative item in full (oldest first), then positive items
@@ -1815,9 +2290,20 @@ fn match_invoice(items: Vec<(String, i64, i128)>, amount: i128) -> Outcome<Vec<(
 // What the queries of SPEC 4 must answer, from the model's books.
 
 impl Model {
-    /// The `result` of `balance` for `party` with time-dependent statuses at `at`; `None` when the
-    /// party is not registered.
+    /// The `result` of `balance` for `party` now, with time-dependent statuses at `at`; `None`
+    /// when the party is not registered.
     pub fn balance_json(&self, party: &Party, at: i64) -> Option<Value> {
+        let mut result = self.balance_as_of_json(party, at)?;
+        if *party != Party::Platform {
+            result["withdrawable"] = json!(format_amount(self.books.withdrawable(party)));
+            result["over_invoiced"] = json!(format_amount(self.books.over_invoiced(party)));
+        }
+        Some(result)
+    }
+
+    /// The `result` of `balance` with `as_of` = `at`, read from the model as it was then:
+    /// `withdrawable` and `over_invoiced` are `null` (docs/decisions.md: a decision about now).
+    pub fn balance_as_of_json(&self, party: &Party, at: i64) -> Option<Value> {
         let books = &self.books;
         if *party == Party::Platform {
             return Some(json!({"party": "platform", "accounts": {
@@ -1863,7 +2349,7 @@ impl Model {
                     "remaining": format_amount(coupon.remaining), "valid_until": format_time(coupon.valid_until), "status": coupon.status(at)})
             })
             .collect();
-        Some(json!({
+        let mut result = json!({
             "party": party.text(),
             "cash": format_amount(balances.cash),
             "held": format_amount(balances.held),
@@ -1873,7 +2359,14 @@ impl Model {
             "arrears": format_amount(balances.arrears),
             "quotas": quotas,
             "coupons": coupons,
-        }))
+            "withdrawable": null,
+            "over_invoiced": null,
+        });
+        // docs/decisions.md (v2): `allocated` for customers only.
+        if matches!(party, Party::Customer(_)) {
+            result["allocated"] = json!(format_amount(balances.allocated));
+        }
+        Some(result)
     }
 
     /// Every order id, sorted.
@@ -1904,7 +2397,13 @@ impl Model {
             "status": status,
             "pay_deadline": format_time(order.pay_deadline),
             "payer": order.payer.as_ref().map(Party::text),
-            "paid": {"coupon": format_amount(order.paid.coupon), "cash": format_amount(order.paid.cash), "credit": format_amount(order.paid.credit)},
+            "partner_payment": order.partner_payment.map(PartnerPayment::name),
+            "paid": {
+                "coupon": format_amount(order.paid.coupon),
+                "allocated": format_amount(order.paid.allocated),
+                "cash": format_amount(order.paid.cash),
+                "credit": format_amount(order.paid.credit),
+            },
             "refunded": format_amount(order.refunded),
         }))
     }
@@ -1948,10 +2447,12 @@ impl Model {
                         "order": bill.order,
                         "amount": format_amount(bill.amount),
                         "coupon_amount": format_amount(bill.coupon),
+                        "allocated_amount": format_amount(bill.allocated),
                         "cash_amount": format_amount(bill.cash),
                         "credit_amount": format_amount(bill.credit),
                         "debt_amount": format_amount(bill.debt),
                         "erase_amount": format_erase(bill.erase),
+                        "invoice_owner": bill.owner.text(),
                         "invoiceable": format_amount(bill.invoiceable),
                         "invoiced": format_amount(bill.invoiced),
                     })
@@ -2015,7 +2516,9 @@ pub struct OrderSummary {
     pub combined: Option<String>,
     /// `pending_payment`, `paid`, `cancelled` or `unsubscribed` (the deadline not considered).
     pub status: &'static str,
-    /// Cash and credit paid: what an unsubscription may refund.
+    /// `requested`, `rejected` or none.
+    pub partner_payment: Option<&'static str>,
+    /// `allocated`, cash and credit paid: what an unsubscription may refund.
     pub refundable: i128,
 }
 
@@ -2036,7 +2539,8 @@ impl Model {
                     OrderStatus::Cancelled => "cancelled",
                     OrderStatus::Unsubscribed => "unsubscribed",
                 },
-                refundable: order.paid.cash + order.paid.credit,
+                partner_payment: order.partner_payment.map(PartnerPayment::name),
+                refundable: order.paid.allocated + order.paid.cash + order.paid.credit,
             })
             .collect();
         orders.sort_by(|a, b| a.id.cmp(&b.id));
@@ -2075,6 +2579,286 @@ impl Model {
     pub fn invoiceable_total(&self, party: &Party) -> i128 {
         self.books.invoiceable_items(party).iter().map(|(_, _, remaining)| remaining).sum()
     }
+
+    /// What `party` may withdraw now (SPEC 3 Withdrawals), in fen.
+    pub fn withdrawable(&self, party: &Party) -> i128 {
+        if self.books.registered(party) && matches!(party, Party::Partner(_) | Party::Customer(_)) {
+            self.books.withdrawable(party)
+        } else {
+            0
+        }
+    }
+
+    /// The operators of `partner` (enabled or not), by id.
+    pub fn operators_of(&self, partner: &str) -> Vec<String> {
+        let mut operators: Vec<String> =
+            self.books.operators.iter().filter(|(_, info)| info.partner == partner).map(|(id, _)| id.clone()).collect();
+        operators.sort();
+        operators
+    }
+
+    /// The partner of a customer, when associated, and whether as resale.
+    pub fn partner_of(&self, customer: &str) -> Option<(String, bool)> {
+        self.books.link(customer).map(|(partner, association)| (partner.clone(), *association == Association::Resale))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: the scope of queries (SPEC 2.1, v2; docs/decisions.md), for the queries a test checks
+// as any actor: `balance`, `bills`, `withdrawals`, `invoiceable` and `orders`.
+
+/// Who reads: the party whose scope applies (an operator's partner), and for an operator holding
+/// only `customer_manager`, its id (it reads only its assigned customers' consumption).
+struct Reader {
+    party: Party,
+    managing_only: Option<String>,
+}
+
+impl Books {
+    fn reader(&self, actor: &Party) -> Outcome<Reader> {
+        match actor {
+            Party::Operator(id) => {
+                let info = self.operators.get(id).ok_or("access_denied")?;
+                if info.roles.is_empty() {
+                    return Err("access_denied");
+                }
+                let managing_only = info.roles.iter().all(|role| *role == OperatorRole::CustomerManager).then(|| id.clone());
+                Ok(Reader { party: Party::Partner(info.partner.clone()), managing_only })
+            }
+            _ if self.registered(actor) => Ok(Reader { party: actor.clone(), managing_only: None }),
+            _ => Err("access_denied"),
+        }
+    }
+
+    /// docs/decisions.md: the manager in force at `at` (assigned before that UTC+8 day began),
+    /// an operator of the customer's current partner.
+    fn manages(&self, reader: &Reader, party: &Party, at: i64) -> bool {
+        let (Some(operator), Party::Customer(customer)) = (&reader.managing_only, party) else { return false };
+        let Some(info) = self.customers.get(customer) else { return false };
+        let partner = match &reader.party {
+            Party::Partner(partner) => partner,
+            _ => return false,
+        };
+        info.manager_at(at) == Some(operator) && info.link.as_ref().is_some_and(|(owner, _)| owner == partner)
+    }
+
+    /// Full reads (balances, statements, invoices, withdrawals) need scope; consumption reads
+    /// (bills, orders) reach referral customers too, and a customer manager's assigned ones.
+    fn may_read(&self, reader: &Reader, party: &Party, full: bool, at: i64) -> bool {
+        if reader.managing_only.is_some() {
+            return !full && self.manages(reader, party, at);
+        }
+        if full { self.in_scope(&reader.party, party) } else { self.reaches(&reader.party, party) }
+    }
+
+    /// `access_denied`, then `not_found`.
+    fn authorize(&self, reader: &Reader, party: &Party, full: bool, at: i64) -> Outcome<()> {
+        if !self.may_read(reader, party, full, at) {
+            return Err("access_denied");
+        }
+        self.exists(party)
+    }
+
+    /// Whether the reader sees an order (docs/decisions.md): its customer in full scope, or an
+    /// order its partner paid or was asked to pay; a customer manager sees no more than its
+    /// partner, and only of the customers it manages.
+    fn sees_order(&self, reader: &Reader, order: &Order, at: i64) -> bool {
+        let customer = Party::Customer(order.customer.clone());
+        let reached = |partner: &String| self.in_scope(&reader.party, &Party::Partner(partner.clone()));
+        let payer = match &order.payer {
+            Some(Party::Partner(partner)) => reached(partner),
+            _ => false,
+        };
+        let partner_sees = self.in_scope(&reader.party, &customer) || payer || order.asked_partner.as_ref().is_some_and(reached);
+        partner_sees && (reader.managing_only.is_none() || self.manages(reader, &customer, at))
+    }
+}
+
+impl Model {
+    /// What `balance {party}` answers `actor` now (statuses at `at`): the result or the code.
+    pub fn read_balance(&self, actor: &Party, party: &Party, at: i64) -> Result<Value, &'static str> {
+        if matches!(party, Party::Operator(_)) {
+            return Err("invalid_request");
+        }
+        let books = &self.books;
+        let reader = books.reader(actor)?;
+        books.authorize(&reader, party, true, at)?;
+        self.balance_json(party, at).ok_or("not_found")
+    }
+
+    /// What `bills {party}` lists for `actor` (all pages).
+    pub fn read_bills(&self, actor: &Party, party: &Party, at: i64) -> Result<Vec<Value>, &'static str> {
+        if matches!(party, Party::Platform | Party::Operator(_)) {
+            return Err("invalid_request");
+        }
+        let books = &self.books;
+        let reader = books.reader(actor)?;
+        books.authorize(&reader, party, false, at)?;
+        self.bills_json(party).ok_or("not_found")
+    }
+
+    /// What `withdrawals {party}` lists for `actor` (all pages).
+    pub fn read_withdrawals(&self, actor: &Party, party: &Party, at: i64) -> Result<Vec<Value>, &'static str> {
+        if matches!(party, Party::Platform | Party::Operator(_)) {
+            return Err("invalid_request");
+        }
+        let books = &self.books;
+        let reader = books.reader(actor)?;
+        books.authorize(&reader, party, true, at)?;
+        self.withdrawals_json(party).ok_or("not_found")
+    }
+
+    /// What `orders {customer?, partner_payment?}` lists for `actor` (all pages), statuses at `at`.
+    pub fn read_orders(
+        &self,
+        actor: &Party,
+        customer: Option<&str>,
+        partner_payment: Option<&str>,
+        at: i64,
+    ) -> Result<Vec<Value>, &'static str> {
+        let books = &self.books;
+        let reader = books.reader(actor)?;
+        let customers: Vec<String> = match customer {
+            Some(customer) => {
+                books.authorize(&reader, &Party::Customer(customer.to_owned()), false, at)?;
+                vec![customer.to_owned()]
+            }
+            // docs/decisions.md: the platform sees every order, a customer its own, a partner
+            // (or operator) those of every customer of itself and its resellers that it may see.
+            None => match &reader.party {
+                Party::Platform => books.customers.keys().cloned().collect(),
+                Party::Partner(me) => books
+                    .customers
+                    .iter()
+                    .filter(|(_, info)| {
+                        info.link.as_ref().is_some_and(|(owner, _)| owner == me || books.parent(owner) == Some(me.as_str()))
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect(),
+                Party::Customer(me) => vec![me.clone()],
+                Party::Operator(_) => Vec::new(),
+            },
+        };
+        let mut selected: Vec<(u64, &String)> = books
+            .orders
+            .iter()
+            .filter(|(_, order)| customers.contains(&order.customer))
+            .filter(|(_, order)| partner_payment.is_none_or(|wanted| order.partner_payment.map(PartnerPayment::name) == Some(wanted)))
+            .filter(|(_, order)| books.sees_order(&reader, order, at))
+            .map(|(id, order)| (order.seq, id))
+            .collect();
+        selected.sort();
+        Ok(selected.into_iter().filter_map(|(_, id)| self.order_json(id, at)).collect())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cast both the model test and the fuzz target start from.
+
+/// The engine clock of the cast: commands without `at` use it (or the head's time).
+pub const CLOCK: &str = "2026-01-01T00:00:00Z";
+/// Partner ids (`X9` is never registered by the cast).
+pub const PARTNERS: [&str; 6] = ["D1", "D2", "R1", "R2", "S1", "X9"];
+/// Customer ids (`C5` is never registered by the cast).
+pub const CUSTOMERS: [&str; 5] = ["C1", "C2", "C3", "C4", "C5"];
+/// Operator ids: `A1` admin, `F1` finance and `M1` customer manager of D1, `F3` finance and
+/// customer manager of S1; `N1` and `N2` are free.
+pub const OPERATORS: [&str; 6] = ["A1", "F1", "M1", "F3", "N1", "N2"];
+/// Quota, coupon and service ids the generators draw from.
+pub const QUOTAS: [&str; 5] = ["Q1", "Q2", "Q3", "Q4", "Q5"];
+pub const COUPONS: [&str; 6] = ["K1", "K2", "K3", "K4", "K5", "K6"];
+pub const SERVICES: [&str; 3] = ["ecs", "obs", "rds"];
+
+/// Every partner, customer and operator id of the pools, as parties (not the platform).
+pub fn universe() -> Vec<Party> {
+    let partners = PARTNERS.iter().map(|id| Party::Partner((*id).to_owned()));
+    let customers = CUSTOMERS.iter().map(|id| Party::Customer((*id).to_owned()));
+    partners.chain(customers).collect()
+}
+
+/// A standard cast to start from, so that deep states are common: distributors D1 and D2,
+/// reseller R1 of D1, solution provider S1, resale customers C1 (D1) and C2 (R1), referral
+/// customer C3 (S1), unassociated C4; money for D1, S1, R1 and C3, credit for C3; D1's funds
+/// allocated to C1 and R1's to C2, and own cash of C1 (a compensation); quotas Q1 (voucher) and
+/// Q2 (cash coupon) of D1, Q3 of R1 carved from Q1, Q4 of S1; C1 whitelisted; coupon K1 of C1 (any
+/// service) and K2 of C2 (`ecs` only); a usage bill of C3; operators A1 (admin), F1 (finance)
+/// and M1 (customer manager, of C1) of D1 and F3 (finance and customer manager) of S1; pending
+/// orders O1-C1, O1-C3, O2-C3 (its partner asked to pay it), O1-C4 and combined order G1-C2
+/// (O1-C2, O2-C2, its partner asked to pay it). One request line per entry, ids `setup-…`.
+pub fn cast() -> Vec<String> {
+    let window = |from: &str, until: &str| (format!("{from}T00:00:00Z"), format!("{until}T00:00:00Z"));
+    let (from, until) = window("2025-12-01", "2026-03-01");
+    let (r_from, r_until) = window("2025-12-15", "2026-02-15");
+    let mut lines = Vec::new();
+    let mut add = |actor: &str, mut command: Value| {
+        command["id"] = json!(format!("setup-{}", lines.len()));
+        command["actor"] = json!(actor);
+        lines.push(command.to_string());
+    };
+    let platform = [
+        json!({"op": "register_partner", "partner": "D1", "kind": "distributor"}),
+        json!({"op": "register_partner", "partner": "D2", "kind": "distributor"}),
+        json!({"op": "register_partner", "partner": "R1", "kind": "reseller", "parent": "D1"}),
+        json!({"op": "register_partner", "partner": "S1", "kind": "solution_provider"}),
+        json!({"op": "register_customer", "customer": "C1", "partner": "D1"}),
+        json!({"op": "register_customer", "customer": "C2", "partner": "R1"}),
+        json!({"op": "register_customer", "customer": "C3", "partner": "S1", "association": "referral"}),
+        json!({"op": "register_customer", "customer": "C4"}),
+        json!({"op": "recharge", "party": "partner:D1", "amount": "10000"}),
+        json!({"op": "recharge", "party": "partner:S1", "amount": "500"}),
+        json!({"op": "recharge", "party": "customer:C3", "amount": "300"}),
+        json!({"op": "set_credit_limit", "party": "customer:C3", "limit": "200"}),
+        json!({"op": "adjust", "party": "customer:C1", "direction": "compensate", "amount": "30", "reason": "own cash"}),
+        json!({"op": "issue_quota", "quota": "Q1", "partner": "D1", "kind": "voucher", "amount": "5000", "valid_from": from, "valid_until": until}),
+        json!({"op": "issue_quota", "quota": "Q2", "partner": "D1", "kind": "cash_coupon", "amount": "1000", "valid_from": from, "valid_until": until}),
+        json!({"op": "issue_quota", "quota": "Q4", "partner": "S1", "kind": "voucher", "amount": "600", "valid_from": from, "valid_until": until}),
+        json!({"op": "register_operator", "operator": "A1", "partner": "D1", "roles": ["admin"]}),
+    ];
+    for command in platform {
+        add("platform", command);
+    }
+    let partners = [
+        ("partner:D1", json!({"op": "allocate", "to": "partner:R1", "amount": "1000"})),
+        ("operator:A1", json!({"op": "register_operator", "operator": "F1", "partner": "D1", "roles": ["finance"]})),
+        ("operator:A1", json!({"op": "register_operator", "operator": "M1", "partner": "D1", "roles": ["customer_manager"]})),
+        ("partner:S1", json!({"op": "register_operator", "operator": "F3", "partner": "S1", "roles": ["customer_manager", "finance"]})),
+        ("operator:F1", json!({"op": "allocate", "to": "customer:C1", "amount": "500"})),
+        ("operator:A1", json!({"op": "assign_customer_manager", "customer": "C1", "operator": "M1"})),
+        (
+            "partner:D1",
+            json!({"op": "issue_quota", "quota": "Q3", "partner": "R1", "kind": "voucher", "amount": "800", "from_quota": "Q1", "valid_from": r_from, "valid_until": r_until}),
+        ),
+        ("partner:D1", json!({"op": "whitelist_customer", "customer": "C1"})),
+        ("operator:A1", json!({"op": "issue_coupon", "coupon": "K1", "quota": "Q1", "customer": "C1", "face_value": "100"})),
+        (
+            "partner:R1",
+            json!({"op": "issue_coupon", "coupon": "K2", "quota": "Q3", "customer": "C2", "face_value": "50", "services": ["ecs"]}),
+        ),
+        ("partner:R1", json!({"op": "allocate", "to": "customer:C2", "amount": "20"})),
+    ];
+    for (actor, command) in partners {
+        add(actor, command);
+    }
+    let orders = [
+        ("platform", json!({"op": "consume", "customer": "C3", "amount": "12.345", "service": "obs"})),
+        ("platform", json!({"op": "place_order", "order": "O1-C1", "customer": "C1", "amount": "150", "kind": "new", "service": "ecs"})),
+        ("platform", json!({"op": "place_order", "order": "O1-C3", "customer": "C3", "amount": "120", "kind": "new", "service": "rds"})),
+        ("platform", json!({"op": "place_order", "order": "O2-C3", "customer": "C3", "amount": "250", "kind": "renew"})),
+        ("platform", json!({"op": "place_order", "order": "O1-C4", "customer": "C4", "amount": "10", "kind": "change", "service": "ecs"})),
+        (
+            "platform",
+            json!({"op": "place_combined_order", "combined": "G1-C2", "customer": "C2", "orders": [
+                {"order": "O1-C2", "amount": "30", "kind": "new", "service": "ecs"},
+                {"order": "O2-C2", "amount": "40", "kind": "new", "service": "obs"},
+            ]}),
+        ),
+        ("customer:C3", json!({"op": "request_partner_payment", "order": "O2-C3"})),
+        ("customer:C2", json!({"op": "request_partner_payment", "order": "G1-C2"})),
+    ];
+    for (actor, command) in orders {
+        add(actor, command);
+    }
+    lines
 }
 
 /// The billing cycle of a time: its month in UTC+8 (SPEC 1.4).
@@ -2145,10 +2929,11 @@ impl Fields {
         party
     }
 
-    /// A partner or customer (`platform` has no money accounts of its own: `invalid_request`).
+    /// A partner or customer (`platform` has no money accounts of its own, an operator owns
+    /// none: `invalid_request`).
     fn member(&mut self, name: &str) -> Option<Party> {
         let party = self.party(name)?;
-        if party == Party::Platform {
+        if matches!(party, Party::Platform | Party::Operator(_)) {
             self.flag(0);
             return None;
         }
@@ -2309,6 +3094,42 @@ impl Fields {
         valid.then_some(lines)
     }
 
+    /// Operator roles (SPEC 3 Operators): an array of distinct role names, non-empty unless
+    /// `may_be_empty`; anything else is `invalid_request`.
+    fn roles(&mut self, name: &str, may_be_empty: bool) -> Option<Vec<OperatorRole>> {
+        let Some(Value::Array(items)) = self.take(name) else {
+            self.flag(0);
+            return None;
+        };
+        let mut roles = Vec::with_capacity(items.len());
+        for item in &items {
+            match ROLES.iter().find(|(role, _)| Some(*role) == item.as_str()) {
+                Some((_, role)) if !roles.contains(role) => roles.push(*role),
+                _ => {
+                    self.flag(0);
+                    return None;
+                }
+            }
+        }
+        if roles.is_empty() && !may_be_empty {
+            self.flag(0);
+            return None;
+        }
+        Some(roles)
+    }
+
+    /// A party id that must be present but may be `null` (docs/decisions.md: `operator: null`
+    /// removes a manager, the field is required).
+    fn nullable_party_id(&mut self, name: &str) -> Option<Option<String>> {
+        if !self.map.contains_key(name) {
+            self.flag(0);
+            return None;
+        }
+        let present = self.map.get(name).is_some_and(|value| !value.is_null());
+        let id = self.id(name, false, true);
+        if present && id.is_none() { None } else { Some(id) }
+    }
+
     /// Unknown fields are `invalid_request`.
     fn finish(&mut self) {
         if !self.map.is_empty() {
@@ -2324,6 +3145,8 @@ const DIRECTIONS: [(&str, bool); 2] = [("compensate", false), ("deduct", true)];
 const COUPON_KINDS: [(&str, CouponKind); 2] = [("voucher", CouponKind::Voucher), ("cash_coupon", CouponKind::CashCoupon)];
 const ORDER_KINDS: [(&str, &str); 3] = [("new", "new"), ("renew", "renew"), ("change", "change")];
 const PAYERS: [(&str, bool); 2] = [("customer", false), ("partner", true)];
+const ROLES: [(&str, OperatorRole); 3] =
+    [("admin", OperatorRole::Admin), ("finance", OperatorRole::Finance), ("customer_manager", OperatorRole::CustomerManager)];
 const QUERY_OPS: [&str; 10] =
     ["balance", "adjust_records", "statement", "order", "orders", "bills", "withdrawals", "invoiceable", "invoice", "consumption_summary"];
 
@@ -2525,6 +3348,28 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             Some(Command::SwitchAssociation { customer: customer?, association: association? })
         }
         "return_invoice" => Some(Command::ReturnInvoice { invoice: fields.id("invoice", true, false)? }),
+        "register_operator" => {
+            let operator = fields.id("operator", true, true);
+            let partner = fields.id("partner", true, true);
+            let roles = fields.roles("roles", false);
+            Some(Command::RegisterOperator { operator: operator?, partner: partner?, roles: roles? })
+        }
+        "set_operator_roles" => {
+            let operator = fields.id("operator", true, true);
+            let roles = fields.roles("roles", true);
+            Some(Command::SetOperatorRoles { operator: operator?, roles: roles? })
+        }
+        "assign_customer_manager" => {
+            let customer = fields.id("customer", true, true);
+            let operator = fields.nullable_party_id("operator");
+            Some(Command::AssignCustomerManager { customer: customer?, operator: operator? })
+        }
+        "request_partner_payment" => Some(Command::RequestPartnerPayment { order: fields.id("order", true, false)? }),
+        "reject_partner_payment" => {
+            let order = fields.id("order", true, false);
+            let reason = fields.text("reason", true);
+            Some(Command::RejectPartnerPayment { order: order?, reason: reason? })
+        }
         _ => {
             fields.flag(0);
             None
@@ -2615,7 +3460,7 @@ pub fn has_duplicate_keys(text: &str) -> bool {
     false
 }
 
-/// `platform`, `partner:<id>` or `customer:<id>`.
+/// `platform`, `partner:<id>`, `customer:<id>` or `operator:<id>`.
 pub fn parse_party(text: &str) -> Option<Party> {
     if text == "platform" {
         return Some(Party::Platform);
@@ -2627,6 +3472,7 @@ pub fn parse_party(text: &str) -> Option<Party> {
     match prefix {
         "partner" => Some(Party::Partner(id.to_owned())),
         "customer" => Some(Party::Customer(id.to_owned())),
+        "operator" => Some(Party::Operator(id.to_owned())),
         _ => None,
     }
 }
