@@ -175,7 +175,23 @@ impl fmt::Display for Amount {
 /// A share of an amount, `0.01` to `1` in hundredths (SPEC 1.2): a pickup voucher's largest share
 /// of an order, or the share of the official price a discount charges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
 pub struct Ratio(u8);
+
+impl TryFrom<u8> for Ratio {
+    type Error = AmountError;
+
+    /// A stored ratio is checked like a parsed one: a tampered record cannot hold 0 or above 1.
+    fn try_from(hundredths: u8) -> Result<Ratio, AmountError> {
+        Ratio::from_hundredths(hundredths).ok_or(AmountError("ratio must be from 0.01 to 1"))
+    }
+}
+
+impl From<Ratio> for u8 {
+    fn from(ratio: Ratio) -> u8 {
+        ratio.0
+    }
+}
 
 impl Ratio {
     /// The whole amount (`"1"`).
@@ -238,6 +254,10 @@ mod tests {
         // floor_fen: 0.85 of 10.01 is 8.5085, floored to 8.50.
         assert_eq!(Ratio::parse("0.85").unwrap().share_of(Amount::from_minor(1001)), Amount::from_minor(850));
         assert_eq!(Ratio::ONE.share_of(Amount::from_minor(1001)), Amount::from_minor(1001));
+        // Stored ratios are checked when read back.
+        assert!(Ratio::try_from(0).is_err() && Ratio::try_from(101).is_err());
+        assert_eq!(postcard::from_bytes::<Ratio>(&postcard::to_stdvec(&Ratio::ONE).unwrap()).unwrap(), Ratio::ONE);
+        assert!(postcard::from_bytes::<Ratio>(&[0]).is_err());
     }
 
     #[test]
