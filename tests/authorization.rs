@@ -117,6 +117,12 @@ const ROWS: &[Row] = &[
         r#"{"op":"register_customer","customer":"C9"}"#,
         [A, D, D, D, D, D, D, D, D, D, D, D, D, D, D],
     ),
+    // SPEC 3 (v2): name and external id change nothing of who may register.
+    row(
+        "register_customer with partner R1, name and external_id",
+        r#"{"op":"register_customer","customer":"C9","partner":"R1","name":"Nine Ltd","external_id":"EXT9"}"#,
+        [A, A, A, D, D, D, D, D, A, D, D, D, D, D, D],
+    ),
     row(
         "associate C4 with R1",
         r#"{"op":"associate","customer":"C4","partner":"R1","association":"resale"}"#,
@@ -367,6 +373,26 @@ const ROWS: &[Row] = &[
     // SPEC: the issuing partner or its parent distributor.
     row("reclaim_coupon K1 (issued by R1)", r#"{"op":"reclaim_coupon","coupon":"K1"}"#, [D, A, A, D, D, D, D, D, A, D, D, D, D, D, D]),
     row("expire_coupons", r#"{"op":"expire_coupons"}"#, [A, D, D, D, D, D, D, D, D, D, D, D, D, D, D]),
+    // SPEC 3 (v2): a pickup voucher (ratio, order kinds) is issued by the same actors as any coupon.
+    row(
+        "issue_coupon QPR1 (pickup voucher) -> C2",
+        r#"{"op":"issue_coupon","coupon":"KN","quota":"QPR1","customer":"C2","face_value":"10","ratio":"0.30","order_kinds":["new","renew"]}"#,
+        [D, A, A, D, D, D, D, D, A, D, D, D, D, D, D],
+    ),
+    // ---- discounts (v2; SPEC 3, decisions: only the platform grants and revokes) ----
+    row(
+        "grant_discount -> C2",
+        r#"{"op":"grant_discount","discount":"DN","customer":"C2","ratio":"0.85","services":["ecs"],"valid_from":"2026-01-01T00:00:00Z","valid_until":"2026-07-01T00:00:00Z"}"#,
+        [A, D, D, D, D, D, D, D, D, D, D, D, D, D, D],
+    ),
+    row(
+        "grant_discount -> CR2 (referral)",
+        r#"{"op":"grant_discount","discount":"DN","customer":"CR2","ratio":"0.90","valid_from":"2026-01-01T00:00:00Z","valid_until":"2026-07-01T00:00:00Z"}"#,
+        [A, D, D, D, D, D, D, D, D, D, D, D, D, D, D],
+    )
+    .also(&[("customer:CR2", D)]),
+    row("revoke_discount DC2", r#"{"op":"revoke_discount","discount":"DC2"}"#, [A, D, D, D, D, D, D, D, D, D, D, D, D, D, D])
+        .also(&[("customer:CR2", D)]),
     // ---- orders (SPEC: the customer or platform) ----
     row(
         "place_order for C2",
@@ -380,6 +406,32 @@ const ROWS: &[Row] = &[
     ),
     // decisions: payer customer — the customer itself only.
     row("pay_order O_PEND (payer customer)", r#"{"op":"pay_order","order":"O_PEND"}"#, [D, D, D, D, A, D, D, D, D, D, D, D, D, D, D]),
+    // SPEC 3 (v2): a discount changes nothing of who pays; only the customer names its discount.
+    row(
+        "pay_order O_PEND with discount DC2 (payer customer)",
+        r#"{"op":"pay_order","order":"O_PEND","discount":"DC2"}"#,
+        [D, D, D, D, A, D, D, D, D, D, D, D, D, D, D],
+    ),
+    // decisions (v2): a partner payer with a discount is invalid_request judged as written, which
+    // outranks access_denied (SPEC 2.2).
+    row(
+        "pay_order O_REQ (payer partner, with a discount)",
+        r#"{"op":"pay_order","order":"O_REQ","payer":"partner","discount":"DC5"}"#,
+        [
+            INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID,
+            INVALID,
+        ],
+    )
+    .also(&[("customer:C5", INVALID)]),
+    // A payment uses coupons or a discount, never both (invalid_request, as written).
+    row(
+        "pay_order O_PEND with coupon K1 and discount DC2",
+        r#"{"op":"pay_order","order":"O_PEND","coupons":["K1"],"discount":"DC2"}"#,
+        [
+            INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID,
+            INVALID,
+        ],
+    ),
     // SPEC 3 (v2): while a request is open, the customer's own payment is order_state.
     row(
         "pay_order O_REQ (payer customer, request open)",
@@ -497,6 +549,50 @@ const ROWS: &[Row] = &[
         r#"{"op":"request_invoice","invoice":"IN","party":"partner:R1","amount":"1"}"#,
         [A, A, A, D, D, D, D, D, A, A, D, D, A, D, D],
     ),
+    // SPEC 3 (v2): invoices by billing cycles or by bills are asked by the same actors.
+    row(
+        "request_invoice C2 by cycles",
+        r#"{"op":"request_invoice","invoice":"IN","party":"customer:C2","cycles":["2026-01"]}"#,
+        [A, A, A, D, A, D, D, D, A, A, D, D, A, D, D],
+    ),
+    row(
+        "request_invoice C2 by bills",
+        r#"{"op":"request_invoice","invoice":"IN","party":"customer:C2","bills":["O_PAID"]}"#,
+        [A, A, A, D, A, D, D, D, A, A, D, D, A, D, D],
+    ),
+    // O_P was paid by R1: its bill is R1's to invoice, not C2's (not_found, after access).
+    row(
+        "request_invoice C2 by bills [O_P] (R1's bill)",
+        r#"{"op":"request_invoice","invoice":"IN","party":"customer:C2","bills":["O_P"]}"#,
+        [
+            F("not_found"),
+            F("not_found"),
+            F("not_found"),
+            D,
+            F("not_found"),
+            D,
+            D,
+            D,
+            F("not_found"),
+            F("not_found"),
+            D,
+            D,
+            F("not_found"),
+            D,
+            D,
+        ],
+    ),
+    row(
+        "request_invoice R1 by bills [O_P]",
+        r#"{"op":"request_invoice","invoice":"IN","party":"partner:R1","bills":["O_P"]}"#,
+        [A, A, A, D, D, D, D, D, A, A, D, D, A, D, D],
+    ),
+    row(
+        "request_invoice CR2 by cycles (referral of R1)",
+        r#"{"op":"request_invoice","invoice":"IN","party":"customer:CR2","cycles":["2026-01"]}"#,
+        [A, D, D, D, D, D, D, D, D, D, D, D, D, D, D],
+    )
+    .also(&[("customer:CR2", A)]),
     // SPEC 2.1 (v2): request_invoice of a referral customer is access_denied for its partner.
     row(
         "request_invoice CR2 (referral of R1)",
@@ -566,6 +662,13 @@ const ROWS: &[Row] = &[
         [A, A, A, D, D, D, D, D, A, A, D, D, A, D, D],
     ),
     row("adjust_records target C2", r#"{"op":"adjust_records","target":"customer:C2"}"#, [A, A, A, D, A, D, D, D, A, A, D, D, A, D, D]),
+    // SPEC 4 (v2): the `transfer` filter narrows what the actor sees; it checks no scope (base-2
+    // is R1's first allocation to C2; others list nothing).
+    row(
+        "adjust_records transfer base-2",
+        r#"{"op":"adjust_records","transfer":"base-2"}"#,
+        [A, A, A, A, A, A, D, D, A, A, D, D, A, D, A],
+    ),
     // decisions: a target filter outside the actor's scope is access_denied; a referral customer
     // is outside its partner's scope.
     row(
@@ -672,6 +775,63 @@ const ROWS: &[Row] = &[
         r#"{"op":"consumption_summary","cycle":"2026-01"}"#,
         [INVALID, A, A, A, INVALID, INVALID, D, INVALID, A, A, A, A, A, D, A],
     ),
+    // SPEC 4 (v2): the manager filter keeps the actor's scope of the summary.
+    row(
+        "consumption_summary partner R1, manager R1_CM",
+        r#"{"op":"consumption_summary","partner":"R1","cycle":"2026-01","manager":"R1_CM"}"#,
+        [A, A, A, D, D, D, D, D, A, A, A, A, A, D, D],
+    ),
+    // ---- listings (v2; SPEC 4, decisions "Listings"): without `partner` a partner lists its own
+    // entries (a distributor also its resellers'), the platform everyone's; customers and customer
+    // managers list no partner's entries, except a customer manager's `customers` (its own) ----
+    row("customers (no filter)", r#"{"op":"customers"}"#, [A, A, A, A, D, D, D, D, A, A, A, A, A, D, A]),
+    row(
+        "customers partner R1",
+        r#"{"op":"customers","partner":"R1","association":"resale"}"#,
+        [A, A, A, D, D, D, D, D, A, A, A, A, A, D, D],
+    ),
+    row("customers partner D1", r#"{"op":"customers","partner":"D1"}"#, [A, D, A, D, D, D, D, D, D, D, D, D, D, D, D]),
+    row(
+        "customers manager R1_CM",
+        r#"{"op":"customers","manager":"R1_CM"}"#,
+        [A, A, A, A, D, D, D, D, A, A, A, A, A, D, A],
+    ),
+    row("resellers (no filter)", r#"{"op":"resellers"}"#, [A, A, A, A, D, D, D, D, A, A, D, D, A, D, A]),
+    row("resellers partner D1", r#"{"op":"resellers","partner":"D1"}"#, [A, D, A, D, D, D, D, D, D, D, D, D, D, D, D]),
+    row("quotas (no filter)", r#"{"op":"quotas"}"#, [A, A, A, A, D, D, D, D, A, A, D, D, A, D, A]),
+    row(
+        "quotas partner R1",
+        r#"{"op":"quotas","partner":"R1","kind":"voucher","status":"normal"}"#,
+        [A, A, A, D, D, D, D, D, A, A, D, D, A, D, D],
+    ),
+    row("quotas partner D1", r#"{"op":"quotas","partner":"D1","parent_quota":"QD1"}"#, [A, D, A, D, D, D, D, D, D, D, D, D, D, D, D]),
+    // A customer lists its own coupons (and their records); a partner those its customers hold
+    // or it issued.
+    row("coupons (no filter)", r#"{"op":"coupons"}"#, [A, A, A, A, A, A, D, D, A, A, D, D, A, D, A]),
+    row(
+        "coupons customer C2",
+        r#"{"op":"coupons","customer":"C2","kind":"voucher"}"#,
+        [A, A, A, D, A, D, D, D, A, A, D, D, A, D, D],
+    ),
+    // A referral customer is outside its partner's scope (SPEC 2.1 reach: bills, summaries, orders).
+    row("coupons customer CR2 (referral of R1)", r#"{"op":"coupons","customer":"CR2"}"#, [A, D, D, D, D, D, D, D, D, D, D, D, D, D, D])
+        .also(&[("customer:CR2", A)]),
+    row("coupon_records (no filter)", r#"{"op":"coupon_records"}"#, [A, A, A, A, A, A, D, D, A, A, D, D, A, D, A]),
+    row(
+        "coupon_records customer C2",
+        r#"{"op":"coupon_records","customer":"C2","operation":"issue_coupon"}"#,
+        [A, A, A, D, A, D, D, D, A, A, D, D, A, D, D],
+    ),
+    row(
+        "coupon_records customer CR2 (referral of R1)",
+        r#"{"op":"coupon_records","customer":"CR2"}"#,
+        [A, D, D, D, D, D, D, D, D, D, D, D, D, D, D],
+    )
+    .also(&[("customer:CR2", A)]),
+    row("coupon_records coupon K1", r#"{"op":"coupon_records","coupon":"K1"}"#, [A, A, A, A, A, A, D, D, A, A, D, D, A, D, A]),
+    row("operators (no filter)", r#"{"op":"operators"}"#, [A, A, A, A, D, D, D, D, A, A, D, D, A, D, A]),
+    row("operators partner R1", r#"{"op":"operators","partner":"R1"}"#, [A, A, A, D, D, D, D, D, A, A, D, D, A, D, D]),
+    row("operators partner D2", r#"{"op":"operators","partner":"D2"}"#, [A, D, D, A, D, D, D, D, D, D, D, D, D, D, A]),
 ];
 
 /// Every cell is sent at this time, after the whole setup (2026-01-03 08:00 UTC+8: the customer
@@ -768,6 +928,21 @@ fn build_standard(dir: &Path) -> PathBuf {
         ("customer:CS", json!({"op": "place_order", "order": "O_CS", "customer": "CS", "amount": "70", "kind": "new"})),
         ("customer:CS", json!({"op": "request_partner_payment", "order": "O_CS"})),
         ("customer:CS", json!({"op": "place_order", "order": "O_CS2", "customer": "CS", "amount": "15", "kind": "new"})),
+        // v2 part 2: pickup-voucher quotas QPD1 (platform → D1) and QPR1 (D1 → R1), discount DC2 of C2.
+        (
+            "platform",
+            json!({"op": "issue_quota", "quota": "QPD1", "partner": "D1", "kind": "pickup_voucher", "amount": "300",
+            "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-07-01T00:00:00Z"}),
+        ),
+        (
+            "partner:D1",
+            json!({"op": "issue_quota", "quota": "QPR1", "partner": "R1", "kind": "pickup_voucher", "amount": "100", "from_quota": "QPD1"}),
+        ),
+        (
+            "platform",
+            json!({"op": "grant_discount", "discount": "DC2", "customer": "C2", "ratio": "0.85",
+            "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2026-07-01T00:00:00Z"}),
+        ),
     ];
     for (index, (actor, mut request)) in steps.into_iter().enumerate() {
         request["id"] = json!(format!("base-{index}"));

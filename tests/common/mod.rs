@@ -145,7 +145,7 @@ impl Fixture {
 }
 
 /// Every mutating command of SPEC 3.
-pub const COMMANDS: [&str; 35] = [
+pub const COMMANDS: [&str; 37] = [
     "register_partner",
     "register_customer",
     "associate",
@@ -163,6 +163,8 @@ pub const COMMANDS: [&str; 35] = [
     "issue_coupon",
     "reclaim_coupon",
     "expire_coupons",
+    "grant_discount",
+    "revoke_discount",
     "place_order",
     "place_combined_order",
     "pay_order",
@@ -183,5 +185,21 @@ pub const COMMANDS: [&str; 35] = [
     "atomic",
 ];
 /// Every query of SPEC 4.
-pub const QUERIES: [&str; 10] =
-    ["balance", "adjust_records", "statement", "order", "orders", "bills", "invoiceable", "invoice", "withdrawals", "consumption_summary"];
+pub const QUERIES: [&str; 16] = [
+    "balance",
+    "adjust_records",
+    "statement",
+    "order",
+    "orders",
+    "bills",
+    "invoiceable",
+    "invoice",
+    "withdrawals",
+    "consumption_summary",
+    "customers",
+    "resellers",
+    "quotas",
+    "coupons",
+    "coupon_records",
+    "operators",
+];
