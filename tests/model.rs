@@ -1968,6 +1968,7 @@ impl Run {
                 json!({
                     "seq": record.seq,
                     "at": format_time(record.at),
+                    "transfer": record.transfer,
                     "operation": record.operation,
                     "partner": record.partner,
                     "target": record.target.text(),

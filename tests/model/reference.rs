@@ -352,6 +352,8 @@ pub struct Record {
     pub seq: u64,
     /// Its time, in ms since the epoch.
     pub at: i64,
+    /// (v2) The request id of the transaction that wrote it.
+    pub transfer: String,
     /// `allocate`, `recover`, `unbind_reclaim` or `refund_reclaim`.
     pub operation: &'static str,
     /// The partner whose cash moved.
@@ -494,6 +496,10 @@ enum OrderStatus {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Payment {
+    /// (v2) What was charged: the official price less the discount.
+    due: i128,
+    /// (v2) The official price less `due`.
+    discount: i128,
     coupon: i128,
     allocated: i128,
     cash: i128,
@@ -538,7 +544,10 @@ struct Bill {
     /// bill of a referral customer (v2).
     owner: Party,
     order: Option<String>,
+    /// What was due (after discount).
     amount: i128,
+    /// (v2) The discount granted on it.
+    discount: i128,
     coupon: i128,
     allocated: i128,
     cash: i128,
@@ -1126,6 +1135,7 @@ impl Books {
         self.records.push(Record {
             seq: 0,
             at: check.at,
+            transfer: check.request.to_owned(),
             operation: if allocate { "allocate" } else { "recover" },
             partner,
             target: counterparty.clone(),
@@ -1221,6 +1231,7 @@ impl Books {
             owner: party.clone(),
             order: None,
             amount: signed,
+            discount: 0,
             coupon: 0,
             allocated: 0,
             cash: signed,
@@ -1626,7 +1637,7 @@ impl Books {
         for order_id in &orders {
             let order = self.orders.get(order_id).cloned().ok_or("not_found")?;
             let mut need = order.amount;
-            let mut payment = Payment::default();
+            let mut payment = Payment { due: order.amount, ..Payment::default() };
             for coupon in coupons {
                 let Some(record) = self.coupons.get_mut(coupon) else { continue };
                 let take = need.min(record.remaining);
@@ -1663,6 +1674,7 @@ impl Books {
                 owner: owner.clone(),
                 order: Some(order_id.clone()),
                 amount: order.amount,
+                discount: 0,
                 coupon: payment.coupon,
                 allocated: payment.allocated,
                 cash: payment.cash,
@@ -1687,6 +1699,8 @@ impl Books {
             }
             paid.push(json!({
                 "order": order_id,
+                "due": format_amount(payment.due),
+                "discount": format_amount(payment.discount),
                 "coupon": format_amount(payment.coupon),
                 "allocated": format_amount(payment.allocated),
                 "cash": format_amount(payment.cash),
@@ -1756,6 +1770,7 @@ impl Books {
                     self.records.push(Record {
                         seq: 0,
                         at: check.at,
+                        transfer: check.request.to_owned(),
                         operation: "refund_reclaim",
                         partner: funder.clone(),
                         target: customer.clone(),
@@ -1784,6 +1799,7 @@ impl Books {
             owner,
             order: Some(id.to_owned()),
             amount: -refund,
+            discount: 0,
             coupon: 0,
             allocated: -(to_allocated + to_partner),
             cash: -to_cash,
@@ -1855,6 +1871,7 @@ impl Books {
             owner: party,
             order: None,
             amount,
+            discount: 0,
             coupon,
             allocated,
             cash,
@@ -2023,6 +2040,7 @@ impl Books {
                 let record = Record {
                     seq: 0,
                     at: check.at,
+                    transfer: check.request.to_owned(),
                     operation: "unbind_reclaim",
                     partner: partner.clone(),
                     target: party.clone(),
@@ -2086,7 +2104,7 @@ impl Books {
         }
         let listed: Vec<Value> = matched.iter().map(|(bill, part)| json!({"bill": bill, "amount": format_amount(*part)})).collect();
         self.invoices.insert(id.to_owned(), Invoice { party: party.clone(), amount, returned: false, matched, at: check.at });
-        Ok(json!({"invoice": id, "matched": listed}))
+        Ok(json!({"invoice": id, "amount": format_amount(amount), "matched": listed}))
     }
 
     fn return_invoice(&mut self, check: &Check<'_>, id: &str) -> Outcome<Value> {
@@ -2399,6 +2417,8 @@ impl Model {
             "payer": order.payer.as_ref().map(Party::text),
             "partner_payment": order.partner_payment.map(PartnerPayment::name),
             "paid": {
+                "due": format_amount(order.paid.due),
+                "discount": format_amount(order.paid.discount),
                 "coupon": format_amount(order.paid.coupon),
                 "allocated": format_amount(order.paid.allocated),
                 "cash": format_amount(order.paid.cash),
@@ -2419,7 +2439,7 @@ impl Model {
             .into_iter()
             .map(|(bill, at, remaining)| {
                 let bill_type = self.books.bills.get(&bill).map_or("", |record| record.bill_type);
-                json!({"bill": bill, "bill_type": bill_type, "at": format_time(at), "remaining": format_amount(remaining)})
+                json!({"bill": bill, "bill_type": bill_type, "at": format_time(at), "cycle": cycle(at), "remaining": format_amount(remaining)})
             })
             .collect();
         Some(json!({"total": format_amount(total), "items": items}))
@@ -2446,6 +2466,7 @@ impl Model {
                         "cycle": cycle(bill.at),
                         "order": bill.order,
                         "amount": format_amount(bill.amount),
+                        "discount_amount": format_amount(bill.discount),
                         "coupon_amount": format_amount(bill.coupon),
                         "allocated_amount": format_amount(bill.allocated),
                         "cash_amount": format_amount(bill.cash),
