@@ -218,3 +218,80 @@ fn refusals_print_the_code_and_exit_non_zero() {
     let own = run_ok(&["balance", "customer:C4", "--actor", "customer:C4", "--db", db]);
     assert!(own.contains("49.88"), "{own}");
 }
+
+#[test]
+fn part2_listings_read_as_tables_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = scenario::build_part2(dir.path());
+    let db = path(&db);
+    let at = ["--at", "2026-02-11T00:00:00Z"];
+    let args = |extra: &[&'static str]| -> String {
+        let mut all: Vec<&str> = extra.to_vec();
+        all.extend([at[0], at[1], "--db", db]);
+        run_ok(&all)
+    };
+    let customers = args(&["customers", "--partner", "dist_1"]);
+    assert!(customers.starts_with("Customers of partner:dist_1"), "{customers}");
+    assert_eq!(row(&customers, "N.6")[..5], ["N.6", "华东零售", "ext-006", "dist_1", "resale"], "{customers}");
+    assert_eq!(row(&customers, "cust.a").last(), Some(&"mgr.1"), "{customers}");
+    assert!(customers.contains("rows 1 to 2 of 2"), "{customers}");
+    let managed = args(&["customers", "--actor", "operator:mgr.1"]);
+    assert!(managed.contains("cust.a") && !managed.contains("N.6") && managed.contains("rows 1 to 1 of 1"), "{managed}");
+
+    let resellers = args(&["resellers", "--actor", "partner:dist_1"]);
+    assert_eq!(row(&resellers, "Res-1.a")[..3], ["Res-1.a", "dist_1", "2026-01-01T01:00:00Z"], "{resellers}");
+
+    let quotas = args(&["quotas", "--kind", "pickup_voucher"]);
+    assert_eq!(row(&quotas, "PQ:1")[..5], ["PQ:1", "dist_1", "pickup_voucher", "1000.00", "800.00"], "{quotas}");
+    assert_eq!(row(&quotas, "total"), ["total", "1000.00", "800.00"], "{quotas}");
+    assert_right_aligned(&quotas, "balance");
+    let carved = args(&["quotas", "--parent-quota", "Q:2026.01", "--status", "reclaimed"]);
+    assert!(carved.contains("Q:res-1") && carved.contains("rows 1 to 1 of 1"), "{carved}");
+
+    let coupons = args(&["coupons", "cust.a", "--all"]);
+    let voucher = row(&coupons, "PV:1");
+    assert_eq!(voucher[3..6], ["pickup_voucher", "200.00", "50.00"], "{coupons}");
+    assert_eq!(voucher[8..], ["any", "0.30", "new", "usable"], "{coupons}");
+    assert_eq!(row(&coupons, "K:a-1")[9..], ["-", "-", "used"], "{coupons}");
+    assert_right_aligned(&coupons, "remaining");
+    let usable = args(&["coupons", "--kind", "pickup_voucher", "--status", "usable", "--json"]);
+    let usable: Value = serde_json::from_str(&usable).unwrap();
+    assert_eq!(usable["total_count"], 1);
+    assert_eq!(usable["coupons"][0]["order_kinds"], json!(["new"]));
+
+    let redeemed = args(&["coupon-records", "--coupon", "PV:1", "--operation", "redeem"]);
+    assert_eq!(row(&redeemed, "total"), ["total", "redeem", "150.00"], "{redeemed}");
+    let history = args(&["coupon-records", "--quota", "PQ:1", "--all"]);
+    assert!(history.contains("issue_quota") && history.contains("issue_coupon") && history.contains("rows 1 to 3 of 3"), "{history}");
+    assert_right_aligned(&history, "amount");
+
+    let operators = args(&["operators", "--partner", "dist_1"]);
+    assert_eq!(row(&operators, "fin.1"), ["fin.1", "dist_1", "finance", "0"], "{operators}");
+    assert_eq!(row(&operators, "mgr.1"), ["mgr.1", "dist_1", "customer_manager", "1"], "{operators}");
+    let (ok, _, stderr) = run(&["operators", "--actor", "customer:cust.a", "--db", db]);
+    assert!(!ok && stderr.contains("access_denied"), "{stderr}");
+
+    // Adjust records name their transfer; the filter takes a request id.
+    let transfer = args(&["records", "--transfer", "req-11"]);
+    assert!(transfer.contains("transfer") && transfer.contains("rows 1 to 1 of 1"), "{transfer}");
+    assert_eq!(row(&transfer, "11")[2..5], ["req-11", "allocate", "dist_1"], "{transfer}");
+
+    // The discount shows on the bills; payable is after the discount, paid after coupons.
+    let bills = args(&["bills", "customer:Ref-3", "--cycle", "2026-02"]);
+    assert_eq!(row(&bills, "O:12")[4..7], ["170.00", "30.00", "0.00"], "{bills}");
+    let summary = args(&["consumption", "--partner", "dist_1", "--cycle", "2026-02", "--manager", "mgr.1"]);
+    assert!(summary.contains("managed by operator:mgr.1"), "{summary}");
+    assert_eq!(row(&summary, "cust.a")[..5], ["cust.a", "mgr.1", "507.00", "507.00", "357.00"], "{summary}");
+    let referral = args(&["consumption", "--partner", "SP.9", "--cycle", "2026-02", "--json"]);
+    let referral: Value = serde_json::from_str(&referral).unwrap();
+    let ref3 = referral["customers"].as_array().unwrap().iter().find(|row| row["customer"] == "Ref-3").unwrap().clone();
+    assert_eq!((&ref3["consumption"], &ref3["payable"], &ref3["paid"]), (&json!("365.00"), &json!("335.00"), &json!("335.00")));
+
+    // Invoices by cycle and by bills.
+    let by_bills = args(&["invoice", "I.3"]);
+    assert!(by_bills.starts_with("Invoice I.3 of customer:cust.a: 350.00 CNY, issued"), "{by_bills}");
+    let by_cycle = args(&["invoice", "I.2", "--json"]);
+    let by_cycle: Value = serde_json::from_str(&by_cycle).unwrap();
+    let bills: Vec<&str> = by_cycle["matched"].as_array().unwrap().iter().filter_map(|row| row["bill"].as_str()).collect();
+    assert!(bills.contains(&"O:12") && bills.contains(&"O:13") && bills.contains(&"O:7"), "{by_cycle}");
+}

@@ -169,6 +169,74 @@ fn february(add: &mut impl FnMut(&str, &str, Value)) {
     add(&day(7, 2), u5, json!({"op": "request_partner_payment", "order": "O:10"}));
 }
 
+/// SPEC v2 part 2, applied on top of [`build`] by [`build_part2`] (the other tests keep the month
+/// above): customers with names and external ids, a customer manager, a pickup voucher paying its
+/// ratio of a `new` order, a business discount on one member of a combined order, and invoices by
+/// billing cycle and by bills.
+pub fn part2_lines() -> Vec<String> {
+    let first = lines().len() + 1;
+    let mut lines = Vec::new();
+    let mut add = |at: &str, actor: &str, mut command: Value| {
+        command["id"] = json!(format!("req-{}", first + lines.len()));
+        command["actor"] = json!(actor);
+        command["at"] = json!(at);
+        lines.push(command.to_string());
+    };
+    let p = "platform";
+    let day = |day: u32, hour: u32| format!("2026-02-{day:02}T{hour:02}:00:00Z");
+    let (cust_a, ref3) = ("customer:cust.a", "customer:Ref-3");
+    add(
+        &day(8, 1),
+        DIST,
+        json!({"op": "register_customer", "customer": "N.6", "partner": "dist_1", "name": "华东零售", "external_id": "ext-006"}),
+    );
+    add(&day(8, 1), p, json!({"op": "register_operator", "operator": "mgr.1", "partner": "dist_1", "roles": ["customer_manager"]}));
+    add(&day(8, 1), DIST, json!({"op": "assign_customer_manager", "customer": "cust.a", "operator": "mgr.1"}));
+    let window = json!({"valid_from": "2026-02-01T00:00:00Z", "valid_until": "2026-04-01T00:00:00Z"});
+    let mut quota = json!({"op": "issue_quota", "quota": "PQ:1", "partner": "dist_1", "kind": "pickup_voucher", "amount": "1000"});
+    extend(&mut quota, &window);
+    add(&day(8, 2), p, quota);
+    add(
+        &day(8, 3),
+        DIST,
+        json!({"op": "issue_coupon", "coupon": "PV:1", "quota": "PQ:1", "customer": "cust.a", "face_value": "200",
+        "ratio": "0.3", "order_kinds": ["new"]}),
+    );
+    // The voucher pays at most 30% of the order (150.00 of 500.00); allocated funds pay the rest.
+    add(&day(9, 2), cust_a, json!({"op": "place_order", "order": "O:11", "customer": "cust.a", "amount": "500", "kind": "new"}));
+    add(&day(9, 2), cust_a, json!({"op": "pay_order", "order": "O:11", "coupons": ["PV:1"]}));
+    // 15% off ecs only: the ecs member is due 170.00, the obs member in full.
+    add(&day(9, 3), p, json!({"op": "recharge", "party": ref3, "amount": "1000"}));
+    let mut discount = json!({"op": "grant_discount", "discount": "D:1", "customer": "Ref-3", "ratio": "0.85", "services": ["ecs"]});
+    extend(&mut discount, &window);
+    add(&day(9, 3), p, discount);
+    add(
+        &day(9, 4),
+        ref3,
+        json!({"op": "place_combined_order", "combined": "CO:2", "customer": "Ref-3", "orders": [
+            {"order": "O:12", "amount": "200", "kind": "new", "service": "ecs"},
+            {"order": "O:13", "amount": "100", "kind": "renew", "service": "obs"}
+        ]}),
+    );
+    add(&day(9, 4), ref3, json!({"op": "pay_order", "order": "CO:2", "discount": "D:1"}));
+    add(&day(10, 2), ref3, json!({"op": "request_invoice", "invoice": "I.2", "party": ref3, "cycles": ["2026-02"]}));
+    add(&day(10, 3), cust_a, json!({"op": "request_invoice", "invoice": "I.3", "party": cust_a, "bills": ["O:11"]}));
+    lines
+}
+
+/// [`build`], then [`part2_lines`]; every command must succeed.
+pub fn build_part2(dir: &Path) -> PathBuf {
+    let db = build(dir);
+    let input = dir.join("part2.jsonl");
+    std::fs::write(&input, part2_lines().join("\n")).expect("write the scenario");
+    let output = run_ok(&["apply", "--db", path(&db), path(&input)]);
+    for (line, result) in part2_lines().iter().zip(output.lines()) {
+        let result: Value = serde_json::from_str(result).expect("a JSON result line");
+        assert_eq!(result["ok"], true, "{line} failed: {result}");
+    }
+    db
+}
+
 fn extend(target: &mut Value, fields: &Value) {
     if let (Some(target), Some(fields)) = (target.as_object_mut(), fields.as_object()) {
         target.extend(fields.clone());

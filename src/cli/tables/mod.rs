@@ -5,8 +5,11 @@
 //! Only presentation lives here: the ledger decides scope, validity and every number; the totals
 //! rows are sums of the amounts shown. `render` draws each result, `table` holds the aligned table.
 
+mod listings;
 mod render;
 mod table;
+
+pub use listings::{Association, CouponKind, CouponOperation, CouponStatus, QuotaStatus};
 
 use clap::{Args, Subcommand, ValueEnum};
 use partner_ledger::Ledger;
@@ -131,6 +134,9 @@ pub enum QueryCommand {
         /// Only this operation.
         #[arg(long, value_enum)]
         operation: Option<Operation>,
+        /// Only the records written by this transfer (the request id of the command).
+        #[arg(long)]
+        transfer: Option<String>,
         /// Earliest time, inclusive (RFC 3339).
         #[arg(long)]
         from: Option<String>,
@@ -208,6 +214,108 @@ pub enum QueryCommand {
         /// The UTC+8 billing cycle, `YYYY-MM`.
         #[arg(long)]
         cycle: String,
+        /// Only the customers this operator (bare id) manages.
+        #[arg(long)]
+        manager: Option<String>,
+    },
+    /// Customers with their names, external ids, association and manager.
+    Customers {
+        #[command(flatten)]
+        options: QueryOptions,
+        /// Whose customers (bare id; a partner actor lists its own, a distributor also its resellers').
+        #[arg(long)]
+        partner: Option<String>,
+        /// Only customers associated this way.
+        #[arg(long, value_enum)]
+        association: Option<Association>,
+        /// Only the customers this operator (bare id) manages.
+        #[arg(long)]
+        manager: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// The resellers of a distributor.
+    Resellers {
+        #[command(flatten)]
+        options: QueryOptions,
+        /// The distributor (bare id; a distributor actor may leave it out).
+        #[arg(long)]
+        partner: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Coupon quotas: issued amount, balance, validity and status.
+    Quotas {
+        #[command(flatten)]
+        options: QueryOptions,
+        /// Whose quotas (bare id).
+        #[arg(long)]
+        partner: Option<String>,
+        /// Only quotas of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<CouponKind>,
+        /// Only quotas in this status (at `--at`, or now).
+        #[arg(long, value_enum)]
+        status: Option<QuotaStatus>,
+        /// Only quotas carved from this quota.
+        #[arg(long)]
+        parent_quota: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Coupons: face value, remaining value, limits (services, ratio, order kinds) and status.
+    Coupons {
+        #[command(flatten)]
+        options: QueryOptions,
+        /// Whose coupons (`C1` or `customer:C1`).
+        customer: Option<String>,
+        /// Only coupons issued from this quota.
+        #[arg(long)]
+        quota: Option<String>,
+        /// Only coupons of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<CouponKind>,
+        /// Only coupons in this status (at `--at`, or now).
+        #[arg(long, value_enum)]
+        status: Option<CouponStatus>,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// The history of coupon value: quotas issued and reclaimed, coupons issued, reclaimed,
+    /// expired and redeemed.
+    CouponRecords {
+        #[command(flatten)]
+        options: QueryOptions,
+        /// Only the records of this coupon.
+        #[arg(long)]
+        coupon: Option<String>,
+        /// Only the records of this quota and its coupons.
+        #[arg(long)]
+        quota: Option<String>,
+        /// Only the records of this customer's coupons (bare id).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only this operation.
+        #[arg(long, value_enum)]
+        operation: Option<CouponOperation>,
+        /// Earliest time, inclusive (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Latest time, inclusive (RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Operators of a partner, their roles and how many customers each manages.
+    Operators {
+        #[command(flatten)]
+        options: QueryOptions,
+        /// Whose operators (bare id; a partner actor may leave it out).
+        #[arg(long)]
+        partner: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
     },
 }
 
@@ -300,7 +408,13 @@ impl QueryCommand {
             | QueryCommand::Order { options, .. }
             | QueryCommand::Invoiceable { options, .. }
             | QueryCommand::Withdrawals { options, .. }
-            | QueryCommand::Consumption { options, .. } => options,
+            | QueryCommand::Consumption { options, .. }
+            | QueryCommand::Customers { options, .. }
+            | QueryCommand::Resellers { options, .. }
+            | QueryCommand::Quotas { options, .. }
+            | QueryCommand::Coupons { options, .. }
+            | QueryCommand::CouponRecords { options, .. }
+            | QueryCommand::Operators { options, .. } => options,
         }
     }
 }
@@ -311,19 +425,25 @@ fn paging_of(command: &QueryCommand) -> Option<Paging> {
         | QueryCommand::Records { paging, .. }
         | QueryCommand::Bills { paging, .. }
         | QueryCommand::Orders { paging, .. }
-        | QueryCommand::Withdrawals { paging, .. } => Some(*paging),
+        | QueryCommand::Withdrawals { paging, .. }
+        | QueryCommand::Customers { paging, .. }
+        | QueryCommand::Resellers { paging, .. }
+        | QueryCommand::Quotas { paging, .. }
+        | QueryCommand::Coupons { paging, .. }
+        | QueryCommand::CouponRecords { paging, .. }
+        | QueryCommand::Operators { paging, .. } => Some(*paging),
         _ => None,
     }
 }
 
 /// Adds a field when it has a value.
-fn put(request: &mut Value, key: &str, value: Option<impl Into<Value>>) {
+pub(super) fn put(request: &mut Value, key: &str, value: Option<impl Into<Value>>) {
     if let Some(value) = value {
         request[key] = value.into();
     }
 }
 
-fn with_paging(mut request: Value, paging: &Paging) -> Value {
+pub(super) fn with_paging(mut request: Value, paging: &Paging) -> Value {
     put(&mut request, "offset", paging.offset);
     put(&mut request, "limit", paging.limit);
     request
@@ -344,11 +464,12 @@ fn request_of(command: &QueryCommand) -> (Value, Option<&'static str>) {
             put(&mut request, "to", to.clone());
             (with_paging(request, paging), Some("lines"))
         }
-        QueryCommand::Records { partner, target, operation, from, to, paging, .. } => {
+        QueryCommand::Records { partner, target, operation, transfer, from, to, paging, .. } => {
             let mut request = json!({"op": "adjust_records"});
-            put(&mut request, "partner", partner.clone());
+            put(&mut request, "partner", partner.as_deref().map(bare));
             put(&mut request, "target", target.clone());
             put(&mut request, "operation", operation.and_then(|value| value.to_possible_value()).map(|value| value.get_name().to_owned()));
+            put(&mut request, "transfer", transfer.clone());
             put(&mut request, "from", from.clone());
             put(&mut request, "to", to.clone());
             (with_paging(request, paging), Some("records"))
@@ -373,10 +494,17 @@ fn request_of(command: &QueryCommand) -> (Value, Option<&'static str>) {
         QueryCommand::Withdrawals { party, paging, .. } => {
             (with_paging(json!({"op": "withdrawals", "party": party}), paging), Some("withdrawals"))
         }
-        QueryCommand::Consumption { partner, cycle, .. } => {
+        QueryCommand::Consumption { partner, cycle, manager, .. } => {
             let mut request = json!({"op": "consumption_summary", "cycle": cycle});
-            put(&mut request, "partner", partner.as_ref().map(|partner| partner.strip_prefix("partner:").unwrap_or(partner).to_owned()));
+            put(&mut request, "partner", partner.as_deref().map(bare));
+            put(&mut request, "manager", manager.as_deref().map(bare));
             (request, None)
         }
+        _ => listings::request_of(command),
     }
+}
+
+/// A bare id from `partner:P1`, `customer:C1`, `operator:O1` or `P1`.
+pub(super) fn bare(id: &str) -> String {
+    id.split_once(':').filter(|(kind, _)| matches!(*kind, "partner" | "customer" | "operator")).map_or(id, |(_, rest)| rest).to_owned()
 }

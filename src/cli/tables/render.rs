@@ -26,7 +26,8 @@ pub(super) fn render(command: &QueryCommand, result: &Value) -> String {
         QueryCommand::Order { .. } => order(result),
         QueryCommand::Invoiceable { party, .. } => invoiceable(result, party),
         QueryCommand::Withdrawals { party, paging, .. } => withdrawals(result, party, paging),
-        QueryCommand::Consumption { cycle, .. } => consumption(result, cycle),
+        QueryCommand::Consumption { cycle, manager, .. } => consumption(result, cycle, manager.as_deref()),
+        _ => super::listings::render(command, result),
     }
 }
 
@@ -180,7 +181,7 @@ fn records(result: &Value, one_operation: bool, paging: &Paging) -> String {
     let mut columns = vec![("seq", Align::Right), ("at (UTC)", Align::Left)];
     let mut keys = vec!["seq", "at"];
     if any_has(rows, "transfer") {
-        columns.push(("request", Align::Left));
+        columns.push(("transfer", Align::Left));
         keys.push("transfer");
     }
     let amount_column = keys.len() + 3;
@@ -228,7 +229,16 @@ fn bills(result: &Value, party: &str, cycle: Option<&str>, paging: &Paging) -> S
     let erased = rows.iter().any(|row| row["erase_amount"].as_str().is_some_and(|text| text.bytes().any(|b| (b'1'..=b'9').contains(&b))));
     let mut columns = vec![("bill", Align::Left), ("type", Align::Left), ("at (UTC)", Align::Left), ("order", Align::Left)];
     let mut keys = vec!["bill", "bill_type", "at", "order"];
-    for (name, key) in BILL_AMOUNTS {
+    // A discount column only when some bill had a business discount (SPEC v2 商务折扣).
+    let discounted = rows.iter().any(|row| minor(&row["discount_amount"]).is_some_and(|discount| discount != 0));
+    let amounts: Vec<(&str, &str)> = BILL_AMOUNTS
+        .iter()
+        .take(1)
+        .chain(discounted.then_some(&("discount", "discount_amount")))
+        .chain(BILL_AMOUNTS.iter().skip(1))
+        .copied()
+        .collect();
+    for (name, key) in &amounts {
         columns.push((name, Align::Right));
         keys.push(key);
     }
@@ -244,7 +254,7 @@ fn bills(result: &Value, party: &str, cycle: Option<&str>, paging: &Paging) -> S
     }
     if !rows.is_empty() {
         let mut total = vec!["total".to_owned(), String::new(), String::new(), String::new()];
-        total.extend(BILL_AMOUNTS.iter().map(|(_, key)| sum(rows, key)));
+        total.extend(amounts.iter().map(|(_, key)| sum(rows, key)));
         total.resize(keys.len(), String::new());
         table.total(total);
     }
@@ -364,9 +374,10 @@ fn withdrawals(result: &Value, party: &str, paging: &Paging) -> String {
     out
 }
 
-fn consumption(result: &Value, cycle: &str) -> String {
+fn consumption(result: &Value, cycle: &str, manager: Option<&str>) -> String {
     let rows = list(result, "customers");
-    let mut out = format!("Consumption of the customers of {}, cycle {cycle} (UTC+8, CNY)\n\n", text(&result["partner"]));
+    let managed = manager.map_or_else(String::new, |manager| format!(" managed by operator:{}", super::bare(manager)));
+    let mut out = format!("Consumption of the customers of {}{managed}, cycle {cycle} (UTC+8, CNY)\n\n", text(&result["partner"]));
     let mut columns = vec![("customer", Align::Left)];
     let mut keys = vec!["customer"];
     if any_has(rows, "manager") {
