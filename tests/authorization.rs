@@ -854,6 +854,9 @@ const CASE_AT: &str = "2026-01-03T00:00:00Z";
 /// - CR2, first resale of R1 (R1 paid O_CR2P at its request and rejected O_CR2R), then switched to
 ///   referral: it has its own cash and credit, paid O_CR2 itself, invoice I_CR2, pending O_CR2PEND;
 /// - CS, referral of solution provider S1, with an open request on O_CS and a pending O_CS2.
+/// - (v2 part 2) pickup-voucher quotas QPD1 (platform → D1, 300) and QPR1 (D1 → R1 from QPD1, 100,
+///   the parent's window), and discount DC2 of C2 (0.85, any service); no pickup voucher is issued,
+///   so nothing blocks unbinding C2.
 fn build_standard(dir: &Path) -> PathBuf {
     let f = Fixture::with_cast();
     let steps: Vec<(&str, Value)> = vec![
@@ -1292,4 +1295,107 @@ fn listings_show_what_each_actor_may_see() {
         }
     }
     assert!(failures.is_empty(), "{} listings disagree with SPEC 2.1/4:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The ids under `key` (each row's `field`) of a listing answer.
+fn listed(response: &Value, key: &str, field: &str) -> Option<BTreeSet<String>> {
+    let rows = response["result"][key].as_array()?;
+    Some(rows.iter().filter_map(|row| row[field].as_str().map(str::to_owned)).collect())
+}
+
+/// What the v2 listings show each actor (SPEC 4; decisions "Listings"): the platform everyone's
+/// entries; a partner (or its admin or finance operator) its own and, as a distributor, its
+/// resellers' (operators: its own only); a customer manager only the customers it manages; a
+/// customer its own coupons and their records.
+#[test]
+fn v2_listings_show_what_each_actor_may_see() {
+    let base = tempfile::tempdir().expect("temp dir");
+    let standard = build_standard(base.path());
+    let f = fresh(&standard);
+    let r1_customers: &[&str] = &["C2", "C5", "CR2"];
+    let d1_customers: &[&str] = &["C1", "CR", "C2", "C5", "CR2"];
+    let all_customers: &[&str] = &["C1", "C2", "C3", "CR", "C4", "C5", "CR2", "CS"];
+    let r1_operators: &[&str] = &["R1_ADMIN", "R1_FIN", "R1_CM", "R1_CM2", "R1_FINCM", "R1_OFF"];
+    let all_operators: &[&str] = &["R1_ADMIN", "R1_FIN", "R1_CM", "R1_CM2", "R1_FINCM", "R1_OFF", "D2_ADMIN"];
+    // (actor, request fields, result key, row field, the ids expected)
+    let cases: &[(&str, Value, &str, &str, &[&str])] = &[
+        ("platform", json!({"op": "customers", "limit": 100}), "customers", "customer", all_customers),
+        ("partner:D1", json!({"op": "customers", "limit": 100}), "customers", "customer", d1_customers),
+        ("partner:R1", json!({"op": "customers"}), "customers", "customer", r1_customers),
+        ("operator:R1_FIN", json!({"op": "customers"}), "customers", "customer", r1_customers),
+        ("operator:R1_FINCM", json!({"op": "customers"}), "customers", "customer", r1_customers),
+        ("operator:R1_CM", json!({"op": "customers"}), "customers", "customer", &["C2", "CR2"]),
+        ("operator:R1_CM2", json!({"op": "customers"}), "customers", "customer", &[]),
+        ("partner:D2", json!({"op": "customers"}), "customers", "customer", &[]),
+        ("partner:D1", json!({"op": "customers", "partner": "R1", "association": "referral"}), "customers", "customer", &["CR2"]),
+        ("partner:D1", json!({"op": "customers", "manager": "R1_CM"}), "customers", "customer", &["C2", "CR2"]),
+        ("platform", json!({"op": "resellers"}), "resellers", "partner", &["R1"]),
+        ("partner:D1", json!({"op": "resellers"}), "resellers", "partner", &["R1"]),
+        ("partner:R1", json!({"op": "resellers"}), "resellers", "partner", &[]),
+        ("partner:D2", json!({"op": "resellers"}), "resellers", "partner", &[]),
+        ("platform", json!({"op": "quotas"}), "quotas", "quota", &["QD1", "QR1", "QPD1", "QPR1"]),
+        ("partner:D1", json!({"op": "quotas"}), "quotas", "quota", &["QD1", "QR1", "QPD1", "QPR1"]),
+        ("partner:D1", json!({"op": "quotas", "kind": "pickup_voucher"}), "quotas", "quota", &["QPD1", "QPR1"]),
+        ("partner:D1", json!({"op": "quotas", "parent_quota": "QD1"}), "quotas", "quota", &["QR1"]),
+        ("partner:D1", json!({"op": "quotas", "partner": "D1", "parent_quota": "QD1"}), "quotas", "quota", &[]),
+        ("partner:D1", json!({"op": "quotas", "partner": "R1", "parent_quota": "QD1"}), "quotas", "quota", &["QR1"]),
+        ("partner:R1", json!({"op": "quotas"}), "quotas", "quota", &["QR1", "QPR1"]),
+        ("operator:R1_FIN", json!({"op": "quotas"}), "quotas", "quota", &["QR1", "QPR1"]),
+        ("partner:D2", json!({"op": "quotas"}), "quotas", "quota", &[]),
+        ("platform", json!({"op": "coupons"}), "coupons", "coupon", &["K1"]),
+        ("partner:D1", json!({"op": "coupons"}), "coupons", "coupon", &["K1"]),
+        ("partner:R1", json!({"op": "coupons"}), "coupons", "coupon", &["K1"]),
+        ("customer:C2", json!({"op": "coupons"}), "coupons", "coupon", &["K1"]),
+        ("customer:C2", json!({"op": "coupons", "kind": "pickup_voucher"}), "coupons", "coupon", &[]),
+        ("customer:C3", json!({"op": "coupons"}), "coupons", "coupon", &[]),
+        ("partner:D2", json!({"op": "coupons"}), "coupons", "coupon", &[]),
+        ("platform", json!({"op": "operators", "limit": 100}), "operators", "operator", all_operators),
+        ("partner:R1", json!({"op": "operators"}), "operators", "operator", r1_operators),
+        ("operator:R1_ADMIN", json!({"op": "operators"}), "operators", "operator", r1_operators),
+        ("partner:D1", json!({"op": "operators"}), "operators", "operator", &[]),
+        ("partner:D1", json!({"op": "operators", "partner": "R1"}), "operators", "operator", r1_operators),
+        ("partner:D2", json!({"op": "operators"}), "operators", "operator", &["D2_ADMIN"]),
+        ("operator:D2_ADMIN", json!({"op": "operators"}), "operators", "operator", &["D2_ADMIN"]),
+    ];
+    let mut failures = Vec::new();
+    for (actor, fields, key, field, wanted) in cases {
+        let mut request = fields.clone();
+        request["actor"] = json!(actor);
+        request["at"] = json!(CASE_AT);
+        let response = f.send(request.clone());
+        let wanted = set(wanted);
+        match listed(&response, key, field) {
+            Some(shown) if shown == wanted && response["result"]["total_count"] == wanted.len() => {}
+            _ => failures.push(format!("{request}: {response}, expected {wanted:?}")),
+        }
+    }
+    // coupon_records: one row per movement, on the account it concerns.
+    let records: &[(&str, Value, &[(&str, &str)])] = &[
+        ("partner:R1", json!({"op": "coupon_records"}), &[("issue_quota", "QR1"), ("issue_coupon", "QR1"), ("issue_quota", "QPR1")]),
+        ("customer:C2", json!({"op": "coupon_records"}), &[("issue_coupon", "QR1")]),
+        ("customer:C3", json!({"op": "coupon_records"}), &[]),
+        ("partner:D2", json!({"op": "coupon_records"}), &[]),
+        (
+            "partner:D1",
+            json!({"op": "coupon_records", "operation": "issue_quota"}),
+            &[("issue_quota", "QD1"), ("issue_quota", "QR1"), ("issue_quota", "QPD1"), ("issue_quota", "QPR1")],
+        ),
+    ];
+    for (actor, fields, wanted) in records {
+        let mut request = fields.clone();
+        request["actor"] = json!(actor);
+        request["at"] = json!(CASE_AT);
+        let response = f.send(request.clone());
+        let shown: Option<Vec<(String, String)>> = response["result"]["records"].as_array().map(|rows| {
+            rows.iter()
+                .map(|row| (row["operation"].as_str().unwrap_or("?").to_owned(), row["quota"].as_str().unwrap_or("?").to_owned()))
+                .collect()
+        });
+        let wanted: Vec<(String, String)> =
+            wanted.iter().map(|(operation, quota)| ((*operation).to_owned(), (*quota).to_owned())).collect();
+        if shown.as_ref() != Some(&wanted) {
+            failures.push(format!("{request}: {response}, expected {wanted:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} v2 listings disagree with SPEC 4:\n{}", failures.len(), failures.join("\n"));
 }
