@@ -141,6 +141,8 @@ pub enum CouponKind {
     Voucher,
     /// `cash_coupon`: only for whitelisted customers.
     CashCoupon,
+    /// (v2) 提货券: pays at most a ratio of each order it applies to.
+    PickupVoucher,
 }
 
 impl CouponKind {
@@ -148,6 +150,7 @@ impl CouponKind {
         match self {
             CouponKind::Voucher => "voucher",
             CouponKind::CashCoupon => "cash_coupon",
+            CouponKind::PickupVoucher => "pickup_voucher",
         }
     }
 }
@@ -175,6 +178,8 @@ pub enum Command {
         customer: String,
         partner: Option<String>,
         association: Option<Association>,
+        name: Option<String>,
+        external_id: Option<String>,
     },
     Associate {
         customer: String,
@@ -217,8 +222,9 @@ pub enum Command {
         partner: String,
         kind: CouponKind,
         amount: i128,
-        valid_from: i64,
-        valid_until: i64,
+        /// (v2) A distributor may leave the window out: its source quota's.
+        valid_from: Option<i64>,
+        valid_until: Option<i64>,
         from_quota: Option<String>,
     },
     ReclaimQuota {
@@ -235,6 +241,8 @@ pub enum Command {
         valid_from: Option<i64>,
         valid_until: Option<i64>,
         services: Option<Vec<String>>,
+        ratio: Option<i128>,
+        order_kinds: Option<Vec<&'static str>>,
     },
     ReclaimCoupon {
         coupon: String,
@@ -251,7 +259,19 @@ pub enum Command {
     PayOrder {
         order: String,
         coupons: Vec<String>,
+        discount: Option<String>,
         partner_pays: bool,
+    },
+    GrantDiscount {
+        discount: String,
+        customer: String,
+        ratio: i128,
+        services: Option<Vec<String>>,
+        valid_from: i64,
+        valid_until: i64,
+    },
+    RevokeDiscount {
+        discount: String,
     },
     CancelOrder {
         order: String,
@@ -292,7 +312,7 @@ pub enum Command {
     RequestInvoice {
         invoice: String,
         party: Party,
-        amount: i128,
+        basis: InvoiceBasis,
     },
     ReturnInvoice {
         invoice: String,
@@ -319,6 +339,15 @@ pub enum Command {
         order: String,
         reason: String,
     },
+}
+
+/// (v2) What an invoice is requested by: an amount, billing cycles or bills.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InvoiceBasis {
+    Amount(i128),
+    /// `YYYY-MM`, as written (distinct).
+    Cycles(Vec<String>),
+    Bills(Vec<String>),
 }
 
 /// What the ledger must answer to one line.
@@ -389,6 +418,8 @@ struct PartnerInfo {
 #[derive(Clone, Debug)]
 struct CustomerInfo {
     link: Option<(String, Association)>,
+    /// (v2) The partner platform's own account id, unique among the customers of one partner.
+    external_id: Option<String>,
     whitelisted: bool,
     /// The customer manager: `(previous, current, from)`, the previous one in force before `from`
     /// (the next UTC+8 day after the assignment, docs/decisions.md).
@@ -457,6 +488,10 @@ struct Coupon {
     valid_from: i64,
     valid_until: i64,
     services: Option<Vec<String>>,
+    /// (v2) A pickup voucher's ratio, in hundredths.
+    ratio: Option<i128>,
+    /// (v2) The order kinds a pickup voucher pays (`None`: all).
+    order_kinds: Option<Vec<&'static str>>,
     end: CouponEnd,
     remaining: i128,
     seq: u64,
@@ -474,6 +509,12 @@ impl Coupon {
             CouponEnd::Live if at < self.valid_from => "inactive",
             CouponEnd::Live => "usable",
         }
+    }
+
+    /// SPEC 3: whether it pays (part of) `order` in `pay_order`: it covers the order's service and,
+    /// (v2) for a pickup voucher, allows the order's kind.
+    fn applies(&self, order: &Order) -> bool {
+        self.covers(order.service.as_ref()) && self.order_kinds.as_ref().is_none_or(|kinds| kinds.contains(&order.kind))
     }
 
     /// SPEC 3: `services` limits what the coupon pays for; absent means any service.
@@ -597,6 +638,33 @@ struct Invoice {
     at: i64,
 }
 
+/// (v2) A business discount (商务折扣).
+#[derive(Clone, Debug)]
+struct Discount {
+    customer: String,
+    /// The share of the official price to pay, in hundredths.
+    ratio: i128,
+    services: Option<Vec<String>>,
+    valid_from: i64,
+    valid_until: i64,
+    revoked: bool,
+}
+
+impl Discount {
+    fn covers(&self, service: Option<&String>) -> bool {
+        match (&self.services, service) {
+            (None, _) => true,
+            (Some(services), Some(service)) => services.contains(service),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// `floor_fen(fen × hundredths / 100)`.
+fn ratio_of(fen: i128, ratio: i128) -> i128 {
+    fen * ratio / 100
+}
+
 /// Everything a command can change.
 #[derive(Clone, Debug, Default)]
 struct Books {
@@ -616,6 +684,7 @@ struct Books {
     bills: HashMap<String, Bill>,
     withdrawals: HashMap<String, Withdrawal>,
     invoices: HashMap<String, Invoice>,
+    discounts: HashMap<String, Discount>,
     records: Vec<Record>,
 }
 
@@ -789,6 +858,12 @@ fn intrinsic(check: &Check<'_>, command: &Command) -> Outcome<()> {
         // docs/decisions.md: the platform gives no `from_quota` (a distributor must, but whether
         // the actor is a distributor depends on the books: see `issue_quota`).
         Command::IssueQuota { from_quota: Some(_), .. } if *check.actor == Party::Platform => Err("invalid_request"),
+        // docs/decisions.md (v2): the platform must give both ends of the window.
+        Command::IssueQuota { valid_from, valid_until, .. }
+            if *check.actor == Party::Platform && (valid_from.is_none() || valid_until.is_none()) =>
+        {
+            Err("invalid_request")
+        }
         // docs/decisions.md: a `pay_deadline` before the order's time is `invalid_request`.
         Command::PlaceOrders { pay_deadline: Some(deadline), .. } if *deadline < check.at => Err("invalid_request"),
         _ => Ok(()),
@@ -954,8 +1029,8 @@ impl Books {
         };
         match command {
             Command::RegisterPartner { partner, kind, parent } => self.register_partner(check, partner, *kind, parent.as_deref()),
-            Command::RegisterCustomer { customer, partner, association } => {
-                self.register_customer(check, customer, partner.as_deref(), *association)
+            Command::RegisterCustomer { customer, partner, association, external_id, .. } => {
+                self.register_customer(check, customer, partner.as_deref(), *association, external_id.as_deref())
             }
             Command::Associate { customer, partner, association } => self.associate(check, customer, partner, *association),
             Command::Recharge { party, amount } => self.recharge(check, party, *amount),
@@ -970,15 +1045,21 @@ impl Books {
             }
             Command::ReclaimQuota { quota } => self.reclaim_quota(check, quota),
             Command::WhitelistCustomer { customer } => self.whitelist_customer(check, customer),
-            Command::IssueCoupon { coupon, quota, customer, face_value, valid_from, valid_until, services } => {
-                self.issue_coupon(check, coupon, quota, customer, *face_value, (*valid_from, *valid_until), services)
+            Command::IssueCoupon { coupon, quota, customer, face_value, valid_from, valid_until, services, ratio, order_kinds } => {
+                self.issue_coupon(check, coupon, quota, customer, *face_value, (*valid_from, *valid_until), services, (*ratio, order_kinds))
             }
             Command::ReclaimCoupon { coupon } => self.reclaim_coupon(check, coupon),
             Command::ExpireCoupons => self.expire_coupons(check),
             Command::PlaceOrders { combined, customer, lines, pay_deadline } => {
                 self.place_orders(check, combined.as_deref(), customer, lines, *pay_deadline)
             }
-            Command::PayOrder { order, coupons, partner_pays } => self.pay_order(check, order, coupons, *partner_pays),
+            Command::PayOrder { order, coupons, discount, partner_pays } => {
+                self.pay_order(check, order, coupons, discount.as_deref(), *partner_pays)
+            }
+            Command::GrantDiscount { discount, customer, ratio, services, valid_from, valid_until } => {
+                self.grant_discount(check, discount, customer, *ratio, services, (*valid_from, *valid_until))
+            }
+            Command::RevokeDiscount { discount } => self.revoke_discount(check, discount),
             Command::CancelOrder { order } => self.cancel_order(check, order),
             Command::Unsubscribe { order, refund } => self.unsubscribe(check, order, *refund),
             Command::Consume { customer, amount, erase, service } => self.consume(check, customer, *amount, *erase, service.as_ref()),
@@ -988,7 +1069,7 @@ impl Books {
             Command::DeleteWithdrawal { withdrawal } => self.delete_withdrawal(check, withdrawal),
             Command::Unbind { customer } => self.change_association(check, customer, None),
             Command::SwitchAssociation { customer, association } => self.change_association(check, customer, Some(*association)),
-            Command::RequestInvoice { invoice, party, amount } => self.request_invoice(check, invoice, party, *amount),
+            Command::RequestInvoice { invoice, party, basis } => self.request_invoice(check, invoice, party, basis),
             Command::ReturnInvoice { invoice } => self.return_invoice(check, invoice),
             Command::RegisterOperator { operator, partner, roles } => self.register_operator(check, operator, partner, roles),
             Command::SetOperatorRoles { operator, roles } => self.set_operator_roles(check, operator, roles),
@@ -1022,6 +1103,7 @@ impl Books {
         customer: &str,
         partner: Option<&str>,
         association: Option<Association>,
+        external_id: Option<&str>,
     ) -> Outcome<Value> {
         match partner {
             Some(partner) => {
@@ -1035,10 +1117,27 @@ impl Books {
         if self.id_taken(customer) {
             return Err("already_exists");
         }
+        // docs/decisions.md (v2): external ids are unique among the customers of one partner
+        // (customers without a partner form one group).
+        if let Some(external_id) = external_id
+            && self.external_id_taken(partner, external_id)
+        {
+            return Err("already_exists");
+        }
         check.in_time()?;
         let link = partner.map(|partner| (partner.to_owned(), association.unwrap_or(Association::Resale)));
-        self.customers.insert(customer.to_owned(), CustomerInfo { link, whitelisted: false, manager: None });
+        self.customers.insert(
+            customer.to_owned(),
+            CustomerInfo { link, external_id: external_id.map(str::to_owned), whitelisted: false, manager: None },
+        );
         Ok(json!({"customer": customer}))
+    }
+
+    /// Whether a customer of `partner` (none: of no partner) already carries `external_id`.
+    fn external_id_taken(&self, partner: Option<&str>, external_id: &str) -> bool {
+        self.customers.values().any(|info| {
+            info.external_id.as_deref() == Some(external_id) && info.link.as_ref().map(|(partner, _)| partner.as_str()) == partner
+        })
     }
 
     /// SPEC 3 `associate` (v2): zero `allocated`, zero arrears, zero credit used, a credit limit
@@ -1060,6 +1159,13 @@ impl Books {
         self.exists(&customer_party)?;
         self.exists(&Party::Partner(partner.to_owned()))?;
         check.fresh()?;
+        // docs/decisions.md (v2): the new partner's customers may not already use its external id.
+        if let Some(external_id) = self.customers.get(customer).and_then(|info| info.external_id.clone())
+            && self.link(customer).is_none()
+            && self.external_id_taken(Some(partner), &external_id)
+        {
+            return Err("already_exists");
+        }
         if self.link(customer).is_some() {
             return Err("association_state");
         }
@@ -1304,7 +1410,7 @@ impl Books {
         partner: &str,
         kind: CouponKind,
         amount: i128,
-        (valid_from, valid_until): (i64, i64),
+        (valid_from, valid_until): (Option<i64>, Option<i64>),
         from_quota: Option<&str>,
     ) -> Outcome<Value> {
         // The platform issues from `coupon_issuance`; a distributor from a quota of its own
@@ -1334,6 +1440,12 @@ impl Books {
         if self.quotas.contains_key(quota) {
             return Err("already_exists");
         }
+        // docs/decisions.md (v2): a distributor's window defaults to its source quota's (the
+        // platform gives both, see `intrinsic`).
+        let parent_window = source.as_ref().and_then(|id| self.quotas.get(id)).map(|quota| (quota.valid_from, quota.valid_until));
+        let valid_from = valid_from.or(parent_window.map(|window| window.0)).unwrap_or(0);
+        let valid_until = valid_until.or(parent_window.map(|window| window.1)).unwrap_or(0);
+        let window = (valid_from, valid_until);
         match &source {
             None => {
                 if valid_from >= valid_until {
@@ -1360,6 +1472,7 @@ impl Books {
                 self.quota_mut(source_id)?.balance -= amount;
             }
         }
+        let (valid_from, valid_until) = window;
         let record =
             Quota { owner: partner.to_owned(), kind, valid_from, valid_until, source, reclaimed: false, balance: amount, seq: check.seq };
         self.quotas.insert(quota.to_owned(), record);
@@ -1426,8 +1539,15 @@ impl Books {
         face_value: i128,
         (valid_from, valid_until): (Option<i64>, Option<i64>),
         services: &Option<Vec<String>>,
+        (ratio, order_kinds): (Option<i128>, &Option<Vec<&'static str>>),
     ) -> Outcome<Value> {
         let source = self.quotas.get(quota).cloned().ok_or("not_found")?;
+        // docs/decisions.md (v2): `ratio` is required for a pickup voucher, `ratio` and
+        // `order_kinds` refused for other kinds, right after the quota is found.
+        let pickup = source.kind == CouponKind::PickupVoucher;
+        if pickup != ratio.is_some() || (!pickup && order_kinds.is_some()) {
+            return Err("invalid_request");
+        }
         let owner = Party::Partner(source.owner.clone());
         let parent = self.parent(&source.owner).map(|parent| Party::Partner(parent.to_owned()));
         if *check.actor != owner && Some(check.actor) != parent.as_ref() {
@@ -1471,6 +1591,8 @@ impl Books {
             valid_from,
             valid_until,
             services: services.clone(),
+            ratio,
+            order_kinds: order_kinds.clone(),
             end: CouponEnd::Live,
             remaining: face_value,
             seq: check.seq,
@@ -1580,7 +1702,7 @@ impl Books {
         Ok((order.customer.clone(), order.combined.is_some(), vec![id.to_owned()]))
     }
 
-    fn pay_order(&mut self, check: &Check<'_>, id: &str, coupons: &[String], partner_pays: bool) -> Outcome<Value> {
+    fn pay_order(&mut self, check: &Check<'_>, id: &str, coupons: &[String], discount: Option<&str>, partner_pays: bool) -> Outcome<Value> {
         let (customer, member_alone, orders) = self.resolve(id)?;
         let customer_party = Party::Customer(customer.clone());
         // docs/decisions.md: the customer pays itself; with `payer: partner`, a partner that
@@ -1599,6 +1721,11 @@ impl Books {
         if coupons.iter().any(|coupon| !self.coupons.contains_key(coupon)) {
             return Err("not_found");
         }
+        // docs/decisions.md (v2): an unknown discount is `not_found`.
+        let discount = match discount {
+            Some(id) => Some(self.discounts.get(id).cloned().ok_or("not_found")?),
+            None => None,
+        };
         check.fresh()?;
         if member_alone {
             return Err("use_combined_order_id");
@@ -1620,10 +1747,16 @@ impl Books {
         }
         for coupon in coupons {
             let record = self.coupons.get(coupon).ok_or("not_found")?;
-            let covers = orders.iter().any(|order| self.orders.get(order).is_some_and(|order| record.covers(order.service.as_ref())));
+            let covers = orders.iter().any(|order| self.orders.get(order).is_some_and(|order| record.applies(order)));
             if record.customer != customer || record.status(check.at) != "usable" || !covers {
                 return Err("coupon_not_usable");
             }
+        }
+        // docs/decisions.md (v2): another customer's, outside its window or revoked.
+        if let Some(discount) = &discount
+            && (discount.customer != customer || discount.revoked || check.at < discount.valid_from || check.at >= discount.valid_until)
+        {
+            return Err("discount_not_usable");
         }
         check.in_time()?;
         // SPEC 5 (v2): a partner-paid bill of a referral customer is the customer's to invoice.
@@ -1636,12 +1769,21 @@ impl Books {
         let mut paid = Vec::with_capacity(orders.len());
         for order_id in &orders {
             let order = self.orders.get(order_id).cloned().ok_or("not_found")?;
-            let mut need = order.amount;
-            let mut payment = Payment { due: order.amount, ..Payment::default() };
+            // SPEC 3 (v2): a discount covering the order's service makes it due at
+            // `amount - floor_fen(amount × (1 - ratio))`.
+            let due = match &discount {
+                Some(discount) if discount.covers(order.service.as_ref()) => order.amount - ratio_of(order.amount, 100 - discount.ratio),
+                _ => order.amount,
+            };
+            let mut need = due;
+            let mut payment = Payment { due, discount: order.amount - due, ..Payment::default() };
             for coupon in coupons {
                 let Some(record) = self.coupons.get_mut(coupon) else { continue };
-                let take = need.min(record.remaining);
-                if record.covers(order.service.as_ref()) && take > 0 {
+                // SPEC 3 (v2): a pickup voucher pays at most `floor_fen(ratio × amount)` of an
+                // order it applies to.
+                let cap = record.ratio.map_or(need, |ratio| ratio_of(order.amount, ratio));
+                let take = need.min(record.remaining).min(cap);
+                if record.applies(&order) && take > 0 {
                     record.remaining -= take;
                     self.coupon_redeemed += take;
                     need -= take;
@@ -1673,8 +1815,8 @@ impl Books {
                 payer: payer.clone(),
                 owner: owner.clone(),
                 order: Some(order_id.clone()),
-                amount: order.amount,
-                discount: 0,
+                amount: due,
+                discount: order.amount - due,
                 coupon: payment.coupon,
                 allocated: payment.allocated,
                 cash: payment.cash,
@@ -1708,6 +1850,45 @@ impl Books {
             }));
         }
         Ok(json!({"paid": paid}))
+    }
+
+    /// SPEC 3 (v2) `grant_discount`: the platform's.
+    fn grant_discount(
+        &mut self,
+        check: &Check<'_>,
+        id: &str,
+        customer: &str,
+        ratio: i128,
+        services: &Option<Vec<String>>,
+        (valid_from, valid_until): (i64, i64),
+    ) -> Outcome<Value> {
+        check.platform_only()?;
+        self.exists(&Party::Customer(customer.to_owned()))?;
+        check.fresh()?;
+        if self.discounts.contains_key(id) {
+            return Err("already_exists");
+        }
+        if valid_from >= valid_until {
+            return Err("invalid_validity");
+        }
+        check.in_time()?;
+        let discount =
+            Discount { customer: customer.to_owned(), ratio, services: services.clone(), valid_from, valid_until, revoked: false };
+        self.discounts.insert(id.to_owned(), discount);
+        Ok(json!({"discount": id}))
+    }
+
+    /// SPEC 3 (v2) `revoke_discount`: revoking a revoked discount is `discount_not_usable`.
+    fn revoke_discount(&mut self, check: &Check<'_>, id: &str) -> Outcome<Value> {
+        check.platform_only()?;
+        let discount = self.discounts.get_mut(id).ok_or("not_found")?;
+        check.fresh()?;
+        if discount.revoked {
+            return Err("discount_not_usable");
+        }
+        check.in_time()?;
+        discount.revoked = true;
+        Ok(json!({"discount": id, "revoked": true}))
     }
 
     fn cancel_order(&mut self, check: &Check<'_>, id: &str) -> Outcome<Value> {
@@ -2025,6 +2206,15 @@ impl Books {
         if self.open_partner_payment(customer, check.at) {
             return Err("association_blocked");
         }
+        // SPEC 3 and docs/decisions.md (v2): a usable pickup voucher is never reclaimed
+        // automatically: it blocks unbinding and switching to referral.
+        if target != Some(Association::Resale)
+            && self.coupons.values().any(|coupon| {
+                coupon.customer == customer && coupon.kind == CouponKind::PickupVoucher && coupon.status(check.at) == "usable"
+            })
+        {
+            return Err("association_blocked");
+        }
         check.in_time()?;
         let reclaims = match target {
             None => current == Association::Resale,
@@ -2085,9 +2275,16 @@ impl Books {
         items.into_iter().map(|(_, id, bill)| (id.clone(), bill.at, bill.invoiceable - bill.invoiced)).collect()
     }
 
-    fn request_invoice(&mut self, check: &Check<'_>, id: &str, party: &Party, amount: i128) -> Outcome<Value> {
+    fn request_invoice(&mut self, check: &Check<'_>, id: &str, party: &Party, basis: &InvoiceBasis) -> Outcome<Value> {
         self.scope(check.actor, party)?;
         self.exists(party)?;
+        // docs/decisions.md (v2): a named bill the party does not own (or that does not exist)
+        // is `not_found`, at the existence rank.
+        if let InvoiceBasis::Bills(bills) = basis
+            && bills.iter().any(|bill| self.bills.get(bill).is_none_or(|record| record.owner != *party))
+        {
+            return Err("not_found");
+        }
         check.fresh()?;
         if self.invoices.contains_key(id) {
             return Err("already_exists");
@@ -2095,8 +2292,30 @@ impl Books {
         if self.balances_of(party).arrears > 0 {
             return Err("debt_outstanding");
         }
+        if let InvoiceBasis::Bills(bills) = basis
+            && bills.iter().any(|bill| self.bills.get(bill).is_some_and(|record| record.invoiceable == record.invoiced))
+        {
+            return Err("already_invoiced");
+        }
         check.in_time()?;
-        let matched = match_invoice(self.invoiceable_items(party), amount)?;
+        let matched = match basis {
+            InvoiceBasis::Amount(amount) => match_invoice(self.invoiceable_items(party), *amount)?,
+            InvoiceBasis::Cycles(cycles) => self
+                .invoiceable_items(party)
+                .into_iter()
+                .filter(|(_, at, _)| cycles.contains(&cycle(*at)))
+                .map(|(bill, _, left)| (bill, left))
+                .collect(),
+            InvoiceBasis::Bills(bills) => bills
+                .iter()
+                .filter_map(|bill| self.bills.get(bill).map(|record| (bill.clone(), record.invoiceable - record.invoiced)))
+                .collect(),
+        };
+        let amount: i128 = matched.iter().map(|(_, part)| part).sum();
+        // SPEC 3 (v2): by cycles or bills, a sum <= 0 is `exceeds_invoiceable`.
+        if amount <= 0 {
+            return Err("exceeds_invoiceable");
+        }
         for (bill, part) in &matched {
             if let Some(record) = self.bills.get_mut(bill) {
                 record.invoiced += part;
@@ -3151,6 +3370,82 @@ impl Fields {
         if present && id.is_none() { None } else { Some(id) }
     }
 
+    /// (v2) A ratio: `"0.01"` to `"1"`, at most 2 places, in hundredths (`invalid_amount`
+    /// otherwise, like an amount).
+    fn ratio(&mut self, name: &str, required: bool) -> Option<i128> {
+        match self.take(name) {
+            None => {
+                if required {
+                    self.flag(0);
+                }
+                None
+            }
+            Some(Value::String(text)) => {
+                let ratio = parse_amount(&text).filter(|ratio| (1..=100).contains(ratio));
+                if ratio.is_none() {
+                    self.flag(2);
+                }
+                ratio
+            }
+            Some(_) => {
+                self.flag(2);
+                None
+            }
+        }
+    }
+
+    /// (v2) `order_kinds`: a non-empty list of distinct order kinds.
+    fn order_kinds(&mut self, name: &str) -> Option<Vec<&'static str>> {
+        let items = match self.take(name)? {
+            Value::Array(items) if !items.is_empty() => items,
+            _ => {
+                self.flag(0);
+                return None;
+            }
+        };
+        let mut kinds: Vec<&'static str> = Vec::new();
+        for item in items {
+            match ORDER_KINDS.iter().find(|(name, _)| item.as_str() == Some(name)) {
+                Some((_, kind)) if !kinds.contains(kind) => kinds.push(kind),
+                _ => {
+                    self.flag(0);
+                    return None;
+                }
+            }
+        }
+        Some(kinds)
+    }
+
+    /// (v2) `cycles`: 1 to 12 distinct `YYYY-MM`.
+    fn cycles(&mut self, name: &str) -> Option<Vec<String>> {
+        let items = match self.take(name)? {
+            Value::Array(items) if (1..=CYCLES_MAX).contains(&items.len()) => items,
+            _ => {
+                self.flag(0);
+                return None;
+            }
+        };
+        let mut cycles: Vec<String> = Vec::new();
+        for item in items {
+            let valid = item.as_str().is_some_and(|text| {
+                let bytes = text.as_bytes();
+                bytes.len() == 7
+                    && bytes[4] == b'-'
+                    && text[..4].bytes().all(|byte| byte.is_ascii_digit())
+                    && text[5..].bytes().all(|byte| byte.is_ascii_digit())
+                    && (1..=12).contains(&text[5..].parse::<u32>().unwrap_or(0))
+            });
+            match item.as_str() {
+                Some(text) if valid && !cycles.iter().any(|cycle| cycle == text) => cycles.push(text.to_owned()),
+                _ => {
+                    self.flag(0);
+                    return None;
+                }
+            }
+        }
+        Some(cycles)
+    }
+
     /// Unknown fields are `invalid_request`.
     fn finish(&mut self) {
         if !self.map.is_empty() {
@@ -3163,13 +3458,33 @@ const KINDS: [(&str, Kind); 3] =
     [("solution_provider", Kind::SolutionProvider), ("distributor", Kind::Distributor), ("reseller", Kind::Reseller)];
 const ASSOCIATIONS: [(&str, Association); 2] = [("resale", Association::Resale), ("referral", Association::Referral)];
 const DIRECTIONS: [(&str, bool); 2] = [("compensate", false), ("deduct", true)];
-const COUPON_KINDS: [(&str, CouponKind); 2] = [("voucher", CouponKind::Voucher), ("cash_coupon", CouponKind::CashCoupon)];
+const COUPON_KINDS: [(&str, CouponKind); 3] =
+    [("voucher", CouponKind::Voucher), ("cash_coupon", CouponKind::CashCoupon), ("pickup_voucher", CouponKind::PickupVoucher)];
 const ORDER_KINDS: [(&str, &str); 3] = [("new", "new"), ("renew", "renew"), ("change", "change")];
 const PAYERS: [(&str, bool); 2] = [("customer", false), ("partner", true)];
 const ROLES: [(&str, OperatorRole); 3] =
     [("admin", OperatorRole::Admin), ("finance", OperatorRole::Finance), ("customer_manager", OperatorRole::CustomerManager)];
-const QUERY_OPS: [&str; 10] =
-    ["balance", "adjust_records", "statement", "order", "orders", "bills", "withdrawals", "invoiceable", "invoice", "consumption_summary"];
+const QUERY_OPS: [&str; 16] = [
+    "balance",
+    "adjust_records",
+    "statement",
+    "order",
+    "orders",
+    "bills",
+    "withdrawals",
+    "invoiceable",
+    "invoice",
+    "consumption_summary",
+    "customers",
+    "resellers",
+    "quotas",
+    "coupons",
+    "coupon_records",
+    "operators",
+];
+const CYCLES_MAX: usize = 12;
+const INVOICE_BILLS_MAX: usize = 100;
+const NAME_LENGTH_MAX: usize = 64;
 
 fn decode(request: &Value) -> Result<Decoded, &'static str> {
     let Value::Object(map) = request else { return Err("invalid_request") };
@@ -3215,7 +3530,13 @@ fn decode_command(op: &str, fields: &mut Fields, top_level: bool) -> Option<Comm
             if association.is_some() && !partner_given {
                 fields.flag(0);
             }
-            Some(Command::RegisterCustomer { customer: customer?, partner, association })
+            // docs/decisions.md (v2): `name` 1 to 64 characters, `external_id` an id.
+            let name = fields.string("name", false);
+            if name.as_ref().is_some_and(|name| name.is_empty() || name.chars().count() > NAME_LENGTH_MAX) {
+                fields.flag(0);
+            }
+            let external_id = fields.id("external_id", false, false);
+            Some(Command::RegisterCustomer { customer: customer?, partner, association, name, external_id })
         }
         "associate" => {
             let customer = fields.id("customer", true, true);
@@ -3266,16 +3587,16 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             let partner = fields.id("partner", true, true);
             let kind = fields.choice("kind", true, &COUPON_KINDS);
             let amount = fields.amount("amount", false);
-            let valid_from = fields.required_time("valid_from");
-            let valid_until = fields.required_time("valid_until");
+            let valid_from = fields.time("valid_from");
+            let valid_until = fields.time("valid_until");
             let from_quota = fields.id("from_quota", false, false);
             Some(Command::IssueQuota {
                 quota: quota?,
                 partner: partner?,
                 kind: kind?,
                 amount: amount?,
-                valid_from: valid_from?,
-                valid_until: valid_until?,
+                valid_from,
+                valid_until,
                 from_quota,
             })
         }
@@ -3289,6 +3610,8 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             let valid_from = fields.time("valid_from");
             let valid_until = fields.time("valid_until");
             let services = fields.id_list("services", 1, SERVICES_MAX);
+            let ratio = fields.ratio("ratio", false);
+            let order_kinds = fields.order_kinds("order_kinds");
             Some(Command::IssueCoupon {
                 coupon: coupon?,
                 quota: quota?,
@@ -3297,6 +3620,8 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
                 valid_from,
                 valid_until,
                 services,
+                ratio,
+                order_kinds,
             })
         }
         "reclaim_coupon" => Some(Command::ReclaimCoupon { coupon: fields.id("coupon", true, false)? }),
@@ -3323,13 +3648,16 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             let coupons_given = matches!(fields.map.get("coupons"), Some(Value::Array(items)) if !items.is_empty());
             let coupons = fields.id_list("coupons", 0, PAYMENT_COUPONS_MAX).unwrap_or_default();
             let partner_pays = fields.choice("payer", false, &PAYERS).unwrap_or(false);
-            // SPEC 3: a partner payer uses no coupons. The request alone says so, whatever the
-            // coupon ids are: structural, so `invalid_request` first (SPEC 2.2), for a group
-            // before any member runs.
-            if partner_pays && coupons_given {
+            let discount_given = fields.map.get("discount").is_some_and(|value| !value.is_null());
+            let discount = fields.id("discount", false, false);
+            // SPEC 3: a partner payer uses no coupons (v2: nor a discount), and a payment uses
+            // either coupons or a discount. The request alone says so, whatever the ids are:
+            // structural, so `invalid_request` first (SPEC 2.2), for a group before any member
+            // runs.
+            if (partner_pays && (coupons_given || discount_given)) || (coupons_given && discount_given) {
                 fields.flag(0);
             }
-            Some(Command::PayOrder { order: order?, coupons, partner_pays })
+            Some(Command::PayOrder { order: order?, coupons, discount, partner_pays })
         }
         "cancel_order" => Some(Command::CancelOrder { order: fields.id("order", true, false)? }),
         "unsubscribe" => {
@@ -3344,17 +3672,50 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             let (amount, erase) = amount?;
             Some(Command::Consume { customer: customer?, amount, erase, service })
         }
-        "request_withdrawal" | "request_invoice" => {
-            let id = fields.id(if op == "request_withdrawal" { "withdrawal" } else { "invoice" }, true, false);
+        "request_withdrawal" => {
+            let id = fields.id("withdrawal", true, false);
             let party = fields.member("party");
             let amount = fields.amount("amount", false);
-            let (id, party, amount) = (id?, party?, amount?);
-            Some(if op == "request_withdrawal" {
-                Command::RequestWithdrawal { withdrawal: id, party, amount }
+            Some(Command::RequestWithdrawal { withdrawal: id?, party: party?, amount: amount? })
+        }
+        "request_invoice" => {
+            let id = fields.id("invoice", true, false);
+            let party = fields.member("party");
+            // SPEC 3 (v2): exactly one of `amount`, `cycles`, `bills`.
+            let given =
+                ["amount", "cycles", "bills"].iter().filter(|name| fields.map.get(**name).is_some_and(|value| !value.is_null())).count();
+            if given != 1 {
+                fields.flag(0);
+            }
+            let basis = if fields.map.get("cycles").is_some_and(|value| !value.is_null()) {
+                fields.cycles("cycles").map(InvoiceBasis::Cycles)
+            } else if fields.map.get("bills").is_some_and(|value| !value.is_null()) {
+                fields.id_list("bills", 1, INVOICE_BILLS_MAX).map(InvoiceBasis::Bills)
             } else {
-                Command::RequestInvoice { invoice: id, party, amount }
+                fields.amount("amount", false).map(InvoiceBasis::Amount)
+            };
+            for name in ["amount", "cycles", "bills"] {
+                fields.take(name);
+            }
+            Some(Command::RequestInvoice { invoice: id?, party: party?, basis: basis? })
+        }
+        "grant_discount" => {
+            let discount = fields.id("discount", true, false);
+            let customer = fields.id("customer", true, true);
+            let ratio = fields.ratio("ratio", true);
+            let services = fields.id_list("services", 1, SERVICES_MAX);
+            let valid_from = fields.required_time("valid_from");
+            let valid_until = fields.required_time("valid_until");
+            Some(Command::GrantDiscount {
+                discount: discount?,
+                customer: customer?,
+                ratio: ratio?,
+                services,
+                valid_from: valid_from?,
+                valid_until: valid_until?,
             })
         }
+        "revoke_discount" => Some(Command::RevokeDiscount { discount: fields.id("discount", true, false)? }),
         "approve_withdrawal" => Some(Command::ApproveWithdrawal { withdrawal: fields.id("withdrawal", true, false)? }),
         "reject_withdrawal" => {
             let withdrawal = fields.id("withdrawal", true, false);
