@@ -69,6 +69,7 @@ fn demo_is_clean_deterministic_and_verifiable() {
         "On-demand usage and debt",
         "Withdrawals",
         "Invoices",
+        "Pickup vouchers, discounts and invoices",
     ] {
         assert!(first.contains(section), "section {section} missing:\n{first}");
     }
@@ -87,6 +88,8 @@ fn demo_is_clean_deterministic_and_verifiable() {
         "access_denied",
         "already_invoiced",
         "debt_outstanding",
+        "invalid_request",
+        "discount_not_usable",
         "duplicate",
     ] {
         assert!(count(&first, code) > 0, "no {code} in a 300-customer month:\n{first}");
@@ -110,6 +113,13 @@ fn demo_is_clean_deterministic_and_verifiable() {
         "SLA credits to resale customers",
         "redeemed on usage",
         "by resale customers",
+        "customers registered with a name",
+        "pickup vouchers issued",
+        "business discounts granted",
+        "orders paid with a discount",
+        "invoices by amount",
+        "invoices by billing cycle",
+        "invoices by bills",
     ] {
         assert!(count(&first, start) > 0, "no {start} in a 300-customer month:\n{first}");
     }
@@ -127,6 +137,14 @@ fn demo_is_clean_deterministic_and_verifiable() {
         + amount("less credit in use (partners, customers)")
         + amount("less customer debt");
     assert_eq!(parts, amount("= net money in from the bank"), "the money position adds up:\n{first}");
+    // Pickup vouchers pay part of some orders; payable is the official prices less discounts.
+    assert!(amount("pickup vouchers redeemed on orders") > 0, "pickup vouchers on orders:\n{first}");
+    assert_eq!(
+        amount("payments at official prices") - amount("orders paid with a discount"),
+        amount("payable (after discounts)"),
+        "payable = official prices - discounts:\n{first}"
+    );
+    assert!(amount("paid (payable less coupon value)") < amount("payable (after discounts)"), "{first}");
     assert!(line(&first, "throughput:").ends_with("commands/s"), "throughput line:\n{first}");
 
     let second = demo(&db, 7);

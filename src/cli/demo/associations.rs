@@ -93,7 +93,7 @@ impl Demo {
                 return;
             }
             let customer = candidates[self.rng.index(candidates.len())];
-            if !self.model.customers[customer].resale() {
+            if !self.model.customers[customer].resale() || self.model.holds_pickup(customer, self.script.now()) {
                 continue;
             }
             let partner = self.model.customers[customer].partner;
@@ -117,6 +117,7 @@ impl Demo {
         {
             self.unbind(waiting, Expect::Fail("association_blocked"));
         }
+        self.unbind_pickup_holder();
         let candidates: Vec<(usize, usize)> = self
             .settled(Link::Resale)
             .into_iter()
@@ -127,7 +128,7 @@ impl Demo {
                 return;
             }
             let (customer, order) = candidates[self.rng.index(candidates.len())];
-            if !self.model.customers[customer].resale() {
+            if !self.model.customers[customer].resale() || self.model.holds_pickup(customer, self.script.now()) {
                 continue;
             }
             self.unbind(customer, Expect::Ok);

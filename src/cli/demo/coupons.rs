@@ -72,12 +72,22 @@ impl Demo {
         self.send(&actor, command, Expect::Ok, Tag::Coupon { voucher, amount: face_value });
         self.model.quotas[quota].balance -= face_value;
         let valid_until = if promotion { PROMO_UNTIL } else { QUOTA_UNTIL };
-        self.model.coupons.push(Coupon { id, customer, quota, remaining: face_value, services, valid_until, ended: false });
+        self.model.coupons.push(Coupon {
+            id,
+            customer,
+            quota,
+            remaining: face_value,
+            services,
+            valid_until,
+            ended: false,
+            ratio: None,
+            kinds: None,
+        });
         self.model.customers[customer].coupons.push(self.model.coupons.len() - 1);
     }
 
     /// One to three distinct services.
-    fn pick_services(&mut self) -> Vec<&'static str> {
+    pub(super) fn pick_services(&mut self) -> Vec<&'static str> {
         let mut services = SERVICES.to_vec();
         self.rng.shuffle(&mut services);
         services.truncate(self.rng.range(1, 3) as usize);

@@ -27,6 +27,7 @@
 mod associations;
 mod books;
 mod coupons;
+mod discounts;
 mod funds;
 mod invoices;
 mod model;
@@ -48,7 +49,7 @@ mod withdrawals;
 use books::{print_checks, read_books};
 use month::Demo;
 use partner_ledger::{Ledger, Timestamp};
-use report::{print_associations, print_operators, print_partner_payments};
+use report::{print_associations, print_discounts_and_invoices, print_operators, print_partner_payments};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -90,7 +91,9 @@ const OPERATOR_PARTNERS: [(&str, usize); 6] = [("D1", 2), ("D2", 2), ("D3", 1), 
 /// Partners with a credit line from the platform, and its size in yuan.
 const PARTNER_CREDIT: [(&str, i64); 3] = [("S1", 100_000), ("S2", 50_000), ("D3", 200_000)];
 /// The error codes the script provokes on purpose, with what a reader should understand by them.
-const EXPECTED_FAILURES: [(&str, &str); 13] = [
+const EXPECTED_FAILURES: [(&str, &str); 15] = [
+    ("invalid_request", "a payment naming coupons together with a discount"),
+    ("discount_not_usable", "a revoked discount, or another customer's; revoking a revoked discount"),
     ("insufficient_funds", "a payment, allocation or withdrawal above the funds; a recovery beyond allocated; over-invoiced money"),
     ("coupon_not_usable", "a coupon past its validity, or for another service"),
     ("order_expired", "payment after the order's pay deadline"),
@@ -98,11 +101,11 @@ const EXPECTED_FAILURES: [(&str, &str); 13] = [
     ("not_your_customer", "a partner allocating to another partner's customer"),
     ("not_resale_customer", "an allocation to a referral customer; a distributor's referral customer asking for partner payment"),
     ("association_state", "an unassociated customer asking for partner payment"),
-    ("association_blocked", "associating a customer in debt; unbinding one that awaits its partner's payment"),
+    ("association_blocked", "associating a customer in debt; unbinding one that awaits its partner's payment or holds a pickup voucher"),
     ("resale_customer", "a credit line for a resale customer"),
     ("withdrawal_state", "a second withdrawal while one is pending"),
     ("access_denied", "a partner reading a referral customer's balance; a manager outside its customers or roles"),
-    ("already_invoiced", "unsubscribing an order whose bill is already invoiced"),
+    ("already_invoiced", "unsubscribing an order whose bill is already invoiced; invoicing a bill invoiced in full"),
     ("debt_outstanding", "a customer in debt asking for an invoice"),
 ];
 
@@ -160,6 +163,7 @@ pub fn run(db: &Path, customers: u32, seed: u64) -> Result<ExitCode, String> {
     print_orders(&tally);
     print_usage(&tally, &books);
     print_withdrawals_and_invoices(&tally);
+    print_discounts_and_invoices(&demo.model, &tally);
     print_failures(&tally);
     let checked = print_checks(&ledger, &demo.model, &books);
     let lines = demo.script.lines.len() as u64;

@@ -84,6 +84,8 @@ pub(super) struct Partner {
     pub(super) bills: Vec<usize>,
     pub(super) voucher_quota: Option<usize>,
     pub(super) cash_quota: Option<usize>,
+    /// Its pickup-voucher quota (提货券), from the platform.
+    pub(super) pickup_quota: Option<usize>,
     pub(super) admin: Option<usize>,
     pub(super) finance: Option<usize>,
     pub(super) managers: Vec<usize>,
@@ -173,6 +175,10 @@ pub(super) struct Coupon {
     pub(super) valid_until: i64,
     /// Reclaimed or swept: no longer live whatever the time.
     pub(super) ended: bool,
+    /// A pickup voucher's ratio in hundredths: the most it pays of an order it applies to.
+    pub(super) ratio: Option<i64>,
+    /// The order kinds a pickup voucher pays (`None`: all).
+    pub(super) kinds: Option<Vec<&'static str>>,
 }
 
 impl Coupon {
@@ -182,6 +188,43 @@ impl Coupon {
 
     pub(super) fn covers(&self, service: &str) -> bool {
         self.services.as_ref().is_none_or(|services| services.contains(&service))
+    }
+
+    /// Whether it pays for `order` at all: its service and, for a pickup voucher, its kind.
+    pub(super) fn applies(&self, order: &Order) -> bool {
+        self.covers(order.service) && self.kinds.as_ref().is_none_or(|kinds| kinds.contains(&order.kind))
+    }
+
+    /// The most it pays of `order`: `floor_fen(ratio × amount)` for a pickup voucher.
+    pub(super) fn cap(&self, order: &Order) -> i64 {
+        self.ratio.map_or(i64::MAX, |ratio| order.amount * ratio / 100)
+    }
+}
+
+/// A business discount (商务折扣) the platform granted a customer.
+pub(super) struct Discount {
+    pub(super) id: String,
+    pub(super) customer: usize,
+    /// The share of the official price to pay, in hundredths.
+    pub(super) ratio: i64,
+    pub(super) services: Option<Vec<&'static str>>,
+    pub(super) valid_from: i64,
+    pub(super) valid_until: i64,
+    pub(super) revoked: bool,
+}
+
+impl Discount {
+    pub(super) fn usable(&self, customer: usize, at: i64) -> bool {
+        self.customer == customer && !self.revoked && self.valid_from <= at && at < self.valid_until
+    }
+
+    pub(super) fn covers(&self, service: &str) -> bool {
+        self.services.as_ref().is_none_or(|services| services.contains(&service))
+    }
+
+    /// What `order` is due: `amount - floor_fen(amount × (1 - ratio))` when covered.
+    pub(super) fn due(&self, order: &Order) -> i64 {
+        if self.covers(order.service) { order.amount - order.amount * (100 - self.ratio) / 100 } else { order.amount }
     }
 }
 
@@ -205,6 +248,7 @@ pub(super) struct Order {
     pub(super) customer: usize,
     pub(super) amount: i64,
     pub(super) service: &'static str,
+    pub(super) kind: &'static str,
     pub(super) pay_deadline: i64,
     pub(super) status: OrderStatus,
     pub(super) request: Option<Request>,
@@ -212,6 +256,8 @@ pub(super) struct Order {
     pub(super) paid_allocated: i64,
     pub(super) paid_cash: i64,
     pub(super) paid_credit: i64,
+    /// The business discount taken off its official price.
+    pub(super) discount: i64,
     /// The partner whose allocation paid for it (the customer's partner when it paid).
     pub(super) funder: Option<usize>,
     pub(super) bill: Option<usize>,
@@ -235,6 +281,8 @@ pub(super) struct Purchase {
 }
 
 pub(super) struct Bill {
+    /// Its id when the script names it in an invoice by bills: an order's payment bill.
+    pub(super) id: Option<String>,
     pub(super) at: i64,
     pub(super) invoiceable: i64,
     pub(super) invoiced: i64,
@@ -291,6 +339,18 @@ pub(super) struct Model {
     pub(super) bills: Vec<Bill>,
     pub(super) withdrawals: Vec<Withdrawal>,
     pub(super) invoices: Vec<Invoice>,
+    pub(super) discounts: Vec<Discount>,
+    /// Each customer's latest discount.
+    pub(super) discount_of: std::collections::BTreeMap<usize, usize>,
+    /// Pickup-voucher value redeemed on orders and on usage, and orders where the ratio capped it.
+    pub(super) pickup: PickupBooks,
+}
+
+#[derive(Default)]
+pub(super) struct PickupBooks {
+    pub(super) on_orders: i64,
+    pub(super) on_usage: i64,
+    pub(super) capped: u64,
 }
 
 impl Model {
@@ -336,7 +396,7 @@ impl Model {
 
     /// A bill invoiced by `owner`, about `customer` (when it concerns one).
     pub(super) fn add_bill(&mut self, owner: Who, customer: Option<usize>, at: i64, invoiceable: i64) -> usize {
-        self.bills.push(Bill { at, invoiceable, invoiced: 0 });
+        self.bills.push(Bill { id: None, at, invoiceable, invoiced: 0 });
         let bill = self.bills.len() - 1;
         match owner {
             Who::Partner(index) => self.partners[index].bills.push(bill),

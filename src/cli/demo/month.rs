@@ -1,6 +1,7 @@
 //! The month: the generator's state, the path every command takes into the script, and the
 //! calendar: business days, each customer's day, special events and the month end.
 
+use super::invoices::Basis;
 use super::model::{Model, PartnerKind, Purchase, Who};
 use super::rng::Rng;
 use super::script::{Expect, Script, Tag};
@@ -158,7 +159,10 @@ impl Demo {
         if day == LAST_BUSINESS_DAY {
             for partner in 0..self.model.partners.len() {
                 let total = self.model.invoiceable_total(Who::Partner(partner));
-                if total > 0 {
+                // Half the partners invoice the month's billing cycle, the others the amount.
+                if total > 0 && partner % 2 == 0 {
+                    self.request_invoice_by(Who::Partner(partner), Basis::Cycle, day);
+                } else if total > 0 {
                     self.request_invoice(Who::Partner(partner), total, day);
                 }
             }
@@ -204,6 +208,9 @@ impl Demo {
     fn special_events(&mut self, day: u32) {
         let customers = self.model.customers.len();
         match day {
+            3 | 10 => self.grant_discounts(day),
+            5 | 14 => self.issue_pickup_vouchers(day),
+            21 => self.revoke_discount(),
             12 => self.outage(day),
             13 => self.unrecoverable_credits(),
             15 => self.rebalance_managers(),
@@ -301,6 +308,9 @@ impl Demo {
         self.return_invoices(MONTH_END_DAY);
         self.provoke_missing_refusals(MONTH_END_DAY);
         self.provoke_v2_refusals(MONTH_END_DAY);
+        self.provoke_discount_refusals();
+        self.invoice_invoiced_bill(MONTH_END_DAY);
+        self.pickup_reads();
         let mut customers: Vec<usize> = (0..self.model.customers.len()).collect();
         self.rng.shuffle(&mut customers);
         let mut attempts = (customers.len() / 1000).max(2);

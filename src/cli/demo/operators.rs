@@ -114,7 +114,7 @@ impl Demo {
     }
 
     /// A query line: nothing changes, but its answer is checked like a command's.
-    fn query(&mut self, actor: &str, command: Value, expect: Expect, tag: Tag) {
+    pub(super) fn query(&mut self, actor: &str, command: Value, expect: Expect, tag: Tag) {
         if let Expect::Fail(code) = expect {
             *self.refusals.entry(code).or_default() += 1;
         }

@@ -4,6 +4,7 @@
 
 use super::model::{Order, OrderStatus, Purchase, Request, Who};
 use super::month::{By, Demo};
+use super::rules::Means;
 use super::script::{Expect, Tag};
 use super::{DAY, LAST_BUSINESS_DAY, SERVICES, money, time};
 use serde_json::json;
@@ -34,6 +35,7 @@ impl Demo {
                 customer,
                 amount,
                 service,
+                kind,
                 pay_deadline,
                 status: OrderStatus::Pending,
                 request: None,
@@ -41,6 +43,7 @@ impl Demo {
                 paid_allocated: 0,
                 paid_cash: 0,
                 paid_credit: 0,
+                discount: 0,
                 funder: None,
                 bill: None,
                 bill_owner: None,
@@ -79,6 +82,12 @@ impl Demo {
     }
 
     pub(super) fn pay(&mut self, purchase: &Purchase, coupons: &[usize], by: PayBy) -> Expect {
+        self.pay_with(purchase, Means::coupons(coupons), by)
+    }
+
+    /// Pays with coupons or a business discount (`discount`: never with a partner payer).
+    pub(super) fn pay_with(&mut self, purchase: &Purchase, means: Means<'_>, by: PayBy) -> Expect {
+        let coupons = means.coupons;
         let customer = purchase.customer;
         let partner = self.model.customers[customer].partner;
         let (payer, actor) = match by {
@@ -86,8 +95,11 @@ impl Demo {
             PayBy::Partner { by } => (Who::Partner(partner), self.by_party(by)),
         };
         let at = self.script.now();
-        let expect = self.model.pay_expectation(purchase, coupons, payer, at);
+        let expect = self.model.pay_expectation(purchase, means, payer, at);
         let mut command = json!({"op": "pay_order", "order": purchase.id});
+        if let Some(discount) = means.discount {
+            command["discount"] = json!(self.model.discounts[discount].id);
+        }
         if !coupons.is_empty() {
             command["coupons"] = json!(coupons.iter().map(|&coupon| self.model.coupons[coupon].id.as_str()).collect::<Vec<_>>());
         }
@@ -100,7 +112,7 @@ impl Demo {
         let partner = self.model.customers[customer].associated_partner();
         self.send(&actor, command, expect, Tag::Pay { partner, by_partner, after_rejection });
         if expect == Expect::Ok {
-            self.model.apply_payment(purchase, coupons, payer, at);
+            self.model.apply_payment(purchase, means, payer, at);
         }
         expect
     }
@@ -181,6 +193,9 @@ impl Demo {
 
     /// The customer pays itself; `may_ask` when it may still turn to its partner (not after a rejection).
     pub(super) fn pay_self(&mut self, purchase: &Purchase, may_ask: bool) {
+        if self.pay_discounted(purchase) {
+            return;
+        }
         let resale = self.model.customers[purchase.customer].resale();
         let coupons = if resale && self.rng.chance(800) { self.usable_coupons(purchase) } else { Vec::new() };
         // Most customers see they cannot afford it before trying; the others are refused first.
@@ -236,7 +251,7 @@ impl Demo {
             .copied()
             .filter(|&coupon| {
                 let coupon = &self.model.coupons[coupon];
-                coupon.usable(now) && purchase.orders.iter().any(|&order| coupon.covers(self.model.orders[order].service))
+                coupon.usable(now) && purchase.orders.iter().any(|&order| coupon.applies(&self.model.orders[order]))
             })
             .collect();
         coupons.sort_by_key(|&coupon| self.model.coupons[coupon].services.is_none());
@@ -248,7 +263,7 @@ impl Demo {
         let now = self.script.now();
         self.model.customers[purchase.customer].coupons.iter().copied().find(|&coupon| {
             let coupon = &self.model.coupons[coupon];
-            !coupon.usable(now) || !purchase.orders.iter().any(|&order| coupon.covers(self.model.orders[order].service))
+            !coupon.usable(now) || !purchase.orders.iter().any(|&order| coupon.applies(&self.model.orders[order]))
         })
     }
 

@@ -19,6 +19,7 @@ impl Demo {
                 bills: Vec::new(),
                 voucher_quota: None,
                 cash_quota: None,
+                pickup_quota: None,
                 admin: None,
                 finance: None,
                 managers: Vec::new(),
@@ -104,6 +105,7 @@ impl Demo {
                 self.issue_quotas(partner);
             }
         }
+        self.issue_pickup_quotas();
     }
 
     /// A new customer: registered by its partner (or the platform, or the reseller's distributor),
@@ -113,22 +115,24 @@ impl Demo {
         let record = &self.model.customers[customer];
         let (partner, link, scale) = (record.partner, record.link, if record.enterprise { 5 } else { 1 });
         if link == Link::None {
-            let command = json!({"op": "register_customer", "customer": record.id});
-            self.send("platform", command, Expect::Ok, Tag::Customer);
+            let mut command = json!({"op": "register_customer", "customer": record.id});
+            let named = self.name(customer, &mut command);
+            self.send("platform", command, Expect::Ok, Tag::Customer { named });
             let amount = self.rng.yuan(500, 5_000) * scale;
             self.recharge(Who::Customer(customer), amount);
             return;
         }
         let resale = link == Link::Resale;
-        let command = json!({"op": "register_customer", "customer": record.id, "partner": self.model.partners[partner].id,
+        let mut command = json!({"op": "register_customer", "customer": record.id, "partner": self.model.partners[partner].id,
             "association": if resale { "resale" } else { "referral" }});
+        let named = self.name(customer, &mut command);
         let actor = if self.rng.chance(200) {
             "platform".to_owned()
         } else {
             let actor = self.acting_for(partner, 150);
             self.model.partner_party(actor)
         };
-        self.send(&actor, command, Expect::Ok, Tag::Customer);
+        self.send(&actor, command, Expect::Ok, Tag::Customer { named });
         self.welcome_manager(customer);
         if !resale {
             let amount = self.rng.yuan(200, 5_000) * scale;
@@ -153,5 +157,19 @@ impl Demo {
                 self.issue_coupon(customer, false, face_value);
             }
         }
+    }
+
+    /// Most customers are registered with a name and the partner platform's own account id
+    /// (external ids are unique: one per customer index). True when it was.
+    fn name(&mut self, customer: usize, command: &mut serde_json::Value) -> bool {
+        if !self.rng.chance(700) {
+            return false;
+        }
+        const PLACES: [&str; 6] = ["华东", "华南", "华北", "西南", "东北", "西北"];
+        const TRADES: [&str; 6] = ["零售", "物流", "教育", "医疗", "制造", "传媒"];
+        let name = format!("{}{}{:05}", PLACES[customer % 6], TRADES[(customer / 6) % 6], customer + 1);
+        command["name"] = serde_json::json!(name);
+        command["external_id"] = serde_json::json!(format!("hw.{:08}", 40_000_000 + customer));
+        true
     }
 }

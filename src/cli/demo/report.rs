@@ -92,3 +92,33 @@ pub(super) fn print_associations(tally: &Tally) {
         "their own cash: the partner's recovery of it is refused",
     );
 }
+
+/// SPEC v2 part 2: customers' names, pickup vouchers, business discounts, payable vs paid, and
+/// invoices by basis.
+pub(super) fn print_discounts_and_invoices(model: &Model, tally: &Tally) {
+    let v2 = &tally.v2;
+    header("Pickup vouchers, discounts and invoices (v2 part 2)");
+    row("customers registered with a name", Some(v2.named), None, "and the partner platform's account id (external_id)");
+    row(
+        "pickup vouchers issued",
+        Some(v2.pickup_vouchers.count),
+        Some(v2.pickup_vouchers.amount),
+        "提货券: ratio 10-50%; some for new orders only, some for renewals and changes",
+    );
+    let capped = format!("each pays at most its ratio of an order; {} orders capped by it", model.pickup.capped);
+    row("pickup vouchers redeemed on orders", None, Some(model.pickup.on_orders), &capped);
+    row("pickup vouchers redeemed on usage", None, Some(model.pickup.on_usage), "usage draws them without ratio or kind limit");
+    let revoked = format!("商务折扣, by the platform; {} revoked", v2.discounts_revoked);
+    row("business discounts granted", Some(v2.discounts_granted), None, &revoked);
+    row("orders paid with a discount", Some(v2.discounted.count), Some(v2.discounted.amount), "amount: taken off official prices");
+    row("payments at official prices", None, Some(v2.official), "consumption");
+    row("payable (after discounts)", None, Some(v2.payable), "应付: bills' amounts");
+    row("paid (payable less coupon value)", None, Some(v2.paid_net), "实付: allocated, cash and credit");
+    for (basis, label, note) in [
+        (0, "invoices by amount", "matched as SPEC 5 says"),
+        (1, "invoices by billing cycle", "every item of 2026-11 with value left, refunds included"),
+        (2, "invoices by bills", "each named bill's remaining value in full"),
+    ] {
+        row(label, Some(v2.invoices_by[basis].count), Some(v2.invoices_by[basis].amount), note);
+    }
+}

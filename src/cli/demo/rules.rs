@@ -5,29 +5,55 @@
 use super::model::{Link, Model, OrderStatus, Purchase, Request, Who};
 use super::script::Expect;
 
-/// How a payment is drawn, per order: (coupon, allocated, cash, credit); and what each listed
-/// coupon gives.
+/// How a payment is drawn, per order: (due, coupon, allocated, cash, credit); what each listed
+/// coupon gives; and on how many orders a pickup voucher's ratio capped what it paid.
 pub(super) struct Draw {
-    orders: Vec<(i64, i64, i64, i64)>,
+    orders: Vec<(i64, i64, i64, i64, i64)>,
     coupons: Vec<i64>,
+    capped: u64,
+}
+
+/// What pays a purchase besides money: coupons, or (never both) a business discount.
+#[derive(Clone, Copy)]
+pub(super) struct Means<'a> {
+    pub(super) coupons: &'a [usize],
+    pub(super) discount: Option<usize>,
+}
+
+impl<'a> Means<'a> {
+    pub(super) fn coupons(coupons: &'a [usize]) -> Means<'a> {
+        Means { coupons, discount: None }
+    }
 }
 
 impl Model {
     /// The coupons, allocated funds (a customer payer's), cash and credit a payment takes, in
     /// SPEC 3's draw order, or the shortfall.
     pub(super) fn draw(&self, purchase: &Purchase, coupons: &[usize], payer: Who) -> Result<Draw, i64> {
+        self.draw_with(purchase, Means::coupons(coupons), payer)
+    }
+
+    /// [`Model::draw`] with a discount: each covered order is due `amount - floor_fen(amount ×
+    /// (1 - ratio))`; a pickup voucher pays at most `floor_fen(ratio × amount)` of each order it
+    /// applies to (service and kind).
+    pub(super) fn draw_with(&self, purchase: &Purchase, means: Means<'_>, payer: Who) -> Result<Draw, i64> {
+        let coupons = means.coupons;
         let mut coupon_left: Vec<i64> = coupons.iter().map(|&coupon| self.coupons[coupon].remaining).collect();
         let funds = self.funds(payer);
         let mut allocated_left = if matches!(payer, Who::Customer(_)) { funds.allocated.max(0) } else { 0 };
         let (mut cash_left, mut credit_left) = (funds.available().max(0), funds.credit_left());
-        let mut shortfall = 0;
+        let (mut shortfall, mut capped) = (0, 0);
         let mut orders = Vec::with_capacity(purchase.orders.len());
         for &order in &purchase.orders {
             let order = &self.orders[order];
-            let (mut need, mut coupon_part) = (order.amount, 0);
+            let due = means.discount.map_or(order.amount, |discount| self.discounts[discount].due(order));
+            let (mut need, mut coupon_part) = (due, 0);
             for (index, &coupon) in coupons.iter().enumerate() {
-                let take = need.min(coupon_left[index]);
-                if self.coupons[coupon].covers(order.service) && take > 0 {
+                let coupon = &self.coupons[coupon];
+                let cap = coupon.cap(order);
+                let take = need.min(coupon_left[index]).min(cap);
+                if coupon.applies(order) && take > 0 {
+                    capped += u64::from(take == cap && take < need.min(coupon_left[index]));
                     coupon_left[index] -= take;
                     need -= take;
                     coupon_part += take;
@@ -41,20 +67,24 @@ impl Model {
             let credit = (need - cash).min(credit_left);
             credit_left -= credit;
             shortfall += need - cash - credit;
-            orders.push((coupon_part, allocated, cash, credit));
+            orders.push((due, coupon_part, allocated, cash, credit));
         }
         if shortfall > 0 {
             return Err(shortfall);
         }
         let coupons = coupons.iter().zip(coupon_left).map(|(&coupon, left)| self.coupons[coupon].remaining - left).collect();
-        Ok(Draw { orders, coupons })
+        Ok(Draw { orders, coupons, capped })
     }
 
-    /// What `pay_order` must answer, checked in the engine's precedence: per order its status,
-    /// the partner-payment request (a partner pays only a requested order, the customer never
-    /// while it is requested), the deadline; then coupons, then funds.
-    pub(super) fn pay_expectation(&self, purchase: &Purchase, coupons: &[usize], payer: Who, at: i64) -> Expect {
+    /// What `pay_order` must answer, checked in the engine's precedence: coupons with a discount
+    /// as written; per order its status, the partner-payment request (a partner pays only a
+    /// requested order, the customer never while it is requested), the deadline; then coupons,
+    /// the discount, then funds.
+    pub(super) fn pay_expectation(&self, purchase: &Purchase, means: Means<'_>, payer: Who, at: i64) -> Expect {
         let by_partner = matches!(payer, Who::Partner(_));
+        if means.discount.is_some() && (!means.coupons.is_empty() || by_partner) {
+            return Expect::Fail("invalid_request");
+        }
         for &order in &purchase.orders {
             let order = &self.orders[order];
             let requested = order.request == Some(Request::Requested);
@@ -65,41 +95,52 @@ impl Model {
                 return Expect::Fail("order_expired");
             }
         }
-        for &coupon in coupons {
+        for &coupon in means.coupons {
             let coupon = &self.coupons[coupon];
-            let covers = purchase.orders.iter().any(|&order| coupon.covers(self.orders[order].service));
-            if coupon.customer != purchase.customer || !coupon.usable(at) || !covers {
+            let applies = purchase.orders.iter().any(|&order| coupon.applies(&self.orders[order]));
+            if coupon.customer != purchase.customer || !coupon.usable(at) || !applies {
                 return Expect::Fail("coupon_not_usable");
             }
         }
-        match self.draw(purchase, coupons, payer) {
+        if let Some(discount) = means.discount
+            && !self.discounts[discount].usable(purchase.customer, at)
+        {
+            return Expect::Fail("discount_not_usable");
+        }
+        match self.draw_with(purchase, means, payer) {
             Ok(_) => Expect::Ok,
             Err(_) => Expect::Fail("insufficient_funds"),
         }
     }
 
-    pub(super) fn apply_payment(&mut self, purchase: &Purchase, coupons: &[usize], payer: Who, at: i64) {
-        let draw = self.draw(purchase, coupons, payer).expect("the payment was expected to succeed");
-        for (&coupon, taken) in coupons.iter().zip(&draw.coupons) {
+    pub(super) fn apply_payment(&mut self, purchase: &Purchase, means: Means<'_>, payer: Who, at: i64) {
+        let draw = self.draw_with(purchase, means, payer).expect("the payment was expected to succeed");
+        for (&coupon, taken) in means.coupons.iter().zip(&draw.coupons) {
             self.coupons[coupon].remaining -= taken;
             self.platform.coupon_redeemed += taken;
+            if self.coupons[coupon].ratio.is_some() {
+                self.pickup.on_orders += taken;
+            }
         }
+        self.pickup.capped += draw.capped;
         let customer = purchase.customer;
         let record = &self.customers[customer];
         // A partner-paid bill of a referral customer is the customer's to invoice (SPEC 5).
         let owner = if matches!(payer, Who::Partner(_)) && record.link == Link::Referral { Who::Customer(customer) } else { payer };
         let partner = record.associated_partner();
-        for (&order, &(_, allocated, cash, credit)) in purchase.orders.iter().zip(&draw.orders) {
+        for (&order, &(due, _, allocated, cash, credit)) in purchase.orders.iter().zip(&draw.orders) {
             let funds = self.funds_mut(payer);
             funds.allocated -= allocated;
             funds.cash -= cash;
             funds.credit_used += credit;
             self.platform.revenue += allocated + cash + credit;
             let bill = self.add_bill(owner, Some(customer), at, allocated + cash + credit);
+            self.bills[bill].id = Some(self.orders[order].id.clone());
             let order = &mut self.orders[order];
             order.status = OrderStatus::Paid;
             order.payer = Some(payer);
             (order.paid_allocated, order.paid_cash, order.paid_credit) = (allocated, cash, credit);
+            order.discount = order.amount - due;
             order.funder = partner.filter(|_| allocated > 0);
             // The partner's payment ends the request; a customer's leaves a rejection shown.
             if matches!(payer, Who::Partner(_)) {
@@ -164,6 +205,9 @@ impl Model {
             let take = need.min(self.coupons[coupon].remaining);
             self.coupons[coupon].remaining -= take;
             need -= take;
+            if self.coupons[coupon].ratio.is_some() {
+                self.pickup.on_usage += take;
+            }
         }
         let coupon = amount - need;
         let funds = &mut self.customers[customer].funds;
@@ -241,7 +285,10 @@ impl Model {
             .coupons
             .iter()
             .copied()
-            .filter(|&coupon| self.coupons[coupon].usable(at) && self.quotas[self.coupons[coupon].quota].owner == partner)
+            .filter(|&coupon| {
+                let record = &self.coupons[coupon];
+                record.usable(at) && record.ratio.is_none() && self.quotas[record.quota].owner == partner
+            })
             .collect();
         for &coupon in &coupons {
             let destination = self.reclaim_destination(self.coupons[coupon].quota);
@@ -250,6 +297,12 @@ impl Model {
             self.return_coupon_value(destination, remaining);
         }
         (allocated, coupons.len() as u64)
+    }
+
+    /// Whether the customer holds a usable pickup voucher: unbinding or switching to referral
+    /// is then `association_blocked` (pickup vouchers are never reclaimed automatically).
+    pub(super) fn holds_pickup(&self, customer: usize, at: i64) -> bool {
+        self.customers[customer].coupons.iter().any(|&coupon| self.coupons[coupon].ratio.is_some() && self.coupons[coupon].usable(at))
     }
 
     /// What blocks a resale association (SPEC 3 `associate`): allocated funds, debt, credit in use

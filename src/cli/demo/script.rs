@@ -28,7 +28,20 @@ impl std::fmt::Display for Expect {
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Tag {
     Other,
-    Customer,
+    /// A customer registered; `named` with a name and an external id.
+    Customer {
+        named: bool,
+    },
+    /// A pickup voucher (提货券) issued.
+    PickupVoucher {
+        amount: i64,
+    },
+    DiscountGranted,
+    DiscountRevoked,
+    /// An invoice request by `amount` (0), `cycles` (1) or `bills` (2).
+    Invoice {
+        basis: usize,
+    },
     Recharge,
     Compensation {
         resale: bool,

@@ -62,6 +62,19 @@ pub(super) struct V2Tally {
     pub(super) manager_reads_refused: u64,
     pub(super) awaiting_reads: u64,
     pub(super) awaiting_rows: u64,
+    /// Customers registered with a name and an external id.
+    pub(super) named: u64,
+    pub(super) pickup_vouchers: Count,
+    pub(super) discounts_granted: u64,
+    pub(super) discounts_revoked: u64,
+    /// Orders paid with a discount, and the discount taken off their official prices.
+    pub(super) discounted: Count,
+    /// Official prices, what was due after discounts, and that less coupon value, of every payment.
+    pub(super) official: i64,
+    pub(super) payable: i64,
+    pub(super) paid_net: i64,
+    /// Invoices by amount, by cycles and by bills: count and matched total.
+    pub(super) invoices_by: [Count; 3],
 }
 
 #[derive(Default)]
@@ -219,6 +232,11 @@ impl Tally {
                     self.v2.resale_withdrawals.add(amount);
                 }
             }
+            (Tag::Invoice { basis }, Outcome::Invoiced { matched, .. }) => {
+                let total = matched.iter().map(|matched| fen(matched.amount)).sum();
+                self.invoices.add(total);
+                self.v2.invoices_by[basis].add(total);
+            }
             (_, Outcome::Invoiced { matched, .. }) => self.invoices.add(matched.iter().map(|matched| fen(matched.amount)).sum()),
             (Tag::InvoiceReturn { amount }, _) => self.invoice_returns.add(amount),
             _ => {}
@@ -259,6 +277,10 @@ impl Tally {
                 self.partners[partner].rejected += orders;
             }
             (Tag::Associate { cash }, _) => v2.associated.add(cash),
+            (Tag::Customer { named }, _) => v2.named += u64::from(named),
+            (Tag::PickupVoucher { amount }, _) => v2.pickup_vouchers.add(amount),
+            (Tag::DiscountGranted, _) => v2.discounts_granted += 1,
+            (Tag::DiscountRevoked, _) => v2.discounts_revoked += 1,
             (Tag::SwitchToResale { cash }, _) => v2.to_resale.add(cash),
             (Tag::SwitchToReferral | Tag::Unbind, Outcome::AssociationChanged { allocated, coupons, .. }) => {
                 let count = if matches!(tag, Tag::Unbind) { &mut v2.unbound } else { &mut v2.to_referral };
@@ -296,6 +318,12 @@ impl Tally {
         for (_, payment) in paid {
             let total = fen(payment.coupon) + fen(payment.allocated) + fen(payment.cash) + fen(payment.credit);
             self.paid.add(total);
+            self.v2.official += fen(payment.due) + fen(payment.discount);
+            self.v2.payable += fen(payment.due);
+            self.v2.paid_net += fen(payment.due) - fen(payment.coupon);
+            if payment.discount.is_positive() {
+                self.v2.discounted.add(fen(payment.discount));
+            }
             self.paid_allocated += fen(payment.allocated);
             self.paid_cash += fen(payment.cash);
             self.paid_credit += fen(payment.credit);
