@@ -858,7 +858,8 @@ fn intrinsic(check: &Check<'_>, command: &Command) -> Outcome<()> {
         // docs/decisions.md: the platform gives no `from_quota` (a distributor must, but whether
         // the actor is a distributor depends on the books: see `issue_quota`).
         Command::IssueQuota { from_quota: Some(_), .. } if *check.actor == Party::Platform => Err("invalid_request"),
-        // docs/decisions.md (v2): the platform must give both ends of the window.
+        // docs/decisions.md (v2): the platform must give both ends of the window (without
+        // `from_quota` see `decode_commerce`).
         Command::IssueQuota { valid_from, valid_until, .. }
             if *check.actor == Party::Platform && (valid_from.is_none() || valid_until.is_none()) =>
         {
@@ -2701,6 +2702,13 @@ impl Model {
         )
     }
 
+    /// (v2) The ids of the bills `party` owns for invoicing, oldest first, then the others.
+    pub fn bill_ids_of(&self, party: &Party) -> Vec<String> {
+        let mut bills: Vec<(bool, u64, &String)> = self.books.bills.iter().map(|(id, bill)| (bill.owner != *party, bill.seq, id)).collect();
+        bills.sort();
+        bills.into_iter().map(|(_, _, id)| id.clone()).collect()
+    }
+
     /// The withdrawals listed for a registered partner or customer (deleted ones left out).
     pub fn withdrawals_json(&self, party: &Party) -> Option<Vec<Value>> {
         if *party == Party::Platform || !self.books.registered(party) {
@@ -3007,6 +3015,7 @@ pub const OPERATORS: [&str; 6] = ["A1", "F1", "M1", "F3", "N1", "N2"];
 /// Quota, coupon and service ids the generators draw from.
 pub const QUOTAS: [&str; 5] = ["Q1", "Q2", "Q3", "Q4", "Q5"];
 pub const COUPONS: [&str; 6] = ["K1", "K2", "K3", "K4", "K5", "K6"];
+pub const DISCOUNTS: [&str; 4] = ["DC1", "DC2", "DC3", "DC4"];
 pub const SERVICES: [&str; 3] = ["ecs", "obs", "rds"];
 
 /// Every partner, customer and operator id of the pools, as parties (not the platform).
@@ -3040,10 +3049,10 @@ pub fn cast() -> Vec<String> {
         json!({"op": "register_partner", "partner": "D2", "kind": "distributor"}),
         json!({"op": "register_partner", "partner": "R1", "kind": "reseller", "parent": "D1"}),
         json!({"op": "register_partner", "partner": "S1", "kind": "solution_provider"}),
-        json!({"op": "register_customer", "customer": "C1", "partner": "D1"}),
+        json!({"op": "register_customer", "customer": "C1", "partner": "D1", "name": "Acme 一号", "external_id": "ext-1"}),
         json!({"op": "register_customer", "customer": "C2", "partner": "R1"}),
         json!({"op": "register_customer", "customer": "C3", "partner": "S1", "association": "referral"}),
-        json!({"op": "register_customer", "customer": "C4"}),
+        json!({"op": "register_customer", "customer": "C4", "external_id": "ext-4"}),
         json!({"op": "recharge", "party": "partner:D1", "amount": "10000"}),
         json!({"op": "recharge", "party": "partner:S1", "amount": "500"}),
         json!({"op": "recharge", "party": "customer:C3", "amount": "300"}),
@@ -3053,6 +3062,9 @@ pub fn cast() -> Vec<String> {
         json!({"op": "issue_quota", "quota": "Q2", "partner": "D1", "kind": "cash_coupon", "amount": "1000", "valid_from": from, "valid_until": until}),
         json!({"op": "issue_quota", "quota": "Q4", "partner": "S1", "kind": "voucher", "amount": "600", "valid_from": from, "valid_until": until}),
         json!({"op": "register_operator", "operator": "A1", "partner": "D1", "roles": ["admin"]}),
+        json!({"op": "issue_quota", "quota": "Q5", "partner": "D1", "kind": "pickup_voucher", "amount": "2000", "valid_from": from, "valid_until": until}),
+        json!({"op": "grant_discount", "discount": "DC1", "customer": "C3", "ratio": "0.85", "valid_from": from, "valid_until": until}),
+        json!({"op": "grant_discount", "discount": "DC2", "customer": "C1", "ratio": "0.5", "services": ["ecs"], "valid_from": from, "valid_until": until}),
     ];
     for command in platform {
         add("platform", command);
@@ -3587,6 +3599,12 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             let partner = fields.id("partner", true, true);
             let kind = fields.choice("kind", true, &COUPON_KINDS);
             let amount = fields.amount("amount", false);
+            let given = |fields: &Fields, name: &str| fields.map.get(name).is_some_and(|value| !value.is_null());
+            // docs/decisions.md (v2): only a quota issued from a quota has a window to default
+            // to: without `from_quota` the request alone is malformed, whoever sends it.
+            if !given(fields, "from_quota") && !(given(fields, "valid_from") && given(fields, "valid_until")) {
+                fields.flag(0);
+            }
             let valid_from = fields.time("valid_from");
             let valid_until = fields.time("valid_until");
             let from_quota = fields.id("from_quota", false, false);
@@ -3922,7 +3940,7 @@ pub fn cbc(code: &str) -> &'static str {
         "insufficient_funds" => "CBC.99005003",
         "quota_insufficient" => "CBC.99000013",
         "quota_not_valid" => "CBC.99000017",
-        "coupon_not_usable" | "coupon_not_reclaimable" => "CBC.99003112",
+        "coupon_not_usable" | "coupon_not_reclaimable" | "discount_not_usable" => "CBC.99003112",
         "order_state" => "CBC.99003106",
         "order_expired" => "CBC.99003110",
         "use_combined_order_id" => "CBC.99000089",
