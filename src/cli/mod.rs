@@ -57,7 +57,8 @@ enum CliCommand {
     /// Distributors with resellers and solution providers, their operators and customer
     /// managers, their customers (allocated funds apart from their own cash), coupons, orders
     /// (some paid by the partner on request, some requests rejected), usage, refunds,
-    /// association changes, withdrawals and invoices, plus commands and queries that fail as they
+    /// association changes, pickup vouchers, business discounts, withdrawals and invoices (by amount,
+    /// billing cycle or bills), plus commands and queries that fail as they
     /// should. The same seed gives the same journal. Exits non-zero if any answer is not the
     /// expected one, the balances differ from the demo's own bookkeeping, or `verify` fails.
     Demo {

@@ -7,7 +7,10 @@
 //! credit, or asking their partner to pay, which it mostly does and sometimes rejects), run
 //! on-demand usage (coupons first) into debt, get refunds, withdraw and invoice; unassociated
 //! customers join a partner keeping their own money, some switch association, a few are unbound;
-//! a few commands and queries fail as they should. The script keeps its own plain bookkeeping of
+//! pickup vouchers pay at most their ratio of the orders whose kind they allow; the platform
+//! grants business discounts that customers choose on payments (one is revoked); customers carry
+//! names and external ids; invoices go by amount, by billing cycle or by bills; a few commands and
+//! queries fail as they should. The script keeps its own plain bookkeeping of
 //! what every party holds, a customer's `allocated` apart from its own `cash`, so it knows for
 //! each command what the ledger must answer: committed, a duplicate, a named error, or for a
 //! query how many rows. Any other answer, end-of-month balances that disagree with that
@@ -19,10 +22,10 @@
 //! Layout: `model` is the script's bookkeeping and `rules` its money rules, `script` the
 //! request lines with what each must answer, `rng` the generator and `month` the calendar that
 //! drives the generation. Each capability's commands are generated in their own file: `parties`,
-//! `operators`, `funds`, `coupons`, `orders`, `partner_payment`, `associations`, `usage`,
-//! `withdrawals`, `invoices` and `refusals`. Then `tally` sends the script and counts the
-//! answers, `books` reads the balances back and checks them, and `summary` and `report` print
-//! the month.
+//! `operators`, `funds`, `coupons`, `discounts` (pickup vouchers and business discounts), `orders`,
+//! `partner_payment`, `associations`, `usage`, `withdrawals`, `invoices` and `refusals`. Then
+//! `tally` sends the script and counts the answers, `books` reads the balances back and checks
+//! them, and `summary` and `report` print the month.
 
 mod associations;
 mod books;

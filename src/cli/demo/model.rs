@@ -344,6 +344,8 @@ pub(super) struct Model {
     pub(super) discount_of: std::collections::BTreeMap<usize, usize>,
     /// Pickup-voucher value redeemed on orders and on usage, and orders where the ratio capped it.
     pub(super) pickup: PickupBooks,
+    /// Combined orders paid with a discount that covered only some of their members.
+    pub(super) partly_discounted: u64,
 }
 
 #[derive(Default)]

@@ -110,7 +110,8 @@ pub(super) fn print_discounts_and_invoices(model: &Model, tally: &Tally) {
     row("pickup vouchers redeemed on usage", None, Some(model.pickup.on_usage), "usage draws them without ratio or kind limit");
     let revoked = format!("商务折扣, by the platform; {} revoked", v2.discounts_revoked);
     row("business discounts granted", Some(v2.discounts_granted), None, &revoked);
-    row("orders paid with a discount", Some(v2.discounted.count), Some(v2.discounted.amount), "amount: taken off official prices");
+    let partly = format!("amount: taken off official prices; {} combined orders only partly covered", model.partly_discounted);
+    row("orders paid with a discount", Some(v2.discounted.count), Some(v2.discounted.amount), &partly);
     row("payments at official prices", None, Some(v2.official), "consumption");
     row("payable (after discounts)", None, Some(v2.payable), "应付: bills' amounts");
     row("paid (payable less coupon value)", None, Some(v2.paid_net), "实付: allocated, cash and credit");

@@ -123,6 +123,10 @@ impl Model {
             }
         }
         self.pickup.capped += draw.capped;
+        if let Some(discount) = means.discount {
+            let covered = purchase.orders.iter().filter(|&&order| self.discounts[discount].covers(self.orders[order].service)).count();
+            self.partly_discounted += u64::from(covered < purchase.orders.len());
+        }
         let customer = purchase.customer;
         let record = &self.customers[customer];
         // A partner-paid bill of a referral customer is the customer's to invoice (SPEC 5).
