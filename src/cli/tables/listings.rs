@@ -6,58 +6,6 @@ use super::{Paging, QueryCommand, bare, put, with_paging};
 use clap::ValueEnum;
 use serde_json::{Value, json};
 
-/// How a customer is associated with its partner.
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum Association {
-    /// 代售: funded by the partner.
-    Resale,
-    /// 顾问销售: pays for itself.
-    Referral,
-}
-
-/// The kind of a quota or coupon.
-#[derive(ValueEnum, Debug, Clone, Copy)]
-#[value(rename_all = "snake_case")]
-pub enum CouponKind {
-    /// A voucher (代金券).
-    Voucher,
-    /// A cash coupon (现金券), for whitelisted customers.
-    CashCoupon,
-    /// A pickup voucher (提货券): pays at most its ratio of an order.
-    PickupVoucher,
-}
-
-/// A quota's status.
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum QuotaStatus {
-    Normal,
-    Expired,
-    Reclaimed,
-}
-
-/// A coupon's status.
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum CouponStatus {
-    Inactive,
-    Usable,
-    Used,
-    Expired,
-    Reclaimed,
-}
-
-/// A coupon record's operation.
-#[derive(ValueEnum, Debug, Clone, Copy)]
-#[value(rename_all = "snake_case")]
-pub enum CouponOperation {
-    IssueQuota,
-    ReclaimQuota,
-    IssueCoupon,
-    ReclaimCoupon,
-    UnbindReclaim,
-    Expire,
-    Redeem,
-}
-
 fn name(value: Option<impl ValueEnum>) -> Option<String> {
     value.and_then(|value| value.to_possible_value()).map(|value| value.get_name().to_owned())
 }

@@ -5,11 +5,12 @@
 //! Only presentation lives here: the ledger decides scope, validity and every number; the totals
 //! rows are sums of the amounts shown. `render` draws each result, `table` holds the aligned table.
 
+mod filters;
 mod listings;
 mod render;
 mod table;
 
-pub use listings::{Association, CouponKind, CouponOperation, CouponStatus, QuotaStatus};
+pub use filters::{Association, CouponKind, CouponOperation, CouponStatus, Operation, PartnerPayment, QuotaStatus, StatementAccount};
 
 use clap::{Args, Subcommand, ValueEnum};
 use partner_ledger::Ledger;
@@ -51,42 +52,6 @@ pub struct Paging {
     /// Fetch and show every row, page by page.
     #[arg(long)]
     pub all: bool,
-}
-
-/// A statement's account.
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum StatementAccount {
-    /// Money (a customer's own).
-    Cash,
-    /// A customer's allocated funds: its partner's money.
-    Allocated,
-    /// Credit in use (negative balance).
-    Credit,
-    /// Debt (negative balance).
-    Arrears,
-}
-
-/// An adjust record operation.
-#[derive(ValueEnum, Debug, Clone, Copy)]
-#[value(rename_all = "snake_case")]
-pub enum Operation {
-    /// A partner funded a customer or reseller.
-    Allocate,
-    /// A partner took funds back.
-    Recover,
-    /// Allocated funds returned to the partner when a customer was unbound or switched to referral.
-    UnbindReclaim,
-    /// A refund of what a former partner's allocation paid, back to that partner.
-    RefundReclaim,
-}
-
-/// The state of a partner-payment request (代付).
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum PartnerPayment {
-    /// Asked for and still open: awaiting the partner.
-    Requested,
-    /// Declined by the partner.
-    Rejected,
 }
 
 /// The query subcommands.
