@@ -24,15 +24,15 @@ mod reference;
 use libfuzzer_sys::fuzz_target;
 use partner_ledger::{Clock, Ledger, Timestamp};
 use reference::{
-    CLOCK, COUPONS, CUSTOMERS, Expected, Model, OPERATORS, PARTNERS, Party, QUOTAS, SERVICES, cast, cbc, format_amount, format_time,
-    parse_time, universe,
+    CLOCK, COUPONS, CUSTOMERS, DISCOUNTS, Expected, Model, OPERATORS, PARTNERS, Party, QUOTAS, SERVICES, cast, cbc, format_amount,
+    format_time, parse_time, universe,
 };
 use serde_json::{Map, Value, json};
 
 /// Steps per input, at most: longer inputs are cut.
 const STEPS_MAX: usize = 64;
 /// Command templates of `Run::command`; the templates above replay or send garbage.
-const TEMPLATES: u8 = 40;
+const TEMPLATES: u8 = 46;
 
 const AMOUNTS: [&str; 12] = ["1", "5", "10.5", "25.25", "60", "100", "250", "1000", "5000.99", "0", "1.001", "-5"];
 const USAGE: [&str; 8] = ["0.01", "0.015", "1.23456789", "12.5", "99.999", "150", "0.001", "1.123456789"];
@@ -550,13 +550,18 @@ impl Run {
                     ("op", json!("issue_quota")),
                     ("quota", json!(bytes.pick(&QUOTAS))),
                     ("partner", json!(partner)),
-                    ("kind", json!(bytes.pick(&["voucher", "cash_coupon"]))),
+                    ("kind", json!(bytes.pick(&["voucher", "cash_coupon", "pickup_voucher"]))),
                     ("amount", Run::amount(bytes)),
                     ("valid_from", json!(format_time(self.now() - 60_000 * bytes.pick(&[0, 60, 1440])))),
                     ("valid_until", self.time(bytes)),
                 ]);
                 if let Some(from_quota) = from_quota {
                     body.insert("from_quota".to_owned(), json!(from_quota));
+                    // (v2) A distributor's window defaults to its source quota's.
+                    if bytes.chance(96) {
+                        body.remove("valid_from");
+                        body.remove("valid_until");
+                    }
                 }
                 (actor(issuer), body)
             }
@@ -805,13 +810,101 @@ impl Run {
                 let body = object(vec![("op", json!("reject_partner_payment")), ("order", json!(order)), ("reason", json!("over budget"))]);
                 (actor(&partner), body)
             }
+            40 => {
+                // (v2) Discounts: granted (mostly by the platform), windows now and then empty.
+                let from = self.now() - 60_000 * bytes.pick(&[0, 60, 1440]);
+                let until = if bytes.chance(16) { from } else { self.now() + 60_000 * bytes.pick(&[30, 1440, 10080]) };
+                let ratio = *bytes.pick(&["0.85", "0.5", "1", "0.01", "0.33", "0", "1.5", "0.001"]);
+                let mut body = object(vec![
+                    ("op", json!("grant_discount")),
+                    ("discount", json!(bytes.pick(&DISCOUNTS))),
+                    ("customer", json!(customer)),
+                    ("ratio", json!(ratio)),
+                    ("valid_from", json!(format_time(from))),
+                    ("valid_until", json!(format_time(until))),
+                ]);
+                if bytes.chance(64) {
+                    body.insert("services".to_owned(), json!([bytes.pick(&SERVICES)]));
+                }
+                (actor("platform"), body)
+            }
+            41 => (actor("platform"), object(vec![("op", json!("revoke_discount")), ("discount", json!(bytes.pick(&DISCOUNTS)))])),
+            42 => {
+                // (v2) Paying with a discount; now and then with coupons too (`invalid_request`).
+                let (order, customer) = self.order(bytes, "pending", &customer);
+                let mut body =
+                    object(vec![("op", json!("pay_order")), ("order", json!(order)), ("discount", json!(bytes.pick(&DISCOUNTS)))]);
+                if bytes.chance(24) {
+                    body.insert("coupons".to_owned(), json!([self.known(bytes, self.model.coupons_of(&customer), &COUPONS)]));
+                }
+                (actor(&format!("customer:{customer}")), body)
+            }
+            43 => {
+                // (v2) Pickup vouchers from Q5 (D1's pickup quota in the cast), with a ratio and
+                // order kinds, or with the pickup terms on another kind of quota.
+                let quota = if bytes.chance(200) { "Q5" } else { *bytes.pick(&QUOTAS) };
+                let mut body = object(vec![
+                    ("op", json!("issue_coupon")),
+                    ("coupon", json!(bytes.pick(&COUPONS))),
+                    ("quota", json!(quota)),
+                    ("customer", json!(bytes.pick(&["C1", "C1", "C2", "C5"]))),
+                    ("face_value", json!(bytes.pick(&["10", "50", "100.5", "300"]))),
+                ]);
+                if bytes.chance(230) {
+                    body.insert("ratio".to_owned(), json!(bytes.pick(&["0.3", "0.5", "1", "0.01", "0", "1.01"])));
+                }
+                if bytes.chance(100) {
+                    const KIND_LISTS: [&[&str]; 4] = [&["new"], &["renew", "change"], &[], &["new", "new"]];
+                    let kinds = *bytes.pick(&KIND_LISTS);
+                    body.insert("order_kinds".to_owned(), json!(kinds));
+                }
+                (actor(&self.as_partner(bytes, "D1")), body)
+            }
+            44 => {
+                // (v2) Invoices by billing cycles or by bills.
+                let party = bytes.pick(&self.actors).clone();
+                let basis = if bytes.chance(128) {
+                    const CYCLE_LISTS: [&[&str]; 5] = [&["2026-01"], &["2026-01", "2026-02"], &["2025-12"], &[], &["2026-13"]];
+                    let cycles = *bytes.pick(&CYCLE_LISTS);
+                    ("cycles", json!(cycles))
+                } else {
+                    let bills = reference::parse_party(&party).map(|party| self.model.bill_ids_of(&party)).unwrap_or_default();
+                    let mut picked: Vec<String> = Vec::new();
+                    for _ in 0..1 + bytes.byte() % 3 {
+                        let bill = if bills.is_empty() || bytes.chance(16) { "O1-C1".to_owned() } else { bytes.pick(&bills).clone() };
+                        if !picked.contains(&bill) {
+                            picked.push(bill);
+                        }
+                    }
+                    ("bills", json!(picked))
+                };
+                let body = object(vec![
+                    ("op", json!("request_invoice")),
+                    ("invoice", json!(format!("I{}", bytes.byte() % 4))),
+                    ("party", json!(party)),
+                    (basis.0, basis.1),
+                ]);
+                (actor(&party), body)
+            }
+            45 => {
+                // (v2) Customers with names and external ids (unique per partner).
+                let mut body = object(vec![("op", json!("register_customer")), ("customer", json!(customer))]);
+                let partner = *bytes.pick(&["D1", "R1", "S1", "D2"]);
+                body.insert("partner".to_owned(), json!(partner));
+                if bytes.chance(128) {
+                    body.insert("name".to_owned(), json!(bytes.pick(&["Acme", "客户", ""])));
+                }
+                body.insert("external_id".to_owned(), json!(bytes.pick(&["ext-1", "ext-2", "bad id"])));
+                (actor("platform"), body)
+            }
             _ => {
                 // An atomic group of two or three members sharing one actor.
                 let members = 2 + bytes.byte() % 2;
-                let (group_actor, _) = self.command(*bytes.pick(&[3, 4, 8, 13, 16, 21, 29, 31, 32, 33, 34]), bytes);
+                let (group_actor, _) = self.command(*bytes.pick(&[3, 4, 8, 13, 16, 21, 29, 31, 32, 33, 34, 42]), bytes);
                 let mut commands = Vec::new();
                 for _ in 0..members {
-                    let (_, member) = self.command(*bytes.pick(&[3, 4, 5, 8, 13, 16, 18, 21, 29, 30, 31, 32, 33, 34, 39]), bytes);
+                    let (_, member) =
+                        self.command(*bytes.pick(&[3, 4, 5, 8, 13, 16, 18, 21, 29, 30, 31, 32, 33, 34, 39, 40, 42, 43]), bytes);
                     commands.push(Value::Object(member));
                 }
                 (group_actor, object(vec![("op", json!("atomic")), ("commands", Value::Array(commands))]))
