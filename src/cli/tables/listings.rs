@@ -126,7 +126,9 @@ fn operators(result: &Value, paging: &Paging) -> String {
     let mut table =
         Table::new(&[("operator", Align::Left), ("partner", Align::Left), ("roles", Align::Left), ("customers managed", Align::Right)]);
     for row in rows {
-        table.row(vec![text(&row["operator"]), text(&row["partner"]), joined(&row["roles"]), text(&row["customers_managed"])]);
+        // An operator whose roles were set to none is disabled: every act refused.
+        let roles = if row["roles"].as_array().is_some_and(Vec::is_empty) { "none (disabled)".to_owned() } else { joined(&row["roles"]) };
+        table.row(vec![text(&row["operator"]), text(&row["partner"]), roles, text(&row["customers_managed"])]);
     }
     format!("Operators\n\n{}{}", table.render(), page_note(result, "operators", paging))
 }
