@@ -1,7 +1,8 @@
 //! Model test: random sequences of valid and invalid commands (parties and operators with roles,
 //! money with customers' own `cash` and partners' `allocated`, coupon quotas and coupons, orders
 //! and combined orders, partner payment requests, payment, refunds, usage, withdrawals,
-//! association changes, invoices, atomic groups; actors now and then replaced by one of their
+//! association changes, invoices (by amount, billing cycles or bills), discounts and pickup
+//! vouchers (SPEC v2 part 2), atomic groups; actors now and then replaced by one of their
 //! partner's operators) run through `Ledger::execute_line` and through a simple in-memory
 //! reference (`tests/model/reference.rs`). After every step the answer (code, cbc and index, or
 //! seq, duplicate and result), every balance with its `allocated`, `withdrawable`,
@@ -78,6 +79,16 @@ fn outcome_key(request: &Value, response: &Value) -> String {
         if op == "consume" && result[field].as_str().is_some_and(|amount| amount != "0.00") {
             notes.push(note);
         }
+    }
+    if result["paid"].as_array().is_some_and(|rows| rows.iter().any(|row| row["discount"].as_str().is_some_and(|amount| amount != "0.00")))
+    {
+        notes.push("discounted");
+    }
+    if request["cycles"].is_array() {
+        notes.push("by cycles");
+    }
+    if request["bills"].is_array() {
+        notes.push("by bills");
     }
     if result["reclaimed_allocated"].as_str().is_some_and(|amount| amount != "0.00") {
         notes.push("reclaimed allocated");
@@ -1312,6 +1323,63 @@ fn usage_flow() -> impl Strategy<Value = Step> {
         .prop_flat_map(|steps| steps.prop_map(Step::Flow))
 }
 
+/// (v2 part 2) A pickup voucher from D1's pickup quota Q5 for C1 (or a discount DC1..DC4 granted
+/// to the customer), an order placed and paid with it, then an unbind or a switch to referral
+/// (blocked while a pickup voucher is usable), or an invoice by cycles or by bills, or usage.
+fn pickup_discount_flow() -> impl Strategy<Value = Step> {
+    let pickup = (select(&COUPONS[..]), select(vec!["0.3", "0.5", "1", "0.01"]), pickup_terms(), select(vec!["20", "100", "600"]))
+        .prop_map(|(coupon, ratio, (_, kinds), face)| {
+            let mut issue =
+                json!({"op": "issue_coupon", "coupon": coupon, "quota": "Q5", "customer": "C1", "face_value": face, "ratio": ratio});
+            if let Some(kinds) = kinds {
+                issue["order_kinds"] = kinds;
+            }
+            ("C1", "partner:D1", issue, json!({"coupons": [coupon]}))
+        });
+    let discount = (select(vec!["C1", "C3", "C4"]), select(&DISCOUNTS[2..]), select(vec!["0.85", "0.5", "0.01", "1", "0.33"]), services())
+        .prop_map(|(customer, discount, ratio, services)| {
+            let mut grant = json!({"op": "grant_discount", "discount": discount, "customer": customer, "ratio": ratio,
+                "valid_from": "@-60", "valid_until": "@10080"});
+            if let Some(services) = services {
+                grant["services"] = services;
+            }
+            (customer, "platform", grant, json!({"discount": discount}))
+        });
+    let start = prop_oneof![3 => pickup, 2 => discount];
+    (start, 1usize..=5, small_money(), order_kind(), service(), 0usize..6, proptest::collection::vec(0usize..5, 1..3)).prop_flat_map(
+        |((customer, issuer, issue, with), k, amount, kind, service, then, picks)| {
+            let order = order_of(customer, k);
+            let own = format!("customer:{customer}");
+            let mut place = json!({"op": "place_order", "order": order, "customer": customer, "amount": amount, "kind": kind});
+            if let Some(service) = service {
+                place["service"] = json!(service);
+            }
+            let mut pay = json!({"op": "pay_order", "order": order});
+            if let (Value::Object(pay), Value::Object(with)) = (&mut pay, with) {
+                pay.extend(with);
+            }
+            let partner = format!("partner:{}", partners_of(customer)[0]);
+            let bills: Vec<String> = picks.into_iter().map(|pick| format!("#bill:{pick}")).collect();
+            let after = match then {
+                0 => json!({"op": "unbind", "customer": customer}),
+                1 => json!({"op": "switch_association", "customer": customer, "association": "referral"}),
+                2 => {
+                    json!({"op": "request_invoice", "invoice": format!("I{k}-{customer}"), "party": own, "cycles": ["2026-01", "2026-02"]})
+                }
+                3 => json!({"op": "request_invoice", "invoice": format!("I{k}-{customer}"), "party": own, "bills": bills}),
+                4 => json!({"op": "consume", "customer": customer, "amount": "7.5"}),
+                _ => json!({"op": "unsubscribe", "order": order, "refund": "#refundable:100"}),
+            };
+            let after_actor = match then {
+                0 | 1 => partner,
+                4 => "platform".to_owned(),
+                _ => own.clone(),
+            };
+            vec![fixed(issuer, issue), fixed(&own, place), fixed(&own, pay), fixed(&after_actor, after)].prop_map(Step::Flow)
+        },
+    )
+}
+
 /// Groups of commerce commands: a customer ordering and paying at once, usage charged in bulk,
 /// a distributor issuing and funding.
 fn commerce_group() -> impl Strategy<Value = Body> {
@@ -1480,6 +1548,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => withdrawal_flow(),
         1 => operator_flow(),
         1 => usage_flow(),
+        3 => pickup_discount_flow(),
         1 => garbage.prop_map(Step::Garbage),
     ]
 }

@@ -15,6 +15,10 @@
 //! (`reference::cast`, committed once per process, then copied: a redb file and the model's
 //! state), with a temporary directory under `/dev/shm` when it exists.
 //!
+//! Templates 40 to 45 drive SPEC v2 part 2: discounts granted, revoked and used in payment,
+//! pickup vouchers from D1's pickup quota, invoices by cycles or bills, customers with external
+//! ids (template 9/10 also issue pickup quotas and default a distributor's window).
+//!
 //! The model follows SPEC.md: any disagreement is a finding.
 #![no_main]
 
