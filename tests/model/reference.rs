@@ -3013,7 +3013,7 @@ pub const CUSTOMERS: [&str; 5] = ["C1", "C2", "C3", "C4", "C5"];
 /// customer manager of S1; `N1` and `N2` are free.
 pub const OPERATORS: [&str; 6] = ["A1", "F1", "M1", "F3", "N1", "N2"];
 /// Quota, coupon and service ids the generators draw from.
-pub const QUOTAS: [&str; 5] = ["Q1", "Q2", "Q3", "Q4", "Q5"];
+pub const QUOTAS: [&str; 6] = ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6"];
 pub const COUPONS: [&str; 6] = ["K1", "K2", "K3", "K4", "K5", "K6"];
 pub const DISCOUNTS: [&str; 4] = ["DC1", "DC2", "DC3", "DC4"];
 pub const SERVICES: [&str; 3] = ["ecs", "obs", "rds"];
