@@ -2033,6 +2033,7 @@ impl Run {
         }
         prop_assert_eq!(self.ledger().head().seq, self.model.seq(), "replays must not commit");
         self.check_records()?;
+        self.check_consumption()?;
         self.check_listings()?;
         self.check_reads()?;
         self.check_history()
@@ -2191,6 +2192,30 @@ impl Run {
     }
 
     /// Bills and withdrawals of every party, and every invoice.
+    /// (v2) Every row of `consumption_summary` of each partner for the current cycle: its
+    /// consumption, payable and paid (SPEC 4, docs/decisions.md) and the manager in force.
+    fn check_consumption(&self) -> Result<(), TestCaseError> {
+        let now = self.now();
+        let cycle = Model::cycle_of(now);
+        for partner in &PARTNERS[..5] {
+            let request =
+                json!({"op": "consumption_summary", "actor": "platform", "partner": partner, "cycle": cycle, "at": format_time(now)});
+            let response = self.query(request);
+            let Some(rows) = response["result"]["customers"].as_array() else { continue };
+            for row in rows {
+                let customer = row["customer"].as_str().unwrap_or_default();
+                let (consumption, payable, paid) = self.model.consumption_of(customer, &cycle);
+                let expected = json!({"consumption": format_amount(consumption), "payable": format_amount(payable), "paid": format_amount(paid),
+                    "manager": self.model.manager_of(customer, now)});
+                let shown =
+                    json!({"consumption": row["consumption"], "payable": row["payable"], "paid": row["paid"], "manager": row["manager"]});
+                prop_assert_eq!(shown, expected, "consumption_summary of partner:{} for {}: {}", partner, customer, response);
+                count(format!("state: consumption_summary row{}", if payable == 0 { " (empty)" } else { "" }));
+            }
+        }
+        Ok(())
+    }
+
     fn check_listings(&self) -> Result<(), TestCaseError> {
         for party in universe() {
             let Some(bills) = self.model.bills_json(&party) else { continue };

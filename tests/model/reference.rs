@@ -2845,6 +2845,34 @@ impl Model {
         operators
     }
 
+    /// (v2) A customer's row of `consumption_summary` for `cycle` (docs/decisions.md), as far as
+    /// SPEC fixes it: (consumption at official prices, payable after discounts, paid less coupon
+    /// value) of its payment and usage bills of that UTC+8 cycle.
+    pub fn consumption_of(&self, customer: &str, cycle_text: &str) -> (i128, i128, i128) {
+        let mut sums = (0, 0, 0);
+        for bill in self.books.bills.values() {
+            if bill.customer.as_deref() == Some(customer)
+                && matches!(bill.bill_type, "new" | "renew" | "change" | "usage")
+                && cycle(bill.at) == cycle_text
+            {
+                sums.0 += bill.amount + bill.discount;
+                sums.1 += bill.amount;
+                sums.2 += bill.amount - bill.coupon;
+            }
+        }
+        sums
+    }
+
+    /// The customer manager in force at `at`.
+    pub fn manager_of(&self, customer: &str, at: i64) -> Option<String> {
+        self.books.customers.get(customer).and_then(|info| info.manager_at(at).cloned())
+    }
+
+    /// The billing cycle of a time (UTC+8 month).
+    pub fn cycle_of(at: i64) -> String {
+        cycle(at)
+    }
+
     /// The partner of a customer, when associated, and whether as resale.
     pub fn partner_of(&self, customer: &str) -> Option<(String, bool)> {
         self.books.link(customer).map(|(partner, association)| (partner.clone(), *association == Association::Resale))
