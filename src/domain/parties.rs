@@ -80,8 +80,7 @@ pub(super) fn register_customer(
     require_unused_party_id(state, customer)?;
     require_unused_external_id(state, partner, identity.external_id.as_ref())?;
     context.in_time(state)?;
-    let role =
-        Role::Customer { association, whitelisted: false, manager: None, name: identity.name, external_id: identity.external_id };
+    let role = Role::Customer { association, whitelisted: false, manager: None, name: identity.name, external_id: identity.external_id };
     let record = PartyRecord { role, credit_limit: Amount::ZERO, held: Amount::ZERO, registered_at: context.at, seq: context.seq };
     let mut effects = Effects::new(Outcome::CustomerRegistered(customer.clone()));
     effects.records.push(Record::Party(party, record));
@@ -100,18 +99,21 @@ pub(super) fn associate(
     let record = require_exists(state, &customer_party)?;
     require_exists(state, &Party::Partner(partner.clone()))?;
     context.fresh()?;
+    let mut role = record.role.clone();
+    let Role::Customer { association: linked, manager, external_id, .. } = &mut role else {
+        return reject(ErrorCode::NotFound, format!("{customer_party} is not a customer"));
+    };
+    // Its external id must stay unique among the new partner's customers (`already_exists` ranks
+    // before the state errors below, SPEC 2.2); a customer of that partner already holds its own.
+    if record.association().is_none_or(|existing| existing.partner != *partner) {
+        require_unused_external_id(state, Some(partner), external_id.as_ref())?;
+    }
     if let Some(existing) = record.association() {
         return reject(ErrorCode::AssociationState, format!("{customer_party} is already associated with partner:{}", existing.partner));
     }
     if association == AssociationKind::Resale {
         require_resale_preconditions(state, context, &customer_party)?;
     }
-    let mut role = record.role.clone();
-    let Role::Customer { association: linked, manager, external_id, .. } = &mut role else {
-        return reject(ErrorCode::NotFound, format!("{customer_party} is not a customer"));
-    };
-    // Its external id must stay unique among the new partner's customers.
-    require_unused_external_id(state, Some(partner), external_id.as_ref())?;
     context.in_time(state)?;
     *linked = Some(Association { partner: partner.clone(), kind: association, at: context.at });
     *manager = None;
@@ -169,7 +171,10 @@ fn require_association<'s>(
 /// When `leaving` (unbind, switch to referral), also while it holds a usable pickup voucher.
 fn require_unblocked(state: &State, context: &Context<'_>, party: &Party, leaving: bool) -> Result<(), Rejection> {
     if let Some(order) = super::orders::open_partner_payment(state, party, context.at) {
-        return reject(ErrorCode::AssociationBlocked, format!("{party} has asked its partner to pay order {order}: reject or cancel it first"));
+        return reject(
+            ErrorCode::AssociationBlocked,
+            format!("{party} has asked its partner to pay order {order}: reject or cancel it first"),
+        );
     }
     let pickup = usable_coupons(state, party, context.at).find(|(_, coupon)| coupon.kind == CouponKind::PickupVoucher);
     if let (true, Some((voucher, _))) = (leaving, pickup) {
