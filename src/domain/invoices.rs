@@ -63,10 +63,9 @@ fn match_in_full(state: &State, party: &Party, basis: &InvoiceBasis) -> Result<V
             .filter(|(_, bill, _)| cycles.contains(&bill.at.cycle()))
             .map(|(bill, _, remaining)| Matched { bill: bill.clone(), amount: remaining })
             .collect(),
-        InvoiceBasis::Bills(bills) => bills
-            .iter()
-            .filter_map(|id| state.bill(id).map(|bill| Matched { bill: id.clone(), amount: remaining(bill) }))
-            .collect(),
+        InvoiceBasis::Bills(bills) => {
+            bills.iter().filter_map(|id| state.bill(id).map(|bill| Matched { bill: id.clone(), amount: remaining(bill) })).collect()
+        }
     };
     let mut total = Amount::ZERO;
     for item in &matched {

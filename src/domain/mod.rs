@@ -1010,7 +1010,9 @@ fn decide_command(state: &State, context: &Context<'_>, command: &Command) -> Re
         Command::PayOrder { order, coupons, discount, payer } => orders::pay(state, context, order, coupons, discount.as_ref(), *payer),
         Command::CancelOrder { order } => orders::cancel(state, context, order),
         Command::Unsubscribe { order, refund } => orders::unsubscribe(state, context, order, *refund),
-        Command::Consume { customer, amount, erase, service } => orders::consume(state, context, customer, *amount, *erase, service.as_ref()),
+        Command::Consume { customer, amount, erase, service } => {
+            orders::consume(state, context, customer, *amount, *erase, service.as_ref())
+        }
         Command::RequestWithdrawal { withdrawal, party, amount } => withdrawals::request(state, context, withdrawal, party, *amount),
         Command::ApproveWithdrawal { withdrawal } => withdrawals::approve(state, context, withdrawal),
         Command::RejectWithdrawal { withdrawal, reason } => withdrawals::reject_withdrawal(state, context, withdrawal, reason),

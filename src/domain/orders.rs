@@ -4,8 +4,7 @@
 use super::coupons::coupon_account;
 use super::funds::incoming_to;
 use super::records::{
-    Bill, BillType, Combined, Coupon, CouponStatus, Discount, Order, OrderStatus, PAY_DEADLINE_DAYS, PartnerPaymentStatus, Payment,
-    Record,
+    Bill, BillType, Combined, Coupon, CouponStatus, Discount, Order, OrderStatus, PAY_DEADLINE_DAYS, PartnerPaymentStatus, Payment, Record,
 };
 use super::scope::{require_exists, require_platform};
 use super::{AdjustOperation, AdjustRecord, AssociationKind, Context, Effects, Index, OrderLine, Outcome, PartnerKind, PayerKind, State};
@@ -190,7 +189,10 @@ pub(super) fn pay(
     if let Some((discount_id, discount)) = discount
         && (discount.customer != *target.customer || !discount.usable(context.at))
     {
-        return reject(ErrorCode::DiscountNotUsable, format!("discount {discount_id} is not a usable discount of {customer} at {}", context.at));
+        return reject(
+            ErrorCode::DiscountNotUsable,
+            format!("discount {discount_id} is not a usable discount of {customer} at {}", context.at),
+        );
     }
     context.in_time(state)?;
     draw(state, context, &target, (&coupon_records, discount.map(|(_, discount)| discount)), &payer)
@@ -244,7 +246,11 @@ fn draw(
             return reject(ErrorCode::InsufficientFunds, format!("{payer} lacks {need} to pay order {order_id}"));
         }
         let money = payment.allocated.checked_add(payment.cash)?.checked_add(payment.credit)?;
-        let parts = [(Account::allocated(payer), payment.allocated), (Account::cash(payer), payment.cash), (Account::credit(payer), payment.credit)];
+        let parts = [
+            (Account::allocated(payer), payment.allocated),
+            (Account::cash(payer), payment.cash),
+            (Account::credit(payer), payment.credit),
+        ];
         for (account, amount) in parts {
             if amount.is_positive() {
                 effects.postings.push(posting(context, account, amount.checked_neg()?));
@@ -253,7 +259,8 @@ fn draw(
         if money.is_positive() {
             effects.postings.push(posting(context, Account::platform(AccountKind::Revenue), money));
         }
-        let allocated_partner = payment.allocated.is_positive().then(|| association.map(|association| association.partner.clone())).flatten();
+        let allocated_partner =
+            payment.allocated.is_positive().then(|| association.map(|association| association.partner.clone())).flatten();
         // A payment by the partner fulfils the open request; a customer's leaves a rejection shown.
         let partner_payment = if customer_pays { order.partner_payment } else { None };
         let paid_order = Order {
@@ -354,7 +361,8 @@ pub(super) fn unsubscribe(state: &State, context: &Context<'_>, id: &Id, refund:
     }
     context.in_time(state)?;
     let payer = order.payer.clone().unwrap_or_else(|| Party::Customer(order.customer.clone()));
-    let mut effects = Effects::new(Outcome::Refunded { credit: Amount::ZERO, allocated: Amount::ZERO, partner: Amount::ZERO, cash: Amount::ZERO });
+    let mut effects =
+        Effects::new(Outcome::Refunded { credit: Amount::ZERO, allocated: Amount::ZERO, partner: Amount::ZERO, cash: Amount::ZERO });
     let parts = refund_parts(state, context, order, &payer, refund, &mut effects)?;
     effects.outcome = Outcome::Refunded { credit: parts.credit, allocated: parts.allocated, partner: parts.partner, cash: parts.cash };
     effects.records.push(Record::Order(id.clone(), Order { status: OrderStatus::Unsubscribed, refunded: refund, ..order.clone() }));
@@ -413,9 +421,10 @@ fn refund_parts(
     }
     let customer = Party::Customer(order.customer.clone());
     let funder = order.allocated_partner.clone();
-    let still_funded = state.party(&customer).and_then(|record| record.association()).is_some_and(|association| {
-        association.kind == AssociationKind::Resale && Some(&association.partner) == funder.as_ref()
-    });
+    let still_funded = state
+        .party(&customer)
+        .and_then(|record| record.association())
+        .is_some_and(|association| association.kind == AssociationKind::Resale && Some(&association.partner) == funder.as_ref());
     let (mut allocated, mut partner) = (Amount::ZERO, Amount::ZERO);
     if from_allocated.is_positive() {
         match funder {
@@ -495,7 +504,12 @@ pub(super) fn consume(
     let credit_used = state.balance(&Account::credit(&party)).checked_neg()?;
     let credit = need.min(state.credit_limit(&party).checked_sub(credit_used)?.max(Amount::ZERO));
     let debt = need.checked_sub(credit)?;
-    let parts = [(Account::allocated(&party), allocated), (Account::cash(&party), cash), (Account::credit(&party), credit), (Account::arrears(&party), debt)];
+    let parts = [
+        (Account::allocated(&party), allocated),
+        (Account::cash(&party), cash),
+        (Account::credit(&party), credit),
+        (Account::arrears(&party), debt),
+    ];
     for (account, part) in parts {
         if part.is_positive() {
             effects.postings.push(posting(context, account, part.checked_neg()?));
@@ -553,12 +567,7 @@ fn require_payable(target: &Target<'_>, context: &Context<'_>) -> Result<(), Rej
     Ok(())
 }
 
-fn set_partner_payment(
-    target: &Target<'_>,
-    id: &Id,
-    status: PartnerPaymentStatus,
-    asked_partner: Option<&Id>,
-) -> Effects {
+fn set_partner_payment(target: &Target<'_>, id: &Id, status: PartnerPaymentStatus, asked_partner: Option<&Id>) -> Effects {
     let orders: Vec<Id> = target.orders.iter().map(|(order_id, _)| (*order_id).clone()).collect();
     let mut effects = Effects::new(Outcome::PartnerPayment { order: id.clone(), orders, status });
     for (order_id, order) in &target.orders {
@@ -584,7 +593,10 @@ pub(super) fn request_partner_payment(state: &State, context: &Context<'_>, id: 
     if association.kind == AssociationKind::Referral && partner_kind != Some(PartnerKind::SolutionProvider) {
         return reject(
             ErrorCode::NotResaleCustomer,
-            format!("{customer} is a referral customer of a {}: only resale customers or a solution provider's ask", partner_kind.map_or("partner", PartnerKind::name)),
+            format!(
+                "{customer} is a referral customer of a {}: only resale customers or a solution provider's ask",
+                partner_kind.map_or("partner", PartnerKind::name)
+            ),
         );
     }
     require_payable(&target, context)?;
@@ -603,7 +615,8 @@ pub(super) fn reject_partner_payment(state: &State, context: &Context<'_>, id: &
     }
     context.fresh()?;
     require_not_member(&target, id)?;
-    if let Some((order_id, order)) = target.orders.iter().find(|(_, order)| order.partner_payment != Some(PartnerPaymentStatus::Requested)) {
+    if let Some((order_id, order)) = target.orders.iter().find(|(_, order)| order.partner_payment != Some(PartnerPaymentStatus::Requested))
+    {
         let status = order.partner_payment.map_or("not requested", PartnerPaymentStatus::name);
         return reject(ErrorCode::OrderState, format!("order {order_id}'s partner payment is {status}, not requested"));
     }

@@ -26,7 +26,11 @@ fn request<T>(message: impl Into<String>) -> Result<T, Rejection> {
 
 /// A party that owns money accounts: a partner or a customer (not the platform, not an operator).
 fn member(party: &Party, field: &str) -> Result<(), Rejection> {
-    if matches!(party, Party::Platform | Party::Operator(_)) { request(format!("field {field} must name a partner or customer")) } else { Ok(()) }
+    if matches!(party, Party::Platform | Party::Operator(_)) {
+        request(format!("field {field} must name a partner or customer"))
+    } else {
+        Ok(())
+    }
 }
 
 /// Operator roles: distinct, and at least one unless `may_be_empty`.

@@ -36,7 +36,9 @@ fn resale_customers_debt(state: &State, partner: &Party) -> Result<Amount, Rejec
 
 /// A party's pending withdrawal, if any.
 fn pending_withdrawal<'s>(state: &'s State, party: &'s Party) -> Option<&'s Id> {
-    state.indexed(Index::Withdrawals, party).find(|id| state.withdrawal(id).is_some_and(|withdrawal| withdrawal.status == WithdrawalStatus::Pending))
+    state
+        .indexed(Index::Withdrawals, party)
+        .find(|id| state.withdrawal(id).is_some_and(|withdrawal| withdrawal.status == WithdrawalStatus::Pending))
 }
 
 /// What a party may withdraw now, and what keeps the rest back.

@@ -313,7 +313,15 @@ mod tests {
         ] {
             assert_eq!(Account::parse(text).unwrap().to_string(), text);
         }
-        for bad in ["platform:cash", "partner:P1:arrears", "partner:P1:allocated", "operator:O1:cash", "customer:C1", "vendor:V:cash", "customer:C1:quota:Q1"] {
+        for bad in [
+            "platform:cash",
+            "partner:P1:arrears",
+            "partner:P1:allocated",
+            "operator:O1:cash",
+            "customer:C1",
+            "vendor:V:cash",
+            "customer:C1:quota:Q1",
+        ] {
             assert!(Account::parse(bad).is_none(), "{bad}");
         }
     }
