@@ -236,6 +236,27 @@ impl Ledger {
         inner.store.for_each_transaction(|_, _, _, transaction| visit(&transaction))
     }
 
+    /// The registration of a party or operator, when registered.
+    pub fn party(&self, party: &Party) -> Option<domain::PartyRecord> {
+        self.lock().state.party(party).cloned()
+    }
+
+    /// Every access key of the HTTP interface (kept apart from the journal).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the keys cannot be read.
+    pub fn access_keys(&self) -> Result<Vec<crate::AccessKey>, StoreError> {
+        self.lock().store.access_keys()
+    }
+
+    /// Writes an access key (a new one, or one being revoked), durably.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the write fails.
+    pub fn put_access_key(&self, key: &crate::AccessKey) -> Result<(), StoreError> {
+        self.lock().store.put_access_key(key)
+    }
+
     /// Replays the whole journal and checks it against the stored state (see [`crate::verify`]).
     ///
     /// # Errors

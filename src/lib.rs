@@ -68,6 +68,8 @@ mod ledger;
 mod protocol;
 mod query;
 mod store;
+#[cfg(feature = "http")]
+pub mod http;
 mod time;
 
 pub use amount::{AMOUNT_INPUT_LIMIT_MINOR, Amount, AmountError, Overflow, Ratio};
@@ -92,6 +94,7 @@ pub use protocol::{
     Body, CouponOperation, DecodeError, LINE_LENGTH_MAX, PAGE_LIMIT_MAX, Page, Query, Request, Response, StatementAccount, decode_line,
 };
 pub use store::records::DecodeError as RecordDecodeError;
+pub use store::keys::AccessKey;
 pub use store::{FORMAT_VERSION, Store, StoreError};
 pub use time::{Clock, SystemClock, TimeError, Timestamp};
 

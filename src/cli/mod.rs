@@ -4,6 +4,7 @@ mod bench;
 mod chart;
 mod demo;
 mod export;
+mod serve;
 mod tables;
 
 use clap::{Parser, Subcommand};
@@ -80,6 +81,11 @@ enum CliCommand {
     Chart(chart::ChartArgs),
     /// Measure allocation throughput and latency beside bare redb and SQLite baselines on this machine.
     Bench(bench::Options),
+    /// Serve the ledger over HTTP: the JSON-lines door and the Huawei BSS partner API (docs/http.md).
+    Serve(serve::ServeArgs),
+    /// Manage the access keys that sign HTTP requests (kept in the ledger file, apart from the journal).
+    #[command(subcommand)]
+    Keys(serve::KeysCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -93,6 +99,8 @@ pub fn main() -> ExitCode {
         CliCommand::Export(args) => export::run(&args),
         CliCommand::Chart(args) => chart::run(&args),
         CliCommand::Bench(options) => bench::run(options),
+        CliCommand::Serve(args) => serve::serve(args),
+        CliCommand::Keys(command) => serve::keys(command),
     };
     match result {
         Ok(code) => code,
@@ -108,6 +116,10 @@ pub fn main() -> ExitCode {
 /// from a damaged page, or panic on one. The check reads the whole file once (some 20 ms for an
 /// 8 MB ledger of 10,000 transactions); `verify` reads it all anyway.
 fn open_checked(db: &PathBuf) -> Result<Ledger, String> {
+    if !db.exists() {
+        // A new file is made by the store, readable by its owner only (it will hold key secrets).
+        drop(partner_ledger::Store::open(db).map_err(|error| describe_open_error(db, &OpenError(error)))?);
+    }
     let database = redb::Database::builder()
         .set_check_integrity_on_open(true)
         .create(db)

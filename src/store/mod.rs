@@ -1,6 +1,7 @@
 //! The redb shell: every table in one place, loading the in-memory state at open, and writing a
 //! batch of transactions in one durable write transaction.
 
+pub mod keys;
 pub mod records;
 
 use crate::amount::Amount;
@@ -93,6 +94,16 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Creates an empty file readable and writable by its owner only: a ledger file holds the
+/// access keys' secrets.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop).map_err(|error| StoreError::Redb(redb::StorageError::Io(error).into()))
+}
+
 impl Store {
     /// Opens or creates the ledger file at `path`.
     ///
@@ -115,6 +126,7 @@ impl Store {
             let creating = path.with_extension("creating");
             // A leftover from an interrupted creation holds nothing acknowledged.
             let _ = std::fs::remove_file(&creating);
+            create_private(&creating)?;
             drop(Self::from_database(Database::create(&creating)?)?);
             std::fs::rename(&creating, path).map_err(|error| StoreError::Redb(redb::StorageError::Io(error).into()))?;
         }

@@ -1,0 +1,156 @@
+//! The one thread that owns the [`Ledger`]: it takes every queued request, runs them as one
+//! batch (one durable commit) and answers each caller. After a storage failure it reopens the
+//! ledger, which recovers from the journal, because redb refuses every later write until then.
+
+use super::metrics::Metrics;
+use crate::error::ErrorCode;
+use crate::ledger::{Ledger, OpenError};
+use crate::protocol::{Request, Response};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Opens the ledger, at start and again after a storage failure.
+pub type Opener = Box<dyn Fn() -> Result<Ledger, OpenError> + Send>;
+
+/// Requests per batch, at most: callers queued beyond it wait for the next commit.
+const BATCH_REQUESTS_MAX: usize = 10_000;
+
+struct Job {
+    requests: Vec<Request>,
+    reply: oneshot::Sender<Vec<Response>>,
+}
+
+/// A handle to the ledger thread. Cheap to clone; the thread stops (and closes the ledger
+/// cleanly) once every handle is dropped.
+#[derive(Clone)]
+pub struct Engine {
+    jobs: mpsc::Sender<Job>,
+    head: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Engine").field("head", &self.head()).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts the ledger thread on an opened ledger. Returns the handle and the thread, which
+    /// ends once every handle is gone and the ledger is closed.
+    pub fn start(ledger: Ledger, opener: Opener, metrics: Arc<Metrics>) -> (Engine, std::thread::JoinHandle<()>) {
+        let (jobs, queue) = mpsc::channel();
+        let head = Arc::new(AtomicU64::new(ledger.head().seq));
+        let thread_head = Arc::clone(&head);
+        let thread = std::thread::Builder::new()
+            .name("ledger".into())
+            .spawn(move || run(ledger, opener, &queue, &thread_head, &metrics))
+            .expect("the ledger thread starts");
+        (Engine { jobs, head }, thread)
+    }
+
+    /// Runs requests in order, sharing a durable commit with every other caller queued now;
+    /// answers once they are durable.
+    pub async fn execute(&self, requests: Vec<Request>) -> Vec<Response> {
+        let count = requests.len();
+        let (reply, answer) = oneshot::channel();
+        if self.jobs.send(Job { requests, reply }).is_ok()
+            && let Ok(responses) = answer.await
+        {
+            return responses;
+        }
+        (0..count).map(|_| stopped()).collect()
+    }
+
+    /// Runs one request.
+    pub async fn execute_one(&self, request: Request) -> Response {
+        self.execute(vec![request]).await.pop().unwrap_or_else(stopped)
+    }
+
+    /// The last committed seq, as of the last batch.
+    pub fn head(&self) -> u64 {
+        self.head.load(Ordering::Relaxed)
+    }
+}
+
+fn stopped() -> Response {
+    Response::Failed { id: None, rejection: crate::Rejection::new(ErrorCode::Storage, "the ledger is shutting down") }
+}
+
+fn run(ledger: Ledger, opener: Opener, queue: &mpsc::Receiver<Job>, head: &AtomicU64, metrics: &Metrics) {
+    let mut ledger = Some(ledger);
+    while let Ok(first) = queue.recv() {
+        let mut jobs = vec![first];
+        let mut count = jobs[0].requests.len();
+        while count < BATCH_REQUESTS_MAX {
+            match queue.try_recv() {
+                Ok(job) => {
+                    count += job.requests.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut requests = Vec::with_capacity(count);
+        let replies: Vec<(usize, oneshot::Sender<Vec<Response>>)> = jobs
+            .into_iter()
+            .map(|job| {
+                let answers = job.requests.len();
+                requests.extend(job.requests);
+                (answers, job.reply)
+            })
+            .collect();
+        let responses = match reopened(&mut ledger, &opener) {
+            Some(open) => {
+                let started = Instant::now();
+                let responses = open.execute_batch(&requests);
+                metrics.batch(started.elapsed(), requests.len());
+                head.store(open.head().seq, Ordering::Relaxed);
+                if responses.iter().any(|response| response.rejection().is_some_and(|rejection| rejection.code == ErrorCode::Storage)) {
+                    tracing::error!("a commit failed; reopening the ledger");
+                    metrics.reopen();
+                    ledger = None;
+                }
+                responses
+            }
+            None => requests
+                .iter()
+                .map(|request| Response::Failed {
+                    id: request.id.as_ref().map(|id| id.as_str().to_owned()),
+                    rejection: crate::Rejection::new(ErrorCode::Storage, "the ledger could not be reopened"),
+                })
+                .collect(),
+        };
+        let mut responses = responses.into_iter();
+        for (answers, reply) in replies {
+            let _ = reply.send(responses.by_ref().take(answers).collect());
+        }
+    }
+    if let Some(open) = ledger
+        && let Err(error) = open.checkpoint()
+    {
+        tracing::error!(%error, "the closing checkpoint failed (the journal holds everything)");
+    }
+}
+
+/// The open ledger, reopening it after a failure (with a short pause between attempts).
+fn reopened<'l>(ledger: &'l mut Option<Ledger>, opener: &Opener) -> Option<&'l Ledger> {
+    if ledger.is_none() {
+        for attempt in 0..3 {
+            match opener() {
+                Ok(open) => {
+                    tracing::info!(seq = open.head().seq, "the ledger was reopened");
+                    *ledger = Some(open);
+                    break;
+                }
+                Err(error) => {
+                    tracing::error!(%error, attempt, "reopening the ledger failed");
+                    std::thread::sleep(Duration::from_millis(50 << attempt));
+                }
+            }
+        }
+    }
+    ledger.as_ref()
+}

@@ -1,0 +1,18 @@
+//! The HTTP interface (SPEC section 8): `partner-ledger serve`. One process serves one ledger;
+//! requests signed with access keys (SDK-HMAC-SHA256) reach it through two doors that only
+//! translate: the JSON-lines door (`POST /v1/commands`) and the Huawei BSS door (the partner
+//! API's own paths and fields). See `docs/http.md`.
+
+pub mod auth;
+mod bss;
+mod commands;
+pub mod engine;
+mod idle;
+pub mod keys;
+pub mod metrics;
+pub mod server;
+pub mod sign;
+
+pub use auth::{Keyring, Principal};
+pub use engine::{Engine, Opener};
+pub use server::{Limits, ServeError, ServeOptions, Server};
