@@ -19,6 +19,7 @@
 
 #[path = "../../benches/baseline/mod.rs"]
 mod baseline;
+mod http;
 
 use baseline::bare_redb::{self, BareRedb};
 use baseline::sqlite::{Outcome, Service, SqliteLedger};
@@ -65,6 +66,10 @@ pub struct Options {
     /// Where to make the bench's scratch folder (removed afterwards): put it on the disk to measure.
     #[arg(long, default_value = ".")]
     dir: PathBuf,
+    /// Measure the HTTP server instead: signed single allocations over 64 keep-alive connections
+    /// beside `Ledger::execute` from 64 threads, `--commands` per run, three rounds.
+    #[arg(long)]
+    http: bool,
 }
 
 /// One system's share of a phase: commands, the time spent on them, and per-commit (or
@@ -170,6 +175,10 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
     std::fs::create_dir_all(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
     let scratch = Scratch { dir };
     print_environment(&options, &scratch);
+    if options.http {
+        http::run(options.customers, options.commands, &scratch)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut bench = setup(options, scratch)?;
     bench.json_lines()?;
     bench.library_batch()?;
