@@ -483,3 +483,27 @@ fn a_failed_sync_under_load_reopens_the_ledger_and_applies_nothing_twice() {
         disk.injected()
     );
 }
+
+#[test]
+fn a_new_ledger_file_is_private_and_keys_stay_out_of_the_journal() {
+    let book = book();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&book.path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "a new ledger file is readable by its owner only");
+    }
+    let ledger = Ledger::open(&book.path).unwrap();
+    let keys = ledger.access_keys().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(!format!("{keys:?}").contains(&book.d1.secret), "Debug redacts secrets");
+    let mut journal = String::new();
+    ledger
+        .for_each_transaction(|transaction| -> Result<(), partner_ledger::StoreError> {
+            journal.push_str(&format!("{transaction:?}"));
+            Ok(())
+        })
+        .unwrap();
+    assert!(journal.contains("D1") && !journal.contains(&book.d1.secret) && !journal.contains(&book.d1.access));
+    assert_eq!(ledger.verify().unwrap().transactions, 5, "keys are not transactions");
+}

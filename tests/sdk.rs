@@ -21,11 +21,23 @@ fn venv() -> PathBuf {
     let dir = std::env::var_os("SDK_VENV").map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sdk-venv"), PathBuf::from);
     let python = dir.join("bin/python");
     let installed = python.exists()
-        && Command::new(&python).args(["-c", "import huaweicloudsdkbss, huaweicloudsdkcore, requests"]).status().is_ok_and(|status| status.success());
+        && Command::new(&python)
+            .args(["-c", "import huaweicloudsdkbss, huaweicloudsdkcore, requests"])
+            .status()
+            .is_ok_and(|status| status.success());
     if !installed {
-        let status = Command::new("python3").arg("-m").arg("venv").arg(&dir).status().expect("python3 is needed for the SDK suite (install it: .ci/run does)");
+        let status = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&dir)
+            .status()
+            .expect("python3 is needed for the SDK suite (install it: .ci/run does)");
         assert!(status.success(), "python3 -m venv {} failed", dir.display());
-        let status = Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).args(PACKAGES).status().expect("pip runs");
+        let status = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(PACKAGES)
+            .status()
+            .expect("pip runs");
         assert!(status.success(), "pip install {PACKAGES:?} failed: the SDK suite needs PyPI");
     }
     *made = Some(python.clone());
@@ -65,4 +77,38 @@ fn huawei_sdk_suite_over_tls_with_a_self_signed_certificate() {
     std::fs::write(&cert, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
     run_suite(Some((&cert, &key)));
+}
+
+#[test]
+fn keys_are_added_listed_and_revoked_from_the_command_line_without_showing_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keys.redb");
+    let cli = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_partner-ledger")).args(args).arg("--db").arg(&db).output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let register = dir.path().join("register.jsonl");
+    std::fs::write(&register, r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"P1","kind":"solution_provider"}"#)
+        .unwrap();
+    let applied = Command::new(env!("CARGO_BIN_EXE_partner-ledger")).arg("apply").arg("--db").arg(&db).arg(&register).output().unwrap();
+    assert!(applied.status.success());
+    let (ok, out, _) = cli(&["keys", "add", "--actor", "partner:P1"]);
+    assert!(ok, "{out}");
+    let field = |name: &str| out.lines().find_map(|line| line.strip_prefix(&format!("{name}: "))).unwrap().to_owned();
+    let (access, secret) = (field("access_key"), field("secret_key"));
+    assert_eq!((access.len(), secret.len(), field("domain_id")), (20, 40, "P1".to_owned()));
+    let (ok, listed, _) = cli(&["keys", "list"]);
+    assert!(ok && listed.contains(&access) && listed.contains("active") && !listed.contains(&secret), "{listed}");
+    let (ok, _, error) = cli(&["keys", "add", "--actor", "customer:NOBODY"]);
+    assert!(!ok && error.contains("not registered"), "{error}");
+    let (ok, revoked, _) = cli(&["keys", "revoke", &access]);
+    assert!(ok && revoked.contains("revoked"), "{revoked}");
+    let (_, listed, _) = cli(&["keys", "list"]);
+    assert!(listed.contains("revoked 20"), "{listed}");
+    let (ok, _, error) = cli(&["keys", "revoke", "NOSUCHKEY"]);
+    assert!(!ok && error.contains("no access key"), "{error}");
 }

@@ -5,6 +5,7 @@ set), and builds unmodified `huaweicloudsdkbss` clients that sign with those key
 Run by tests/sdk.rs (which sets PARTNER_LEDGER_BIN); never skips: a missing binary or SDK fails.
 """
 import json
+import re
 import os
 import signal
 import subprocess
@@ -113,6 +114,10 @@ class Server:
         assert code == 0, f"serve exited with {code}: {self.log()}"
         verify = run("verify", "--db", self.db)
         assert verify.startswith("verify: ok"), verify
+        log = self.log()
+        for key in self.keys.values():
+            assert key["secret_key"] not in log, "a secret key reached the server's log"
+        assert not re.search(r"[0-9a-f]{64}", log), "a signature (or a hash of one) reached the server's log"
         self.dir.cleanup()
 
 
