@@ -68,7 +68,8 @@ class Server:
         args = ["serve", "--db", self.db, "--listen", "127.0.0.1:0"]
         if TLS_CERT:
             args += ["--tls-cert", TLS_CERT, "--tls-key", TLS_KEY]
-        self.process = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir.name, "serve.log"), "w"), text=True)
+        self.log_file = open(os.path.join(self.dir.name, "serve.log"), "w")
+        self.process = subprocess.Popen([BIN, *args], stdout=subprocess.PIPE, stderr=self.log_file, text=True)
         first = self.process.stdout.readline().strip()
         if not first.startswith("listening on "):
             raise AssertionError(f"serve did not start: {first!r}; log: {self.log()}")
@@ -111,6 +112,8 @@ class Server:
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=60)
+        self.process.stdout.close()
+        self.log_file.close()
         assert code == 0, f"serve exited with {code}: {self.log()}"
         verify = run("verify", "--db", self.db)
         assert verify.startswith("verify: ok"), verify
