@@ -124,6 +124,7 @@ pub(crate) async fn handle(app: &Arc<App>, request: Authed, route: &'static str)
         let message = format!("not served by partner-ledger: {} {}", request.method, request.path);
         return app.error(StatusCode::NOT_FOUND, "CBC.0100", &message, route);
     };
+    tracing::debug!(operation = endpoint.name, "BSS request");
     let call = match Call::new(app, request, endpoint) {
         Ok(call) => call,
         Err(error) => return error.respond(app, route),
@@ -235,8 +236,6 @@ pub(crate) struct Call {
     query: Vec<(String, String)>,
     body: Map<String, Value>,
     raw_body: HashMap<String, Box<RawValue>>,
-    /// The endpoint's SDK method name.
-    pub(crate) operation: &'static str,
 }
 
 impl Call {
@@ -280,7 +279,6 @@ impl Call {
             query,
             body,
             raw_body,
-            operation: endpoint.name,
         })
     }
 
