@@ -10,20 +10,38 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 /// Wraps a stream; reads fail with `TimedOut` once nothing moved for `timeout`.
+///
+/// Activity only records the time; the timer is moved when it fires early, so a busy
+/// connection costs no timer operation per read or write.
 pub struct IdleIo<S> {
     inner: S,
     timeout: Duration,
+    last: Instant,
     deadline: Pin<Box<Sleep>>,
 }
 
 impl<S> IdleIo<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, timeout: Duration) -> IdleIo<S> {
-        IdleIo { inner, timeout, deadline: Box::pin(tokio::time::sleep(timeout)) }
+        IdleIo { inner, timeout, last: Instant::now(), deadline: Box::pin(tokio::time::sleep(timeout)) }
     }
 
     fn touched(&mut self) {
-        self.deadline.as_mut().reset(Instant::now() + self.timeout);
+        self.last = Instant::now();
+    }
+
+    /// Whether the connection has been idle for the whole timeout (re-arming the timer if not).
+    fn expired(&mut self, context: &mut Context<'_>) -> bool {
+        loop {
+            if self.deadline.as_mut().poll(context).is_pending() {
+                return false;
+            }
+            let due = self.last + self.timeout;
+            if due <= Instant::now() {
+                return true;
+            }
+            self.deadline.as_mut().reset(due);
+        }
     }
 }
 
@@ -37,10 +55,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for IdleIo<S> {
                 }
                 Poll::Ready(result)
             }
-            Poll::Pending => match self.deadline.as_mut().poll(context) {
-                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the connection was idle too long"))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending if self.expired(context) => {
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the connection was idle too long")))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }

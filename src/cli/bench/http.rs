@@ -3,9 +3,10 @@
 //! to an in-process `Server`, beside the same allocations through `Ledger::execute` from 64
 //! threads. Both run on copies of one set-up ledger, alternately, three rounds each.
 //!
-//! Requests are signed before each timed run (as 64 independent clients would have done on
-//! their own machines), so the figure is the server's: TCP, HTTP parsing, the signature check,
-//! translation, and the durable group commit.
+//! Requests are signed and built before each timed run (as 64 independent clients would have
+//! done on their own machines), so the figure is mostly the server's: TCP, HTTP parsing, the
+//! signature check, translation, and the durable group commit. The clients' sending and reading
+//! still run on the same two cores.
 
 use super::baseline::workload::{self, Allocation, Allocations, PARTNERS, percentile};
 use super::{Run, Scratch, failed, ledger_threads, progress};
@@ -24,11 +25,8 @@ const CONNECTIONS: usize = 64;
 const ROUNDS: usize = 3;
 const PATH: &str = "/v2/accounts/partner-accounts/adjust-amount";
 
-/// A request ready to send: headers and body.
-struct Signed {
-    headers: Vec<(String, String)>,
-    body: Bytes,
-}
+/// A request ready to send.
+type Signed = hyper::Request<Full<Bytes>>;
 
 fn signed(allocation: &Allocation, key: &AccessKey, host: &str, date: &str) -> Signed {
     let body = format!(r#"{{"customer_id": "C{}", "amount": {}}}"#, allocation.customer, workload::amount_text(allocation.amount_fen));
@@ -48,7 +46,11 @@ fn signed(allocation: &Allocation, key: &AccessKey, host: &str, date: &str) -> S
         "Authorization".to_owned(),
         format!("SDK-HMAC-SHA256 Access={}, SignedHeaders={}, Signature={signature}", key.access, names.join(";")),
     ));
-    Signed { headers, body: Bytes::from(body) }
+    let mut builder = hyper::Request::builder().method("POST").uri(PATH);
+    for (name, value) in &headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder.body(Full::new(Bytes::from(body))).expect("a valid request")
 }
 
 /// Sends `requests` over one keep-alive connection; per-request latencies and refusals.
@@ -60,13 +62,8 @@ async fn connection(addr: SocketAddr, requests: Vec<Signed>) -> Result<(Vec<Dura
     tokio::spawn(connection);
     let (mut latencies, mut refused) = (Vec::with_capacity(requests.len()), 0);
     for request in requests {
-        let mut builder = hyper::Request::builder().method("POST").uri(PATH);
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
         let started = Instant::now();
-        let response =
-            sender.send_request(builder.body(Full::new(request.body)).map_err(failed("request"))?).await.map_err(failed("sending"))?;
+        let response = sender.send_request(request).await.map_err(failed("sending"))?;
         refused += usize::from(!response.status().is_success());
         response.into_body().collect().await.map_err(failed("reading the answer"))?;
         latencies.push(started.elapsed());
@@ -93,6 +90,29 @@ async fn http_run(addr: SocketAddr, keys: &[AccessKey], allocations: &[Allocatio
     run.busy += started.elapsed();
     run.commands += allocations.len();
     Ok(refused)
+}
+
+/// The server's own account of its batches, from `GET /v1/metrics`.
+async fn server_metrics(addr: SocketAddr) -> Result<String, String> {
+    let stream = tokio::net::TcpStream::connect(addr).await.map_err(failed("connecting"))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(failed("handshake"))?;
+    tokio::spawn(connection);
+    let request = hyper::Request::builder()
+        .uri("/v1/metrics")
+        .header("Host", addr.to_string())
+        .body(Full::new(Bytes::new()))
+        .map_err(failed("request"))?;
+    let body =
+        sender.send_request(request).await.map_err(failed("metrics"))?.into_body().collect().await.map_err(failed("metrics"))?.to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    let value = |name: &str| text.lines().find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0);
+    let batches = value("partner_ledger_batch_requests_count ");
+    Ok(format!(
+        "server: {batches:.0} batches of {:.1} requests on average, {:.2} ms per batch (decide and durable commit)",
+        value("partner_ledger_batch_requests_sum ") / batches.max(1.0),
+        value("partner_ledger_commit_seconds_sum ") * 1000.0 / batches.max(1.0)
+    ))
 }
 
 /// Median, min and max of a column of the rounds.
@@ -164,6 +184,8 @@ pub fn run(customers: u32, commands: u32, scratch: &Scratch) -> Result<(), Strin
         "median of {ROUNDS} (min–max): HTTP {:.0}/s ({:.0}–{:.0}), in-process {:.0}/s ({:.0}–{:.0}), HTTP ÷ in-process {:.2} ({:.2}–{:.2})",
         http.0, http.1, http.2, local.0, local.1, local.2, ratio.0, ratio.1, ratio.2
     );
+    let metrics = runtime.block_on(server_metrics(addr))?;
+    println!("{metrics}");
     let _ = stop.send(());
     runtime.block_on(serving).map_err(failed("stopping the server"))?;
     let ledger = Ledger::open(scratch.path("http.redb")).map_err(failed("reopening"))?;
