@@ -136,8 +136,8 @@ fn place_order_defaults_the_pay_deadline_to_seven_days_later() {
     assert_eq!(response, json!({"id": "o1", "ok": true, "seq": 19, "duplicate": false, "result": result}));
     let expected = json!({
         "order": "O1", "customer": "C1", "combined": null, "kind": "new", "service": "ecs", "amount": "60.00",
-        "status": "pending_payment", "pay_deadline": "2026-01-12T10:00:00Z", "payer": null, "partner_payment": null,
-        "paid": {"due": "0.00", "discount": "0.00", "coupon": "0.00", "allocated": "0.00", "cash": "0.00", "credit": "0.00"},
+        "status": "pending_payment", "pay_deadline": "2026-01-12T10:00:00Z", "placed_at": T1, "payer": null, "partner_payment": null,
+        "asked_partner": null, "paid": {"due": "0.00", "discount": "0.00", "coupon": "0.00", "allocated": "0.00", "cash": "0.00", "credit": "0.00"},
         "refunded": "0.00"
     });
     assert_eq!(order(&f, "O1", T1), expected);

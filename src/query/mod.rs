@@ -246,8 +246,10 @@ fn order_json(id: &Id, order: &Order, now: Timestamp) -> Value {
         "amount": order.amount.to_string(),
         "status": shown_status(order, now),
         "pay_deadline": order.pay_deadline.to_string(),
+        "placed_at": order.at.to_string(),
         "payer": order.payer.as_ref().map(Party::to_string),
         "partner_payment": order.partner_payment.map(PartnerPaymentStatus::name),
+        "asked_partner": order.asked_partner.as_ref().map(Id::as_str),
         "paid": {
             "due": order.paid.due.to_string(),
             "discount": order.paid.discount.to_string(),

@@ -96,7 +96,7 @@ class OrdersTest(SdkTestCase):
     def test_an_order_asked_of_the_partner_shows_agent_pay_info(self):
         self.assertTrue(self.server.commands("customer:C1", [{"op": "request_partner_payment", "id": "ord-ask-OPP", "order": "OPP"}])[0]["ok"])
         asked = self.listing("partner:D1", order_id="OPP").order_infos[0].agent_pay_info
-        self.assertEqual((asked.is_agent_pay, asked.paying_agent_id), (True, None))
+        self.assertEqual((asked.is_agent_pay, asked.paying_agent_id), (True, "D1"))
         self.assertTrue(self.server.commands("operator:D1_FIN", [{"op": "pay_order", "id": "ord-pay-OPP", "order": "OPP", "payer": "partner"}])[0]["ok"])
         paid = self.listing("customer:C1", order_id="OPP").order_infos[0]
         self.assertEqual((paid.status, paid.agent_pay_info.is_agent_pay, paid.agent_pay_info.paying_agent_id), (5, True, "D1"))
@@ -175,6 +175,10 @@ class OrdersTest(SdkTestCase):
         self.assertTrue({"OU1", "ORF"} <= {info.order_id for info in paid})
         self.assertTrue(all(info.status == 5 and info.payment_time >= "2026-01-06T00:00:00Z" for info in paid))
         self.assertEqual(self.listing("customer:C1", payment_time_end="2026-01-06T00:00:00Z").total_count, 0)
+        self.assertTrue(all(isinstance(info.create_time, str) and len(info.create_time) == 20 for info in answer.order_infos))
+        self.assertEqual(answer.order_infos[ids.index("OX")].create_time, "2026-01-05T00:00:00Z")
+        self.assertEqual(self.listing("customer:C1", create_time_end="2026-01-04T23:59:59Z").total_count, 0)
+        self.assertIn("OX", [info.order_id for info in self.listing("customer:C1", create_time_begin="2026-01-05T00:00:00Z", create_time_end="2026-01-05T00:00:00Z").order_infos])
 
     def test_an_order_past_its_deadline_shows_cancelled(self):
         info = self.listing("customer:C1", order_id="OX").order_infos[0]
@@ -194,10 +198,10 @@ class OrdersTest(SdkTestCase):
         paged = self.client("partner:D1").list_customer_orders(ListCustomerOrdersRequest(offset=1, limit=2))
         self.assertEqual((paged.total_count, len(paged.order_infos)), (len(mine), 2))
 
-    def test_listing_another_partners_customer_or_by_creation_time_fails(self):
+    def test_listing_another_partners_customer_or_by_a_malformed_creation_time_fails(self):
         d1 = self.client("partner:D1")
         self.assertFails(403, "CBC.0151", d1.list_customer_orders, ListCustomerOrdersRequest(customer_id="C4"), code_name="access_denied")
-        self.assertFails(400, "CBC.0100", d1.list_customer_orders, ListCustomerOrdersRequest(create_time_begin="2026-01-01T00:00:00Z"), code_name="invalid_request")
+        self.assertFails(400, "CBC.0100", d1.list_customer_orders, ListCustomerOrdersRequest(create_time_begin="2026-01-01"), code_name="invalid_request")
 
     def test_details_of_a_combined_order_list_its_members(self):
         details = self.client("partner:D1").show_customer_order_details(ShowCustomerOrderDetailsRequest(order_id="G1"))

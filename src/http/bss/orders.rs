@@ -182,6 +182,8 @@ struct OrderInfo {
     official_amount: Num,
     measure_id: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    create_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     payment_time: Option<String>,
     currency: &'static str,
     amount_info: AmountInfo,
@@ -229,11 +231,11 @@ fn amount_info(sums: &Sums) -> AmountInfo {
     }
 }
 
-/// Who pays for the order: the paying partner, or a partner asked to pay.
+/// Who pays for the order: the paying partner, or the partner asked to pay.
 fn agent_pay_info(order: &Value) -> AgentPayInfo {
     let paying = text(order, "payer").and_then(|payer| payer.strip_prefix("partner:")).map(str::to_owned);
-    let asked = text(order, "partner_payment") == Some("requested");
-    AgentPayInfo { is_agent_pay: paying.is_some() || asked, paying_agent_id: paying }
+    let asked = (text(order, "partner_payment") == Some("requested")).then(|| text(order, "asked_partner").map(str::to_owned)).flatten();
+    AgentPayInfo { is_agent_pay: paying.is_some() || asked.is_some(), paying_agent_id: paying.or(asked) }
 }
 
 /// How an order is shown: `detail` adds `pending_payment_end_time`, the list adds `agent_pay_info`.
@@ -266,6 +268,7 @@ impl Shape<'_> {
             amount_after_discount: Num::of(&sums.due),
             official_amount: Num::of(&sums.amount),
             measure_id: YUAN,
+            create_time: text(first, "placed_at").map(instant),
             payment_time: text(first, "order").and_then(|order| self.times.get(order)).cloned(),
             currency: CURRENCY,
             amount_info: amount_info(&sums),
@@ -284,6 +287,8 @@ struct ListFilter<'c> {
     service: Option<&'c str>,
     paid_from: Option<&'c str>,
     paid_to: Option<&'c str>,
+    created_from: Option<&'c str>,
+    created_to: Option<&'c str>,
     newest_first: bool,
     none: bool,
 }
@@ -300,11 +305,6 @@ fn time_filter<'c>(call: &'c Call, name: &str) -> Result<Option<&'c str>, BssErr
 
 impl<'c> ListFilter<'c> {
     fn of(call: &'c Call) -> Result<ListFilter<'c>, BssError> {
-        for name in ["create_time_begin", "create_time_end"] {
-            if call.query_str(name).is_some() {
-                return Err(BssError::invalid(format!("{name} is not served: the ledger's orders carry no creation time")));
-            }
-        }
         let newest_first = match call.query_str("order_by").map(str::to_ascii_lowercase).as_deref() {
             None | Some("createtime") => false,
             Some("-createtime") => true,
@@ -322,6 +322,8 @@ impl<'c> ListFilter<'c> {
             service: call.query_str("service_type_code"),
             paid_from: time_filter(call, "payment_time_begin")?,
             paid_to: time_filter(call, "payment_time_end")?,
+            created_from: time_filter(call, "create_time_begin")?,
+            created_to: time_filter(call, "create_time_end")?,
             newest_first,
             none,
         })
@@ -343,6 +345,9 @@ impl<'c> ListFilter<'c> {
             && self.status.is_none_or(|status| status == status_code(entry.first()))
             && self.order_type.is_none_or(|kind| any(&|order| order_type(order) == kind))
             && self.service.is_none_or(|service| any(&|order| text(order, "service") == Some(service)))
+            && text(entry.first(), "placed_at").map(instant).is_some_and(|created| {
+                self.created_from.is_none_or(|from| created.as_str() >= from) && self.created_to.is_none_or(|to| created.as_str() <= to)
+            })
     }
 
     fn paid_between(&self, entry: &Entry, times: &HashMap<String, String>) -> bool {
