@@ -62,14 +62,14 @@ mod amount;
 mod audit;
 mod domain;
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 mod id;
 mod journal;
 mod ledger;
 mod protocol;
 mod query;
 mod store;
-#[cfg(feature = "http")]
-pub mod http;
 mod time;
 
 pub use amount::{AMOUNT_INPUT_LIMIT_MINOR, Amount, AmountError, Overflow, Ratio};
@@ -93,8 +93,8 @@ pub use ledger::{BATCH_COMMANDS_MAX, CHECKPOINT_TRANSACTIONS, Ledger, OpenError}
 pub use protocol::{
     Body, CouponOperation, DecodeError, LINE_LENGTH_MAX, PAGE_LIMIT_MAX, Page, Query, Request, Response, StatementAccount, decode_line,
 };
-pub use store::records::DecodeError as RecordDecodeError;
 pub use store::keys::AccessKey;
+pub use store::records::DecodeError as RecordDecodeError;
 pub use store::{FORMAT_VERSION, Store, StoreError};
 pub use time::{Clock, SystemClock, TimeError, Timestamp};
 

@@ -271,15 +271,7 @@ impl Call {
             (body, raw)
         };
         let path_parameter = matches(endpoint.path, &request.path).flatten();
-        Ok(Call {
-            app: Arc::clone(app),
-            actor: request.principal.actor,
-            request_id,
-            path_parameter,
-            query,
-            body,
-            raw_body,
-        })
+        Ok(Call { app: Arc::clone(app), actor: request.principal.actor, request_id, path_parameter, query, body, raw_body })
     }
 
     /// A query parameter's value (the first, when repeated).
