@@ -433,22 +433,17 @@ impl Call {
     /// Runs several commands, each with its own request id (`(id, fields)`), in one durable
     /// commit; each answers alone (a batch endpoint's items are not all-or-nothing).
     pub(crate) async fn commands(&self, items: Vec<(String, Value)>) -> Vec<Result<Value, BssError>> {
-        let mut answers: Vec<Option<Result<Value, BssError>>> = Vec::with_capacity(items.len());
-        let mut requests = Vec::new();
-        for (id, fields) in items {
-            match self.request(fields, Some(&id)) {
-                Ok(request) => {
-                    requests.push(request);
-                    answers.push(None);
-                }
-                Err(error) => answers.push(Some(Err(error))),
-            }
-        }
+        self.each(items.into_iter().map(|(id, fields)| self.request(fields, Some(&id))).collect()).await
+    }
+
+    /// Runs prepared requests together; a request that could not be prepared answers its error.
+    async fn each(&self, prepared: Vec<Result<protocol::Request, BssError>>) -> Vec<Result<Value, BssError>> {
+        let requests: Vec<protocol::Request> = prepared.iter().filter_map(|request| request.as_ref().ok().cloned()).collect();
         let mut executed = self.app.engine.execute(requests).await.into_iter();
-        answers
+        prepared
             .into_iter()
-            .map(|answer| {
-                answer.unwrap_or_else(|| {
+            .map(|request| {
+                request.and_then(|_| {
                     executed.next().map_or_else(|| Err(BssError::code(ErrorCode::Storage, "no answer")), |response| Self::answer(&response))
                 })
             })
@@ -466,26 +461,7 @@ impl Call {
 
     /// Runs several queries together; each answers alone.
     pub(crate) async fn queries(&self, items: Vec<Value>) -> Vec<Result<Value, BssError>> {
-        let mut answers = Vec::with_capacity(items.len());
-        let mut requests = Vec::new();
-        for fields in items {
-            match self.request(fields, None) {
-                Ok(request) => {
-                    requests.push(request);
-                    answers.push(None);
-                }
-                Err(error) => answers.push(Some(Err(error))),
-            }
-        }
-        let mut executed = self.app.engine.execute(requests).await.into_iter();
-        answers
-            .into_iter()
-            .map(|answer| {
-                answer.unwrap_or_else(|| {
-                    executed.next().map_or_else(|| Err(BssError::code(ErrorCode::Storage, "no answer")), |response| Self::answer(&response))
-                })
-            })
-            .collect()
+        self.each(items.into_iter().map(|fields| self.request(fields, None)).collect()).await
     }
 
     /// The partner a call acts for: `indirect_partner_id` (a reseller of the calling
