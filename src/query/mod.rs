@@ -213,6 +213,12 @@ fn balance(store: &Store, reader: &Reader<'_>, party: &Party, as_of: Option<Time
     });
     if matches!(party, Party::Customer(_)) {
         result["allocated"] = json!(read(Account::allocated(party))?.to_string());
+        let association = match &record.role {
+            domain::Role::Customer { association: Some(association), .. } => Some(association),
+            _ => None,
+        };
+        result["partner"] = json!(association.map(|association| association.partner.as_str()));
+        result["association"] = json!(association.map(|association| association.kind.name()));
     }
     // What may be withdrawn is a decision about now: `as_of` shows balances only (decisions.md).
     let (withdrawable, over_invoiced) = match as_of {

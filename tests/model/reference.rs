@@ -564,6 +564,8 @@ struct Order {
     /// The partner last asked to pay it (kept after the request ends).
     asked_partner: Option<String>,
     refunded: i128,
+    /// When placed.
+    placed_at: i64,
     seq: u64,
 }
 
@@ -1680,6 +1682,7 @@ impl Books {
                 partner_payment: None,
                 asked_partner: None,
                 refunded: 0,
+                placed_at: check.at,
                 seq: check.seq,
             };
             self.orders.insert(line.order.clone(), order);
@@ -2600,9 +2603,12 @@ impl Model {
             "withdrawable": null,
             "over_invoiced": null,
         });
-        // docs/decisions.md (v2): `allocated` for customers only.
-        if matches!(party, Party::Customer(_)) {
+        // docs/decisions.md (v2): `allocated` for customers only, with their partner and association.
+        if let Party::Customer(customer) = party {
             result["allocated"] = json!(format_amount(balances.allocated));
+            let link = books.link(customer);
+            result["partner"] = json!(link.map(|(partner, _)| partner));
+            result["association"] = json!(link.map(|(_, association)| association.name()));
         }
         Some(result)
     }
@@ -2634,8 +2640,10 @@ impl Model {
             "amount": format_amount(order.amount),
             "status": status,
             "pay_deadline": format_time(order.pay_deadline),
+            "placed_at": format_time(order.placed_at),
             "payer": order.payer.as_ref().map(Party::text),
             "partner_payment": order.partner_payment.map(PartnerPayment::name),
+            "asked_partner": order.asked_partner,
             "paid": {
                 "due": format_amount(order.paid.due),
                 "discount": format_amount(order.paid.discount),

@@ -178,6 +178,10 @@ class BalancesTest(SdkTestCase):
         self.assertEqual((answer.debt_amount, answer.measure_id, answer.currency), (Decimal("0.00"), 1, "CNY"))
         self.assertIsInstance(answer.debt_amount, Decimal)
 
+    def test_show_customer_account_balances_of_an_unfunded_resale_customer_shows_its_allocated_account(self):
+        answer = self.client("customer:C3").show_customer_account_balances(ShowCustomerAccountBalancesRequest())
+        self.assertEqual([(row.account_type, row.account_id) for row in answer.account_balances], [(0, "customer:C3:cash"), (1, "customer:C3:allocated")])
+
     def test_show_customer_account_balances_of_a_referral_customer_has_only_its_cash(self):
         answer = self.client("customer:C2").show_customer_account_balances(ShowCustomerAccountBalancesRequest())
         self.assertEqual(len(answer.account_balances), 1)

@@ -357,22 +357,13 @@ struct CustomerBalances {
 /// `balance` of the calling customer: 0 its own cash, 1 what its partner allocated.
 pub(crate) async fn show_customer_account_balances(call: Call) -> Answer {
     let party = calling_customer(&call)?;
-    let mut answers = call
-        .queries(vec![
-            json!({"op": "balance", "party": party}),
-            json!({"op": "statement", "party": party, "account": "allocated", "limit": 1}),
-        ])
-        .await
-        .into_iter();
-    let mut next = || answers.next().unwrap_or_else(|| Err(BssError::code(ErrorCode::Storage, "no answer")));
-    let (result, allocations) = (next()?, next()?);
+    let result = call.query(json!({"op": "balance", "party": party})).await?;
     let mut cash = AccountBalance::of(&party, "cash", 0, Num::field(&result, "cash"));
     cash.designated_amount = Some(Num::field(&result, "held"));
     let mut account_balances = vec![cash];
-    // The door cannot read a customer's association: an allocated account that was ever funded
-    // by a partner is shown (see docs/http-accounts.md).
-    let funded = allocations.get("total_count").and_then(Value::as_u64).unwrap_or(0) > 0;
-    if funded || !amount(&result, "allocated")?.is_zero() {
+    // A resale customer's partner funds (and anything still allocated, which only a resale
+    // association can hold) are the type 1 account.
+    if text(&result, "association") == "resale" || !amount(&result, "allocated")?.is_zero() {
         account_balances.push(AccountBalance::of(&party, "allocated", 1, Num::field(&result, "allocated")));
     }
     reply(&CustomerBalances { account_balances, debt_amount: Num::field(&result, "arrears"), measure_id: MEASURE_YUAN, currency: CURRENCY })
