@@ -12,6 +12,8 @@ fn zero_balance(party: &str) -> Value {
     });
     if party.starts_with("customer:") {
         balance["allocated"] = json!("0.00");
+        balance["partner"] = Value::Null;
+        balance["association"] = Value::Null;
     }
     balance
 }

@@ -74,6 +74,10 @@ fn member_balance(party: &str, cash: &str, credit_limit: &str) -> Value {
     });
     if party.starts_with("customer:") {
         balance["allocated"] = json!("0.00");
+        // The cast's C1 is D1's resale customer; C4 is unassociated.
+        let (partner, association) = if party == "customer:C1" { (json!("D1"), json!("resale")) } else { (Value::Null, Value::Null) };
+        balance["partner"] = partner;
+        balance["association"] = association;
     }
     balance
 }
