@@ -130,18 +130,24 @@ pub async fn send_raw(addr: SocketAddr, call: &Call, headers: &[(String, String)
 
 /// Sends a request with exactly these headers on a connected stream; panics if the answer is cut off.
 pub async fn send_on(stream: TcpStream, call: &Call, headers: &[(String, String)]) -> Answer {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+    try_send_on(stream, call, headers).await.expect("a response")
+}
+
+/// Sends a request with exactly these headers on a connected stream; the error when the
+/// connection ends without a whole answer.
+pub async fn try_send_on(stream: TcpStream, call: &Call, headers: &[(String, String)]) -> Result<Answer, hyper::Error> {
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     let uri = if call.query.is_empty() { call.path.clone() } else { format!("{}?{}", call.path, call.query) };
     let mut builder = hyper::Request::builder().method(call.method).uri(uri);
     for (name, value) in headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    let response = sender.send_request(builder.body(Full::new(Bytes::from(call.body.clone()))).unwrap()).await.expect("a response");
+    let response = sender.send_request(builder.body(Full::new(Bytes::from(call.body.clone()))).unwrap()).await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.expect("the body").to_bytes();
-    Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok(Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
 /// Signs with `key` and sends.
