@@ -1162,9 +1162,11 @@ impl Books {
         self.exists(&customer_party)?;
         self.exists(&Party::Partner(partner.to_owned()))?;
         check.fresh()?;
-        // docs/decisions.md (v2): the new partner's customers may not already use its external id.
+        // docs/decisions.md (v2): the new partner's customers may not already use its external id
+        // (`already_exists` ranks before `association_state`, SPEC 2.2); a customer of that very
+        // partner already holds its own.
         if let Some(external_id) = self.customers.get(customer).and_then(|info| info.external_id.clone())
-            && self.link(customer).is_none()
+            && self.link(customer).is_none_or(|(linked, _)| linked != partner)
             && self.external_id_taken(Some(partner), &external_id)
         {
             return Err("already_exists");
