@@ -319,7 +319,9 @@ async fn handle(app: &Arc<App>, request: Request<Incoming>, tls: bool) -> Respon
         }
         _ => {}
     }
-    let route = route_label(&parts.method, &path);
+    // Found once: the metrics count the request under it, and the BSS door serves it.
+    let endpoint = bss::route_of(&parts.method, &path);
+    let route = route_label(&parts.method, &path, endpoint);
     let body = match tokio::time::timeout(app.limits.body_timeout, Limited::new(body, app.limits.body_bytes).collect()).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
@@ -348,7 +350,7 @@ async fn handle(app: &Arc<App>, request: Request<Incoming>, tls: bool) -> Respon
     if authed.method == Method::POST && authed.path == "/v1/commands" {
         return commands::handle(app, authed).await;
     }
-    bss::handle(app, authed, route).await
+    bss::handle(app, authed, endpoint, route).await
 }
 
 fn unauthorized(app: &App, failure: &AuthFailure, route: &'static str) -> Response<Full<Bytes>> {
@@ -357,9 +359,9 @@ fn unauthorized(app: &App, failure: &AuthFailure, route: &'static str) -> Respon
 }
 
 /// The route a path is counted under in the metrics: its endpoint's template, or `other`.
-fn route_label(method: &Method, path: &str) -> &'static str {
+fn route_label(method: &Method, path: &str, endpoint: Option<&'static bss::Endpoint>) -> &'static str {
     if *method == Method::POST && path == "/v1/commands" {
         return "/v1/commands";
     }
-    bss::route_of(method, path).map_or("other", |endpoint| endpoint.path)
+    endpoint.map_or("other", |endpoint| endpoint.path)
 }

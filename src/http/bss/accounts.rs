@@ -2,7 +2,7 @@
 //! `register_customer`), balances (`balance`), allocation and recovery (`allocate`, `recover`),
 //! adjust records (`adjust_records`) and account change records (`statement`).
 
-use super::{Answer, BssError, Call, Num, instant, reply};
+use super::{Answer, BssError, Call, Num, instant, page_of, reply};
 use crate::amount::Amount;
 use crate::error::ErrorCode;
 use crate::id::Party;
@@ -14,8 +14,6 @@ use serde_json::{Value, json};
 /// Every amount is money (CNY), in yuan (measure 1).
 const CURRENCY: &str = "CNY";
 const MEASURE_YUAN: i64 = 1;
-/// The largest page a protocol query answers.
-const PAGE_MAX: u64 = 100;
 /// The CBC code the API answers for an `xaccount_id` already registered (bss-api.md section 4).
 const CBC_ACCOUNT_EXISTS: &str = "CBC.99000050";
 
@@ -73,24 +71,6 @@ fn within(at: &str, (begin, end): Window) -> bool {
     }
 }
 
-/// Every row of a paged protocol query, read in pages of 100.
-async fn all_rows(call: &Call, fields: Value, key: &str) -> Result<Vec<Value>, BssError> {
-    let mut rows: Vec<Value> = Vec::new();
-    loop {
-        let mut page = fields.clone();
-        page["offset"] = json!(rows.len());
-        page["limit"] = json!(PAGE_MAX);
-        let result = call.query(page).await?;
-        let batch = result.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
-        let total = result.get("total_count").and_then(Value::as_u64).unwrap_or(0);
-        let done = batch.is_empty() || (rows.len() + batch.len()) as u64 >= total;
-        rows.extend(batch);
-        if done {
-            return Ok(rows);
-        }
-    }
-}
-
 /// A row filter the door applies where the API has a filter the protocol query lacks.
 type Keep<'a> = &'a (dyn Fn(&Value) -> bool + Sync);
 
@@ -105,24 +85,9 @@ async fn listing(call: &Call, mut fields: Value, key: &str, keep: Option<Keep<'_
         let rows = result.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
         return Ok((result.get("total_count").and_then(Value::as_u64).unwrap_or(0), rows));
     };
-    let mut rows = all_rows(call, fields, key).await?;
+    let mut rows = call.all_rows(fields, key).await?;
     rows.retain(|row| keep(row));
-    let total = rows.len() as u64;
-    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
-    Ok((total, rows.into_iter().skip(skip).take(usize::try_from(limit).unwrap_or(usize::MAX)).collect()))
-}
-
-/// The caller's own partner: a partner's id, or an operator's partner (read from `operators`,
-/// the only way the door can learn it); `None` for the platform and customers.
-async fn own_partner(call: &Call) -> Result<Option<String>, BssError> {
-    match &call.actor {
-        Party::Partner(id) => Ok(Some(id.to_string())),
-        Party::Operator(id) => {
-            let rows = all_rows(call, json!({"op": "operators"}), "operators").await?;
-            Ok(rows.iter().find(|row| text(row, "operator") == id.as_str()).map(|row| text(row, "partner").to_owned()))
-        }
-        _ => Ok(None),
-    }
+    Ok((rows.len() as u64, page_of(rows, (offset, limit))))
 }
 
 /// The partner whose accounts a call reads, as a party: `indirect_partner_id`, else the
@@ -148,7 +113,7 @@ fn calling_customer(call: &Call) -> Result<String, BssError> {
 async fn acting_partner(call: &Call) -> Result<Option<String>, BssError> {
     match call.indirect_partner()? {
         Some(partner) => Ok(Some(partner)),
-        None => own_partner(call).await,
+        None => call.own_partner().await,
     }
 }
 
@@ -389,7 +354,7 @@ async fn referral_customers(call: &Call) -> Result<Vec<String>, BssError> {
     if let Some(partner) = call.indirect_partner()? {
         fields["partner"] = json!(partner);
     }
-    Ok(all_rows(call, fields, "customers").await?.iter().map(|row| text(row, "customer").to_owned()).collect())
+    Ok(call.all_rows(fields, "customers").await?.iter().map(|row| text(row, "customer").to_owned()).collect())
 }
 
 /// `balance` of each listed customer; the caller's referral customers (whose balances are not

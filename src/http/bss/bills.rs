@@ -3,7 +3,7 @@
 //! the `order` query), filters and pages in the door, and writes the SDK's fields. The choices are
 //! in `docs/http-bills.md`.
 
-use super::{Answer, BssError, Call, Num, instant, reply};
+use super::{Answer, BssError, Call, Num, instant, page_of, reply};
 use crate::error::ErrorCode;
 use crate::protocol::PAGE_LIMIT_MAX;
 use crate::time::Timestamp;
@@ -581,11 +581,6 @@ fn sums<K: PartialEq>(rows: &[Row], key: impl Fn(&Row) -> K) -> Vec<(K, Parts)> 
         }
     }
     groups
-}
-
-/// One page of `items`.
-fn page_of<T>(items: Vec<T>, (offset, limit): (u64, u64)) -> Vec<T> {
-    items.into_iter().skip(usize::try_from(offset).unwrap_or(usize::MAX)).take(usize::try_from(limit).unwrap_or(0)).collect()
 }
 
 #[derive(Serialize)]

@@ -5,7 +5,6 @@
 
 use super::{Answer, BssError, Call, ErrorDetail, Num, instant, reply};
 use crate::id::Party;
-use crate::protocol::PAGE_LIMIT_MAX;
 use crate::time::Timestamp;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -56,23 +55,6 @@ fn time_of(record: Option<&Value>) -> Option<String> {
     record.and_then(|record| record.get("at")).and_then(Value::as_str).map(instant)
 }
 
-/// Every row of a paged protocol query (`key` names its list).
-async fn fetch_all(call: &Call, mut fields: Value, key: &str) -> Result<Vec<Value>, BssError> {
-    let mut rows = Vec::new();
-    loop {
-        fields["offset"] = json!(rows.len());
-        fields["limit"] = json!(PAGE_LIMIT_MAX);
-        let result = call.query(fields.clone()).await?;
-        let page = result.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
-        let total = result.get("total_count").and_then(Value::as_u64).unwrap_or(0);
-        let exhausted = page.is_empty();
-        rows.extend(page);
-        if exhausted || rows.len() as u64 >= total {
-            return Ok(rows);
-        }
-    }
-}
-
 /// The `coupon_records` of each operation in `operations` (with `filter`), merged oldest first.
 async fn records_of(call: &Call, filter: &Value, operations: &[&str]) -> Result<Vec<Value>, BssError> {
     let mut rows = Vec::new();
@@ -80,18 +62,10 @@ async fn records_of(call: &Call, filter: &Value, operations: &[&str]) -> Result<
         let mut fields = filter.clone();
         fields["op"] = json!("coupon_records");
         fields["operation"] = json!(operation);
-        rows.extend(fetch_all(call, fields, "records").await?);
+        rows.extend(call.all_rows(fields, "records").await?);
     }
     rows.sort_by_key(|row| row.get("seq").and_then(Value::as_u64).unwrap_or(0));
     Ok(rows)
-}
-
-/// The answer's page of the rows: the total, and the rows from `offset`, at most `limit`.
-fn page_rows<T>(call: &Call, rows: Vec<T>) -> Result<(usize, Vec<T>), BssError> {
-    let (offset, limit) = call.paging()?;
-    let total = rows.len();
-    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
-    Ok((total, rows.into_iter().skip(skip).take(usize::try_from(limit).unwrap_or(usize::MAX)).collect()))
 }
 
 /// A time filter on one field of a row: `begin <= field <= end`.
@@ -115,26 +89,13 @@ impl Window {
     }
 }
 
-/// The calling partner's own id: the key's partner, or an operator's (read from `operators`);
-/// `None` for the platform and customers.
-async fn own_partner(call: &Call) -> Result<Option<String>, BssError> {
-    match &call.actor {
-        Party::Partner(id) => Ok(Some(id.to_string())),
-        Party::Operator(id) => {
-            let operators = fetch_all(call, json!({"op": "operators"}), "operators").await?;
-            Ok(operators.iter().find(|row| text(row, "operator") == id.as_str()).and_then(|row| owned(row, "partner")))
-        }
-        _ => Ok(None),
-    }
-}
-
 /// The `quotas` of one partner, or (`None`) every quota the caller sees.
 async fn quotas_of(call: &Call, partner: Option<&str>) -> Result<Vec<Value>, BssError> {
     let mut fields = json!({"op": "quotas"});
     if let Some(partner) = partner {
         fields["partner"] = json!(partner);
     }
-    fetch_all(call, fields, "quotas").await
+    call.all_rows(fields, "quotas").await
 }
 
 fn by_id(rows: Vec<Value>) -> HashMap<String, Value> {
@@ -147,7 +108,7 @@ async fn issuer_quotas(call: &Call) -> Result<Option<HashMap<String, Value>>, Bs
     let partner = match call.indirect_partner()? {
         Some(partner) => Some(partner),
         None if matches!(call.actor, Party::Customer(_)) => return Ok(None),
-        None => own_partner(call).await?,
+        None => call.own_partner().await?,
     };
     Ok(Some(by_id(quotas_of(call, partner.as_deref()).await?)))
 }
@@ -213,7 +174,7 @@ struct Quotas {
 /// The answer of a quota listing: one page of `rows`, each with its creation and last change
 /// (the first and last of its coupon records); `issued` adds the reseller and parent quota.
 async fn quota_page(call: &Call, rows: Vec<Value>, issued: bool) -> Answer {
-    let (total_count, rows) = page_rows(call, rows)?;
+    let (total_count, rows) = call.page(rows)?;
     let filters: Vec<Value> = rows.iter().map(|row| json!({"quota": text(row, "quota")})).collect();
     let spans = edges(call, &filters).await?;
     let quotas = rows
@@ -255,7 +216,7 @@ fn body_int_list(call: &Call, name: &str) -> Result<Vec<i64>, BssError> {
 pub(crate) async fn list_quota_coupons(call: Call) -> Answer {
     let partner = match call.indirect_partner()? {
         Some(partner) => Some(partner),
-        None => own_partner(&call).await?,
+        None => call.own_partner().await?,
     };
     let wanted_type = call.body_int("quota_type")?.unwrap_or(0);
     let ids = call.body_str_list("quota_ids")?;
@@ -310,7 +271,7 @@ fn issued_by_caller(row: &Value, own: Option<&str>) -> bool {
 
 /// The quotas the calling distributor issued to its resellers.
 pub(crate) async fn list_issued_coupon_quotas(call: Call) -> Answer {
-    let own = own_partner(&call).await?;
+    let own = call.own_partner().await?;
     let mut fields = json!({"op": "quotas"});
     if let Some(partner) = call.indirect_partner()? {
         fields["partner"] = json!(partner);
@@ -319,7 +280,7 @@ pub(crate) async fn list_issued_coupon_quotas(call: Call) -> Answer {
         fields["parent_quota"] = json!(parent);
     }
     let wanted = call.query_str("quota_id");
-    let mut rows = fetch_all(&call, fields, "quotas").await?;
+    let mut rows = call.all_rows(fields, "quotas").await?;
     rows.retain(|row| issued_by_caller(row, own.as_deref()) && wanted.is_none_or(|wanted| text(row, "quota") == wanted));
     quota_page(&call, rows, true).await
 }
@@ -434,7 +395,7 @@ fn record_id(record: &Value, subject: &str) -> String {
 
 /// The issues (10) and reclaims (11) of the quotas the caller issued to its resellers.
 pub(crate) async fn list_coupon_quotas_records(call: Call) -> Answer {
-    let own = own_partner(&call).await?;
+    let own = call.own_partner().await?;
     let quotas = by_id(quotas_of(&call, call.indirect_partner()?.as_deref()).await?);
     let operations: Vec<&str> = match call.query_str("operation_type").and_then(|code| name_of(&QUOTA_OPERATIONS, &code)) {
         Some(operation) => vec![operation],
@@ -453,7 +414,7 @@ pub(crate) async fn list_coupon_quotas_records(call: Call) -> Answer {
             issued_by_caller(quota, own.as_deref()) && parent.is_none_or(|parent| text(quota, "parent_quota") == parent)
         })
     });
-    let (total_count, records) = page_rows(&call, records)?;
+    let (total_count, records) = call.page(records)?;
     let records = records
         .iter()
         .map(|record| {
@@ -557,7 +518,7 @@ async fn select_coupons(call: &Call, selection: &CouponSelection<'_>) -> Result<
         let Some((name, ..)) = KINDS.iter().find(|(.., code)| *code == wanted) else { return Ok(Vec::new()) };
         fields["kind"] = json!(name);
     }
-    let mut rows = fetch_all(call, fields, "coupons").await?;
+    let mut rows = call.all_rows(fields, "coupons").await?;
     rows.retain(|row| {
         let id = text(row, "coupon");
         selection.coupon.is_none_or(|wanted| wanted == id)
@@ -704,7 +665,7 @@ pub(crate) async fn list_issued_partner_coupons(call: Call) -> Answer {
             Window::new("valid_until", call.query_str("expire_time_begin"), call.query_str("expire_time_end"))?,
         ],
     };
-    let (total_count, rows) = page_rows(&call, select_coupons(&call, &selection).await?)?;
+    let (total_count, rows) = call.page(select_coupons(&call, &selection).await?)?;
     let user_coupons = coupon_views(&call, rows).await?.into_iter().map(IssuedCoupon::of).collect();
     reply(&IssuedCoupons { total_count, user_coupons })
 }
@@ -754,7 +715,7 @@ pub(crate) async fn list_sub_customer_coupons(call: Call) -> Answer {
     });
     // No coupon comes from a promotion plan: filtering by one selects none.
     let rows = if call.query_str("promotion_plan_id").is_some() { Vec::new() } else { select_coupons(&call, &selection).await? };
-    let (count, rows) = page_rows(&call, rows)?;
+    let (count, rows) = call.page(rows)?;
     let owner = |row: &Value| quotas.as_ref().and_then(|quotas| quotas.get(text(row, "quota"))).and_then(|quota| owned(quota, "partner"));
     let user_coupons = coupon_views(&call, rows)
         .await?
@@ -871,7 +832,7 @@ pub(crate) async fn list_partner_coupons_record(call: Call) -> Answer {
         quotas.get(text(record, "quota")).is_some_and(|quota| wanted_type.is_none_or(|wanted| quota_type(text(quota, "kind")) == wanted))
             && (coupons.is_empty() || coupons.contains(&text(record, "coupon")))
     });
-    let (total_count, records) = page_rows(&call, records)?;
+    let (total_count, records) = call.page(records)?;
     let records = records
         .iter()
         .map(|record| CouponRecord {

@@ -119,8 +119,14 @@ pub(crate) fn route_of(method: &Method, path: &str) -> Option<&'static Endpoint>
     endpoints().iter().find(|endpoint| endpoint.method == *method && matches(endpoint.path, path).is_some())
 }
 
-pub(crate) async fn handle(app: &Arc<App>, request: Authed, route: &'static str) -> hyper::Response<Full<Bytes>> {
-    let Some(endpoint) = route_of(&request.method, &request.path) else {
+/// Serves a request for `endpoint` (`None`: no endpoint has its method and path).
+pub(crate) async fn handle(
+    app: &Arc<App>,
+    request: Authed,
+    endpoint: Option<&'static Endpoint>,
+    route: &'static str,
+) -> hyper::Response<Full<Bytes>> {
+    let Some(endpoint) = endpoint else {
         let message = format!("not served by partner-ledger: {} {}", request.method, request.path);
         return app.error(StatusCode::NOT_FOUND, "CBC.0100", &message, route);
     };
@@ -209,6 +215,11 @@ impl Serialize for Num {
         // The protocol writes amounts as validated decimal strings, which are JSON number tokens.
         RawValue::from_string(self.0.clone()).map_err(serde::ser::Error::custom)?.serialize(serializer)
     }
+}
+
+/// Rows from `offset`, at most `limit`.
+pub(crate) fn page_of<T>(rows: Vec<T>, (offset, limit): (u64, u64)) -> Vec<T> {
+    rows.into_iter().skip(usize::try_from(offset).unwrap_or(usize::MAX)).take(usize::try_from(limit).unwrap_or(usize::MAX)).collect()
 }
 
 /// Serializes an answer.
@@ -462,6 +473,55 @@ impl Call {
     /// Runs several queries together; each answers alone.
     pub(crate) async fn queries(&self, items: Vec<Value>) -> Vec<Result<Value, BssError>> {
         self.each(items.into_iter().map(|fields| self.request(fields, None)).collect()).await
+    }
+
+    /// Every row of a paged protocol query (`key` names its list), read in pages of 100.
+    ///
+    /// # Errors
+    /// The engine's refusal of any page.
+    pub(crate) async fn all_rows(&self, mut fields: Value, key: &str) -> Result<Vec<Value>, BssError> {
+        let mut rows = Vec::new();
+        loop {
+            fields["offset"] = Value::from(rows.len());
+            fields["limit"] = Value::from(protocol::PAGE_LIMIT_MAX);
+            let result = self.query(fields.clone()).await?;
+            let page = result.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+            let total = result.get("total_count").and_then(Value::as_u64).unwrap_or(0);
+            let exhausted = page.is_empty();
+            rows.extend(page);
+            if exhausted || rows.len() as u64 >= total {
+                return Ok(rows);
+            }
+        }
+    }
+
+    /// The caller's own partner: a partner's id, or an operator's partner (read from
+    /// `operators`, the only way the door can learn it); `None` for the platform and customers.
+    ///
+    /// # Errors
+    /// The engine's refusal of `operators` (a customer manager may not list them).
+    pub(crate) async fn own_partner(&self) -> Result<Option<String>, BssError> {
+        match &self.actor {
+            Party::Partner(id) => Ok(Some(id.to_string())),
+            Party::Operator(id) => {
+                let operators = self.all_rows(serde_json::json!({"op": "operators"}), "operators").await?;
+                Ok(operators
+                    .iter()
+                    .find(|row| row.get("operator").and_then(Value::as_str) == Some(id.as_str()))
+                    .and_then(|row| row.get("partner").and_then(Value::as_str).map(str::to_owned)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The answer's page of rows the door filtered itself: the total, and the rows from
+    /// `offset`, at most `limit`.
+    ///
+    /// # Errors
+    /// `invalid_request` for a bad `offset` or `limit`.
+    pub(crate) fn page<T>(&self, rows: Vec<T>) -> Result<(usize, Vec<T>), BssError> {
+        let (offset, limit) = self.paging()?;
+        Ok((rows.len(), page_of(rows, (offset, limit))))
     }
 
     /// The partner a call acts for: `indirect_partner_id` (a reseller of the calling

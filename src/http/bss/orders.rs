@@ -22,8 +22,6 @@ const COUPON_TYPES: [i64; 2] = [301, 302];
 const DISCOUNT_TYPE: i64 = 2;
 /// Resources one unsubscription names at most (the API's own limit).
 const UNSUBSCRIBE_RESOURCES_MAX: usize = 10;
-/// The page size used to read a whole protocol listing.
-const READ_PAGE: u64 = 100;
 
 fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {
     value.get(name).and_then(Value::as_str)
@@ -42,24 +40,6 @@ fn sum<'a>(amounts: impl IntoIterator<Item = &'a str>) -> Result<String, BssErro
         total = total.checked_add(amount).map_err(|_| BssError::code(ErrorCode::Storage, "an order sum overflows"))?;
     }
     Ok(total.to_string())
-}
-
-/// Every row of a paged protocol query (`list` names the rows).
-async fn all_rows(call: &Call, fields: Value, list: &str) -> Result<Vec<Value>, BssError> {
-    let mut rows: Vec<Value> = Vec::new();
-    loop {
-        let mut page = fields.clone();
-        page["offset"] = json!(rows.len());
-        page["limit"] = json!(READ_PAGE);
-        let result = call.query(page).await?;
-        let items = result.get(list).and_then(Value::as_array).cloned().unwrap_or_default();
-        let total = result.get("total_count").and_then(Value::as_u64).unwrap_or(0);
-        let fetched = items.len();
-        rows.extend(items);
-        if fetched == 0 || rows.len() as u64 >= total {
-            return Ok(rows);
-        }
-    }
 }
 
 /// Huawei's order status: 6 pending payment, 5 completed (paid, also once unsubscribed: the
@@ -125,7 +105,7 @@ fn page<T>(items: &[T], (offset, limit): (u64, u64)) -> impl Iterator<Item = &T>
 async fn payment_times(call: &Call, customers: HashSet<String>) -> Result<HashMap<String, String>, BssError> {
     let mut times = HashMap::new();
     for customer in customers {
-        let bills = all_rows(call, json!({"op": "bills", "party": format!("customer:{customer}")}), "bills").await?;
+        let bills = call.all_rows(json!({"op": "bills", "party": format!("customer:{customer}")}), "bills").await?;
         for bill in bills {
             let payment = matches!(text(&bill, "bill_type"), Some("new" | "renew" | "change"));
             if let (true, Some(id), Some(at)) = (payment, text(&bill, "bill"), text(&bill, "at"))
@@ -365,19 +345,20 @@ impl<'c> ListFilter<'c> {
 async fn listed_customers(call: &Call) -> Result<Option<HashSet<String>>, BssError> {
     let ids = |rows: Vec<Value>| -> HashSet<String> { rows.iter().filter_map(|row| text(row, "customer").map(str::to_owned)).collect() };
     if let Some(partner) = call.indirect_partner()? {
-        return Ok(Some(ids(all_rows(call, json!({"op": "customers", "partner": partner}), "customers").await?)));
+        return Ok(Some(ids(call.all_rows(json!({"op": "customers", "partner": partner}), "customers").await?)));
     }
     if !matches!(call.actor, Party::Partner(_) | Party::Operator(_)) {
         return Ok(None);
     }
     // A partner without resellers (or an operator who may not list them) has none to leave out.
-    let resellers: HashSet<String> = all_rows(call, json!({"op": "resellers"}), "resellers")
+    let resellers: HashSet<String> = call
+        .all_rows(json!({"op": "resellers"}), "resellers")
         .await
         .unwrap_or_default()
         .iter()
         .filter_map(|row| text(row, "partner").map(str::to_owned))
         .collect();
-    let customers = all_rows(call, json!({"op": "customers"}), "customers").await?;
+    let customers = call.all_rows(json!({"op": "customers"}), "customers").await?;
     let own = customers.into_iter().filter(|row| text(row, "partner").is_none_or(|partner| !resellers.contains(partner)));
     Ok(Some(ids(own.collect())))
 }
@@ -390,10 +371,10 @@ async fn listed_orders(call: &Call, status: Option<&str>) -> Result<Vec<Value>, 
     }
     if let Some(customer) = call.query_str("customer_id") {
         fields["customer"] = json!(customer);
-        return all_rows(call, fields, "orders").await;
+        return call.all_rows(fields, "orders").await;
     }
     let customers = listed_customers(call).await?;
-    let orders = all_rows(call, fields, "orders").await?;
+    let orders = call.all_rows(fields, "orders").await?;
     Ok(orders
         .into_iter()
         .filter(|order| customers.as_ref().is_none_or(|set| text(order, "customer").is_some_and(|id| set.contains(id))))
@@ -438,7 +419,8 @@ async fn order_members(call: &Call, id: &str) -> Result<Entry, BssError> {
         Ok(order) => Ok(Entry { id: id.to_owned(), members: vec![order] }),
         Err(error) => {
             // A combined id is no order of its own: find its members among the visible orders.
-            let members: Vec<Value> = all_rows(call, json!({"op": "orders"}), "orders")
+            let members: Vec<Value> = call
+                .all_rows(json!({"op": "orders"}), "orders")
                 .await?
                 .into_iter()
                 .filter(|order| text(order, "combined") == Some(id))
@@ -630,7 +612,7 @@ pub(crate) async fn show_refund_order_details(call: Call) -> Answer {
     let mut refund_infos = Vec::new();
     if call.query_str("customer_id").is_none_or(|wanted| wanted == customer) && text(&order, "status") == Some("unsubscribed") {
         let refund_bill = format!("{base}:refund");
-        let bills = all_rows(&call, json!({"op": "bills", "party": format!("customer:{customer}")}), "bills").await?;
+        let bills = call.all_rows(json!({"op": "bills", "party": format!("customer:{customer}")}), "bills").await?;
         refund_infos.extend(bills.iter().filter(|bill| text(bill, "bill") == Some(refund_bill.as_str())).map(|bill| RefundInfo {
             id: refund_bill.clone(),
             amount: Num::field(bill, "amount"),
