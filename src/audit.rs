@@ -4,7 +4,6 @@
 use crate::amount::Amount;
 use crate::domain::{self, Context, Head, RequestEntry, State, Undo};
 use crate::journal::{Asset, ChainHash, chain_hash, hex};
-use crate::ledger::balances_after;
 use crate::store::{Store, StoreError};
 use std::collections::BTreeMap;
 
@@ -82,7 +81,7 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
         let entry = RequestEntry { seq, fingerprint: transaction.fingerprint };
         state.commit(&transaction.request, entry, Head { seq, hash, at: transaction.at }, &mut undo);
         undo.clear();
-        let afters = balances_after(&state, &transaction);
+        let afters = state.balances_after(&transaction);
         for (index, (posting, after)) in transaction.effects.postings.iter().zip(afters).enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             postings_expected.push(((posting.account.to_string(), seq, index), (posting.amount, after, transaction.at)));

@@ -1,11 +1,10 @@
 //! The `Ledger` handle: opens the store, keeps the in-memory state, decides commands through the
 //! pure core and commits them durably, alone or in batches.
 
-use crate::amount::Amount;
 use crate::domain::{self, Context, Head, RequestEntry, State, Transaction, Undo};
 use crate::error::{ErrorCode, Rejection};
 use crate::id::{Id, Party};
-use crate::journal::{Account, chain_hash};
+use crate::journal::chain_hash;
 use crate::protocol::{self, Body, Request, Response};
 use crate::store::{Pending, Store, StoreError, records};
 use crate::time::{Clock, SystemClock, Timestamp};
@@ -346,7 +345,7 @@ impl Inner {
         };
         let body = records::encode_transaction_body(&transaction);
         let hash = chain_hash(&body);
-        let balances_after = balances_after(&self.state, &transaction);
+        let balances_after = self.state.balances_after(&transaction);
         self.state.commit(id, RequestEntry { seq: transaction.seq, fingerprint }, Head { seq: transaction.seq, hash, at }, &mut self.undo);
         debug_assert!(self.undo.mark() > mark);
         let response =
@@ -414,18 +413,4 @@ impl Drop for Ledger {
     fn drop(&mut self) {
         let _ = self.lock().checkpoint();
     }
-}
-
-/// The balance of each posting's account right after that posting, from the balances after the
-/// whole transaction (already applied to `state`), walking the postings backwards.
-pub(crate) fn balances_after(state: &State, transaction: &Transaction) -> Vec<Amount> {
-    let postings = &transaction.effects.postings;
-    let mut running: HashMap<&Account, Amount> = HashMap::new();
-    let mut after = vec![Amount::ZERO; postings.len()];
-    for (index, posting) in postings.iter().enumerate().rev() {
-        let balance = running.entry(&posting.account).or_insert_with(|| state.balance(&posting.account));
-        after[index] = *balance;
-        *balance = Amount::from_minor(balance.minor() - posting.amount.minor());
-    }
-    after
 }

@@ -275,6 +275,20 @@ impl State {
         self.balances.get(account).copied().unwrap_or_default()
     }
 
+    /// The balance of each posting's account right after that posting, from the balances after
+    /// the whole transaction (already applied to this state), walking the postings backwards.
+    pub fn balances_after(&self, transaction: &super::Transaction) -> Vec<Amount> {
+        let postings = &transaction.effects.postings;
+        let mut running: HashMap<&Account, Amount> = HashMap::default();
+        let mut after = vec![Amount::ZERO; postings.len()];
+        for (index, posting) in postings.iter().enumerate().rev() {
+            let balance = running.entry(&posting.account).or_insert_with(|| self.balance(&posting.account));
+            after[index] = *balance;
+            *balance = Amount::from_minor(balance.minor() - posting.amount.minor());
+        }
+        after
+    }
+
     /// An account's balance, `None` when never posted.
     pub fn balance_entry(&self, account: &Account) -> Option<Amount> {
         self.balances.get(account).copied()

@@ -375,7 +375,7 @@ impl Store {
             let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
             state.commit(&transaction.request, entry, Head { seq: transaction.seq, hash, at: transaction.at }, &mut undo);
             undo.clear();
-            let balances_after = crate::ledger::balances_after(&state, &transaction);
+            let balances_after = state.balances_after(&transaction);
             tail.push(Pending { body: body.to_vec(), hash, balances_after, transaction });
         }
         if let Some(head) = txn.open_table(META)?.get("head")? {
