@@ -1,11 +1,14 @@
 //! SIGKILL of `partner-ledger apply` at random moments, many times over one long workload, loses
 //! no acknowledged result (a replay answers it as a duplicate with the same seq and result),
 //! half-applies nothing (`verify` passes after every kill), and ends with exactly the balances and
-//! the head (seq and chain hash) of one uninterrupted run.
+//! the head (seq and chain hash) of one uninterrupted run. The same holds for kills in the work
+//! deferred past the commits: during the closing checkpoint of the state tables and during the
+//! catch-up of the history tables (the posting index and adjust records).
 #[path = "common/backends.rs"]
 mod backends;
 
 use backends::{Seeded, balance_queries, history_queries, workload};
+use redb::{ReadableDatabase, TableDefinition};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -255,4 +258,158 @@ fn killing_apply_loses_no_acknowledged_command_and_half_applies_nothing() {
     queries.extend(history_queries(CUSTOMERS));
     assert_eq!(answers(&db, &queries), answers(&reference_db, &queries), "the same balances as the uninterrupted run");
     println!("crash: {figures:?} in {:?}", started.elapsed());
+}
+
+/// The deferred work's workload: long enough that the closing checkpoint and the history
+/// catch-up take a while, with no checkpoint before the close (fewer than 65,536 commits).
+const DEFERRED_CUSTOMERS: usize = 400;
+const DEFERRED_LINES: usize = 24_000;
+/// Kills per kind of deferred work.
+const DEFERRED_KILLS: u64 = 10;
+
+/// What the file's `meta` table says of the deferred work: whether the checkpoint and the history
+/// tables reach the journal head. Read with redb directly, on a copy (opening repairs the file).
+fn deferred_state(db: &Path, scratch: &Path) -> (bool, bool) {
+    const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+    std::fs::copy(db, scratch).expect("copy");
+    let database = redb::Database::open(scratch).expect("open the copy with redb");
+    let txn = database.begin_read().expect("read");
+    let meta = txn.open_table(META).expect("meta table");
+    let value = |name: &str| meta.get(name).expect("read meta").map(|value| value.value().to_vec());
+    let head = value("head");
+    (value("checkpoint") == head, value("history") == head)
+}
+
+/// When to stop a child `apply`.
+#[derive(Clone, Copy)]
+enum Stop {
+    /// Let it exit by itself.
+    Never,
+    /// SIGKILL this long after its last answer.
+    AfterLastAnswer(Duration),
+    /// SIGKILL this long after it started.
+    AfterStart(Duration),
+}
+
+/// Runs `apply --batch 1000` of `input` on `db` and stops it as `stop` says. Returns the answers
+/// printed and the time from the last answer (or the start, for [`Stop::AfterStart`]) to its end.
+fn apply_and_stop(db: &Path, input: &[String], stop: Stop) -> (Vec<Value>, Duration) {
+    let started = Instant::now();
+    let mut child = binary()
+        .args(["apply", "--db", db.to_str().expect("UTF-8 path"), "--batch", "1000"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn partner-ledger apply");
+    let text = input.join("\n") + "\n";
+    let mut stdin = child.stdin.take().expect("stdin");
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(text.as_bytes());
+    });
+    if let Stop::AfterStart(delay) = stop {
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait().expect("wait");
+        feeder.join().expect("feeder");
+        return (Vec::new(), started.elapsed());
+    }
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (mut printed, mut pending, mut buffer) = (Vec::new(), Vec::new(), [0u8; 65536]);
+    while printed.len() < input.len() {
+        let read = stdout.read(&mut buffer).expect("read the answers");
+        assert!(read > 0, "apply ended after {} of {} answers", printed.len(), input.len());
+        pending.extend_from_slice(&buffer[..read]);
+        while let Some(end) = pending.iter().position(|byte| *byte == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            printed.push(serde_json::from_slice::<Value>(&line).expect("a result line is JSON"));
+        }
+    }
+    let last_answer = Instant::now();
+    if let Stop::AfterLastAnswer(delay) = stop {
+        std::thread::sleep(delay);
+        let _ = child.kill();
+    }
+    let status = child.wait().expect("wait");
+    feeder.join().expect("feeder");
+    if let Stop::Never = stop {
+        assert!(status.success(), "apply failed");
+    }
+    (printed, last_answer.elapsed())
+}
+
+/// A random delay within `span`.
+fn within(seed: &mut Seeded, span: Duration) -> Duration {
+    Duration::from_micros(seed.below(u64::try_from(span.as_micros()).expect("small").max(1)))
+}
+
+#[test]
+fn a_kill_during_the_closing_checkpoint_or_the_history_catch_up_loses_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lines = workload(DEFERRED_CUSTOMERS, DEFERRED_LINES);
+    let reference_db = dir.path().join("uninterrupted.redb");
+    let reference = uninterrupted(&reference_db, &lines);
+    let scratch = dir.path().join("scratch.redb");
+    assert_eq!(deferred_state(&reference_db, &scratch), (true, false), "a clean close checkpoints; history waits for a history query");
+    let mut queries = balance_queries(DEFERRED_CUSTOMERS);
+    queries.extend(history_queries(DEFERRED_CUSTOMERS));
+    std::fs::copy(&reference_db, &scratch).expect("copy");
+    let expected = answers(&scratch, &queries);
+    let killed = dir.path().join("killed.redb");
+    let check = |what: &str| {
+        verify(&killed, what);
+        assert_eq!(head(&killed), head(&reference_db), "{what}: the same head as the uninterrupted run");
+        assert_eq!(answers(&killed, &queries), expected, "{what}: the same answers as the uninterrupted run");
+    };
+    let mut seed = Seeded(2027);
+
+    // (a) The closing checkpoint: every command answered, then SIGKILL somewhere in the close
+    // (its length measured on one uninterrupted close of the same workload).
+    let (_, close) = apply_and_stop(&dir.path().join("timing.redb"), &lines, Stop::Never);
+    let mut interrupted = 0;
+    for kill in 0..DEFERRED_KILLS {
+        let _ = std::fs::remove_file(&killed);
+        let delay = within(&mut seed, close);
+        let (printed, _) = apply_and_stop(&killed, &lines, Stop::AfterLastAnswer(delay));
+        for (index, answer) in printed.iter().enumerate() {
+            let original = &reference[index];
+            let what = format!("checkpoint kill {kill}, line {index}");
+            assert_eq!(
+                (&answer["ok"], &answer["seq"], &answer["result"]),
+                (&original["ok"], &original["seq"], &original["result"]),
+                "{what}"
+            );
+        }
+        interrupted += u32::from(!deferred_state(&killed, &scratch).0);
+        check(&format!("checkpoint kill {kill}, {delay:?} after the last answer"));
+    }
+    assert!(interrupted > 0, "some kills landed before the closing checkpoint committed");
+    println!(
+        "crash (checkpoint): {interrupted} of {DEFERRED_KILLS} kills before the closing checkpoint committed; the close took {close:?}"
+    );
+
+    // (b) The history catch-up: a statement query on the checkpointed file makes the ledger
+    // write the posting index and adjust records of the whole journal first; SIGKILL during it.
+    let statement = [history_queries(DEFERRED_CUSTOMERS)[0].clone()];
+    // The catch-up runs after the open and before the answer: kills are spread from the end of
+    // an open (timed with a query that reads no history) to the end of the whole run.
+    let timed = |query: &[String]| {
+        std::fs::copy(&reference_db, &killed).expect("copy");
+        let started = Instant::now();
+        let (printed, _) = apply_and_stop(&killed, query, Stop::Never);
+        assert_eq!(printed.len(), 1);
+        started.elapsed()
+    };
+    let open = timed(&balance_queries(1)[..1]);
+    let run = timed(&statement);
+    let mut interrupted = 0;
+    for kill in 0..DEFERRED_KILLS {
+        std::fs::copy(&reference_db, &killed).expect("copy");
+        let delay = open + within(&mut seed, run.saturating_sub(open));
+        apply_and_stop(&killed, &statement, Stop::AfterStart(delay));
+        interrupted += u32::from(!deferred_state(&killed, &scratch).1);
+        check(&format!("history kill {kill}, {delay:?} after the start"));
+    }
+    assert!(interrupted > 0, "some kills landed before the history catch-up committed");
+    println!("crash (history): {interrupted} of {DEFERRED_KILLS} kills before the history catch-up committed; open {open:?}, run {run:?}");
 }
