@@ -186,6 +186,11 @@ impl Visit {
         panic!("#{id}: no new page within 10 s");
     }
 
+    /// Clicks an element that does not leave the page (a checkbox, an option).
+    async fn click_css(&self, selector: &str) {
+        self.client.find(Locator::Css(selector)).await.unwrap_or_else(|error| panic!("{selector}: {error}")).click().await.unwrap();
+    }
+
     async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_owned()
     }
@@ -286,7 +291,7 @@ async fn distributor_flow(visit: &mut Visit, key: &(String, String)) {
     // Issue a coupon from the test's quota.
     visit.open("/console/coupons").await;
     visit.type_into("issue-coupon-coupon", "BT-CPN1").await;
-    visit.client.find(Locator::Css("#issue-coupon-quota option[value='BT-Q1']")).await.unwrap().click().await.unwrap();
+    visit.click_css("#issue-coupon-quota option[value='BT-Q1']").await;
     visit.type_into("issue-coupon-customer", "BTC1").await;
     visit.type_into("issue-coupon-face_value", "50").await;
     visit.click("issue-coupon-submit").await;
@@ -329,7 +334,16 @@ async fn customer_flow(visit: &mut Visit, key: &(String, String)) {
     assert_eq!(visit.path().await, "/console/overview");
     assert_eq!(visit.text("balance-allocated").await, "250.00");
     visit.shot("customer-balance").await;
-    for page in ["orders", "bills", "coupons", "invoices"] {
+    // Pay the rejected order with the coupon the distributor issued: the coupon first, then allocated money.
+    visit.open("/console/orders").await;
+    visit.shot("customer-orders").await;
+    visit.click_css("#pay-BT-O1 input[value='BT-CPN1']").await;
+    visit.click("pay-BT-O1-submit").await;
+    assert!(visit.text("flash").await.starts_with("Order paid: done"), "{}", visit.source().await);
+    visit.shot("customer-paid").await;
+    visit.open("/console/overview").await;
+    assert_eq!(visit.text("balance-allocated").await, "180.00", "120.00 = 50.00 coupon + 70.00 allocated");
+    for page in ["bills", "coupons", "invoices"] {
         visit.open(&format!("/console/{page}")).await;
         visit.shot(&format!("customer-{page}")).await;
     }

@@ -2,12 +2,17 @@
 //! ask the partner to pay), bills, coupons and invoices.
 
 use super::forms::FormError;
-use super::layout::{Field, Input, figures, form, page as shell, rows, text};
+use super::layout::{Column, Field, Input, figures, form, page as shell, rows, text};
 use super::partner::{BILL_COLUMNS, COUPON_COLUMNS, ORDER_COLUMNS, invoices_content, listing, listing_with, paged};
 use super::{Ctx, ask_page};
 use crate::error::Rejection;
 use maud::{Markup, html};
 use serde_json::{Value, json};
+
+/// The columns of a listing without its customer column (the customer's own pages).
+fn own(columns: &[Column]) -> Vec<Column> {
+    columns.iter().filter(|(key, _, _)| *key != "customer").copied().collect()
+}
 
 /// The page at `path`, or `None` when there is none.
 pub(crate) async fn page(ctx: &Ctx<'_>, path: &str, error: Option<&FormError>) -> Option<Result<Markup, Rejection>> {
@@ -21,7 +26,7 @@ pub(crate) async fn page(ctx: &Ctx<'_>, path: &str, error: Option<&FormError>) -
             .map(|answers| shell(ctx, "Bills", &listing(ctx, "bills", &Ok(answers[0].clone()), "bills", &BILL_COLUMNS, "page"))),
         "/coupons" => ask_page(ctx, vec![paged(ctx, json!({"op": "coupons", "customer": id}), "page")])
             .await
-            .map(|answers| shell(ctx, "Coupons", &listing(ctx, "coupons", &Ok(answers[0].clone()), "coupons", &COUPON_COLUMNS, "page"))),
+            .map(|answers| shell(ctx, "Coupons", &listing(ctx, "coupons", &Ok(answers[0].clone()), "coupons", &own(&COUPON_COLUMNS), "page"))),
         "/invoices" => invoices_content(ctx, &party, error).await.map(|content| shell(ctx, "Invoices", &content)),
         _ => return None,
     })
@@ -40,7 +45,7 @@ async fn balance(ctx: &Ctx<'_>, party: &str) -> Result<Markup, Rejection> {
         ("withdrawable", "Withdrawable"),
     ];
     let coupons = answers[0]["coupons"].as_array().cloned().unwrap_or_default();
-    let columns = [&COUPON_COLUMNS[0], &COUPON_COLUMNS[3], &COUPON_COLUMNS[4], &COUPON_COLUMNS[5], &COUPON_COLUMNS[6], &COUPON_COLUMNS[7]].map(|column| *column);
+    let columns: Vec<Column> = own(&COUPON_COLUMNS).into_iter().filter(|(key, _, _)| *key != "quota").collect();
     let content = html! {
         section { h2 { "Money (CNY)" } (figures("balance", &answers[0], &keys)) }
         section { h2 { "Coupons" } (super::layout::table("balance-coupons", &coupons, &columns, None)) }
@@ -76,6 +81,6 @@ async fn orders(ctx: &Ctx<'_>, id: &str, error: Option<&FormError>) -> Result<Ma
             }
         }
     };
-    let content = listing_with(ctx, "orders", &Ok(answers[0].clone()), "orders", &ORDER_COLUMNS, "page", Some(("Pay", &actions)));
+    let content = listing_with(ctx, "orders", &Ok(answers[0].clone()), "orders", &own(&ORDER_COLUMNS), "page", Some(("Pay", &actions)));
     Ok(shell(ctx, "Orders", &content))
 }

@@ -224,7 +224,7 @@ pub(crate) fn pager(ctx: &Ctx<'_>, parameter: &str, total: u64) -> Markup {
     };
     html! {
         nav.pager aria-label="Pages" {
-            span { (total) " rows · page " (current) " of " (pages) }
+            span { (super::chart::plural(usize::try_from(total).unwrap_or(usize::MAX), "row")) " · page " (current) " of " (pages) }
             @if current > 1 { " " a rel="prev" href=(link(current - 1)) { "← previous" } }
             @if current < pages { " " a rel="next" href=(link(current + 1)) { "next →" } }
         }

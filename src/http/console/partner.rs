@@ -540,7 +540,10 @@ pub(crate) async fn invoices_content(ctx: &Ctx<'_>, party: &str, error: Option<&
     ];
     let matched: [Column; 2] = [("bill", "Bill", Cell::Text), ("amount", "Amount", Cell::Amount)];
     Ok(html! {
-        (figures("invoiceable", &invoiceable, &[("total", "Invoiceable in total (CNY)")]))
+        section {
+            h2 { "Invoiceable" }
+            (figures("invoiceable", &invoiceable, &[("total", "Invoiceable in total (CNY)")]))
+        }
         section.forms {
             div {
                 h2 { "Request an invoice by amount" }
