@@ -49,7 +49,8 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn headers(addr: SocketAddr, cookie: Option<&str>) -> Vec<(String, String)> {
-    let mut headers = vec![("Host".to_owned(), addr.to_string()), ("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned())];
+    let mut headers =
+        vec![("Host".to_owned(), addr.to_string()), ("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned())];
     if let Some(cookie) = cookie {
         headers.push(("Cookie".to_owned(), cookie.to_owned()));
     }
@@ -90,10 +91,19 @@ async fn head(addr: SocketAddr) -> u64 {
     send_raw(addr, &Call::new("GET", "/v1/health"), &[]).await.json()["applied_seq"].as_u64().unwrap()
 }
 
-const PAGES: [&str; 10] = ["overview", "customers", "customers/C1", "funds", "coupons", "payments", "dashboard", "withdrawals", "invoices", "operators"];
+const PAGES: [&str; 10] =
+    ["overview", "customers", "customers/C1", "funds", "coupons", "payments", "dashboard", "withdrawals", "invoices", "operators"];
 
 fn allocation<'a>(csrf: &'a str, request: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![("csrf", csrf), ("request", request), ("form", "allocate"), ("back", "/console/funds"), ("customer", "C1"), ("amount", "10"), ("confirm", "yes")]
+    vec![
+        ("csrf", csrf),
+        ("request", request),
+        ("form", "allocate"),
+        ("back", "/console/funds"),
+        ("customer", "C1"),
+        ("amount", "10"),
+        ("confirm", "yes"),
+    ]
 }
 
 #[test]
@@ -140,7 +150,11 @@ fn a_form_without_its_csrf_token_or_with_another_sessions_changes_nothing() {
         let before = head(addr).await;
         let mut without = allocation("", "r-csrf-1");
         without.retain(|(name, _)| *name != "csrf");
-        for (fields, what) in [(without, "no token"), (allocation(&their_csrf, "r-csrf-2"), "another session's token"), (allocation("", "r-csrf-3"), "an empty token")] {
+        for (fields, what) in [
+            (without, "no token"),
+            (allocation(&their_csrf, "r-csrf-2"), "another session's token"),
+            (allocation("", "r-csrf-3"), "an empty token"),
+        ] {
             let answer = post(addr, "/console/actions/allocate", Some(&mine), &fields).await;
             assert_eq!(answer.status, 403, "{what}: {}", answer.body);
             assert!(answer.body.contains("CSRF"), "{what}");
@@ -246,7 +260,9 @@ fn a_wrong_secret_key_does_not_sign_in() {
         let addr = served.addr;
         let mut wrong = book.d1.secret.clone();
         wrong.replace_range(0..1, if wrong.starts_with('A') { "B" } else { "A" });
-        for (access, secret) in [(book.d1.access.as_str(), wrong.as_str()), (book.d1.access.as_str(), ""), ("NOSUCHKEY", book.d1.secret.as_str())] {
+        for (access, secret) in
+            [(book.d1.access.as_str(), wrong.as_str()), (book.d1.access.as_str(), ""), ("NOSUCHKEY", book.d1.secret.as_str())]
+        {
             let answer = post(addr, "/console/signin", None, &[("access_key", access), ("secret_key", secret)]).await;
             assert_eq!(answer.status, 401);
             assert!(answer.headers.get("set-cookie").is_none());
@@ -302,7 +318,10 @@ fn a_thousand_rapid_failed_sign_ins_neither_slow_others_nor_sign_anyone_in() {
                 other => panic!("a failed sign-in answered {other}"),
             }
         }
-        eprintln!("1000 failed sign-ins: {} answered 401, {} throttled (429); the other client's slowest request took {slowest:?}", refused.0, refused.1);
+        eprintln!(
+            "1000 failed sign-ins: {} answered 401, {} throttled (429); the other client's slowest request took {slowest:?}",
+            refused.0, refused.1
+        );
         assert_eq!(refused.0 + refused.1, 1000);
         assert!(refused.1 > 900, "the address is throttled after a few failures: {refused:?}");
         assert_eq!(head(addr).await, before + 20, "only the other client's allocations were applied");

@@ -46,8 +46,7 @@ pub fn run(args: &ChartArgs) -> Result<ExitCode, String> {
         .iter()
         .filter_map(|row| row["customer"].as_str().map(str::to_owned))
         .collect();
-    let mut trend =
-        Trend::new(partner, &args.cycle, customers.len()).ok_or_else(|| format!("cycle {:?} is not YYYY-MM", args.cycle))?;
+    let mut trend = Trend::new(partner, &args.cycle, customers.len()).ok_or_else(|| format!("cycle {:?} is not YYYY-MM", args.cycle))?;
     for customer in &customers {
         let mut offset = 0;
         loop {
@@ -81,4 +80,3 @@ pub fn run(args: &ChartArgs) -> Result<ExitCode, String> {
 fn text(value: &Value) -> String {
     value.as_str().unwrap_or("?").to_owned()
 }
-

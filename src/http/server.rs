@@ -127,7 +127,12 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let (engine, ledger_thread) = Engine::start(ledger, opener, Arc::clone(&metrics));
         let listener = TcpListener::bind(options.listen).await?;
-        let app = App { engine, keys, metrics, limits: options.limits, clock: Box::new(SystemClock),
+        let app = App {
+            engine,
+            keys,
+            metrics,
+            limits: options.limits,
+            clock: Box::new(SystemClock),
             sessions: console::session::Sessions::default(),
             answers: AtomicU64::new(0),
         };
@@ -340,8 +345,15 @@ async fn handle(app: &Arc<App>, request: Request<Incoming>, tls: bool, peer: Soc
     let query = parts.uri.query().unwrap_or("").to_owned();
     // The console signs people in with a session cookie instead of signing each request.
     if console::serves(&path) {
-        let request =
-            console::Incoming { method: &parts.method, path: &path, query: &query, headers: &parts.headers, body: &body, tls, peer: peer.ip() };
+        let request = console::Incoming {
+            method: &parts.method,
+            path: &path,
+            query: &query,
+            headers: &parts.headers,
+            body: &body,
+            tls,
+            peer: peer.ip(),
+        };
         return console::handle(app, request).await;
     }
     let principal = {

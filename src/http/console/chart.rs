@@ -64,7 +64,13 @@ impl Trend {
     /// not `YYYY-MM`.
     pub fn new(partner: &str, cycle: &str, customers: usize) -> Option<Trend> {
         let days = days_in_cycle(cycle)?;
-        Some(Trend { partner: format!("partner:{partner}"), cycle: cycle.to_owned(), customers, bills: 0, days: vec![Day::default(); days] })
+        Some(Trend {
+            partner: format!("partner:{partner}"),
+            cycle: cycle.to_owned(),
+            customers,
+            bills: 0,
+            days: vec![Day::default(); days],
+        })
     }
 
     /// Counts one row of a `bills` answer on its day.

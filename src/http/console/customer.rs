@@ -24,9 +24,9 @@ pub(crate) async fn page(ctx: &Ctx<'_>, path: &str, error: Option<&FormError>) -
         "/bills" => ask_page(ctx, vec![paged(ctx, json!({"op": "bills", "party": party}), "page")])
             .await
             .map(|answers| shell(ctx, "Bills", &listing(ctx, "bills", &Ok(answers[0].clone()), "bills", &BILL_COLUMNS, "page"))),
-        "/coupons" => ask_page(ctx, vec![paged(ctx, json!({"op": "coupons", "customer": id}), "page")])
-            .await
-            .map(|answers| shell(ctx, "Coupons", &listing(ctx, "coupons", &Ok(answers[0].clone()), "coupons", &own(&COUPON_COLUMNS), "page"))),
+        "/coupons" => ask_page(ctx, vec![paged(ctx, json!({"op": "coupons", "customer": id}), "page")]).await.map(|answers| {
+            shell(ctx, "Coupons", &listing(ctx, "coupons", &Ok(answers[0].clone()), "coupons", &own(&COUPON_COLUMNS), "page"))
+        }),
         "/invoices" => invoices_content(ctx, &party, error).await.map(|content| shell(ctx, "Invoices", &content)),
         _ => return None,
     })
@@ -56,7 +56,10 @@ async fn balance(ctx: &Ctx<'_>, party: &str) -> Result<Markup, Rejection> {
 async fn orders(ctx: &Ctx<'_>, id: &str, error: Option<&FormError>) -> Result<Markup, Rejection> {
     let answers = ask_page(
         ctx,
-        vec![paged(ctx, json!({"op": "orders", "customer": id}), "page"), json!({"op": "coupons", "customer": id, "status": "usable", "limit": 100})],
+        vec![
+            paged(ctx, json!({"op": "orders", "customer": id}), "page"),
+            json!({"op": "coupons", "customer": id, "status": "usable", "limit": 100}),
+        ],
     )
     .await?;
     let usable: Vec<(String, String)> = rows(&answers[1], "coupons")

@@ -77,7 +77,11 @@ pub(crate) async fn sign_in(app: &Arc<super::App>, request: &Incoming<'_>) -> An
         Party::Operator(_) => Some(signed_in.domain.clone()),
         Party::Customer(_) => None,
         Party::Platform => {
-            return html(app, StatusCode::FORBIDDEN, &layout::sign_in(Some("The platform's keys have no console: use a partner's or a customer's key.")));
+            return html(
+                app,
+                StatusCode::FORBIDDEN,
+                &layout::sign_in(Some("The platform's keys have no console: use a partner's or a customer's key.")),
+            );
         }
     };
     // An operator whose roles do not reach its partner's balance sees only its customers.
@@ -212,17 +216,28 @@ fn command(ctx: &Ctx<'_>, action: &str, form: &Form) -> Option<(&'static str, Va
     let (label, mut command) = match action {
         "allocate" => ("Allocation", json!({"op": "allocate", "to": customer(), "amount": form.get("amount")})),
         "recover" => ("Recovery", json!({"op": "recover", "from": customer(), "amount": form.get("amount")})),
-        "issue_coupon" => ("Coupon issued", json!({"op": "issue_coupon", "coupon": form.get("coupon"), "quota": form.get("quota"),
-            "customer": form.get("customer"), "face_value": form.get("face_value")})),
+        "issue_coupon" => (
+            "Coupon issued",
+            json!({"op": "issue_coupon", "coupon": form.get("coupon"), "quota": form.get("quota"),
+            "customer": form.get("customer"), "face_value": form.get("face_value")}),
+        ),
         "reclaim_coupon" => ("Coupon reclaimed", json!({"op": "reclaim_coupon", "coupon": form.get("coupon")})),
-        "issue_quota" => ("Quota issued", json!({"op": "issue_quota", "quota": form.get("quota"), "partner": form.get("partner"),
-            "kind": form.get("kind"), "amount": form.get("amount"), "from_quota": form.get("from_quota")})),
+        "issue_quota" => (
+            "Quota issued",
+            json!({"op": "issue_quota", "quota": form.get("quota"), "partner": form.get("partner"),
+            "kind": form.get("kind"), "amount": form.get("amount"), "from_quota": form.get("from_quota")}),
+        ),
         "reclaim_quota" => ("Quota reclaimed", json!({"op": "reclaim_quota", "quota": form.get("quota")})),
         "whitelist" => ("Customer whitelisted", json!({"op": "whitelist_customer", "customer": form.get("customer")})),
         "pay_partner" => ("Paid for the customer", json!({"op": "pay_order", "order": form.get("order"), "payer": "partner"})),
-        "reject_payment" => ("Partner payment rejected", json!({"op": "reject_partner_payment", "order": form.get("order"), "reason": form.get("reason")})),
-        "request_withdrawal" => ("Withdrawal requested", json!({"op": "request_withdrawal", "withdrawal": form.get("withdrawal"),
-            "party": own_party(ctx), "amount": form.get("amount")})),
+        "reject_payment" => {
+            ("Partner payment rejected", json!({"op": "reject_partner_payment", "order": form.get("order"), "reason": form.get("reason")}))
+        }
+        "request_withdrawal" => (
+            "Withdrawal requested",
+            json!({"op": "request_withdrawal", "withdrawal": form.get("withdrawal"),
+            "party": own_party(ctx), "amount": form.get("amount")}),
+        ),
         "delete_withdrawal" => ("Withdrawal deleted", json!({"op": "delete_withdrawal", "withdrawal": form.get("withdrawal")})),
         "request_invoice" => {
             let mut command = json!({"op": "request_invoice", "invoice": form.get("invoice"), "party": own_party(ctx)});
@@ -234,8 +249,11 @@ fn command(ctx: &Ctx<'_>, action: &str, form: &Form) -> Option<(&'static str, Va
             ("Invoice requested", command)
         }
         "return_invoice" => ("Invoice returned", json!({"op": "return_invoice", "invoice": form.get("invoice")})),
-        "register_operator" => ("Operator registered", json!({"op": "register_operator", "operator": form.get("operator"),
-            "partner": ctx.partner(), "roles": form.all("roles")})),
+        "register_operator" => (
+            "Operator registered",
+            json!({"op": "register_operator", "operator": form.get("operator"),
+            "partner": ctx.partner(), "roles": form.all("roles")}),
+        ),
         "assign_manager" => {
             let operator = Some(form.get("operator")).filter(|operator| !operator.is_empty());
             ("Customer manager assigned", json!({"op": "assign_customer_manager", "customer": form.get("customer"), "operator": operator}))
@@ -278,7 +296,8 @@ async fn confirm(ctx: &Ctx<'_>, action: &str, form: &Form) -> Answer {
         Ok(balance) => text(&balance[key]),
         Err(rejection) => format!("{} ({})", rejection.code.name(), rejection.message),
     };
-    let (verb, title) = if action == "allocate" { ("allocate", "Confirm the allocation (拨款)") } else { ("recover", "Confirm the recovery (回收)") };
+    let (verb, title) =
+        if action == "allocate" { ("allocate", "Confirm the allocation (拨款)") } else { ("recover", "Confirm the recovery (回收)") };
     let content = markup! {
         p { "Please check, then confirm. Nothing has changed yet." }
         dl.figures #confirm-figures {
@@ -312,7 +331,10 @@ mod tests {
         assert_eq!(field_for(ErrorCode::NotYourCustomer, &form), Some("customer"));
         assert_eq!(field_for(ErrorCode::OrderState, &form), None);
         assert_eq!(list("2026-10, 2026-11 "), ["2026-10", "2026-11"]);
-        assert!(crate::protocol::decode_value(json!({"op": "allocate", "id": "r1", "actor": "partner:D1", "to": "customer:C1", "amount": "5"})).is_ok());
+        assert!(
+            crate::protocol::decode_value(json!({"op": "allocate", "id": "r1", "actor": "partner:D1", "to": "customer:C1", "amount": "5"}))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -25,13 +25,9 @@ pub(crate) fn page(ctx: &Ctx<'_>, title: &str, content: &Markup) -> Markup {
             ("/operators", "Operators"),
         ],
         View::Manager => &[("/customers", "My customers"), ("/dashboard", "Consumption")],
-        View::Customer => &[
-            ("/overview", "Balance"),
-            ("/orders", "Orders"),
-            ("/bills", "Bills"),
-            ("/coupons", "Coupons"),
-            ("/invoices", "Invoices"),
-        ],
+        View::Customer => {
+            &[("/overview", "Balance"), ("/orders", "Orders"), ("/bills", "Bills"), ("/coupons", "Coupons"), ("/invoices", "Invoices")]
+        }
     };
     let current = ctx.path.as_str();
     shell(
@@ -164,8 +160,11 @@ pub(crate) enum Cell {
 /// A column: the row's key, its heading, how it shows.
 pub(crate) type Column = (&'static str, &'static str, Cell);
 
+/// An extra column of a table: its heading and what it shows for a row (forms).
+pub(crate) type RowCell<'a> = Option<(&'a str, &'a dyn Fn(&Value) -> Markup)>;
+
 /// A table of rows, with optional extra cells (forms) per row.
-pub(crate) fn table(id: &str, rows: &[Value], columns: &[Column], extra: Option<(&str, &dyn Fn(&Value) -> Markup)>) -> Markup {
+pub(crate) fn table(id: &str, rows: &[Value], columns: &[Column], extra: RowCell<'_>) -> Markup {
     html! {
         @if rows.is_empty() {
             p.empty id=(format!("{id}-empty")) { "Nothing to show." }
@@ -285,9 +284,8 @@ impl Field {
 /// to, and the refusal next to the field it concerns.
 pub(crate) fn form(ctx: &Ctx<'_>, action: &str, id: &str, fields: &[Field], submit: &str, error: Option<&FormError>) -> Markup {
     let error = error.filter(|error| error.form == id);
-    let value_of = |field: &Field| -> String {
-        error.and_then(|error| error.value(field.name)).map_or_else(|| field.value.clone(), str::to_owned)
-    };
+    let value_of =
+        |field: &Field| -> String { error.and_then(|error| error.value(field.name)).map_or_else(|| field.value.clone(), str::to_owned) };
     let request = error.and_then(|error| error.value("request")).map_or_else(|| random_id("console"), str::to_owned);
     let back = if ctx.query.is_empty() {
         format!("/console{}", ctx.path)
@@ -297,7 +295,9 @@ pub(crate) fn form(ctx: &Ctx<'_>, action: &str, id: &str, fields: &[Field], subm
         format!("/console{}?{}", ctx.path, query.finish())
     };
     let field_error = |name: &str| error.filter(|error| error.field.as_deref() == Some(name));
-    let loose = error.filter(|error| error.field.as_deref().is_none_or(|name| !fields.iter().any(|field| field.name == name && !matches!(field.input, Input::Hidden))));
+    let loose = error.filter(|error| {
+        error.field.as_deref().is_none_or(|name| !fields.iter().any(|field| field.name == name && !matches!(field.input, Input::Hidden)))
+    });
     html! {
         form.action method="post" action=(format!("/console/actions/{action}")) id=(id) {
             input type="hidden" name="csrf" value=(ctx.session.csrf);

@@ -5,7 +5,7 @@
 
 use super::chart::Trend;
 use super::forms::FormError;
-use super::layout::{Cell, Column, Field, Input, figures, form, page as shell, pager, refusal, rows, table, text};
+use super::layout::{Cell, Column, Field, Input, RowCell, figures, form, page as shell, pager, refusal, rows, table, text};
 use super::session::random_id;
 use super::{Ctx, View, ask_page, paging, partner_party};
 use crate::error::Rejection;
@@ -155,7 +155,14 @@ pub(crate) fn paged(ctx: &Ctx<'_>, mut query: Value, parameter: &str) -> Value {
 }
 
 /// A section listing one paged answer, or its refusal.
-pub(crate) fn listing(ctx: &Ctx<'_>, id: &str, answer: &Result<Value, Rejection>, key: &str, columns: &[Column], parameter: &str) -> Markup {
+pub(crate) fn listing(
+    ctx: &Ctx<'_>,
+    id: &str,
+    answer: &Result<Value, Rejection>,
+    key: &str,
+    columns: &[Column],
+    parameter: &str,
+) -> Markup {
     listing_with(ctx, id, answer, key, columns, parameter, None)
 }
 
@@ -167,7 +174,7 @@ pub(crate) fn listing_with(
     key: &str,
     columns: &[Column],
     parameter: &str,
-    extra: Option<(&str, &dyn Fn(&Value) -> Markup)>,
+    extra: RowCell<'_>,
 ) -> Markup {
     match answer {
         Ok(answer) => html! {
@@ -195,7 +202,13 @@ async fn customer_detail(ctx: &Ctx<'_>, customer: &str, error: Option<&FormError
     let orders = answers.next().unwrap_or_else(|| Err(no_answer()));
     let balance = answers.next();
     let coupons = answers.next();
-    let money = [("cash", "Own cash"), ("allocated", "Allocated (伙伴拨款)"), ("available", "Available cash"), ("arrears", "Arrears"), ("credit_used", "Credit used")];
+    let money = [
+        ("cash", "Own cash"),
+        ("allocated", "Allocated (伙伴拨款)"),
+        ("available", "Available cash"),
+        ("arrears", "Arrears"),
+        ("credit_used", "Credit used"),
+    ];
     let content = html! {
         @if let Some(balance) = &balance {
             section {
@@ -261,7 +274,9 @@ async fn funds(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Rejec
         ("amount", "Amount", Cell::Amount),
         ("balance_after", "Balance after", Cell::Amount),
     ];
-    let fields = || [Field::text("customer", "Customer id", ""), Field::text("amount", "Amount (CNY)", ""), Field::text("memo", "Memo (optional)", "")];
+    let fields = || {
+        [Field::text("customer", "Customer id", ""), Field::text("amount", "Amount (CNY)", ""), Field::text("memo", "Memo (optional)", "")]
+    };
     let content = html! {
         section {
             h2 { "Balance (CNY)" }
@@ -480,7 +495,8 @@ async fn trend(ctx: &Ctx<'_>, cycle: &str, customers: &[String], totals: &Value)
 async fn withdrawals(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Rejection> {
     let party = partner_party(ctx);
     let answers =
-        ask_page(ctx, vec![json!({"op": "balance", "party": party}), paged(ctx, json!({"op": "withdrawals", "party": party}), "page")]).await?;
+        ask_page(ctx, vec![json!({"op": "balance", "party": party}), paged(ctx, json!({"op": "withdrawals", "party": party}), "page")])
+            .await?;
     Ok(shell(ctx, "Withdrawals (提现)", &withdrawals_content(ctx, &answers, error)))
 }
 
@@ -589,15 +605,24 @@ pub(crate) async fn invoices_content(ctx: &Ctx<'_>, party: &str, error: Option<&
 async fn operators(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Rejection> {
     let answers = ask_page(
         ctx,
-        vec![paged(ctx, json!({"op": "operators", "partner": ctx.partner()}), "page"), json!({"op": "operators", "partner": ctx.partner(), "limit": 100})],
+        vec![
+            paged(ctx, json!({"op": "operators", "partner": ctx.partner()}), "page"),
+            json!({"op": "operators", "partner": ctx.partner(), "limit": 100}),
+        ],
     )
     .await?;
-    let columns: [Column; 3] = [("operator", "Operator", Cell::Text), ("roles", "Roles", Cell::Text), ("customers_managed", "Customers managed", Cell::Text)];
+    let columns: [Column; 3] =
+        [("operator", "Operator", Cell::Text), ("roles", "Roles", Cell::Text), ("customers_managed", "Customers managed", Cell::Text)];
     let mut managers = vec![(String::new(), "— none (remove the manager) —".to_owned())];
-    managers.extend(rows(&answers[1], "operators").iter().filter(|row| row["roles"].as_array().is_some_and(|roles| roles.iter().any(|role| role == "customer_manager"))).filter_map(|row| {
-        let id = row["operator"].as_str()?.trim_start_matches("operator:").to_owned();
-        Some((id.clone(), id))
-    }));
+    managers.extend(
+        rows(&answers[1], "operators")
+            .iter()
+            .filter(|row| row["roles"].as_array().is_some_and(|roles| roles.iter().any(|role| role == "customer_manager")))
+            .filter_map(|row| {
+                let id = row["operator"].as_str()?.trim_start_matches("operator:").to_owned();
+                Some((id.clone(), id))
+            }),
+    );
     let roles = ["admin", "finance", "customer_manager"].map(|role| (role.to_owned(), role.to_owned())).to_vec();
     let content = html! {
         section.forms {
