@@ -333,3 +333,52 @@ fn a_thousand_rapid_failed_sign_ins_neither_slow_others_nor_sign_anyone_in() {
         served.stop().await;
     });
 }
+
+#[test]
+fn under_tls_the_cookie_is_also_secure() {
+    use http_body_util::{BodyExt, Full};
+    use partner_ledger::http::{ServeOptions, Server};
+    use std::sync::Arc;
+    let book = book();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (book.path.with_file_name("cert.pem"), book.path.with_file_name("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    runtime().block_on(async {
+        let path = book.path.clone();
+        let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), tls: Some((cert, key)), limits: Limits::default() };
+        let server = Server::bind(Box::new(move || Ledger::open(&path)), options).await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(certified.cert.der().clone()).unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let stream = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.expect("a TLS connection");
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(connection);
+        let body = form_body(&[("access_key", &book.d1.access), ("secret_key", &book.d1.secret)]);
+        let request = hyper::Request::post("/console/signin")
+            .header("host", "localhost")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(hyper::body::Bytes::from(body)))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 303);
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let _ = response.into_body().collect().await;
+        for flag in ["HttpOnly", "SameSite=Strict", "Path=/console", "Secure"] {
+            assert!(cookie.split("; ").any(|part| part == flag), "{flag} in {cookie}");
+        }
+        let _ = stop.send(());
+        running.await.unwrap();
+    });
+}

@@ -21,9 +21,9 @@ pub(crate) async fn page(ctx: &Ctx<'_>, path: &str, error: Option<&FormError>) -
     Some(match path {
         "/overview" => balance(ctx, &party).await,
         "/orders" => orders(ctx, &id, error).await,
-        "/bills" => ask_page(ctx, vec![paged(ctx, json!({"op": "bills", "party": party}), "page")])
-            .await
-            .map(|answers| shell(ctx, "Bills", &listing(ctx, "bills", &Ok(answers[0].clone()), "bills", &BILL_COLUMNS, "page"))),
+        "/bills" => ask_page(ctx, vec![paged(ctx, json!({"op": "bills", "party": party}), "page")]).await.map(|answers| {
+            shell(ctx, "Bills", &html! { section { (listing(ctx, "bills", &Ok(answers[0].clone()), "bills", &BILL_COLUMNS, "page")) } })
+        }),
         "/coupons" => ask_page(ctx, vec![paged(ctx, json!({"op": "coupons", "customer": id}), "page")]).await.map(|answers| {
             shell(ctx, "Coupons", &listing(ctx, "coupons", &Ok(answers[0].clone()), "coupons", &own(&COUPON_COLUMNS), "page"))
         }),
@@ -85,5 +85,5 @@ async fn orders(ctx: &Ctx<'_>, id: &str, error: Option<&FormError>) -> Result<Ma
         }
     };
     let content = listing_with(ctx, "orders", &Ok(answers[0].clone()), "orders", &own(&ORDER_COLUMNS), "page", Some(("Pay", &actions)));
-    Ok(shell(ctx, "Orders", &content))
+    Ok(shell(ctx, "Orders", &html! { section { (content) } }))
 }

@@ -163,8 +163,11 @@ fn summary(result: &Value) -> String {
     match result {
         Value::Object(fields) => fields
             .iter()
-            .filter(|(_, value)| !value.is_object() && !value.is_array())
-            .map(|(key, value)| format!("{key} {}", text(value)))
+            .map(|(key, value)| match value {
+                Value::Array(items) => items.iter().map(summary).collect::<Vec<_>>().join("; "),
+                Value::Object(_) => format!("{key}: {}", summary(value)),
+                _ => format!("{key} {}", text(value)),
+            })
             .collect::<Vec<_>>()
             .join(", "),
         other => text(other),

@@ -517,7 +517,10 @@ pub(crate) fn withdrawals_content(ctx: &Ctx<'_>, answers: &[Value], error: Optio
         form(ctx, "delete_withdrawal", &format!("delete-{withdrawal}"), &[Field::hidden("withdrawal", withdrawal.clone())], "Delete", error)
     };
     html! {
-        (figures("balance", &answers[0], &[("available", "Available"), ("held", "Held"), ("over_invoiced", "Over-invoiced"), ("withdrawable", "Withdrawable")]))
+        section {
+            h2 { "Balance (CNY)" }
+            (figures("balance", &answers[0], &[("available", "Available"), ("held", "Held"), ("over_invoiced", "Over-invoiced (欠票)"), ("withdrawable", "Withdrawable")]))
+        }
         section {
             h2 { "Request a withdrawal" }
             (form(ctx, "request_withdrawal", "request-withdrawal", &[Field::text("withdrawal", "Withdrawal id", random_id("WD")), Field::text("amount", "Amount (CNY)", "")], "Request withdrawal", error))
