@@ -211,6 +211,7 @@ impl Visit {
     async fn sign_out(&mut self) {
         self.click("signout").await;
         assert_eq!(self.path().await, "/console/signin");
+        assert_eq!(self.text("signin-note").await, "You are signed out.");
     }
 }
 

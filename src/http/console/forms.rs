@@ -61,7 +61,7 @@ impl FormError {
 pub(crate) async fn sign_in(app: &Arc<super::App>, request: &Incoming<'_>) -> Answer {
     if app.sessions.throttled(request.peer) {
         let message = format!("Too many failed sign-ins from your address (over {}): wait a minute.", session::FAILURES_MAX);
-        return html(app, StatusCode::TOO_MANY_REQUESTS, &layout::sign_in(Some(&message)));
+        return html(app, StatusCode::TOO_MANY_REQUESTS, &layout::sign_in(Some(&message), None));
     }
     let form = Form::parse(request.body);
     let signed_in = match app.keys.sign_in(form.get("access_key"), form.get("secret_key")) {
@@ -69,7 +69,7 @@ pub(crate) async fn sign_in(app: &Arc<super::App>, request: &Incoming<'_>) -> An
         Err(failure) => {
             app.sessions.failed(request.peer);
             tracing::info!(reason = %failure, peer = %request.peer, "refused a console sign-in");
-            return html(app, StatusCode::UNAUTHORIZED, &layout::sign_in(Some(&format!("Not signed in: {failure}."))));
+            return html(app, StatusCode::UNAUTHORIZED, &layout::sign_in(Some(&format!("Not signed in: {failure}.")), None));
         }
     };
     let partner = match &signed_in.actor {
@@ -80,7 +80,7 @@ pub(crate) async fn sign_in(app: &Arc<super::App>, request: &Incoming<'_>) -> An
             return html(
                 app,
                 StatusCode::FORBIDDEN,
-                &layout::sign_in(Some("The platform's keys have no console: use a partner's or a customer's key.")),
+                &layout::sign_in(Some("The platform's keys have no console: use a partner's or a customer's key."), None),
             );
         }
     };
@@ -96,7 +96,7 @@ pub(crate) async fn sign_in(app: &Arc<super::App>, request: &Incoming<'_>) -> An
     let first_page = if full { "/console/overview" } else { "/console/customers" };
     match Session::new(signed_in.actor, partner, full).and_then(|session| app.sessions.open(session)) {
         Some(token) => redirect(app, first_page, Some(session::set_cookie(&token, request.tls))),
-        None => html(app, StatusCode::SERVICE_UNAVAILABLE, &layout::sign_in(Some("No session could be made (no randomness)."))),
+        None => html(app, StatusCode::SERVICE_UNAVAILABLE, &layout::sign_in(Some("No session could be made (no randomness)."), None)),
     }
 }
 
@@ -110,7 +110,7 @@ pub(crate) async fn post(ctx: &Ctx<'_>, request: &Incoming<'_>) -> Answer {
     }
     if ctx.path == "/signout" {
         ctx.app.sessions.close(&ctx.token);
-        return redirect(ctx.app, "/console/signin", Some(session::set_cookie("", request.tls)));
+        return redirect(ctx.app, "/console/signin?signed_out=1", Some(session::set_cookie("", request.tls)));
     }
     let Some(action) = ctx.path.strip_prefix("/actions/") else {
         return html(ctx.app, StatusCode::NOT_FOUND, &layout::failure(ctx, StatusCode::NOT_FOUND, None));

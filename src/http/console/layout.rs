@@ -80,8 +80,8 @@ fn shell(title: &str, body: &Markup) -> Markup {
     }
 }
 
-/// The sign-in page, with a message when a sign-in failed.
-pub(crate) fn sign_in(message: Option<&str>) -> Markup {
+/// The sign-in page, with a message when a sign-in failed, or a note (signed out).
+pub(crate) fn sign_in(message: Option<&str>, note: Option<&str>) -> Markup {
     shell(
         "Sign in",
         &html! {
@@ -90,6 +90,9 @@ pub(crate) fn sign_in(message: Option<&str>) -> Markup {
                 p { "Use an access key and its secret key (" code { "partner-ledger keys add --actor …" } ")." }
                 @if let Some(message) = message {
                     p.error #signin-error role="alert" { (message) }
+                }
+                @if let Some(note) = note {
+                    p.flash #signin-note role="status" { (note) }
                 }
                 form method="post" action="/console/signin" {
                     div.field {

@@ -186,7 +186,10 @@ pub(crate) async fn handle(app: &Arc<App>, request: Incoming<'_>) -> hyper::Resp
     let below = request.path.strip_prefix("/console").unwrap_or("");
     match (request.method, below) {
         (&Method::GET, "/style.css") => return style(app),
-        (&Method::GET, "/signin") => return html(app, StatusCode::OK, &layout::sign_in(None)),
+        (&Method::GET, "/signin") => {
+            let note = request.query.contains("signed_out=1").then_some("You are signed out.");
+            return html(app, StatusCode::OK, &layout::sign_in(None, note));
+        }
         (&Method::POST, "/signin") => return forms::sign_in(app, &request).await,
         _ => {}
     }
@@ -197,7 +200,11 @@ pub(crate) async fn handle(app: &Arc<App>, request: Incoming<'_>) -> hyper::Resp
         return if *request.method == Method::GET {
             redirect(app, "/console/signin", None)
         } else {
-            html(app, StatusCode::UNAUTHORIZED, &layout::sign_in(Some("You are not signed in (or the session expired): sign in again.")))
+            html(
+                app,
+                StatusCode::UNAUTHORIZED,
+                &layout::sign_in(Some("You are not signed in (or the session expired): sign in again."), None),
+            )
         };
     };
     let query = form_urlencoded::parse(request.query.as_bytes()).into_owned().collect();
