@@ -12,6 +12,7 @@ use partner_ledger::{AccessKey, Ledger};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const SEED: [&str; 5] = [
@@ -46,6 +47,20 @@ async fn serve(book: &Book) -> Served {
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// Runs `test` against a freshly seeded ledger served on loopback, then stops the server.
+fn on_served<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<Book>, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let book = Arc::new(book());
+    runtime().block_on(async {
+        let served = serve(&book).await;
+        test(Arc::clone(&book), served.addr).await;
+        served.stop().await;
+    });
 }
 
 fn headers(addr: SocketAddr, cookie: Option<&str>) -> Vec<(String, String)> {
@@ -108,10 +123,7 @@ fn allocation<'a>(csrf: &'a str, request: &'a str) -> Vec<(&'a str, &'a str)> {
 
 #[test]
 fn no_page_or_form_works_without_a_session() {
-    let book = book();
-    runtime().block_on(async {
-        let served = serve(&book).await;
-        let addr = served.addr;
+    on_served(|book, addr| async move {
         let before = head(addr).await;
         for page in PAGES {
             let answer = get(addr, &format!("/console/{page}"), None).await;
@@ -133,16 +145,12 @@ fn no_page_or_form_works_without_a_session() {
         assert_eq!(get(addr, "/console/funds", Some(&cookie)).await.status, 303);
         assert_eq!(post(addr, "/console/actions/allocate", Some(&cookie), &allocation(&csrf, "r-signedout")).await.status, 401);
         assert_eq!(head(addr).await, before, "nothing changed");
-        served.stop().await;
     });
 }
 
 #[test]
 fn a_form_without_its_csrf_token_or_with_another_sessions_changes_nothing() {
-    let book = book();
-    runtime().block_on(async {
-        let served = serve(&book).await;
-        let addr = served.addr;
+    on_served(|book, addr| async move {
         let (mine, theirs) = (sign_in(addr, &book.d1).await, sign_in(addr, &book.d1).await);
         let my_csrf = csrf_of(&get(addr, "/console/funds", Some(&mine)).await);
         let their_csrf = csrf_of(&get(addr, "/console/funds", Some(&theirs)).await);
@@ -170,16 +178,12 @@ fn a_form_without_its_csrf_token_or_with_another_sessions_changes_nothing() {
         assert_eq!(head(addr).await, before + 1);
         let balance = commands(addr, &book.d1, &[json!({"op": "balance", "party": "customer:C1"})]).await;
         assert_eq!(balance[0]["result"]["allocated"], "10.00");
-        served.stop().await;
     });
 }
 
 #[test]
 fn the_first_step_of_an_allocation_only_asks_for_confirmation_and_refusals_change_nothing() {
-    let book = book();
-    runtime().block_on(async {
-        let served = serve(&book).await;
-        let addr = served.addr;
+    on_served(|book, addr| async move {
         let cookie = sign_in(addr, &book.d1).await;
         let csrf = csrf_of(&get(addr, "/console/customers/C1", Some(&cookie)).await);
         let before = head(addr).await;
@@ -204,33 +208,26 @@ fn the_first_step_of_an_allocation_only_asks_for_confirmation_and_refusals_chang
         assert!(denied.body.contains("not_your_customer"), "{}", denied.body);
         assert_eq!(get(addr, "/console/customers/C1", Some(&other)).await.status, 403);
         assert_eq!(head(addr).await, before, "nothing changed");
-        served.stop().await;
     });
 }
 
 #[test]
 fn a_customer_name_with_a_script_is_shown_escaped() {
-    let book = book();
-    runtime().block_on(async {
-        let served = serve(&book).await;
-        let cookie = sign_in(served.addr, &book.d1).await;
-        let page = get(served.addr, "/console/customers", Some(&cookie)).await;
+    on_served(|book, addr| async move {
+        let cookie = sign_in(addr, &book.d1).await;
+        let page = get(addr, "/console/customers", Some(&cookie)).await;
         assert_eq!(page.status, 200);
         assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{}", page.body);
         assert!(!page.body.contains("<script"), "no script element anywhere");
         // A hostile path is escaped too (and is no page).
-        let hostile = get(served.addr, "/console/customers/%3Cscript%3E", Some(&cookie)).await;
+        let hostile = get(addr, "/console/customers/%3Cscript%3E", Some(&cookie)).await;
         assert!(!hostile.body.contains("<script"));
-        served.stop().await;
     });
 }
 
 #[test]
 fn the_cookie_and_the_pages_carry_their_flags() {
-    let book = book();
-    runtime().block_on(async {
-        let served = serve(&book).await;
-        let addr = served.addr;
+    on_served(|book, addr| async move {
         let answer = post(addr, "/console/signin", None, &[("access_key", &book.d1.access), ("secret_key", &book.d1.secret)]).await;
         let cookie = answer.headers["set-cookie"].to_str().unwrap().to_owned();
         for flag in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
@@ -248,16 +245,12 @@ fn the_cookie_and_the_pages_carry_their_flags() {
             assert!(!answer.body.contains("<script"), "no JavaScript on {page}");
         }
         assert_eq!(get(addr, "/console/nowhere", Some(session)).await.status, 404);
-        served.stop().await;
     });
 }
 
 #[test]
 fn a_wrong_secret_key_does_not_sign_in() {
-    let book = book();
-    runtime().block_on(async {
-        let served = serve(&book).await;
-        let addr = served.addr;
+    on_served(|book, addr| async move {
         let mut wrong = book.d1.secret.clone();
         wrong.replace_range(0..1, if wrong.starts_with('A') { "B" } else { "A" });
         for (access, secret) in
@@ -268,7 +261,6 @@ fn a_wrong_secret_key_does_not_sign_in() {
             assert!(answer.headers.get("set-cookie").is_none());
             assert!(answer.body.contains("the access key or the secret key is wrong"));
         }
-        served.stop().await;
     });
 }
 
@@ -283,10 +275,7 @@ async fn sign_in_from(source: &str, addr: SocketAddr, key: &AccessKey, secret: &
 
 #[test]
 fn a_thousand_rapid_failed_sign_ins_neither_slow_others_nor_sign_anyone_in() {
-    let book = book();
-    runtime().block_on(async {
-        let served = serve(&book).await;
-        let addr = served.addr;
+    on_served(|book, addr| async move {
         let before = head(addr).await;
         let attackers: Vec<_> = (0..1000)
             .map(|attempt| {
@@ -330,7 +319,6 @@ fn a_thousand_rapid_failed_sign_ins_neither_slow_others_nor_sign_anyone_in() {
         assert_eq!(throttled.status, 429);
         let elsewhere = sign_in_from("127.0.0.2", addr, &book.d1, &book.d1.secret).await;
         assert_eq!(elsewhere.status, 303, "{}", elsewhere.body);
-        served.stop().await;
     });
 }
 
@@ -338,7 +326,6 @@ fn a_thousand_rapid_failed_sign_ins_neither_slow_others_nor_sign_anyone_in() {
 fn under_tls_the_cookie_is_also_secure() {
     use http_body_util::{BodyExt, Full};
     use partner_ledger::http::{ServeOptions, Server};
-    use std::sync::Arc;
     let book = book();
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let (cert, key) = (book.path.with_file_name("cert.pem"), book.path.with_file_name("key.pem"));
