@@ -2,16 +2,16 @@
 //! ask the partner to pay), bills, coupons and invoices.
 
 use super::forms::FormError;
-use super::layout::{Column, Field, Input, figures, form, page as shell, rows, text};
-use super::partner::{BILL_COLUMNS, COUPON_COLUMNS, ORDER_COLUMNS, invoices_content, listing, listing_with, paged};
+use super::layout::{Column, Field, Input, columns, figures, form, page as shell, rows, text};
+use super::partner::{BILL_FIELDS, COUPON_FIELDS, ORDER_FIELDS, invoices_content, listing, listing_with, paged};
 use super::{Ctx, ask_page};
 use crate::error::Rejection;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
 /// The columns of a listing without its customer column (the customer's own pages).
-fn own(columns: &[Column]) -> Vec<Column> {
-    columns.iter().filter(|(key, _, _)| *key != "customer").copied().collect()
+fn own(fields: &[&'static str]) -> Vec<Column> {
+    columns(&fields.iter().copied().filter(|field| *field != "customer").collect::<Vec<_>>())
 }
 
 /// The page at `path`, or `None` when there is none.
@@ -22,10 +22,18 @@ pub(crate) async fn page(ctx: &Ctx<'_>, path: &str, error: Option<&FormError>) -
         "/overview" => balance(ctx, &party).await,
         "/orders" => orders(ctx, &id, error).await,
         "/bills" => ask_page(ctx, vec![paged(ctx, json!({"op": "bills", "party": party}), "page")]).await.map(|answers| {
-            shell(ctx, "Bills", &html! { section { (listing(ctx, "bills", &Ok(answers[0].clone()), "bills", &BILL_COLUMNS, "page")) } })
+            shell(
+                ctx,
+                "Bills",
+                &html! { section { (listing(ctx, "bills", &Ok(answers[0].clone()), "bills", &columns(&BILL_FIELDS), "page")) } },
+            )
         }),
         "/coupons" => ask_page(ctx, vec![paged(ctx, json!({"op": "coupons", "customer": id}), "page")]).await.map(|answers| {
-            shell(ctx, "Coupons", &listing(ctx, "coupons", &Ok(answers[0].clone()), "coupons", &own(&COUPON_COLUMNS), "page"))
+            shell(
+                ctx,
+                "Coupons",
+                &html! { section { (listing(ctx, "coupons", &Ok(answers[0].clone()), "coupons", &own(&COUPON_FIELDS), "page")) } },
+            )
         }),
         "/invoices" => invoices_content(ctx, &party, error).await.map(|content| shell(ctx, "Invoices", &content)),
         _ => return None,
@@ -45,10 +53,10 @@ async fn balance(ctx: &Ctx<'_>, party: &str) -> Result<Markup, Rejection> {
         ("withdrawable", "Withdrawable"),
     ];
     let coupons = answers[0]["coupons"].as_array().cloned().unwrap_or_default();
-    let columns: Vec<Column> = own(&COUPON_COLUMNS).into_iter().filter(|(key, _, _)| *key != "quota").collect();
+    let headings = columns(&["coupon", "kind", "face_value", "remaining", "valid_until", "status"]);
     let content = html! {
         section { h2 { "Money (CNY)" } (figures("balance", &answers[0], &keys)) }
-        section { h2 { "Coupons" } (super::layout::table("balance-coupons", &coupons, &columns, None)) }
+        section { h2 { "Coupons" } (super::layout::table("balance-coupons", &coupons, &headings, None)) }
     };
     Ok(shell(ctx, &format!("Balance · {party}"), &content))
 }
@@ -84,6 +92,6 @@ async fn orders(ctx: &Ctx<'_>, id: &str, error: Option<&FormError>) -> Result<Ma
             }
         }
     };
-    let content = listing_with(ctx, "orders", &Ok(answers[0].clone()), "orders", &own(&ORDER_COLUMNS), "page", Some(("Pay", &actions)));
+    let content = listing_with(ctx, "orders", &Ok(answers[0].clone()), "orders", &own(&ORDER_FIELDS), "page", Some(("Pay", &actions)));
     Ok(shell(ctx, "Orders", &html! { section { (content) } }))
 }

@@ -206,6 +206,69 @@ pub(crate) fn table(id: &str, rows: &[Value], columns: &[Column], extra: RowCell
     }
 }
 
+/// How every listing heads and shows each field of the protocol's rows: one place, so that a
+/// field reads the same on every page.
+const FIELDS: [Column; 46] = [
+    ("quota", "Quota", Cell::Text),
+    ("kind", "Kind", Cell::Text),
+    ("amount", "Amount", Cell::Amount),
+    ("balance", "Balance", Cell::Amount),
+    ("valid_until", "Valid until", Cell::Text),
+    ("status", "Status", Cell::Text),
+    ("parent_quota", "From quota", Cell::Text),
+    ("coupon", "Coupon", Cell::Text),
+    ("customer", "Customer", Cell::Customer),
+    ("face_value", "Face value", Cell::Amount),
+    ("remaining", "Remaining", Cell::Amount),
+    ("order", "Order", Cell::Text),
+    ("service", "Service", Cell::Text),
+    ("partner_payment", "Partner payment", Cell::Text),
+    ("bill", "Bill", Cell::Text),
+    ("bill_type", "Type", Cell::Text),
+    ("cycle", "Cycle", Cell::Text),
+    ("at", "Time", Cell::Text),
+    ("coupon_amount", "Coupon", Cell::Amount),
+    ("allocated_amount", "Allocated", Cell::Amount),
+    ("cash_amount", "Cash", Cell::Amount),
+    ("invoiced", "Invoiced", Cell::Amount),
+    ("name", "Name", Cell::Text),
+    ("external_id", "External id", Cell::Text),
+    ("association", "Association", Cell::Text),
+    ("associated_at", "Associated at", Cell::Text),
+    ("manager", "Customer manager", Cell::Text),
+    ("seq", "Seq", Cell::Text),
+    ("operation", "Operation", Cell::Text),
+    ("target", "Target", Cell::Text),
+    ("memo", "Memo", Cell::Text),
+    ("transfer", "Transfer", Cell::Text),
+    ("op", "Operation", Cell::Text),
+    ("counterparty", "Counterparty", Cell::Text),
+    ("balance_after", "Balance after", Cell::Amount),
+    ("consumption", "Consumption", Cell::Amount),
+    ("payable", "Payable (应付)", Cell::Amount),
+    ("paid", "Paid (实付)", Cell::Amount),
+    ("refunds", "Refunds", Cell::Amount),
+    ("adjustments", "Adjustments", Cell::Amount),
+    ("net", "Net", Cell::Amount),
+    ("withdrawal", "Withdrawal", Cell::Text),
+    ("reason", "Reason", Cell::Text),
+    ("operator", "Operator", Cell::Text),
+    ("roles", "Roles", Cell::Text),
+    ("customers_managed", "Customers managed", Cell::Text),
+];
+
+/// The columns of these row fields, in order; `field:Heading` gives a field another heading.
+pub(crate) fn columns(fields: &[&'static str]) -> Vec<Column> {
+    fields
+        .iter()
+        .map(|field| {
+            let (key, heading) = field.split_once(':').map_or((*field, None), |(key, heading)| (key, Some(heading)));
+            let (key, label, cell) = FIELDS.iter().find(|(name, _, _)| *name == key).copied().unwrap_or((key, key, Cell::Text));
+            (key, heading.unwrap_or(label), cell)
+        })
+        .collect()
+}
+
 /// The rows of a paged answer's listing.
 pub(crate) fn rows<'v>(answer: &'v Value, key: &str) -> &'v [Value] {
     answer[key].as_array().map_or(&[], Vec::as_slice)

@@ -5,7 +5,7 @@
 
 use super::chart::Trend;
 use super::forms::FormError;
-use super::layout::{Cell, Column, Field, Input, RowCell, figures, form, page as shell, pager, refusal, rows, table, text};
+use super::layout::{Column, Field, Input, RowCell, columns, figures, form, page as shell, pager, refusal, rows, table, text};
 use super::session::random_id;
 use super::{Ctx, View, ask_page, paging, partner_party};
 use crate::error::Rejection;
@@ -45,48 +45,14 @@ const BALANCE_FIGURES: [(&str, &str); 7] = [
     ("withdrawable", "Withdrawable"),
 ];
 
-const QUOTA_COLUMNS: [Column; 7] = [
-    ("quota", "Quota", Cell::Text),
-    ("kind", "Kind", Cell::Text),
-    ("amount", "Issued", Cell::Amount),
-    ("balance", "Balance", Cell::Amount),
-    ("valid_until", "Valid until", Cell::Text),
-    ("status", "Status", Cell::Text),
-    ("parent_quota", "From quota", Cell::Text),
-];
+const QUOTA_FIELDS: [&str; 7] = ["quota", "kind", "amount:Issued", "balance", "valid_until", "status", "parent_quota"];
 
-pub(crate) const COUPON_COLUMNS: [Column; 8] = [
-    ("coupon", "Coupon", Cell::Text),
-    ("customer", "Customer", Cell::Customer),
-    ("quota", "Quota", Cell::Text),
-    ("kind", "Kind", Cell::Text),
-    ("face_value", "Face value", Cell::Amount),
-    ("remaining", "Remaining", Cell::Amount),
-    ("valid_until", "Valid until", Cell::Text),
-    ("status", "Status", Cell::Text),
-];
+pub(crate) const COUPON_FIELDS: [&str; 8] = ["coupon", "customer", "quota", "kind", "face_value", "remaining", "valid_until", "status"];
 
-pub(crate) const ORDER_COLUMNS: [Column; 7] = [
-    ("order", "Order", Cell::Text),
-    ("customer", "Customer", Cell::Customer),
-    ("kind", "Kind", Cell::Text),
-    ("service", "Service", Cell::Text),
-    ("amount", "Amount", Cell::Amount),
-    ("status", "Status", Cell::Text),
-    ("partner_payment", "Partner payment", Cell::Text),
-];
+pub(crate) const ORDER_FIELDS: [&str; 7] = ["order", "customer", "kind", "service", "amount", "status", "partner_payment"];
 
-pub(crate) const BILL_COLUMNS: [Column; 9] = [
-    ("bill", "Bill", Cell::Text),
-    ("bill_type", "Type", Cell::Text),
-    ("cycle", "Cycle", Cell::Text),
-    ("at", "Time", Cell::Text),
-    ("amount", "Amount", Cell::Amount),
-    ("coupon_amount", "Coupon", Cell::Amount),
-    ("allocated_amount", "Allocated", Cell::Amount),
-    ("cash_amount", "Cash", Cell::Amount),
-    ("invoiced", "Invoiced", Cell::Amount),
-];
+pub(crate) const BILL_FIELDS: [&str; 9] =
+    ["bill", "bill_type", "cycle", "at", "amount", "coupon_amount", "allocated_amount", "cash_amount", "invoiced"];
 
 async fn overview(ctx: &Ctx<'_>) -> Result<Markup, Rejection> {
     let [balance] = <[Value; 1]>::try_from(ask_page(ctx, vec![json!({"op": "balance", "party": partner_party(ctx)})]).await?)
@@ -99,7 +65,7 @@ async fn overview(ctx: &Ctx<'_>) -> Result<Markup, Rejection> {
         }
         section {
             h2 { "Coupon quotas (CPN)" }
-            (table("quotas", &quotas, &QUOTA_COLUMNS[..2].iter().chain(&QUOTA_COLUMNS[3..6]).copied().collect::<Vec<_>>(), None))
+            (table("quotas", &quotas, &columns(&["quota", "kind", "balance", "valid_until", "status"]), None))
         }
     };
     Ok(shell(ctx, &format!("Overview · {}", partner_party(ctx)), &content))
@@ -117,14 +83,7 @@ async fn customers(ctx: &Ctx<'_>) -> Result<Markup, Rejection> {
         query["manager"] = json!(manager);
     }
     let answer = ctx.ask(query).await?;
-    let columns: [Column; 6] = [
-        ("customer", "Customer", Cell::Customer),
-        ("name", "Name", Cell::Text),
-        ("external_id", "External id", Cell::Text),
-        ("association", "Association", Cell::Text),
-        ("associated_at", "Associated at", Cell::Text),
-        ("manager", "Customer manager", Cell::Text),
-    ];
+    let headings = columns(&["customer", "name", "external_id", "association", "associated_at", "manager"]);
     let content = html! {
         @if ctx.view() == View::Partner {
             form.filter method="get" action="/console/customers" {
@@ -135,7 +94,7 @@ async fn customers(ctx: &Ctx<'_>) -> Result<Markup, Rejection> {
                 button #filter-submit type="submit" { "Filter" }
             }
         }
-        (table("customers", rows(&answer, "customers"), &columns, None))
+        (table("customers", rows(&answer, "customers"), &headings, None))
         (pager(ctx, "page", answer["total_count"].as_u64().unwrap_or(0)))
     };
     Ok(shell(ctx, "Customers (客户管理)", &content))
@@ -231,16 +190,16 @@ async fn customer_detail(ctx: &Ctx<'_>, customer: &str, error: Option<&FormError
         }
         section {
             h2 { "Orders" }
-            (listing(ctx, "orders", &orders, "orders", &ORDER_COLUMNS, "orders_page"))
+            (listing(ctx, "orders", &orders, "orders", &columns(&ORDER_FIELDS), "orders_page"))
         }
         section {
             h2 { "Bills" }
-            (listing(ctx, "bills", &Ok(bills), "bills", &BILL_COLUMNS, "bills_page"))
+            (listing(ctx, "bills", &Ok(bills), "bills", &columns(&BILL_FIELDS), "bills_page"))
         }
         @if let Some(coupons) = &coupons {
             section {
                 h2 { "Coupons" }
-                (listing(ctx, "coupons", coupons, "coupons", &COUPON_COLUMNS, "coupons_page"))
+                (listing(ctx, "coupons", coupons, "coupons", &columns(&COUPON_FIELDS), "coupons_page"))
             }
         }
     };
@@ -257,23 +216,8 @@ async fn funds(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Rejec
         ],
     )
     .await?;
-    let records: [Column; 7] = [
-        ("seq", "Seq", Cell::Text),
-        ("at", "Time", Cell::Text),
-        ("operation", "Operation", Cell::Text),
-        ("target", "Target", Cell::Text),
-        ("amount", "Amount", Cell::Amount),
-        ("memo", "Memo", Cell::Text),
-        ("transfer", "Transfer", Cell::Text),
-    ];
-    let statement: [Column; 6] = [
-        ("seq", "Seq", Cell::Text),
-        ("at", "Time", Cell::Text),
-        ("op", "Operation", Cell::Text),
-        ("counterparty", "Counterparty", Cell::Text),
-        ("amount", "Amount", Cell::Amount),
-        ("balance_after", "Balance after", Cell::Amount),
-    ];
+    let records = columns(&["seq", "at", "operation", "target", "amount", "memo", "transfer"]);
+    let statement = columns(&["seq", "at", "op", "counterparty", "amount", "balance_after"]);
     let fields = || {
         [Field::text("customer", "Customer id", ""), Field::text("amount", "Amount (CNY)", ""), Field::text("memo", "Memo (optional)", "")]
     };
@@ -330,15 +274,7 @@ async fn coupons(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Rej
         }
         form(ctx, "reclaim_coupon", &format!("reclaim-coupon-{coupon}"), &[Field::hidden("coupon", coupon.clone())], "Reclaim", error)
     };
-    let record_columns: [Column; 7] = [
-        ("seq", "Seq", Cell::Text),
-        ("at", "Time", Cell::Text),
-        ("operation", "Operation", Cell::Text),
-        ("quota", "Quota", Cell::Text),
-        ("coupon", "Coupon", Cell::Text),
-        ("customer", "Customer", Cell::Text),
-        ("amount", "Amount", Cell::Amount),
-    ];
+    let record_columns = columns(&["seq", "at", "operation", "quota", "coupon", "customer", "amount"]);
     let kinds = ["voucher", "cash_coupon", "pickup_voucher"].map(|kind| (kind.to_owned(), kind.to_owned())).to_vec();
     let content = html! {
         section.forms {
@@ -368,11 +304,11 @@ async fn coupons(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Rej
         }
         section {
             h2 { "Quotas (券额度)" }
-            (listing_with(ctx, "quotas", &Ok(answers[0].clone()), "quotas", &QUOTA_COLUMNS, "quotas_page", Some(("Reclaim", &reclaim_quota))))
+            (listing_with(ctx, "quotas", &Ok(answers[0].clone()), "quotas", &columns(&QUOTA_FIELDS), "quotas_page", Some(("Reclaim", &reclaim_quota))))
         }
         section {
             h2 { "Coupons (代金券)" }
-            (listing_with(ctx, "coupons", &Ok(answers[1].clone()), "coupons", &COUPON_COLUMNS, "coupons_page", Some(("Reclaim", &reclaim_coupon))))
+            (listing_with(ctx, "coupons", &Ok(answers[1].clone()), "coupons", &columns(&COUPON_FIELDS), "coupons_page", Some(("Reclaim", &reclaim_coupon))))
         }
         section {
             h2 { "Operation records" }
@@ -393,7 +329,7 @@ async fn payments(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Re
     };
     let content = html! {
         p { "Orders whose customers asked you to pay (代付), awaiting your payment or rejection." }
-        (listing_with(ctx, "payments", &Ok(answer), "orders", &ORDER_COLUMNS, "page", Some(("Pay or reject", &actions))))
+        (listing_with(ctx, "payments", &Ok(answer), "orders", &columns(&ORDER_FIELDS), "page", Some(("Pay or reject", &actions))))
     };
     Ok(shell(ctx, "Orders awaiting partner payment", &content))
 }
@@ -413,16 +349,7 @@ async fn dashboard(ctx: &Ctx<'_>) -> Result<Markup, Rejection> {
     let summary = ctx.ask(query).await?;
     let customers: Vec<String> = rows(&summary, "customers").iter().filter_map(|row| row["customer"].as_str().map(str::to_owned)).collect();
     let chart = trend(ctx, &cycle, &customers, &summary["totals"]).await;
-    let columns: [Column; 8] = [
-        ("customer", "Customer", Cell::Customer),
-        ("manager", "Manager", Cell::Text),
-        ("consumption", "Consumption", Cell::Amount),
-        ("payable", "Payable (应付)", Cell::Amount),
-        ("paid", "Paid (实付)", Cell::Amount),
-        ("refunds", "Refunds", Cell::Amount),
-        ("adjustments", "Adjustments", Cell::Amount),
-        ("net", "Net", Cell::Amount),
-    ];
+    let headings = columns(&["customer", "manager:Manager", "consumption", "payable", "paid", "refunds", "adjustments", "net"]);
     let mut totals = summary["totals"].clone();
     totals["customer"] = json!("Total");
     let number = ctx.page_number("page");
@@ -456,7 +383,7 @@ async fn dashboard(ctx: &Ctx<'_>) -> Result<Markup, Rejection> {
         }
         section {
             h2 { "Per customer" }
-            (table("consumption", &shown, &columns, None))
+            (table("consumption", &shown, &headings, None))
             (pager(ctx, "page", all.len() as u64))
         }
     };
@@ -502,13 +429,7 @@ async fn withdrawals(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup,
 
 /// The withdrawals of the session's own party: figures, the request form, the list.
 pub(crate) fn withdrawals_content(ctx: &Ctx<'_>, answers: &[Value], error: Option<&FormError>) -> Markup {
-    let columns: [Column; 5] = [
-        ("withdrawal", "Withdrawal", Cell::Text),
-        ("at", "Requested at", Cell::Text),
-        ("amount", "Amount", Cell::Amount),
-        ("status", "Status", Cell::Text),
-        ("reason", "Reason", Cell::Text),
-    ];
+    let headings = columns(&["withdrawal", "at:Requested at", "amount", "status", "reason"]);
     let delete = |row: &Value| -> Markup {
         let withdrawal = text(&row["withdrawal"]);
         if row["status"] != "rejected" {
@@ -527,7 +448,7 @@ pub(crate) fn withdrawals_content(ctx: &Ctx<'_>, answers: &[Value], error: Optio
         }
         section {
             h2 { "Withdrawals" }
-            (listing_with(ctx, "withdrawals", &Ok(answers[1].clone()), "withdrawals", &columns, "page", Some(("", &delete))))
+            (listing_with(ctx, "withdrawals", &Ok(answers[1].clone()), "withdrawals", &headings, "page", Some(("", &delete))))
         }
     }
 }
@@ -550,14 +471,8 @@ pub(crate) async fn invoices_content(ctx: &Ctx<'_>, party: &str, error: Option<&
     let number = ctx.page_number("page");
     let start = usize::try_from((number - 1) * super::PAGE_ROWS).unwrap_or(usize::MAX).min(items.len());
     let shown: Vec<Value> = items[start..].iter().take(usize::try_from(super::PAGE_ROWS).unwrap_or(20)).cloned().collect();
-    let columns: [Column; 5] = [
-        ("bill", "Bill", Cell::Text),
-        ("bill_type", "Type", Cell::Text),
-        ("cycle", "Cycle", Cell::Text),
-        ("at", "Time", Cell::Text),
-        ("remaining", "Invoiceable", Cell::Amount),
-    ];
-    let matched: [Column; 2] = [("bill", "Bill", Cell::Text), ("amount", "Amount", Cell::Amount)];
+    let headings = columns(&["bill", "bill_type", "cycle", "at", "remaining:Invoiceable"]);
+    let matched = columns(&["bill", "amount"]);
     Ok(html! {
         section {
             h2 { "Invoiceable" }
@@ -599,7 +514,7 @@ pub(crate) async fn invoices_content(ctx: &Ctx<'_>, party: &str, error: Option<&
         }
         section {
             h2 { "Invoiceable items" }
-            (table("invoiceable-items", &shown, &columns, None))
+            (table("invoiceable-items", &shown, &headings, None))
             (pager(ctx, "page", items.len() as u64))
         }
     })
@@ -614,8 +529,7 @@ async fn operators(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, R
         ],
     )
     .await?;
-    let columns: [Column; 3] =
-        [("operator", "Operator", Cell::Text), ("roles", "Roles", Cell::Text), ("customers_managed", "Customers managed", Cell::Text)];
+    let headings = columns(&["operator", "roles", "customers_managed"]);
     let mut managers = vec![(String::new(), "— none (remove the manager) —".to_owned())];
     managers.extend(
         rows(&answers[1], "operators")
@@ -640,7 +554,7 @@ async fn operators(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, R
         }
         section {
             h2 { "Operators" }
-            (listing(ctx, "operators", &Ok(answers[0].clone()), "operators", &columns, "page"))
+            (listing(ctx, "operators", &Ok(answers[0].clone()), "operators", &headings, "page"))
         }
     };
     Ok(shell(ctx, "Operators", &content))
