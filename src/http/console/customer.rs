@@ -3,7 +3,7 @@
 
 use super::forms::FormError;
 use super::layout::{Column, Field, Input, columns, figures, form, page as shell, rows, text};
-use super::partner::{BILL_FIELDS, COUPON_FIELDS, ORDER_FIELDS, invoices_content, listing, listing_with, paged};
+use super::partner::{BILL_FIELDS, COUPON_FIELDS, ORDER_FIELDS, invoices_content, listing, paged};
 use super::{Ctx, ask_page};
 use crate::error::Rejection;
 use maud::{Markup, html};
@@ -25,14 +25,14 @@ pub(crate) async fn page(ctx: &Ctx<'_>, path: &str, error: Option<&FormError>) -
             shell(
                 ctx,
                 "Bills",
-                &html! { section { (listing(ctx, "bills", &Ok(answers[0].clone()), "bills", &columns(&BILL_FIELDS), "page")) } },
+                &html! { section { (listing(ctx, "bills", &Ok(answers[0].clone()), "bills", &columns(&BILL_FIELDS), "page", None)) } },
             )
         }),
         "/coupons" => ask_page(ctx, vec![paged(ctx, json!({"op": "coupons", "customer": id}), "page")]).await.map(|answers| {
             shell(
                 ctx,
                 "Coupons",
-                &html! { section { (listing(ctx, "coupons", &Ok(answers[0].clone()), "coupons", &own(&COUPON_FIELDS), "page")) } },
+                &html! { section { (listing(ctx, "coupons", &Ok(answers[0].clone()), "coupons", &own(&COUPON_FIELDS), "page", None)) } },
             )
         }),
         "/invoices" => invoices_content(ctx, &party, error).await.map(|content| shell(ctx, "Invoices", &content)),
@@ -92,6 +92,6 @@ async fn orders(ctx: &Ctx<'_>, id: &str, error: Option<&FormError>) -> Result<Ma
             }
         }
     };
-    let content = listing_with(ctx, "orders", &Ok(answers[0].clone()), "orders", &own(&ORDER_FIELDS), "page", Some(("Pay", &actions)));
+    let content = listing(ctx, "orders", &Ok(answers[0].clone()), "orders", &own(&ORDER_FIELDS), "page", Some(("Pay", &actions)));
     Ok(shell(ctx, "Orders", &html! { section { (content) } }))
 }

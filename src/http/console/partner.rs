@@ -113,20 +113,9 @@ pub(crate) fn paged(ctx: &Ctx<'_>, mut query: Value, parameter: &str) -> Value {
     query
 }
 
-/// A section listing one paged answer, or its refusal.
+/// One paged answer as a table (with a cell of forms per row when `extra` says so) and its
+/// pager, or its refusal.
 pub(crate) fn listing(
-    ctx: &Ctx<'_>,
-    id: &str,
-    answer: &Result<Value, Rejection>,
-    key: &str,
-    columns: &[Column],
-    parameter: &str,
-) -> Markup {
-    listing_with(ctx, id, answer, key, columns, parameter, None)
-}
-
-/// As [`listing`], with a cell of forms per row.
-pub(crate) fn listing_with(
     ctx: &Ctx<'_>,
     id: &str,
     answer: &Result<Value, Rejection>,
@@ -190,16 +179,16 @@ async fn customer_detail(ctx: &Ctx<'_>, customer: &str, error: Option<&FormError
         }
         section {
             h2 { "Orders" }
-            (listing(ctx, "orders", &orders, "orders", &columns(&ORDER_FIELDS), "orders_page"))
+            (listing(ctx, "orders", &orders, "orders", &columns(&ORDER_FIELDS), "orders_page", None))
         }
         section {
             h2 { "Bills" }
-            (listing(ctx, "bills", &Ok(bills), "bills", &columns(&BILL_FIELDS), "bills_page"))
+            (listing(ctx, "bills", &Ok(bills), "bills", &columns(&BILL_FIELDS), "bills_page", None))
         }
         @if let Some(coupons) = &coupons {
             section {
                 h2 { "Coupons" }
-                (listing(ctx, "coupons", coupons, "coupons", &columns(&COUPON_FIELDS), "coupons_page"))
+                (listing(ctx, "coupons", coupons, "coupons", &columns(&COUPON_FIELDS), "coupons_page", None))
             }
         }
     };
@@ -232,11 +221,11 @@ async fn funds(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Rejec
         }
         section {
             h2 { "Allocation, recovery and adjustment records (拨款 / 回收 / 调账记录)" }
-            (listing(ctx, "adjust-records", &Ok(answers[1].clone()), "records", &records, "records_page"))
+            (listing(ctx, "adjust-records", &Ok(answers[1].clone()), "records", &records, "records_page", None))
         }
         section {
             h2 { "Cash statement (recharges, allocations, payments, withdrawals)" }
-            (listing(ctx, "statement", &Ok(answers[2].clone()), "lines", &statement, "statement_page"))
+            (listing(ctx, "statement", &Ok(answers[2].clone()), "lines", &statement, "statement_page", None))
         }
     };
     Ok(shell(ctx, "Funds (资金管理)", &content))
@@ -304,15 +293,15 @@ async fn coupons(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Rej
         }
         section {
             h2 { "Quotas (券额度)" }
-            (listing_with(ctx, "quotas", &Ok(answers[0].clone()), "quotas", &columns(&QUOTA_FIELDS), "quotas_page", Some(("Reclaim", &reclaim_quota))))
+            (listing(ctx, "quotas", &Ok(answers[0].clone()), "quotas", &columns(&QUOTA_FIELDS), "quotas_page", Some(("Reclaim", &reclaim_quota))))
         }
         section {
             h2 { "Coupons (代金券)" }
-            (listing_with(ctx, "coupons", &Ok(answers[1].clone()), "coupons", &columns(&COUPON_FIELDS), "coupons_page", Some(("Reclaim", &reclaim_coupon))))
+            (listing(ctx, "coupons", &Ok(answers[1].clone()), "coupons", &columns(&COUPON_FIELDS), "coupons_page", Some(("Reclaim", &reclaim_coupon))))
         }
         section {
             h2 { "Operation records" }
-            (listing(ctx, "coupon-records", &Ok(answers[2].clone()), "records", &record_columns, "records_page"))
+            (listing(ctx, "coupon-records", &Ok(answers[2].clone()), "records", &record_columns, "records_page", None))
         }
     };
     Ok(shell(ctx, "Coupons and quotas (券管理)", &content))
@@ -329,7 +318,7 @@ async fn payments(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, Re
     };
     let content = html! {
         p { "Orders whose customers asked you to pay (代付), awaiting your payment or rejection." }
-        (listing_with(ctx, "payments", &Ok(answer), "orders", &columns(&ORDER_FIELDS), "page", Some(("Pay or reject", &actions))))
+        (listing(ctx, "payments", &Ok(answer), "orders", &columns(&ORDER_FIELDS), "page", Some(("Pay or reject", &actions))))
     };
     Ok(shell(ctx, "Orders awaiting partner payment", &content))
 }
@@ -448,7 +437,7 @@ pub(crate) fn withdrawals_content(ctx: &Ctx<'_>, answers: &[Value], error: Optio
         }
         section {
             h2 { "Withdrawals" }
-            (listing_with(ctx, "withdrawals", &Ok(answers[1].clone()), "withdrawals", &headings, "page", Some(("", &delete))))
+            (listing(ctx, "withdrawals", &Ok(answers[1].clone()), "withdrawals", &headings, "page", Some(("", &delete))))
         }
     }
 }
@@ -554,7 +543,7 @@ async fn operators(ctx: &Ctx<'_>, error: Option<&FormError>) -> Result<Markup, R
         }
         section {
             h2 { "Operators" }
-            (listing(ctx, "operators", &Ok(answers[0].clone()), "operators", &headings, "page"))
+            (listing(ctx, "operators", &Ok(answers[0].clone()), "operators", &headings, "page", None))
         }
     };
     Ok(shell(ctx, "Operators", &content))
