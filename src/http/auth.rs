@@ -82,6 +82,42 @@ impl Keyring {
     }
 }
 
+/// What a key signs in to the console as: its actor and its domain (an operator's partner).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    /// The actor the key acts as.
+    pub actor: Party,
+    /// The key's domain: the partner of an operator, else the party's own id.
+    pub domain: String,
+}
+
+/// The message both secrets are keyed over to compare them in constant time.
+const SECRET_PROBE: &str = "partner-ledger console sign-in";
+
+impl Keyring {
+    /// Checks an access key and secret key pair typed into the console's sign-in form. The
+    /// secrets are compared in constant time (as HMACs of one message under each); the ledger is
+    /// not asked.
+    ///
+    /// # Errors
+    /// [`AuthFailure`] for an unknown or revoked key or a wrong secret, all with one message.
+    pub fn sign_in(&self, access: &str, secret: &str) -> Result<SignedIn, AuthFailure> {
+        const REFUSED: AuthFailure = AuthFailure("the access key or the secret key is wrong");
+        let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let probe = sign::sign(secret, SECRET_PROBE);
+        let Some(key) = keys.get(access).filter(|key| key.revoked.is_none()) else {
+            // The same work as for a known key, so that timing does not tell which keys exist.
+            let _ = sign::verify(secret, SECRET_PROBE, &probe);
+            return Err(REFUSED);
+        };
+        if !sign::verify(&key.secret, SECRET_PROBE, &probe) {
+            return Err(REFUSED);
+        }
+        let actor = Party::parse(&key.actor).map_err(|_| AuthFailure("the access key names no valid actor"))?;
+        Ok(SignedIn { actor, domain: key.domain.clone() })
+    }
+}
+
 /// Parses `YYYYMMDDTHHMMSSZ`.
 pub fn parse_sdk_date(text: &str) -> Option<Timestamp> {
     let bytes = text.as_bytes();

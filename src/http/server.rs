@@ -6,7 +6,7 @@ use super::engine::{Engine, Opener};
 use super::idle::IdleIo;
 use super::metrics::Metrics;
 use super::sign::Signable;
-use super::{bss, commands};
+use super::{bss, commands, console};
 use crate::time::{Clock, SystemClock};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Bytes;
@@ -95,6 +95,8 @@ pub(crate) struct App {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) limits: Limits,
     pub(crate) clock: Box<dyn Clock>,
+    /// The console's sessions and sign-in throttle (in memory: a restart signs everyone out).
+    pub(crate) sessions: console::session::Sessions,
     answers: AtomicU64,
 }
 
@@ -125,7 +127,15 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let (engine, ledger_thread) = Engine::start(ledger, opener, Arc::clone(&metrics));
         let listener = TcpListener::bind(options.listen).await?;
-        let app = App { engine, keys, metrics, limits: options.limits, clock: Box::new(SystemClock), answers: AtomicU64::new(0) };
+        let app = App {
+            engine,
+            keys,
+            metrics,
+            limits: options.limits,
+            clock: Box::new(SystemClock),
+            sessions: console::session::Sessions::default(),
+            answers: AtomicU64::new(0),
+        };
         Ok(Server { listener, tls, app: Arc::new(app), ledger_thread })
     }
 
@@ -175,7 +185,7 @@ impl Server {
             let io = IdleIo::new(stream, app.limits.idle_timeout);
             match &tls {
                 None => {
-                    let connection = builder(&app.limits).serve_connection(TokioIo::new(io), service(Arc::clone(&app), false));
+                    let connection = builder(&app.limits).serve_connection(TokioIo::new(io), service(Arc::clone(&app), false, peer));
                     let watched = graceful.watch(connection);
                     tokio::spawn(async move {
                         if let Err(error) = watched.await {
@@ -191,7 +201,7 @@ impl Server {
                         match tokio::time::timeout(app.limits.handshake_timeout, acceptor.accept(io)).await {
                             Ok(Ok(stream)) => {
                                 let connection =
-                                    builder(&app.limits).serve_connection(TokioIo::new(stream), service(Arc::clone(&app), true));
+                                    builder(&app.limits).serve_connection(TokioIo::new(stream), service(Arc::clone(&app), true, peer));
                                 if let Err(error) = watcher.watch(connection).await {
                                     tracing::debug!(%error, "connection ended");
                                 }
@@ -230,11 +240,12 @@ fn builder(limits: &Limits) -> hyper::server::conn::http1::Builder {
 fn service(
     app: Arc<App>,
     tls: bool,
+    peer: SocketAddr,
 ) -> impl hyper::service::Service<Request<Incoming>, Response = Response<Full<Bytes>>, Error = std::convert::Infallible, Future: Send> + Clone
 {
     hyper::service::service_fn(move |request| {
         let app = Arc::clone(&app);
-        async move { Ok(handle(&app, request, tls).await) }
+        async move { Ok(handle(&app, request, tls, peer).await) }
     })
 }
 
@@ -303,7 +314,7 @@ impl App {
     }
 }
 
-async fn handle(app: &Arc<App>, request: Request<Incoming>, tls: bool) -> Response<Full<Bytes>> {
+async fn handle(app: &Arc<App>, request: Request<Incoming>, tls: bool, peer: SocketAddr) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     match (&parts.method, path.as_str()) {
@@ -332,6 +343,19 @@ async fn handle(app: &Arc<App>, request: Request<Incoming>, tls: bool) -> Respon
         Err(_) => return app.error(StatusCode::REQUEST_TIMEOUT, "CBC.0100", "request_timeout: the body did not arrive in time", route),
     };
     let query = parts.uri.query().unwrap_or("").to_owned();
+    // The console signs people in with a session cookie instead of signing each request.
+    if console::serves(&path) {
+        let request = console::Incoming {
+            method: &parts.method,
+            path: &path,
+            query: &query,
+            headers: &parts.headers,
+            body: &body,
+            tls,
+            peer: peer.ip(),
+        };
+        return console::handle(app, request).await;
+    }
     let principal = {
         let mut headers = Vec::with_capacity(parts.headers.len());
         for (name, value) in &parts.headers {
@@ -362,6 +386,9 @@ fn unauthorized(app: &App, failure: &AuthFailure, route: &'static str) -> Respon
 fn route_label(method: &Method, path: &str, endpoint: Option<&'static bss::Endpoint>) -> &'static str {
     if *method == Method::POST && path == "/v1/commands" {
         return "/v1/commands";
+    }
+    if console::serves(path) {
+        return console::ROUTE;
     }
     endpoint.map_or("other", |endpoint| endpoint.path)
 }
