@@ -99,6 +99,8 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
     let checkpoint = check_stored_state(store, &state)?;
     let history_expected: Vec<_> = history_expected.into_iter().filter(|((_, seq), _)| *seq <= checkpoint).collect();
     compare_rows("record history", &history_expected, &store.record_history()?)?;
+    let (index_stored, index_expected) = store.record_index_rows()?;
+    compare_rows("record index", &index_expected, &index_stored)?;
     // The history tables are indexes of the journal, written up to their own watermark.
     let indexed = store.history_seq()?;
     postings_expected.retain(|((_, seq, _), _)| *seq <= indexed);
@@ -132,7 +134,8 @@ fn check_invariants(state: &State) -> Result<(), VerifyError> {
 /// Compares the stored state (state tables plus the journal tail applied on top) with the replay;
 /// returns the seq the state tables were checkpointed at.
 fn check_stored_state(store: &Store, replayed: &State) -> Result<u64, VerifyError> {
-    let (stored, tail) = store.recover()?;
+    let (mut stored, tail) = store.recover()?;
+    store.fetch(&mut stored, vec![domain::Miss::Everything])?;
     let checkpoint = tail.first().map_or(stored.head().seq, |first| first.transaction.seq - 1);
     if stored.head() != replayed.head() {
         return mismatch(format!("stored head seq {} differs from the replayed head seq {}", stored.head().seq, replayed.head().seq));

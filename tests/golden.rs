@@ -850,12 +850,12 @@ fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
 // Versions
 
 /// Format 2 (SPEC v2) changed the encodings inside the records, not their framing: the record
-/// version byte stays 1, the file's `meta` `format` says 2, and a file of any other format is
-/// refused on opening.
+/// version byte stays 1. Format 3 added the `record_index` table (a format-2 file gets it built
+/// on opening); a file of any other format is refused on opening.
 #[test]
-fn record_version_is_one_and_format_version_is_two() {
+fn record_version_is_one_and_format_version_is_three() {
     assert_eq!(RECORD_VERSION, 1);
-    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(FORMAT_VERSION, 3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1388,6 +1388,56 @@ fn a_ledger_writes_the_pinned_bytes() {
     let Role::Customer { association: Some(association), name, external_id, .. } = record.role else { panic!("an associated customer") };
     assert_eq!((association.partner, association.kind, association.at), (id("D1"), AssociationKind::Resale, at("2026-01-05T09:30:00Z")));
     assert_eq!((name.as_deref(), external_id), (Some("杭州云帆科技有限公司"), Some(id("HW-0081234567"))));
+}
+
+/// Format 3 only added `record_index`: a format-2 file (the same tables without it) opens, gets
+/// the index built from its records in the opening transaction, says format 3 from then on, and
+/// verifies; its listings read the same as before.
+#[test]
+fn a_format_2_ledger_file_opens_through_the_record_index_migration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("format-2.redb");
+    let lines = [
+        r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor"}"#,
+        r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","external_id":"HW-1"}"#,
+        r#"{"op":"register_customer","id":"r3","actor":"partner:D1","customer":"C2","partner":"D1"}"#,
+        r#"{"op":"recharge","id":"r4","actor":"platform","party":"partner:D1","amount":"1000"}"#,
+        r#"{"op":"allocate","id":"r5","actor":"partner:D1","to":"customer:C1","amount":"250.50"}"#,
+    ];
+    let listing = r#"{"op":"customers","actor":"partner:D1"}"#;
+    let before = {
+        let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
+        for line in lines {
+            let response = ledger.execute_line(line);
+            assert!(response.is_ok(), "{}", response.to_line());
+        }
+        ledger.execute_line(listing).to_line()
+    };
+    let index_rows = |path: &std::path::Path| {
+        let db = redb::Database::open(path).expect("reopen with redb");
+        let txn = db.begin_read().expect("read");
+        let table = txn.open_table(partner_ledger::tables::RECORD_INDEX).expect("record index");
+        let rows: Vec<String> = table.iter().expect("iter").map(|entry| format!("{:?}", entry.expect("entry").0.value())).collect();
+        let format =
+            txn.open_table(partner_ledger::tables::META).expect("meta").get("format").expect("get").expect("format").value().to_vec();
+        (rows, format)
+    };
+    let (written, format) = index_rows(&path);
+    assert_eq!(format, [FORMAT_VERSION]);
+    assert_eq!(written.len(), 3, "C1 and C2 under D1, and C1's external id: {written:?}");
+    {
+        // What format 2 wrote: no record index, format 2.
+        let db = redb::Database::open(&path).expect("reopen with redb");
+        let txn = db.begin_write().expect("write");
+        assert!(txn.delete_table(partner_ledger::tables::RECORD_INDEX).expect("delete"));
+        txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [2_u8].as_slice()).expect("insert");
+        txn.commit().expect("commit");
+    }
+    let ledger = Ledger::open(&path).expect("a format-2 file opens");
+    assert_eq!(ledger.execute_line(listing).to_line(), before);
+    assert!(ledger.verify().is_ok(), "{:?}", ledger.verify());
+    drop(ledger);
+    assert_eq!(index_rows(&path), (written, vec![FORMAT_VERSION]), "the index a format-3 ledger writes, and format 3");
 }
 
 /// Format 2 replaced format 1 without a decoder for it: a file whose `meta` says format 1 is

@@ -6,7 +6,7 @@ pub mod records;
 
 use crate::amount::Amount;
 use crate::domain::records::Record;
-use crate::domain::{AdjustRecord, Head, State, Transaction};
+use crate::domain::{AdjustRecord, Head, Miss, RecordKey, State, Transaction};
 use crate::id::Id;
 use crate::journal::{Account, ChainHash};
 use crate::time::Timestamp;
@@ -24,6 +24,10 @@ pub const REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("request_
 pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// (record key, seq) → the record as written by that transaction (for `as_of`).
 pub const RECORD_HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("record_history");
+/// (index code, owner, order, id) → the key of the record the entry is for: the secondary indexes
+/// of the records as of the checkpoint (customers of a partner, orders of a customer, …), so a
+/// cache can read one owner's entries without loading every record.
+pub const RECORD_INDEX: TableDefinition<(u8, &str, u64, &str), &str> = TableDefinition::new("record_index");
 /// account (`customer:C1:cash`) → current balance.
 pub const BALANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("balances");
 /// (account, seq, posting index) → posting-index entry.
@@ -35,7 +39,9 @@ pub const ADJUST_RECORDS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// The on-disk format this build writes and reads.
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
+/// The format before `record_index`: opened by building that table from the records (one pass).
+const FORMAT_VERSION_WITHOUT_INDEX: u8 = 2;
 
 /// A storage failure: nothing of the failing write was committed.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +100,26 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The stored key of an index entry; `owner` holds the owner's text.
+fn index_key<'a>(entry: &'a crate::domain::IndexEntry, owner: &'a mut String) -> (u8, &'a str, u64, &'a str) {
+    *owner = entry.1.to_string();
+    (entry.0.code(), owner.as_str(), entry.2, entry.3.as_str())
+}
+
+/// Builds `record_index` from every stored record: the migration from format 2.
+fn build_record_index(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let records = txn.open_table(RECORDS)?;
+    let mut index = txn.open_table(RECORD_INDEX)?;
+    let mut owner = String::new();
+    for entry in records.iter()? {
+        let (key, value) = entry?;
+        for index_entry in crate::domain::index_entries(&records::decode_record(value.value())?) {
+            index.insert(index_key(&index_entry, &mut owner), key.value())?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates an empty file readable and writable by its owner only: a ledger file holds the
 /// access keys' secrets.
 fn create_private(path: &Path) -> Result<(), StoreError> {
@@ -148,6 +174,7 @@ impl Store {
             txn.open_table(RECORDS)?;
             txn.open_table(RECORD_HISTORY)?;
             txn.open_table(BALANCES)?;
+            txn.open_table(RECORD_INDEX)?;
             txn.open_table(POSTINGS)?;
             txn.open_table(ADJUST_RECORDS)?;
             let mut meta = txn.open_table(META)?;
@@ -157,6 +184,10 @@ impl Store {
                     meta.insert("format", [FORMAT_VERSION].as_slice())?;
                 }
                 Some([FORMAT_VERSION]) => {}
+                Some([FORMAT_VERSION_WITHOUT_INDEX]) => {
+                    build_record_index(&txn)?;
+                    meta.insert("format", [FORMAT_VERSION].as_slice())?;
+                }
                 Some(other) => return Err(StoreError::Format(other.first().copied().unwrap_or(0))),
             }
         }
@@ -247,7 +278,7 @@ impl Store {
             let mut requests: Vec<(&Id, crate::domain::RequestEntry)> = Vec::with_capacity(batch.len());
             let mut accounts: BTreeSet<&Account> = BTreeSet::new();
             let mut history: BTreeMap<(String, u64), Vec<u8>> = BTreeMap::new();
-            let mut written: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+            let mut written: BTreeMap<String, (&Record, Vec<u8>)> = BTreeMap::new();
             for pending in batch {
                 let transaction = &pending.transaction;
                 let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
@@ -256,7 +287,7 @@ impl Store {
                 for record in &transaction.effects.records {
                     let (key, bytes) = (record.key(), records::encode_record(record));
                     history.insert((key.clone(), transaction.seq), bytes.clone());
-                    written.insert(key, bytes);
+                    written.insert(key, (record, bytes));
                 }
             }
             if !requests.is_empty() {
@@ -266,10 +297,20 @@ impl Store {
             for ((key, seq), value) in &history {
                 table.insert((key.as_str(), *seq), value.as_slice())?;
             }
-            // The last write of each record is its current value.
+            // The last write of each record is its current value; its index entries replace those
+            // of the value it replaces.
             let mut table = txn.open_table(RECORDS)?;
-            for (key, value) in &written {
-                table.insert(key.as_str(), value.as_slice())?;
+            let mut index = txn.open_table(RECORD_INDEX)?;
+            for (key, (record, value)) in &written {
+                if let Some(old) = table.insert(key.as_str(), value.as_slice())? {
+                    for entry in crate::domain::index_entries(&records::decode_record(old.value())?) {
+                        index.remove(index_key(&entry, &mut String::new()))?;
+                    }
+                }
+                let mut owner = String::new();
+                for entry in crate::domain::index_entries(record) {
+                    index.insert(index_key(&entry, &mut owner), key.as_str())?;
+                }
             }
             let mut table = txn.open_table(BALANCES)?;
             let keys: BTreeMap<String, &Account> = accounts.into_iter().map(|account| (account.to_string(), account)).collect();
@@ -349,18 +390,23 @@ impl Store {
         Ok(())
     }
 
-    /// Rebuilds the state after a stop: the derived tables as of the last checkpoint, then every
-    /// journal record after it applied on top. Returns the state and those replayed transactions
-    /// (still to be written by the next checkpoint).
+    /// Reopens the state after a stop: a cache over the derived tables as of the last checkpoint,
+    /// then every journal record after it applied on top (fetching what each one touches).
+    /// Returns the state and those replayed transactions (still to be written by the next
+    /// checkpoint). Nothing else is read: a cleanly closed ledger opens without loading anything.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure, an undecodable record, or a journal whose records do not
     /// continue the checkpoint (then the file needs `verify`).
     pub fn recover(&self) -> Result<(State, Vec<Pending>), StoreError> {
-        let mut state = self.load_state()?;
+        let txn = self.db.begin_read()?;
+        let checkpoint = match txn.open_table(META)?.get("checkpoint")? {
+            Some(value) => records::decode_head(value.value())?,
+            None => State::new().head(),
+        };
+        let mut state = State::cache(checkpoint);
         let mut undo = crate::domain::Undo::default();
         let mut tail = Vec::new();
-        let txn = self.db.begin_read()?;
         let journal = txn.open_table(JOURNAL)?;
         for entry in journal.range(state.head().seq + 1..)? {
             let (key, value) = entry?;
@@ -371,7 +417,29 @@ impl Store {
                     DecodeError { what: "journal", reason: format!("seq {} does not continue seq {}", key.value(), head.seq) }.into()
                 );
             }
-            state.apply(&transaction.effects, &mut undo).map_err(|rejection| DecodeError { what: "journal", reason: rejection.message })?;
+            // What the transaction changes, and its accounts' owners (their bounds), fetched
+            // first; whatever else applying it reads is fetched and the apply run again.
+            let effects = &transaction.effects;
+            let mut misses: Vec<Miss> = effects.records.iter().map(|record| Miss::Record(RecordKey::of(record))).collect();
+            for posting in &effects.postings {
+                misses.push(Miss::Balance(posting.account.clone()));
+                misses.push(Miss::Record(RecordKey::Party(posting.account.owner.clone())));
+            }
+            for _ in 0..8 {
+                fetch_into(&txn, &mut state, misses)?;
+                let applied = state.apply(effects, &mut undo);
+                misses = state.take_misses();
+                if misses.is_empty() {
+                    applied.map_err(|rejection| DecodeError { what: "journal", reason: rejection.message })?;
+                    break;
+                }
+                if applied.is_ok() {
+                    state.rollback(&mut undo, 0);
+                }
+            }
+            if !misses.is_empty() {
+                return Err(DecodeError { what: "journal", reason: format!("seq {} reads past what it touches", transaction.seq) }.into());
+            }
             let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
             state.commit(&transaction.request, entry, Head { seq: transaction.seq, hash, at: transaction.at }, &mut undo);
             undo.clear();
@@ -393,6 +461,17 @@ impl Store {
             }
         }
         Ok((state, tail))
+    }
+
+    /// Fills what a cache missed from the checkpointed tables.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub(crate) fn fetch(&self, state: &mut State, misses: Vec<Miss>) -> Result<(), StoreError> {
+        if misses.is_empty() {
+            return Ok(());
+        }
+        fetch_into(&self.db.begin_read()?, state, misses)
     }
 
     /// A committed transaction by `seq`.
@@ -520,6 +599,33 @@ impl Store {
         Ok(rows)
     }
 
+    /// Every record-index row, as stored, and the rows the stored records call for (each
+    /// `((index code, owner, order, id), record key)`): for verification.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    #[allow(clippy::type_complexity)]
+    pub fn record_index_rows(
+        &self,
+    ) -> Result<(Vec<((u8, String, u64, String), String)>, Vec<((u8, String, u64, String), String)>), StoreError> {
+        let txn = self.db.begin_read()?;
+        let mut stored = Vec::new();
+        for entry in txn.open_table(RECORD_INDEX)?.iter()? {
+            let (key, value) = entry?;
+            let (code, owner, order, id) = key.value();
+            stored.push(((code, owner.to_owned(), order, id.to_owned()), value.value().to_owned()));
+        }
+        let mut expected = Vec::new();
+        for entry in txn.open_table(RECORDS)?.iter()? {
+            let (key, value) = entry?;
+            for (index, owner, order, id) in crate::domain::index_entries(&records::decode_record(value.value())?) {
+                expected.push(((index.code(), owner.to_string(), order, id.to_string()), key.value().to_owned()));
+            }
+        }
+        expected.sort();
+        Ok((stored, expected))
+    }
+
     /// Every posting-index entry, keyed as stored: for verification.
     ///
     /// # Errors
@@ -535,4 +641,99 @@ impl Store {
         }
         Ok(all)
     }
+}
+
+/// Fills `misses` into `state` from the checkpointed tables of `txn`.
+fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>) -> Result<(), StoreError> {
+    if misses.contains(&Miss::Everything) {
+        return fetch_everything(txn, state);
+    }
+    let (mut records, mut balances, mut index) = (None, None, None);
+    for miss in misses {
+        match miss {
+            Miss::Record(key) if !state.holds(&key) => {
+                let table = match &mut records {
+                    Some(table) => table,
+                    None => records.insert(txn.open_table(RECORDS)?),
+                };
+                let record = match table.get(key.to_string().as_str())? {
+                    Some(value) => Some(decode_record_under(&key.to_string(), value.value())?),
+                    None => None,
+                };
+                state.load_fetched_record(key, record);
+            }
+            Miss::Balance(account) if !state.holds_balance(&account) => {
+                let table = match &mut balances {
+                    Some(table) => table,
+                    None => balances.insert(txn.open_table(BALANCES)?),
+                };
+                let balance = match table.get(account.to_string().as_str())? {
+                    Some(value) => Some(records::decode_balance(value.value())?),
+                    None => None,
+                };
+                state.load_fetched_balance(account, balance);
+            }
+            Miss::Range(kind, owner) => {
+                let table = match &mut index {
+                    Some(table) => table,
+                    None => index.insert(txn.open_table(RECORD_INDEX)?),
+                };
+                let owner_text = owner.to_string();
+                let mut entries = Vec::new();
+                for entry in table.range((kind.code(), owner_text.as_str(), 0, "")..)? {
+                    let (key, value) = entry?;
+                    let (code, stored_owner, order, id) = key.value();
+                    if code != kind.code() || stored_owner != owner_text {
+                        break;
+                    }
+                    let corrupt = || DecodeError { what: "record index", reason: format!("entry {id:?} under {stored_owner:?}") };
+                    let id = crate::id::Id::new(id).map_err(|_| corrupt())?;
+                    let record = RecordKey::parse(value.value()).ok_or_else(corrupt)?;
+                    entries.push((order, id, record));
+                }
+                state.load_range(kind, owner, entries);
+            }
+            Miss::Requests => {
+                let mut entries = Vec::new();
+                for entry in txn.open_table(REQUESTS)?.iter()? {
+                    entries.extend(records::decode_request_run(entry?.1.value())?);
+                }
+                state.load_requests(entries);
+            }
+            Miss::Record(_) | Miss::Balance(_) | Miss::Everything => {}
+        }
+    }
+    Ok(())
+}
+
+/// Loads every checkpointed record, balance and request id a cache does not hold; then nothing
+/// can miss until the cache is emptied again.
+fn fetch_everything(txn: &redb::ReadTransaction, state: &mut State) -> Result<(), StoreError> {
+    for entry in txn.open_table(RECORDS)?.iter()? {
+        let (key, value) = entry?;
+        let record = decode_record_under(key.value(), value.value())?;
+        state.load_fetched_record(RecordKey::of(&record), Some(record));
+    }
+    for entry in txn.open_table(BALANCES)?.iter()? {
+        let (key, value) = entry?;
+        let account = Account::parse(key.value())
+            .ok_or_else(|| DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
+        state.load_fetched_balance(account, Some(records::decode_balance(value.value())?));
+    }
+    let mut requests = Vec::new();
+    for entry in txn.open_table(REQUESTS)?.iter()? {
+        requests.extend(records::decode_request_run(entry?.1.value())?);
+    }
+    state.load_requests(requests);
+    state.set_complete();
+    Ok(())
+}
+
+/// Decodes a stored record and checks it is stored under its own key.
+fn decode_record_under(key: &str, bytes: &[u8]) -> Result<Record, StoreError> {
+    let record = records::decode_record(bytes)?;
+    if record.key() != key {
+        return Err(DecodeError { what: "record", reason: format!("record under {key:?} is {:?}", record.key()) }.into());
+    }
+    Ok(record)
 }
