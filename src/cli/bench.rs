@@ -22,7 +22,7 @@ mod baseline;
 mod http;
 mod process;
 
-pub use process::{SqliteCommand, sqlite_main};
+pub use process::{ChildCommand, child_main};
 
 use baseline::bare_redb::{self, BareRedb};
 use baseline::sqlite::{Outcome, Service, SqliteLedger};

@@ -3,12 +3,12 @@
 //! (f) `partner-ledger apply --batch B` of `--process-commands` allocations, this binary spawned
 //!     as a child (`std::env::current_exe()`), timed from spawn to exit — open (with its page
 //!     checksum pass), apply, close (with its checkpoint) — beside the lean SQLite JSON-lines
-//!     service run the same way (`partner-ledger bench-sqlite apply`, a hidden subcommand: open,
-//!     serve, close in its own process). Each round starts both from a fresh copy of the same
-//!     setup; three rounds, the order alternating. Each child's peak resident memory comes from
-//!     `wait4`.
+//!     service run the same way (`partner-ledger bench-child sqlite-apply`, a hidden subcommand:
+//!     open, serve, close in its own process). Each round starts both from a fresh copy of the
+//!     same setup; three rounds, the order alternating. Each child runs under `bench-child
+//!     measure`, a small process that times it and reads its peak resident memory from `wait4`.
 //! (g) One-shot commands on the cleanly closed files of each round: `partner-ledger balance
-//!     customer:C5` beside `bench-sqlite balance`, and opening for writes (`apply` of an empty
+//!     customer:C5` beside `bench-child sqlite-balance`, and opening for writes (`apply` of an empty
 //!     file: open, checksum pass, close).
 //! (h) Bytes on disk per allocation after compaction (the ledger's `compact`: checkpoint,
 //!     posting index and adjust records built, then redb's compaction), table by table, beside
@@ -37,11 +37,12 @@ const STATEMENT_SETUP_BATCH: usize = 8_000;
 /// The one-shot query's party.
 const BALANCE_PARTY: &str = "customer:C5";
 
-/// The hidden `bench-sqlite` subcommand: the lean SQLite service as its own process.
+/// The hidden `bench-child` subcommand: the lean SQLite service as its own process, and the
+/// measuring parent of every whole-process run.
 #[derive(clap::Subcommand)]
-pub enum SqliteCommand {
-    /// JSON-lines allocations from FILE, `--batch` per durable commit, result lines to standard output.
-    Apply {
+pub enum ChildCommand {
+    /// Lean SQLite: JSON-lines allocations from FILE, `--batch` per durable commit, result lines to standard output.
+    SqliteApply {
         /// The SQLite file (made by the bench).
         #[arg(long)]
         db: PathBuf,
@@ -51,20 +52,30 @@ pub enum SqliteCommand {
         /// Input file.
         file: PathBuf,
     },
-    /// One party's cash as a JSON line.
-    Balance {
+    /// Lean SQLite: one party's cash as a JSON line.
+    SqliteBalance {
         /// The SQLite file (made by the bench).
         #[arg(long)]
         db: PathBuf,
         /// `partner:<id>` or `customer:<id>`.
         party: String,
     },
+    /// Runs this binary with ARGS as a child (standard output inherited) and prints its wall
+    /// time in nanoseconds and its peak resident memory in KiB, from `wait4`, to standard error
+    /// as `measured <ns> <KiB>`. A small process of its own, so the child's peak is not raised
+    /// by the bench's memory (Linux carries the peak of the address space a child is spawned
+    /// from across `exec`).
+    Measure {
+        /// The arguments of the measured command.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
-/// Runs `bench-sqlite`.
-pub fn sqlite_main(command: SqliteCommand) -> Result<ExitCode, String> {
+/// Runs `bench-child`.
+pub fn child_main(command: ChildCommand) -> Result<ExitCode, String> {
     match command {
-        SqliteCommand::Apply { db, batch, file } => {
+        ChildCommand::SqliteApply { db, batch, file } => {
             let mut service = Service::new(LeanSqlite::open(&db).map_err(failed("opening SQLite"))?);
             let mut input = BufReader::new(File::open(&file).map_err(failed("reading the input"))?);
             let mut output = BufWriter::new(std::io::stdout().lock());
@@ -75,12 +86,18 @@ pub fn sqlite_main(command: SqliteCommand) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        SqliteCommand::Balance { db, party } => {
+        ChildCommand::SqliteBalance { db, party } => {
             let sqlite = LeanSqlite::open(&db).map_err(failed("opening SQLite"))?;
             match sqlite.cash(&party).map_err(failed("SQLite"))? {
                 Some(cash) => println!(r#"{{"party":"{party}","cash":"{}"}}"#, amount_text(cash)),
                 None => println!(r#"{{"party":"{party}","error":"not_found"}}"#),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        ChildCommand::Measure { args } => {
+            let exe = std::env::current_exe().map_err(failed("finding this binary"))?;
+            let measured = wait_measured(Command::new(exe).args(&args).stdin(Stdio::null()))?;
+            eprintln!("measured {} {}", measured.wall.as_nanos(), measured.max_rss_bytes / 1024);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -95,7 +112,7 @@ struct Measured {
 
 /// Spawns `command`, waits for it with `wait4` (which reports that child's own peak resident
 /// memory), and fails unless it exited 0.
-fn measure(command: &mut Command) -> Result<Measured, String> {
+fn wait_measured(command: &mut Command) -> Result<Measured, String> {
     let started = Instant::now();
     let child = command.spawn().map_err(failed("spawning a child"))?;
     let pid = libc::pid_t::try_from(child.id()).map_err(failed("child pid"))?;
@@ -117,16 +134,26 @@ fn measure(command: &mut Command) -> Result<Measured, String> {
     Ok(Measured { wall, max_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024 })
 }
 
-/// This binary with `args`, standard output to `output` (or nowhere), standard error inherited.
-fn child(args: &[&str], output: Option<&Path>) -> Result<Command, String> {
+/// Runs this binary with `args` under `bench-child measure`, standard output to `output` (or
+/// nowhere): the child's wall time and peak resident memory, or why it failed.
+fn measure(args: &[&str], output: Option<&Path>) -> Result<Measured, String> {
     let exe = std::env::current_exe().map_err(failed("finding this binary"))?;
     let mut command = Command::new(exe);
-    command.args(args).stdin(Stdio::null());
+    command.args(["bench-child", "measure", "--"]).args(args).stdin(Stdio::null()).stderr(Stdio::piped());
     match output {
         Some(path) => command.stdout(File::create(path).map_err(failed("creating the output"))?),
         None => command.stdout(Stdio::null()),
     };
-    Ok(command)
+    let finished = command.output().map_err(failed("running bench-child"))?;
+    let stderr = String::from_utf8_lossy(&finished.stderr);
+    let report = stderr.lines().find_map(|line| line.strip_prefix("measured "));
+    let numbers: Option<Vec<u64>> = report.map(|report| report.split(' ').filter_map(|number| number.parse().ok()).collect());
+    match numbers.as_deref() {
+        Some([nanos, kibibytes]) if finished.status.success() => {
+            Ok(Measured { wall: Duration::from_nanos(*nanos), max_rss_bytes: kibibytes * 1024 })
+        }
+        _ => Err(format!("partner-ledger {} failed: {}", args.join(" "), stderr.trim())),
+    }
 }
 
 fn text(path: &Path) -> &str {
@@ -191,7 +218,12 @@ impl Round2<'_> {
         let input = self.scratch.path("process-input.jsonl");
         super::write_input(&input, "p-", self.commands, self.customers)?;
         progress(&format!("round 2 setup took {:.1} s (not measured)", started.elapsed().as_secs_f64()));
+        let floor = measure(&["--version"], None)?;
         let (ledger, lean) = self.whole_processes(&input, &lean_setup)?;
+        println!(
+            "\npeak resident memory is each child's own (wait4 in a small measuring process); `partner-ledger --version` peaks at {:.1} MiB",
+            floor.max_rss_bytes as f64 / f64::from(1u32 << 20)
+        );
         self.print_processes(&ledger, &lean, targets);
         self.on_disk(&lean_setup, targets)?;
         statement_first_page(self.scratch, targets)
@@ -209,14 +241,12 @@ impl Round2<'_> {
             progress(&format!("(f) round {} of {ROUNDS}: whole-process apply of {} allocations each", round + 1, self.commands));
             fresh_copy(&self.ledger_setup, &ledger_db)?;
             fresh_copy(lean_setup, &lean_db)?;
-            let mut apply_ledger = child(&["apply", "--db", text(&ledger_db), "--batch", &batch, text(input)], Some(&ledger_out))?;
-            let mut apply_lean =
-                child(&["bench-sqlite", "apply", "--db", text(&lean_db), "--batch", &batch, text(input)], Some(&lean_out))?;
             for turn in 0..2 {
                 if (round + turn) % 2 == 0 {
-                    ledger.apply.push(measure(&mut apply_ledger)?);
+                    ledger.apply.push(measure(&["apply", "--db", text(&ledger_db), "--batch", &batch, text(input)], Some(&ledger_out))?);
                 } else {
-                    lean.apply.push(measure(&mut apply_lean)?);
+                    let args = ["bench-child", "sqlite-apply", "--db", text(&lean_db), "--batch", &batch, text(input)];
+                    lean.apply.push(measure(&args, Some(&lean_out))?);
                 }
             }
             for (system, path) in [("the ledger", &ledger_out), ("lean SQLite", &lean_out)] {
@@ -227,10 +257,10 @@ impl Round2<'_> {
             }
             for turn in 0..2 {
                 if (round + turn) % 2 == 0 {
-                    ledger.balance.push(measure(&mut child(&["balance", BALANCE_PARTY, "--db", text(&ledger_db)], None)?)?);
-                    ledger.open.push(measure(&mut child(&["apply", "--db", text(&ledger_db), text(&empty)], None)?)?);
+                    ledger.balance.push(measure(&["balance", BALANCE_PARTY, "--db", text(&ledger_db)], None)?);
+                    ledger.open.push(measure(&["apply", "--db", text(&ledger_db), text(&empty)], None)?);
                 } else {
-                    lean.balance.push(measure(&mut child(&["bench-sqlite", "balance", "--db", text(&lean_db), BALANCE_PARTY], None)?)?);
+                    lean.balance.push(measure(&["bench-child", "sqlite-balance", "--db", text(&lean_db), BALANCE_PARTY], None)?);
                 }
             }
         }
