@@ -12,7 +12,7 @@ use crate::journal::{Account, ChainHash};
 use crate::time::Timestamp;
 use records::DecodeError;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// seq → journal record.
@@ -34,8 +34,15 @@ pub const ADJUST_RECORDS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::
 /// tables are written up to), `history` (the head the history tables are written up to).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-/// The on-disk format this build writes and reads.
-pub const FORMAT_VERSION: u8 = 2;
+/// The on-disk format this build writes and reads. Format 3 added each posting-index entry's
+/// ordinal within its account. A format-2 file is migrated on opening: its history tables
+/// (posting index, adjust records) are indexes of the journal, so they are dropped with their
+/// watermark and rebuilt from the journal by the first query that reads history. Format 1 is
+/// refused.
+pub const FORMAT_VERSION: u8 = 3;
+
+/// The format whose files opening migrates to [`FORMAT_VERSION`] (see there).
+const FORMAT_MIGRATED: u8 = 2;
 
 /// A storage failure: nothing of the failing write was committed.
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +54,8 @@ pub enum StoreError {
     /// A stored record could not be decoded.
     #[error(transparent)]
     Corrupt(#[from] DecodeError),
-    /// The file was written by an unknown format version.
-    #[error("unsupported ledger format version {0}")]
+    /// The file was written by another format version.
+    #[error("unsupported ledger format version {0} (this build reads version {FORMAT_VERSION})")]
     Format(u8),
 }
 
@@ -79,8 +86,57 @@ pub struct Pending {
     pub body: Vec<u8>,
     /// Its chain hash.
     pub hash: ChainHash,
-    /// The balance of each posting's account right after that posting.
-    pub balances_after: Vec<Amount>,
+}
+
+/// What the next [`Store::checkpoint`] writes for transactions already durable in the journal:
+/// their request ids, the accounts they touched and the records they wrote — not the
+/// transactions themselves, which the journal holds. Between two checkpoints memory grows by
+/// about a request id per transaction, not by whole transactions with their bodies.
+#[derive(Debug, Default)]
+pub struct Unchecked {
+    transactions: usize,
+    first_seq: Option<u64>,
+    last_seq: Option<u64>,
+    requests: Vec<(Id, crate::domain::RequestEntry)>,
+    accounts: std::collections::HashSet<Account>,
+    /// (record key, seq) → the record as that transaction wrote it.
+    history: BTreeMap<(String, u64), Vec<u8>>,
+}
+
+impl Unchecked {
+    /// Adds a transaction whose journal record is durable.
+    pub fn add(&mut self, transaction: &Transaction) {
+        debug_assert!(self.last_seq.is_none_or(|last| last < transaction.seq));
+        self.transactions += 1;
+        self.first_seq.get_or_insert(transaction.seq);
+        self.last_seq = Some(transaction.seq);
+        let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
+        self.requests.push((transaction.request.clone(), entry));
+        for posting in &transaction.effects.postings {
+            if !self.accounts.contains(&posting.account) {
+                self.accounts.insert(posting.account.clone());
+            }
+        }
+        for record in &transaction.effects.records {
+            // Within one transaction the last write of a key is what the history keeps.
+            self.history.insert((record.key(), transaction.seq), records::encode_record(record));
+        }
+    }
+
+    /// Transactions added since the last checkpoint.
+    pub fn len(&self) -> usize {
+        self.transactions
+    }
+
+    /// The seq of the first transaction added, if any.
+    pub fn first_seq(&self) -> Option<u64> {
+        self.first_seq
+    }
+
+    /// Whether nothing waits for a checkpoint.
+    pub fn is_empty(&self) -> bool {
+        self.transactions == 0
+    }
 }
 
 /// The redb file of a ledger.
@@ -143,6 +199,16 @@ impl Store {
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {
+            let format = txn.open_table(META)?.get("format")?.map(|value| value.value().to_vec());
+            match format.as_deref() {
+                None | Some([FORMAT_VERSION]) => {}
+                Some([FORMAT_MIGRATED]) => {
+                    txn.delete_table(POSTINGS)?;
+                    txn.delete_table(ADJUST_RECORDS)?;
+                    txn.open_table(META)?.remove("history")?;
+                }
+                Some(other) => return Err(StoreError::Format(other.first().copied().unwrap_or(0))),
+            }
             txn.open_table(JOURNAL)?;
             txn.open_table(REQUESTS)?;
             txn.open_table(RECORDS)?;
@@ -150,14 +216,8 @@ impl Store {
             txn.open_table(BALANCES)?;
             txn.open_table(POSTINGS)?;
             txn.open_table(ADJUST_RECORDS)?;
-            let mut meta = txn.open_table(META)?;
-            let format = meta.get("format")?.map(|value| value.value().to_vec());
-            match format.as_deref() {
-                None => {
-                    meta.insert("format", [FORMAT_VERSION].as_slice())?;
-                }
-                Some([FORMAT_VERSION]) => {}
-                Some(other) => return Err(StoreError::Format(other.first().copied().unwrap_or(0))),
+            if format.as_deref() != Some(&[FORMAT_VERSION]) {
+                txn.open_table(META)?.insert("format", [FORMAT_VERSION].as_slice())?;
             }
         }
         txn.commit()?;
@@ -239,40 +299,28 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`]: then the checkpoint stays where it was; the journal still holds everything.
-    pub fn checkpoint(&self, batch: &[Pending], state: &State) -> Result<(), StoreError> {
-        debug_assert!(batch.last().is_none_or(|last| last.transaction.seq == state.head().seq));
+    pub fn checkpoint(&self, unchecked: &Unchecked, state: &State) -> Result<(), StoreError> {
+        debug_assert!(unchecked.last_seq.is_none_or(|last| last == state.head().seq));
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {
-            let mut requests: Vec<(&Id, crate::domain::RequestEntry)> = Vec::with_capacity(batch.len());
-            let mut accounts: BTreeSet<&Account> = BTreeSet::new();
-            let mut history: BTreeMap<(String, u64), Vec<u8>> = BTreeMap::new();
-            let mut written: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-            for pending in batch {
-                let transaction = &pending.transaction;
-                let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
-                requests.push((&transaction.request, entry));
-                accounts.extend(transaction.effects.postings.iter().map(|posting| &posting.account));
-                for record in &transaction.effects.records {
-                    let (key, bytes) = (record.key(), records::encode_record(record));
-                    history.insert((key.clone(), transaction.seq), bytes.clone());
-                    written.insert(key, bytes);
-                }
-            }
-            if !requests.is_empty() {
+            if !unchecked.requests.is_empty() {
+                let requests: Vec<(&Id, crate::domain::RequestEntry)> = unchecked.requests.iter().map(|(id, entry)| (id, *entry)).collect();
                 txn.open_table(REQUESTS)?.insert(state.head().seq, records::encode_request_run(&requests).as_slice())?;
             }
             let mut table = txn.open_table(RECORD_HISTORY)?;
-            for ((key, seq), value) in &history {
+            let mut written: BTreeMap<&str, &[u8]> = BTreeMap::new();
+            for ((key, seq), value) in &unchecked.history {
                 table.insert((key.as_str(), *seq), value.as_slice())?;
+                // In (key, seq) order, the last write of each record is its current value.
+                written.insert(key.as_str(), value.as_slice());
             }
-            // The last write of each record is its current value.
             let mut table = txn.open_table(RECORDS)?;
-            for (key, value) in &written {
-                table.insert(key.as_str(), value.as_slice())?;
+            for (key, value) in written {
+                table.insert(key, value)?;
             }
             let mut table = txn.open_table(BALANCES)?;
-            let keys: BTreeMap<String, &Account> = accounts.into_iter().map(|account| (account.to_string(), account)).collect();
+            let keys: BTreeMap<String, &Account> = unchecked.accounts.iter().map(|account| (account.to_string(), account)).collect();
             for (key, account) in keys {
                 table.insert(key.as_str(), records::encode_balance(state.balance(account)).as_slice())?;
             }
@@ -309,7 +357,8 @@ impl Store {
             let mut adjust = txn.open_table(ADJUST_RECORDS)?;
             // First the balances after each posting, in journal order; then one insert per entry in
             // key order, so each page of the index is rewritten once rather than once per posting.
-            let mut running: std::collections::HashMap<String, Amount> = std::collections::HashMap::new();
+            // Per account: the balance after its last posting and that posting's ordinal.
+            let mut running: std::collections::HashMap<String, (Amount, u64)> = std::collections::HashMap::new();
             let mut entries: Vec<((String, u64, u32), Vec<u8>)> = Vec::new();
             let mut last = None;
             for entry in journal.range(from..)? {
@@ -317,19 +366,23 @@ impl Store {
                 let (hash, _, transaction) = records::decode_journal(value.value())?;
                 for (index, posting) in transaction.effects.postings.iter().enumerate() {
                     let key = posting.account.to_string();
-                    let before = match running.get(&key) {
-                        Some(balance) => *balance,
+                    let (before, ordinal) = match running.get(&key) {
+                        Some(last) => *last,
                         None => match postings.range((key.as_str(), 0, 0)..(key.as_str(), transaction.seq, 0))?.next_back() {
-                            Some(entry) => records::decode_posting(entry?.1.value())?.1,
-                            None => Amount::ZERO,
+                            Some(entry) => {
+                                let (_, after, _, ordinal) = records::decode_posting(entry?.1.value())?;
+                                (after, ordinal)
+                            }
+                            None => (Amount::ZERO, 0),
                         },
                     };
                     let after = before
                         .checked_add(posting.amount)
                         .map_err(|_| DecodeError { what: "journal", reason: "balance overflow".to_owned() })?;
-                    running.insert(key.clone(), after);
+                    running.insert(key.clone(), (after, ordinal + 1));
                     let index = u32::try_from(index).unwrap_or(u32::MAX);
-                    entries.push(((key, transaction.seq, index), records::encode_posting(posting.amount, after, transaction.at)));
+                    let value = records::encode_posting(posting.amount, after, transaction.at, ordinal + 1);
+                    entries.push(((key, transaction.seq, index), value));
                 }
                 for (index, record) in transaction.effects.adjust_records.iter().enumerate() {
                     let key = (transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
@@ -350,21 +403,21 @@ impl Store {
     }
 
     /// Rebuilds the state after a stop: the derived tables as of the last checkpoint, then every
-    /// journal record after it applied on top. Returns the state and those replayed transactions
-    /// (still to be written by the next checkpoint).
+    /// journal record after it applied on top. Returns the state and what those replayed
+    /// transactions leave for the next checkpoint.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure, an undecodable record, or a journal whose records do not
     /// continue the checkpoint (then the file needs `verify`).
-    pub fn recover(&self) -> Result<(State, Vec<Pending>), StoreError> {
+    pub fn recover(&self) -> Result<(State, Unchecked), StoreError> {
         let mut state = self.load_state()?;
         let mut undo = crate::domain::Undo::default();
-        let mut tail = Vec::new();
+        let mut tail = Unchecked::default();
         let txn = self.db.begin_read()?;
         let journal = txn.open_table(JOURNAL)?;
         for entry in journal.range(state.head().seq + 1..)? {
             let (key, value) = entry?;
-            let (hash, body, transaction) = records::decode_journal(value.value())?;
+            let (hash, _, transaction) = records::decode_journal(value.value())?;
             let head = state.head();
             if key.value() != head.seq + 1 || transaction.seq != key.value() || transaction.prev_hash != head.hash {
                 return Err(
@@ -375,8 +428,7 @@ impl Store {
             let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
             state.commit(&transaction.request, entry, Head { seq: transaction.seq, hash, at: transaction.at }, &mut undo);
             undo.clear();
-            let balances_after = state.balances_after(&transaction);
-            tail.push(Pending { body: body.to_vec(), hash, balances_after, transaction });
+            tail.add(&transaction);
         }
         if let Some(head) = txn.open_table(META)?.get("head")? {
             let head = records::decode_head(head.value())?;
@@ -498,10 +550,51 @@ impl Store {
         for entry in table.range((key.as_str(), 0, 0)..=(key.as_str(), u64::MAX, u32::MAX))? {
             let (key, value) = entry?;
             let (_, seq, index) = key.value();
-            let (amount, after, at) = records::decode_posting(value.value())?;
+            let (amount, after, at, _) = records::decode_posting(value.value())?;
             lines.push((seq, index, amount, after, at));
         }
         Ok(lines)
+    }
+
+    /// One page of an account's posting-index entries with `seq` in `seqs`, in `seq` order,
+    /// and how many entries that range holds: (total, [(seq, posting index, amount, balance
+    /// after, at)]). The total comes from the first and last entries' ordinals, so the cost is
+    /// two B-tree descents plus `offset + limit` entries, whatever the account's length.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn account_postings_page(
+        &self,
+        account: &Account,
+        seqs: std::ops::RangeInclusive<u64>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<(u64, u32, Amount, Amount, Timestamp)>), StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(POSTINGS)?;
+        let key = account.to_string();
+        let bounds = (key.as_str(), *seqs.start(), 0)..=(key.as_str(), *seqs.end(), u32::MAX);
+        let mut ends = table.range(bounds.clone())?;
+        let first = match ends.next() {
+            Some(entry) => records::decode_posting(entry?.1.value())?.3,
+            None => return Ok((0, Vec::new())),
+        };
+        let last = match ends.next_back() {
+            Some(entry) => records::decode_posting(entry?.1.value())?.3,
+            None => first,
+        };
+        let total = last
+            .checked_sub(first)
+            .map(|gap| gap + 1)
+            .ok_or_else(|| DecodeError { what: "posting", reason: format!("ordinals of {key} go down from {first} to {last}") })?;
+        let mut lines = Vec::with_capacity(limit.min(usize::try_from(total).unwrap_or(usize::MAX)));
+        for entry in table.range(bounds)?.skip(offset).take(limit) {
+            let (key, value) = entry?;
+            let (_, seq, index) = key.value();
+            let (amount, after, at, _) = records::decode_posting(value.value())?;
+            lines.push((seq, index, amount, after, at));
+        }
+        Ok((total, lines))
     }
 
     /// Every record-history row, keyed as stored: for verification.
@@ -520,11 +613,12 @@ impl Store {
         Ok(rows)
     }
 
-    /// Every posting-index entry, keyed as stored: for verification.
+    /// Every posting-index entry, keyed as stored, (amount, balance after, at, ordinal): for
+    /// verification.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn all_postings(&self) -> Result<Vec<((String, u64, u32), (Amount, Amount, Timestamp))>, StoreError> {
+    pub fn all_postings(&self) -> Result<Vec<((String, u64, u32), (Amount, Amount, Timestamp, u64))>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(POSTINGS)?;
         let mut all = Vec::new();
