@@ -35,6 +35,9 @@ struct Inner {
     undo: Undo,
     /// Durable in the journal, not yet in the derived tables.
     unchecked: Unchecked,
+    /// Whether `state` holds every committed request id (opening leaves those of checkpoints
+    /// on disk until a command, or a query that looks one up, needs them).
+    request_ids_loaded: bool,
 }
 
 /// Requests waiting for a group commit, and whether some caller is committing.
@@ -105,8 +108,8 @@ impl Ledger {
     /// # Errors
     /// As [`Ledger::open`].
     pub fn from_store(store: Store, clock: Box<dyn Clock>) -> Result<Ledger, OpenError> {
-        let (state, unchecked) = store.recover()?;
-        let inner = Inner { store, state, undo: Undo::default(), unchecked };
+        let (state, unchecked) = store.recover_without_request_ids()?;
+        let inner = Inner { store, state, undo: Undo::default(), unchecked, request_ids_loaded: false };
         Ok(Ledger { inner: Mutex::new(inner), queue: Mutex::new(Queue::default()), clock })
     }
 
@@ -287,6 +290,11 @@ impl Inner {
     fn process(&mut self, request: &Request, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
         match &request.body {
             Body::Query(query) => {
+                if query.reads_request_ids()
+                    && let Err(error) = self.load_request_ids()
+                {
+                    return storage_failure(request.id.as_ref().map(Id::to_string), &error.to_string());
+                }
                 if query.reads_history()
                     && let Err(error) = self.checkpoint().and_then(|()| self.store.catch_up_history())
                 {
@@ -299,6 +307,9 @@ impl Inner {
                     let rejection = Rejection::new(ErrorCode::InvalidRequest, "field id is required");
                     return Response::Failed { id: None, rejection };
                 };
+                if let Err(error) = self.load_request_ids() {
+                    return storage_failure(Some(id.to_string()), &error.to_string());
+                }
                 self.command(id, request, command, pending, clock)
             }
         }
@@ -399,6 +410,15 @@ impl Inner {
 }
 
 impl Inner {
+    /// Loads the request ids of checkpoints the first time something needs them.
+    fn load_request_ids(&mut self) -> Result<(), StoreError> {
+        if !self.request_ids_loaded {
+            self.store.load_request_ids(&mut self.state)?;
+            self.request_ids_loaded = true;
+        }
+        Ok(())
+    }
+
     fn checkpoint(&mut self) -> Result<(), StoreError> {
         if self.unchecked.is_empty() {
             return Ok(());

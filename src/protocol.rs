@@ -281,6 +281,12 @@ impl Query {
             Query::Balance { as_of: Some(_), .. } | Query::AdjustRecords { .. } | Query::Statement { .. } | Query::CouponRecords { .. }
         )
     }
+
+    /// Whether answering looks up committed request ids (which opening leaves on disk until a
+    /// command or such a query needs them).
+    pub fn reads_request_ids(&self) -> bool {
+        matches!(self, Query::AdjustRecords { transfer: Some(_), .. })
+    }
 }
 
 /// A line that could not be decoded: the id to echo (when one could be read) and the rejection.

@@ -243,6 +243,17 @@ impl Store {
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
     pub fn load_state(&self) -> Result<State, StoreError> {
+        let mut state = self.load_state_without_request_ids()?;
+        self.load_request_ids(&mut state)?;
+        Ok(state)
+    }
+
+    /// [`Store::load_state`] without the committed request ids: what a query that does not look
+    /// them up needs (see [`Store::load_request_ids`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn load_state_without_request_ids(&self) -> Result<State, StoreError> {
         let txn = self.db.begin_read()?;
         let mut state = State::new();
         for entry in txn.open_table(RECORDS)?.iter()? {
@@ -259,15 +270,27 @@ impl Store {
                 .ok_or_else(|| records::DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
             state.load_balance(account, records::decode_balance(value.value())?);
         }
-        for entry in txn.open_table(REQUESTS)?.iter()? {
-            for (id, request) in records::decode_request_run(entry?.1.value())? {
-                state.load_request(id, request);
-            }
-        }
         if let Some(checkpoint) = txn.open_table(META)?.get("checkpoint")? {
             state.load_head(records::decode_head(checkpoint.value())?);
         }
         Ok(state)
+    }
+
+    /// Loads the request ids of every checkpoint into `state`, newest run first; an id already
+    /// in `state` (committed by the journal tail, or by a newer run) keeps its newer entry. On
+    /// a large journal these are most of what opening reads, and only commands (duplicate
+    /// detection) and a few queries look them up.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable run.
+    pub fn load_request_ids(&self, state: &mut State) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        for entry in txn.open_table(REQUESTS)?.iter()?.rev() {
+            for (id, request) in records::decode_request_run(entry?.1.value())?.into_iter().rev() {
+                state.load_older_request(id, request);
+            }
+        }
+        Ok(())
     }
 
     /// Makes `batch` durable: appends its journal records and moves the head, in one write
@@ -410,7 +433,18 @@ impl Store {
     /// [`StoreError`] on a read failure, an undecodable record, or a journal whose records do not
     /// continue the checkpoint (then the file needs `verify`).
     pub fn recover(&self) -> Result<(State, Unchecked), StoreError> {
-        let mut state = self.load_state()?;
+        let (mut state, tail) = self.recover_without_request_ids()?;
+        self.load_request_ids(&mut state)?;
+        Ok((state, tail))
+    }
+
+    /// [`Store::recover`] with the request ids of checkpoints left on disk: the state holds
+    /// only those of the journal tail until [`Store::load_request_ids`] adds the others.
+    ///
+    /// # Errors
+    /// As [`Store::recover`].
+    pub fn recover_without_request_ids(&self) -> Result<(State, Unchecked), StoreError> {
+        let mut state = self.load_state_without_request_ids()?;
         let mut undo = crate::domain::Undo::default();
         let mut tail = Unchecked::default();
         let txn = self.db.begin_read()?;
