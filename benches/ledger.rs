@@ -20,8 +20,8 @@
 mod baseline;
 
 use baseline::bare_redb::BareRedb;
-use baseline::settlement::{self, DecodedUnit, SqliteSettlement, UNIT_COMMANDS};
 use baseline::lean_sqlite::LeanSqlite;
+use baseline::settlement::{self, DecodedUnit, SqliteSettlement, UNIT_COMMANDS};
 use baseline::sqlite::{Database, Outcome, Service, SqliteLedger};
 use baseline::workload::{self, Allocation, Allocations, XorShift};
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};

@@ -12,7 +12,7 @@
 //! no content digest, no arrears. It runs behind the same JSON-lines shell as the richer
 //! service (`sqlite::Service`).
 
-use super::sqlite::{Allocate, AllocateRequest, Outcome, connect};
+use super::sqlite::{Allocate, AllocateRequest, Outcome, connect, reconnect, vacuum};
 use super::workload::{PARTNER_FUNDS_FEN, PARTNERS};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 use std::path::Path;
@@ -56,14 +56,13 @@ impl LeanSqlite {
 
     /// Opens a database made by `create`.
     pub fn open(path: &Path) -> rusqlite::Result<LeanSqlite> {
-        let connection = connect(path)?;
-        let seq = connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |row| row.get(0))?;
+        let (connection, seq) = reconnect(path)?;
         Ok(LeanSqlite { connection, seq })
     }
 
     /// Checkpoints the WAL into the main file and rebuilds it (VACUUM): the compacted size.
     pub fn compact(&self) -> rusqlite::Result<()> {
-        self.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+        vacuum(&self.connection)
     }
 
     /// A party's cash (`partner:P1`, `customer:C5`), as a one-shot query reads it.

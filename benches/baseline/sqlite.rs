@@ -63,6 +63,18 @@ pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
+/// Opens an existing database of either service, with the last seq of its `journal`.
+pub fn reconnect(path: &Path) -> rusqlite::Result<(Connection, i64)> {
+    let connection = connect(path)?;
+    let seq = connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |row| row.get(0))?;
+    Ok((connection, seq))
+}
+
+/// Checkpoints the WAL into the main file and rebuilds it (VACUUM), leaving an empty WAL.
+pub fn vacuum(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+}
+
 impl SqliteLedger {
     /// Creates the database: every partner funded, every customer registered with a zero balance.
     pub fn create(path: &Path, customers: u32) -> rusqlite::Result<SqliteLedger> {
@@ -88,14 +100,13 @@ impl SqliteLedger {
 
     /// Opens a database made by `create`.
     pub fn open(path: &Path) -> rusqlite::Result<SqliteLedger> {
-        let connection = connect(path)?;
-        let seq = connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |row| row.get(0))?;
+        let (connection, seq) = reconnect(path)?;
         Ok(SqliteLedger { connection, seq })
     }
 
     /// Checkpoints the WAL into the main file and rebuilds it (VACUUM): the compacted size.
     pub fn compact(&self) -> rusqlite::Result<()> {
-        self.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+        vacuum(&self.connection)
     }
 
     fn begin(&mut self) -> rusqlite::Result<Transaction<'_>> {
