@@ -224,12 +224,50 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Compacts the file: frees pages left over by copy-on-write. Returns whether anything moved.
+    /// Compacts the file: rewrites the posting index and the balances in key order (see
+    /// [`Store::repack`]), then frees pages left over by copy-on-write. Returns whether
+    /// anything moved.
     ///
     /// # Errors
     /// [`StoreError`] when compaction fails (for example while a read transaction is open).
     pub fn compact(&mut self) -> Result<bool, StoreError> {
+        self.repack()?;
         self.db.compact().map_err(|error| StoreError::Redb(error.into()))
+    }
+
+    /// Copies the posting index and the balances into new tables in key order and puts them in
+    /// the old ones' place, in one write transaction. Both are written by inserts spread over
+    /// every account, which leave their B-tree pages about half full; appended in key order,
+    /// pages fill up. A failure or a crash leaves the old tables (the transaction commits whole
+    /// or not at all).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read or write failure.
+    pub fn repack(&self) -> Result<(), StoreError> {
+        const POSTINGS_REPACKED: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("postings_repacked");
+        const BALANCES_REPACKED: TableDefinition<&str, &[u8]> = TableDefinition::new("balances_repacked");
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let old = txn.open_table(POSTINGS)?;
+            let mut new = txn.open_table(POSTINGS_REPACKED)?;
+            for entry in old.iter()? {
+                let (key, value) = entry?;
+                new.insert(key.value(), value.value())?;
+            }
+            let old = txn.open_table(BALANCES)?;
+            let mut new = txn.open_table(BALANCES_REPACKED)?;
+            for entry in old.iter()? {
+                let (key, value) = entry?;
+                new.insert(key.value(), value.value())?;
+            }
+        }
+        txn.delete_table(POSTINGS)?;
+        txn.rename_table(POSTINGS_REPACKED, POSTINGS)?;
+        txn.delete_table(BALANCES)?;
+        txn.rename_table(BALANCES_REPACKED, BALANCES)?;
+        txn.commit()?;
+        Ok(())
     }
 
     /// The underlying database (for tests that inspect or tamper with tables).
