@@ -6,7 +6,7 @@ use crate::error::{ErrorCode, Rejection};
 use crate::id::{Id, Party};
 use crate::journal::chain_hash;
 use crate::protocol::{self, Body, Request, Response};
-use crate::store::{Pending, Store, StoreError, records};
+use crate::store::{Pending, Store, StoreError, Unchecked, records};
 use crate::time::{Clock, SystemClock, Timestamp};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -40,7 +40,7 @@ struct Inner {
     state: State,
     undo: Undo,
     /// Durable in the journal, not yet in the derived tables.
-    unchecked: Vec<Pending>,
+    unchecked: Unchecked,
     /// The cache's size that makes it checkpoint and empty itself.
     cache_entries_max: usize,
 }
@@ -408,12 +408,11 @@ impl Inner {
         };
         let body = records::encode_transaction_body(&transaction);
         let hash = chain_hash(&body);
-        let balances_after = self.state.balances_after(&transaction);
         self.state.commit(id, RequestEntry { seq: transaction.seq, fingerprint }, Head { seq: transaction.seq, hash, at }, &mut self.undo);
         debug_assert!(self.undo.mark() > mark);
         let response =
             Response::Committed { id: id.clone(), seq: transaction.seq, duplicate: false, outcome: transaction.effects.outcome.clone() };
-        pending.push(Pending { transaction, body, hash, balances_after });
+        pending.push(Pending { transaction, body, hash });
         response
     }
 
@@ -438,7 +437,9 @@ impl Inner {
         match self.store.commit_journal(pending) {
             Ok(()) => {
                 self.undo.clear();
-                self.unchecked.append(pending);
+                for committed in pending.iter() {
+                    self.unchecked.add(&committed.transaction);
+                }
                 // A failed checkpoint loses nothing: the journal holds it, and it is retried.
                 if self.unchecked.len() >= CHECKPOINT_TRANSACTIONS {
                     let _ = self.checkpoint();
@@ -466,7 +467,7 @@ impl Inner {
             return Ok(());
         }
         self.store.checkpoint(&self.unchecked, &self.state)?;
-        self.unchecked.clear();
+        self.unchecked = Unchecked::default();
         Ok(())
     }
 }

@@ -715,9 +715,11 @@ impl State {
         self.balances.insert(account, balance);
     }
 
-    /// Loads a request id without undo (opening a store).
-    pub(crate) fn load_request(&mut self, id: Id, entry: RequestEntry) {
-        self.requests.insert(id, entry);
+    /// Loads a request id without undo (opening a store), read after newer ones are in memory
+    /// (checkpoints' runs are read after the journal tail, newest first): an entry already
+    /// present is the newer and stays.
+    pub(crate) fn load_older_request(&mut self, id: Id, entry: RequestEntry) {
+        self.requests.entry(id).or_insert(entry);
     }
 
     /// Sets the head without undo (opening a store).
