@@ -44,6 +44,8 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
     let mut state = State::new();
     let mut undo = Undo::default();
     let mut postings_expected = Vec::new();
+    // Postings so far per account: the next one's ordinal in the posting index.
+    let mut ordinals: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut adjust_expected = Vec::new();
     let mut history_expected: BTreeMap<(String, u64), crate::domain::records::Record> = BTreeMap::new();
     store.for_each_transaction(|seq, stored_hash, body, transaction| -> Result<(), VerifyError> {
@@ -84,7 +86,10 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
         let afters = state.balances_after(&transaction);
         for (index, (posting, after)) in transaction.effects.postings.iter().zip(afters).enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            postings_expected.push(((posting.account.to_string(), seq, index), (posting.amount, after, transaction.at)));
+            let account = posting.account.to_string();
+            let ordinal = ordinals.entry(account.clone()).or_insert(0);
+            *ordinal += 1;
+            postings_expected.push(((account, seq, index), (posting.amount, after, transaction.at, *ordinal)));
         }
         for record in &transaction.effects.adjust_records {
             adjust_expected.push((seq, transaction.at, record.clone()));
@@ -99,6 +104,8 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
     let checkpoint = check_stored_state(store, &state)?;
     let history_expected: Vec<_> = history_expected.into_iter().filter(|((_, seq), _)| *seq <= checkpoint).collect();
     compare_rows("record history", &history_expected, &store.record_history()?)?;
+    let (index_stored, index_expected) = store.record_index_rows()?;
+    compare_rows("record index", &index_expected, &index_stored)?;
     // The history tables are indexes of the journal, written up to their own watermark.
     let indexed = store.history_seq()?;
     postings_expected.retain(|((_, seq, _), _)| *seq <= indexed);
@@ -132,8 +139,9 @@ fn check_invariants(state: &State) -> Result<(), VerifyError> {
 /// Compares the stored state (state tables plus the journal tail applied on top) with the replay;
 /// returns the seq the state tables were checkpointed at.
 fn check_stored_state(store: &Store, replayed: &State) -> Result<u64, VerifyError> {
-    let (stored, tail) = store.recover()?;
-    let checkpoint = tail.first().map_or(stored.head().seq, |first| first.transaction.seq - 1);
+    let (mut stored, tail) = store.recover()?;
+    store.fetch(&mut stored, vec![domain::Miss::Everything])?;
+    let checkpoint = tail.first_seq().map_or(stored.head().seq, |first| first - 1);
     if stored.head() != replayed.head() {
         return mismatch(format!("stored head seq {} differs from the replayed head seq {}", stored.head().seq, replayed.head().seq));
     }

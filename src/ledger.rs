@@ -6,7 +6,7 @@ use crate::error::{ErrorCode, Rejection};
 use crate::id::{Id, Party};
 use crate::journal::chain_hash;
 use crate::protocol::{self, Body, Request, Response};
-use crate::store::{Pending, Store, StoreError, records};
+use crate::store::{Pending, Store, StoreError, Unchecked, records};
 use crate::time::{Clock, SystemClock, Timestamp};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -17,6 +17,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 pub const BATCH_COMMANDS_MAX: usize = 100_000;
 /// Durable transactions between two checkpoints of the derived tables, at most.
 pub const CHECKPOINT_TRANSACTIONS: usize = 65_536;
+/// Records, balances and index entries the state caches before it checkpoints and empties
+/// itself (by default; see [`Ledger::set_cache_entries_max`]).
+pub const CACHE_ENTRIES_MAX: usize = 300_000;
+/// Fetch rounds for one request before its state loads everything (a request that keeps finding
+/// new things missing; none does in practice).
+const FETCH_ROUNDS_MAX: usize = 64;
 
 /// An open ledger. `Send + Sync`: share it between threads behind an `Arc`.
 ///
@@ -34,7 +40,9 @@ struct Inner {
     state: State,
     undo: Undo,
     /// Durable in the journal, not yet in the derived tables.
-    unchecked: Vec<Pending>,
+    unchecked: Unchecked,
+    /// The cache's size that makes it checkpoint and empty itself.
+    cache_entries_max: usize,
 }
 
 /// Requests waiting for a group commit, and whether some caller is committing.
@@ -106,7 +114,7 @@ impl Ledger {
     /// As [`Ledger::open`].
     pub fn from_store(store: Store, clock: Box<dyn Clock>) -> Result<Ledger, OpenError> {
         let (state, unchecked) = store.recover()?;
-        let inner = Inner { store, state, undo: Undo::default(), unchecked };
+        let inner = Inner { store, state, undo: Undo::default(), unchecked, cache_entries_max: CACHE_ENTRIES_MAX };
         Ok(Ledger { inner: Mutex::new(inner), queue: Mutex::new(Queue::default()), clock })
     }
 
@@ -195,7 +203,15 @@ impl Ledger {
             responses.push(response);
         }
         inner.flush(&mut pending, &mut responses[first_uncommitted..]);
+        inner.trim_cache();
         responses
+    }
+
+    /// Sets how many records, balances and index entries the state caches before it writes a
+    /// checkpoint and empties itself (at least 0: then it empties after every batch, which
+    /// tests use to make every read go to the store).
+    pub fn set_cache_entries_max(&self, entries: usize) {
+        self.lock().cache_entries_max = entries;
     }
 
     /// Decodes and runs lines as one batch (see [`Ledger::execute_batch`]).
@@ -237,7 +253,7 @@ impl Ledger {
 
     /// The registration of a party or operator, when registered.
     pub fn party(&self, party: &Party) -> Option<domain::PartyRecord> {
-        self.lock().state.party(party).cloned()
+        self.lock().read(|state| state.party(party).cloned()).ok().flatten()
     }
 
     /// Every access key of the HTTP interface (kept apart from the journal).
@@ -284,7 +300,54 @@ fn storage_failure(id: Option<String>, message: &str) -> Response {
 }
 
 impl Inner {
+    /// Runs `request` on the state; when the decision read something the state's cache did not
+    /// hold, takes the decision back, fetches what was missing and decides again.
     fn process(&mut self, request: &Request, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
+        for _ in 0..FETCH_ROUNDS_MAX {
+            let (mark, queued) = (self.undo.mark(), pending.len());
+            let response = self.decide(request, pending, clock);
+            let misses = self.state.take_misses();
+            if misses.is_empty() {
+                return response;
+            }
+            pending.truncate(queued);
+            self.state.rollback(&mut self.undo, mark);
+            if let Err(error) = self.store.fetch(&mut self.state, misses) {
+                return storage_failure(request.id.as_ref().map(Id::to_string), &error.to_string());
+            }
+        }
+        let misses = vec![domain::Miss::Everything];
+        if let Err(error) = self.store.fetch(&mut self.state, misses) {
+            return storage_failure(request.id.as_ref().map(Id::to_string), &error.to_string());
+        }
+        let response = self.decide(request, pending, clock);
+        debug_assert!(self.state.take_misses().is_empty(), "a state holding everything never misses");
+        response
+    }
+
+    /// What `read` finds in the state, fetching what it misses first.
+    fn read<T>(&mut self, read: impl Fn(&State) -> T) -> Result<T, StoreError> {
+        for _ in 0..FETCH_ROUNDS_MAX {
+            let found = read(&self.state);
+            let misses = self.state.take_misses();
+            if misses.is_empty() {
+                return Ok(found);
+            }
+            self.store.fetch(&mut self.state, misses)?;
+        }
+        self.store.fetch(&mut self.state, vec![domain::Miss::Everything])?;
+        Ok(read(&self.state))
+    }
+
+    /// Empties the cache once it holds more than its maximum, after a checkpoint, so it holds
+    /// nothing that is not in the store.
+    fn trim_cache(&mut self) {
+        if self.state.cached() > self.cache_entries_max && self.checkpoint().is_ok() && self.undo.mark() == 0 {
+            self.state.evict();
+        }
+    }
+
+    fn decide(&mut self, request: &Request, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
         match &request.body {
             Body::Query(query) => {
                 if query.reads_history()
@@ -345,12 +408,11 @@ impl Inner {
         };
         let body = records::encode_transaction_body(&transaction);
         let hash = chain_hash(&body);
-        let balances_after = self.state.balances_after(&transaction);
         self.state.commit(id, RequestEntry { seq: transaction.seq, fingerprint }, Head { seq: transaction.seq, hash, at }, &mut self.undo);
         debug_assert!(self.undo.mark() > mark);
         let response =
             Response::Committed { id: id.clone(), seq: transaction.seq, duplicate: false, outcome: transaction.effects.outcome.clone() };
-        pending.push(Pending { transaction, body, hash, balances_after });
+        pending.push(Pending { transaction, body, hash });
         response
     }
 
@@ -375,7 +437,9 @@ impl Inner {
         match self.store.commit_journal(pending) {
             Ok(()) => {
                 self.undo.clear();
-                self.unchecked.append(pending);
+                for committed in pending.iter() {
+                    self.unchecked.add(&committed.transaction);
+                }
                 // A failed checkpoint loses nothing: the journal holds it, and it is retried.
                 if self.unchecked.len() >= CHECKPOINT_TRANSACTIONS {
                     let _ = self.checkpoint();
@@ -403,7 +467,7 @@ impl Inner {
             return Ok(());
         }
         self.store.checkpoint(&self.unchecked, &self.state)?;
-        self.unchecked.clear();
+        self.unchecked = Unchecked::default();
         Ok(())
     }
 }
@@ -412,5 +476,50 @@ impl Drop for Ledger {
     /// Best effort: a checkpoint now saves replaying the journal tail at the next open.
     fn drop(&mut self) {
         let _ = self.lock().checkpoint();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ledger;
+
+    fn ok(ledger: &Ledger, line: &str) {
+        let response = ledger.execute_line(line);
+        assert!(response.is_ok(), "{}", response.to_line());
+    }
+
+    /// A reopened ledger reads what a request needs, not the whole book: a balance query on a
+    /// ledger of 200 customers leaves a handful of entries in its cache, a command a few more,
+    /// and both answer exactly as before the reopening.
+    #[test]
+    fn a_reopened_ledger_reads_only_what_its_requests_need() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ledger.redb");
+        let balance = r#"{"op":"balance","actor":"platform","party":"customer:C7"}"#;
+        let before = {
+            let ledger = Ledger::open(&path).expect("open");
+            ok(&ledger, r#"{"op":"register_partner","id":"p","actor":"platform","partner":"D1","kind":"distributor"}"#);
+            ok(&ledger, r#"{"op":"recharge","id":"r","actor":"platform","party":"partner:D1","amount":"100000"}"#);
+            for customer in 0..200 {
+                let register = format!(
+                    r#"{{"op":"register_customer","id":"c{customer}","actor":"partner:D1","customer":"C{customer}","partner":"D1"}}"#
+                );
+                ok(&ledger, &register);
+                ok(
+                    &ledger,
+                    &format!(r#"{{"op":"allocate","id":"a{customer}","actor":"partner:D1","to":"customer:C{customer}","amount":"10"}}"#),
+                );
+            }
+            ledger.execute_line(balance).to_line()
+        };
+        let ledger = Ledger::open(&path).expect("reopen");
+        assert_eq!(ledger.lock().state.cached(), 0, "opening a cleanly closed ledger loads nothing");
+        assert_eq!(ledger.execute_line(balance).to_line(), before);
+        let after_query = ledger.lock().state.cached();
+        assert!((1..=12).contains(&after_query), "a balance query cached {after_query} entries");
+        ok(&ledger, r#"{"op":"allocate","id":"a-more","actor":"partner:D1","to":"customer:C9","amount":"5"}"#);
+        let after_command = ledger.lock().state.cached();
+        assert!(after_command < after_query + 12, "an allocation cached {} more entries", after_command - after_query);
+        assert!(ledger.verify().is_ok());
     }
 }

@@ -105,5 +105,5 @@ pub mod records {
 
 /// Table definitions of the redb file, for tools and tamper tests.
 pub mod tables {
-    pub use crate::store::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORDS, REQUESTS};
+    pub use crate::store::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORD_INDEX, RECORDS, REQUESTS};
 }

@@ -787,7 +787,7 @@ const REALISTIC_JOURNAL: &str = "0138421cccd5b6488fb1485a847dcb0c9098a43d653747c
 const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f65766572792e76617269616e743a310009320002533100000002443101000002523102010244310102433000000000010243310102443101000106e4ba91e5b886010448572d3102024332024431010301024431c09a0c04000202433102000501024431020243310401046261636b06020243310007020243310608020243310008066f75746167650802024331010a0366697809000a025131024431000c0180d099d2ee660180809294e367000a025132025231010e0000010251310a0251330252310248000180809294e367010251310b0251320c0243310d024b31025131024331100180d099d2ee660001010365637300000d024b320251330243314a000180809294e36700013201030001020e024b310f10024f31024331120001036563730180809294e3671102473102433102024f32140100024f331602010372647312024f3102024b31024b3200001202473100000112024f350001034443310013024f3414024f3118150243311afe887a010365637316025731010244311c1702573118025732026e6f190257321a0243311b024332001c0249310202433100381c02493202024331010207323032362d303107323032362d30321c024933010244310202024231094f313a726566756e641d0249311e034f5031024431030001021f034f5031002002433101034f5031200243310021024f31220247310b6f766572206275646765742303444331024331550102036563730372647380d099d2ee6680809294e3672303444332024331640080d099d2ee6680809294e3672403444331ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0d00000100000102010002030200030603000401040102443105020501024431060106010244310802513102070202433105feffffffffffffffffffffffffffffffffff03080202433106ffffffffffffffffffffffffffffffffffff03090202433107010a0202433109024b3102ffff03020243310a040b200001025231000201024431c0843d0080cae3f6da6603000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec66050002024330010000000000000080d0f6adf066060003034f503102024431020102000080aaa5e8f066080003034f5032020252310100000080aaa5e8f0660800020243320100000100000000010448572d32000080d0f6adf06606010251310244310180d099d2ee6680809294e36700018092f4010c010251320252310080d099d2ee6680809294e3670109512d323032362e3031008092f4010c010251330252310280d099d2ee6680809294e3670109512d323032362e303100480c02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000000d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000010d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000020d02024b3202433109512d50562d3230323602443102c0cf2480d099d2ee6680809294e367010103656373011e010102001503024f3102433100010080d30e0080b4af9af6660080d30e00a08d06e0d403e0d403a09c01000100010244310080a4cbd9f1660e03024f3102433100010080d30e0180b4af9af6660080d30e00a08d06e0d403e0d403a09c01000101010244310080a4cbd9f1660e03024f3102433100010080d30e0280b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3102433100010080d30e0380b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3502433300000103656373be9a0c0180c0bf848967010202433390b00aaeea0100c0a907d08603000102443100000080b0dbc38467170402473102433102064f2d31303031064f2d313030320e050242310080cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310180cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310280cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310380cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310480cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310580cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310680cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd403001005024f350080f8e0e38467010243330202433301064f2d3330303190b00aaeea0100c0a907d086030000000202433390b00a00180602573101024431a08d060200c0e8fcaafb6611070249310102443180f104000080feecf38b6712070249310102443180f104010080feecf38b67120803444331024331550080d099d2ee6680809294e36700160803444331024331550080d099d2ee6680809294e36701160400024431010252311600010244310102523116000202443101025231160003024431010252311600082500025331010243300202433202443101030c0e040274310510061207140800090251310a025132240b024b31260c0243310d024b310e02024b32024b33280f0102473102024f32024f3380809294e3670f0001024f3180d099d2ee661002024f319e014c1e3e2022024f320000000000001101024f34122a40422c130275312e014446303234140257310014025731011402573102140257310315024331003601024b3115024332010000001602493102024231390242323c1702493118034f503119034f50310200021a02433101034f503180c0cca4ef661a02433100feffffffffffffffff011b02473102024f32024f33001b02473102024f32024f33011c034443311d034443310000000000000000000000000000000000000000000000000000000000000000";
 const BALANCE_POSITIVE: &str = "01da610000000000000000000000000000";
 const BALANCE_NEGATIVE: &str = "01000000c015128bb92f63d360f3ffffff";
-const POSTING: &str = "01b38703cc8177f6a5cbd9f166";
+const POSTING: &str = "01b38703cc8177f6a5cbd9f16603";
 const REQUEST_RUN: &str = "010203722d3107404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f0b7265713a323032362e303108808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
 const HEAD: &str = "010700000000000000c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf0069998d9b010000";
 const RECORD_RESELLER: &str = "010001025231000201024431c0843d0080cae3f6da6603";
@@ -849,13 +849,14 @@ fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
 // ---------------------------------------------------------------------------------------------
 // Versions
 
-/// Format 2 (SPEC v2) changed the encodings inside the records, not their framing: the record
-/// version byte stays 1, the file's `meta` `format` says 2, and a file of any other format is
-/// refused on opening.
+/// Format 2 (SPEC v2) changed the encodings inside the records, not their framing; format 3 added
+/// the ordinal to each posting-index entry and the `record_index` table. The record version byte
+/// stays 1, the file's `meta` `format` says 3, and a file of any other format is refused on
+/// opening.
 #[test]
-fn record_version_is_one_and_format_version_is_two() {
+fn record_version_is_one_and_format_version_is_three() {
     assert_eq!(RECORD_VERSION, 1);
-    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(FORMAT_VERSION, 3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -922,9 +923,9 @@ fn balance_is_pinned() {
 
 #[test]
 fn posting_index_entry_is_pinned() {
-    let (amount, balance_after, when) = (money(-25_050), money(974_950), at("2026-01-05T10:00:00.123Z"));
-    assert_golden("a posting-index entry", &encode_posting(amount, balance_after, when), POSTING);
-    assert_eq!(decode_posting(&unhex(POSTING)), Ok((amount, balance_after, when)));
+    let (amount, balance_after, when, ordinal) = (money(-25_050), money(974_950), at("2026-01-05T10:00:00.123Z"), 3);
+    assert_golden("a posting-index entry", &encode_posting(amount, balance_after, when, ordinal), POSTING);
+    assert_eq!(decode_posting(&unhex(POSTING)), Ok((amount, balance_after, when, ordinal)));
     assert_refuses_corruption("posting", POSTING, decode_posting);
     assert!(decode_posting(&[unhex(POSTING), vec![0]].concat()).is_err(), "a longer posting entry is refused");
 }
@@ -1390,12 +1391,126 @@ fn a_ledger_writes_the_pinned_bytes() {
     assert_eq!((name.as_deref(), external_id), (Some("杭州云帆科技有限公司"), Some(id("HW-0081234567"))));
 }
 
-/// Format 2 replaced format 1 without a decoder for it: a file whose `meta` says format 1 is
-/// refused on opening with an error naming the version, and the refusal writes nothing to it.
+/// Format 3 only added `record_index`: a format-2 file (the same tables without it) opens, gets
+/// the index built from its records in the opening transaction, says format 3 from then on, and
+/// verifies; its listings read the same as before.
+#[test]
+fn a_format_2_ledger_file_opens_through_the_record_index_migration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("format-2.redb");
+    let lines = [
+        r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor"}"#,
+        r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","external_id":"HW-1"}"#,
+        r#"{"op":"register_customer","id":"r3","actor":"partner:D1","customer":"C2","partner":"D1"}"#,
+        r#"{"op":"recharge","id":"r4","actor":"platform","party":"partner:D1","amount":"1000"}"#,
+        r#"{"op":"allocate","id":"r5","actor":"partner:D1","to":"customer:C1","amount":"250.50"}"#,
+    ];
+    let listing = r#"{"op":"customers","actor":"partner:D1"}"#;
+    let before = {
+        let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
+        for line in lines {
+            let response = ledger.execute_line(line);
+            assert!(response.is_ok(), "{}", response.to_line());
+        }
+        ledger.execute_line(listing).to_line()
+    };
+    let index_rows = |path: &std::path::Path| {
+        let db = redb::Database::open(path).expect("reopen with redb");
+        let txn = db.begin_read().expect("read");
+        let table = txn.open_table(partner_ledger::tables::RECORD_INDEX).expect("record index");
+        let rows: Vec<String> = table.iter().expect("iter").map(|entry| format!("{:?}", entry.expect("entry").0.value())).collect();
+        let format =
+            txn.open_table(partner_ledger::tables::META).expect("meta").get("format").expect("get").expect("format").value().to_vec();
+        (rows, format)
+    };
+    let (written, format) = index_rows(&path);
+    assert_eq!(format, [FORMAT_VERSION]);
+    assert_eq!(written.len(), 3, "C1 and C2 under D1, and C1's external id: {written:?}");
+    {
+        // What format 2 wrote: no record index, format 2.
+        let db = redb::Database::open(&path).expect("reopen with redb");
+        let txn = db.begin_write().expect("write");
+        assert!(txn.delete_table(partner_ledger::tables::RECORD_INDEX).expect("delete"));
+        txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [2_u8].as_slice()).expect("insert");
+        txn.commit().expect("commit");
+    }
+    let ledger = Ledger::open(&path).expect("a format-2 file opens");
+    assert_eq!(ledger.execute_line(listing).to_line(), before);
+    assert!(ledger.verify().is_ok(), "{:?}", ledger.verify());
+    drop(ledger);
+    assert_eq!(index_rows(&path), (written, vec![FORMAT_VERSION]), "the index a format-3 ledger writes, and format 3");
+}
+
+/// Format 2 replaced format 1 without a decoder for it: a file whose `meta` says format 1 (or a
+/// format this build does not know) is refused on opening with an error naming its version and
+/// this build's, and the refusal writes nothing to it.
 #[test]
 fn a_format_1_ledger_file_is_refused_on_opening() {
+    refuses_format(1);
+}
+
+#[test]
+fn a_file_of_an_unknown_format_is_refused_on_opening() {
+    refuses_format(4);
+}
+
+/// Format 3 added the ordinal to posting-index entries. A format-2 file opens: its history
+/// tables (derived from the journal) are dropped with their watermark and rebuilt by the first
+/// query that reads history, so a statement answers as before and `verify` passes.
+#[test]
+fn a_format_2_ledger_file_is_migrated_on_opening() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("format-1.redb");
+    let path = dir.path().join("format-2.redb");
+    let statement = r#"{"op":"statement","actor":"platform","party":"partner:D1","account":"cash"}"#;
+    let before = {
+        let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
+        for line in [
+            r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor","at":"2026-01-05T09:00:00Z"}"#,
+            r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","at":"2026-01-05T09:30:00Z"}"#,
+            r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:D1","amount":"1000"}"#,
+            r#"{"op":"allocate","id":"r4","actor":"partner:D1","to":"customer:C1","amount":"250.50","at":"2026-01-05T10:00:00Z"}"#,
+        ] {
+            let response = ledger.execute_line(line);
+            assert!(response.is_ok(), "{}", response.to_line());
+        }
+        ledger.execute_line(statement).to_line()
+    };
+    assert!(before.contains(r#""total_count":2"#), "{before}");
+    {
+        // What format 2 stored: entries without the ordinal, and `meta` saying 2.
+        let db = redb::Database::open(&path).expect("reopen with redb");
+        let txn = db.begin_write().expect("write");
+        {
+            let mut postings = txn.open_table(partner_ledger::tables::POSTINGS).expect("postings");
+            let mut rows = Vec::new();
+            for entry in postings.iter().expect("iter") {
+                let (key, value) = entry.expect("entry");
+                let (account, seq, index) = key.value();
+                rows.push(((account.to_owned(), seq, index), decode_posting(value.value()).expect("decodes")));
+            }
+            assert_eq!(rows.len(), 4);
+            for ((account, seq, index), (amount, after, when, _)) in rows {
+                let mut old = vec![RECORD_VERSION];
+                old.extend(postcard::to_stdvec(&(amount.minor(), after.minor(), when.millis())).expect("encodes"));
+                postings.insert((account.as_str(), seq, index), old.as_slice()).expect("write");
+            }
+            txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [2_u8].as_slice()).expect("insert");
+        }
+        txn.commit().expect("commit");
+    }
+    let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("a format-2 file opens");
+    assert_eq!(ledger.execute_line(statement).to_line(), before);
+    ledger.verify().expect("the rebuilt history verifies");
+    drop(ledger);
+    let db = redb::Database::open(&path).expect("reopen with redb");
+    let txn = db.begin_read().expect("read");
+    let meta = txn.open_table(partner_ledger::tables::META).expect("meta");
+    assert_eq!(meta.get("format").expect("get").expect("format").value(), [FORMAT_VERSION]);
+}
+
+fn refuses_format(version: u8) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(format!("format-{version}.redb"));
     {
         let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
         let response = ledger.execute_line(r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor"}"#);
@@ -1411,19 +1526,22 @@ fn a_format_1_ledger_file_is_refused_on_opening() {
     {
         let db = redb::Database::open(&path).expect("reopen with redb");
         let txn = db.begin_write().expect("write");
-        txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [1_u8].as_slice()).expect("insert");
+        txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [version].as_slice()).expect("insert");
         txn.commit().expect("commit");
     }
 
-    let error = Ledger::open(&path).expect_err("a format-1 file must not open");
-    assert!(matches!(error, OpenError(StoreError::Format(1))), "{error:?}");
-    assert_eq!(error.to_string(), "cannot open the ledger: unsupported ledger format version 1");
+    let error = Ledger::open(&path).expect_err("an older format's file must not open");
+    assert!(matches!(error, OpenError(StoreError::Format(found)) if found == version), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!("cannot open the ledger: unsupported ledger format version {version} (this build reads version 3)")
+    );
     let error = Store::open(&path).expect_err("nor as a bare store");
-    assert!(matches!(error, StoreError::Format(1)), "{error:?}");
+    assert!(matches!(error, StoreError::Format(found) if found == version), "{error:?}");
     let db = redb::Database::open(&path).expect("reopen with redb");
     let error = Store::from_database(db).expect_err("nor over a prepared database");
-    assert!(matches!(error, StoreError::Format(1)), "{error:?}");
-    assert_eq!(format_of(&path), [1], "the refusal left the file as it was");
+    assert!(matches!(error, StoreError::Format(found) if found == version), "{error:?}");
+    assert_eq!(format_of(&path), [version], "the refusal left the file as it was");
 
     // The command line says so in one line naming the file, and exits 1.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_partner-ledger"))
@@ -1435,5 +1553,5 @@ fn a_format_1_ledger_file_is_refused_on_opening() {
     assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains(path.to_str().expect("UTF-8 path")), "{stderr}");
-    assert!(stderr.contains("unsupported ledger format version 1"), "{stderr}");
+    assert!(stderr.contains(&format!("unsupported ledger format version {version} (this build reads version 3)")), "{stderr}");
 }

@@ -267,8 +267,8 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
             ((account.to_owned(), seq, index), value.value().to_vec())
         };
         assert_eq!(account, "customer:C0000:allocated");
-        let (amount, after, at) = decode_posting(&bytes).expect("decode");
-        let changed = encode_posting(amount, Amount::from_minor(after.minor() + 1), at);
+        let (amount, after, at, ordinal) = decode_posting(&bytes).expect("decode");
+        let changed = encode_posting(amount, Amount::from_minor(after.minor() + 1), at, ordinal);
         postings.insert((account.as_str(), seq, index), changed.as_slice()).expect("write");
     });
     verify_fails(&file, &[], &["posting index"]);

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod bare_redb;
+pub mod lean_sqlite;
 pub mod settlement;
 pub mod sqlite;
 pub mod workload;

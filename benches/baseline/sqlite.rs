@@ -63,6 +63,18 @@ pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
+/// Opens an existing database of either service, with the last seq of its `journal`.
+pub fn reconnect(path: &Path) -> rusqlite::Result<(Connection, i64)> {
+    let connection = connect(path)?;
+    let seq = connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |row| row.get(0))?;
+    Ok((connection, seq))
+}
+
+/// Checkpoints the WAL into the main file and rebuilds it (VACUUM), leaving an empty WAL.
+pub fn vacuum(connection: &Connection) -> rusqlite::Result<()> {
+    connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+}
+
 impl SqliteLedger {
     /// Creates the database: every partner funded, every customer registered with a zero balance.
     pub fn create(path: &Path, customers: u32) -> rusqlite::Result<SqliteLedger> {
@@ -88,14 +100,13 @@ impl SqliteLedger {
 
     /// Opens a database made by `create`.
     pub fn open(path: &Path) -> rusqlite::Result<SqliteLedger> {
-        let connection = connect(path)?;
-        let seq = connection.query_row("SELECT COALESCE(MAX(seq), 0) FROM journal", [], |row| row.get(0))?;
+        let (connection, seq) = reconnect(path)?;
         Ok(SqliteLedger { connection, seq })
     }
 
     /// Checkpoints the WAL into the main file and rebuilds it (VACUUM): the compacted size.
     pub fn compact(&self) -> rusqlite::Result<()> {
-        self.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+        vacuum(&self.connection)
     }
 
     fn begin(&mut self) -> rusqlite::Result<Transaction<'_>> {
@@ -305,9 +316,40 @@ impl<'c> Statements<'c> {
     }
 }
 
+impl Allocate for Statements<'_> {
+    fn allocate(&mut self, request: &AllocateRequest<'_>, at: i64, seq: &mut i64) -> rusqlite::Result<Outcome> {
+        // The inherent method (inherent methods win over trait methods).
+        Statements::allocate(self, request, at, seq)
+    }
+}
+
+/// One allocation with its checks, in the caller's transaction: what a service runs per line.
+pub trait Allocate {
+    fn allocate(&mut self, request: &AllocateRequest<'_>, at: i64, seq: &mut i64) -> rusqlite::Result<Outcome>;
+}
+
+/// A SQLite database behind the JSON-lines shell: the rich one here, the lean one of
+/// `lean_sqlite.rs`.
+pub trait Database {
+    /// The connection and the last journal seq.
+    fn parts(&mut self) -> (&mut Connection, &mut i64);
+    /// Its allocation statements, prepared (from the cache) once per commit.
+    fn statements<'c>(connection: &'c Connection) -> rusqlite::Result<Box<dyn Allocate + 'c>>;
+}
+
+impl Database for SqliteLedger {
+    fn parts(&mut self) -> (&mut Connection, &mut i64) {
+        (&mut self.connection, &mut self.seq)
+    }
+
+    fn statements<'c>(connection: &'c Connection) -> rusqlite::Result<Box<dyn Allocate + 'c>> {
+        Ok(Box::new(Statements::prepare(connection)?))
+    }
+}
+
 /// The JSON-lines service: lines in, result lines out, `serve_batch` lines per durable commit.
-pub struct Service {
-    pub ledger: SqliteLedger,
+pub struct Service<D: Database = SqliteLedger> {
+    pub ledger: D,
     buffer: Vec<u8>,
 }
 
@@ -357,8 +399,8 @@ struct ErrorBody<'a> {
     message: &'a str,
 }
 
-impl Service {
-    pub fn new(ledger: SqliteLedger) -> Service {
+impl<D: Database> Service<D> {
+    pub fn new(ledger: D) -> Service<D> {
         Service { ledger, buffer: Vec::with_capacity(1 << 20) }
     }
 
@@ -366,21 +408,22 @@ impl Service {
     /// once it is durable.
     pub fn serve_batch<S: AsRef<str>>(&mut self, lines: &[S], output: &mut impl Write) -> std::io::Result<()> {
         self.buffer.clear();
-        let mut seq = self.ledger.seq;
-        let txn = self.ledger.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(std::io::Error::other)?;
+        let (connection, last_seq) = self.ledger.parts();
+        let mut seq = *last_seq;
+        let txn = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(std::io::Error::other)?;
         {
-            let mut statements = Statements::prepare(&txn).map_err(std::io::Error::other)?;
+            let mut statements = D::statements(&txn).map_err(std::io::Error::other)?;
             for line in lines {
-                serve_line(&mut statements, line.as_ref(), now_millis(), &mut seq, &mut self.buffer)?;
+                serve_line(statements.as_mut(), line.as_ref(), now_millis(), &mut seq, &mut self.buffer)?;
             }
         }
         txn.commit().map_err(std::io::Error::other)?;
-        self.ledger.seq = seq;
+        *last_seq = seq;
         output.write_all(&self.buffer)
     }
 }
 
-fn serve_line(statements: &mut Statements<'_>, line: &str, at: i64, seq: &mut i64, output: &mut Vec<u8>) -> std::io::Result<()> {
+fn serve_line(statements: &mut dyn Allocate, line: &str, at: i64, seq: &mut i64, output: &mut Vec<u8>) -> std::io::Result<()> {
     let failed = |output: &mut Vec<u8>, id: Option<&str>, code: &str, message: &str| -> std::io::Result<()> {
         serde_json::to_writer(&mut *output, &Failed { id, ok: false, error: ErrorBody { code, message } })?;
         output.push(b'\n');

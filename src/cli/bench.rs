@@ -20,6 +20,9 @@
 #[path = "../../benches/baseline/mod.rs"]
 mod baseline;
 mod http;
+mod process;
+
+pub use process::{ChildCommand, child_main};
 
 use baseline::bare_redb::{self, BareRedb};
 use baseline::sqlite::{Outcome, Service, SqliteLedger};
@@ -63,6 +66,13 @@ pub struct Options {
     /// Threads sharing one ledger in the concurrency phase.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     threads: u32,
+    /// Allocations applied by each whole-process run (round 2).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    process_commands: u32,
+    /// Only round 2 (whole processes, one-shot queries, memory, bytes on disk, statement), not the
+    /// in-process phases (a) to (e) and their SQLite and bare redb setups.
+    #[arg(long)]
+    round2_only: bool,
     /// Where to make the bench's scratch folder (removed afterwards): put it on the disk to measure.
     #[arg(long, default_value = ".")]
     dir: PathBuf,
@@ -127,12 +137,45 @@ impl Run {
     }
 }
 
-/// A target of the performance issue and what this run measured for it.
+/// A target of the performance issue and what this run measured for it: one value, or the
+/// median of several with their min and max.
 struct Target {
     what: String,
     measured: f64,
+    range: Option<(f64, f64)>,
     bound: f64,
     at_most: bool,
+    unit: Unit,
+}
+
+/// How a target's numbers print.
+#[derive(Clone, Copy)]
+enum Unit {
+    Ratio,
+    Bytes,
+    Milliseconds,
+    Mebibytes,
+}
+
+impl Unit {
+    fn format(self, value: f64) -> String {
+        match self {
+            Unit::Ratio => format!("{value:.2}x"),
+            Unit::Bytes => format!("{value:.0} B"),
+            Unit::Milliseconds if value < 10.0 => format!("{value:.2} ms"),
+            Unit::Milliseconds => format!("{value:.0} ms"),
+            Unit::Mebibytes => format!("{value:.0} MiB"),
+        }
+    }
+}
+
+impl Target {
+    /// The median of `values` (and their min and max when there are several).
+    fn spread(what: String, values: &[f64], bound: f64, at_most: bool, unit: Unit) -> Target {
+        let (measured, min, max) = process::spread(values);
+        let range = (values.len() > 1).then_some((min, max));
+        Target { what, measured, range, bound, at_most, unit }
+    }
 }
 
 /// The bench's files, in a scratch folder removed when this is dropped.
@@ -159,7 +202,7 @@ struct Bench {
     ledger: Option<Ledger>,
     sqlite: Option<SqliteLedger>,
     bare: Option<BareRedb>,
-    commit: BareRedb,
+    commit: Option<BareRedb>,
     committed: [usize; 3],
     sizes_before: [u64; 3],
     tables_before: BTreeMap<String, (u64, u64)>,
@@ -179,7 +222,16 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
         http::run(options.customers, options.commands, &scratch)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if options.round2_only {
+        setup_ledger_file(&options, &scratch)?;
+        let mut targets = Vec::new();
+        round2(&options, &scratch, &mut targets)?;
+        print_targets(&targets);
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut bench = setup(options, scratch)?;
+    round2(&bench.options, &bench.scratch, &mut bench.targets)?;
+    bench.open_systems()?;
     bench.json_lines()?;
     bench.library_batch()?;
     bench.single_durable()?;
@@ -211,9 +263,22 @@ fn progress(message: &str) {
     eprintln!("… {message}");
 }
 
-/// Sets the three systems up alike, then compacts each, so the phases start from compact files
-/// and the size phase can subtract the setup.
-fn setup(options: Options, scratch: Scratch) -> Result<Bench, String> {
+/// Round 2 (`process.rs`) on a copy of the compacted ledger setup.
+fn round2(options: &Options, scratch: &Scratch, targets: &mut Vec<Target>) -> Result<(), String> {
+    let ledger_setup = scratch.path("process-setup.redb");
+    std::fs::copy(scratch.path("ledger.redb"), &ledger_setup).map_err(failed("copying the ledger setup"))?;
+    let round2 = process::Round2 {
+        scratch,
+        ledger_setup,
+        customers: options.customers,
+        commands: options.process_commands as usize,
+        batch: options.batch,
+    };
+    round2.run(targets)
+}
+
+/// The ledger's setup, its posting index built, closed and compacted: `ledger.redb`.
+fn setup_ledger_file(options: &Options, scratch: &Scratch) -> Result<(), String> {
     let started = Instant::now();
     progress(&format!("setting up the ledger ({} commands)", options.customers as usize + 2 * PARTNERS as usize));
     {
@@ -225,30 +290,34 @@ fn setup(options: Options, scratch: Scratch) -> Result<Bench, String> {
             return Err(format!("the history query failed: {rejection}"));
         }
     }
+    BareRedb::compact(&scratch.path("ledger.redb")).map_err(failed("compacting"))?;
+    progress(&format!("ledger setup took {:.1} s (not measured)", started.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+/// Sets the three systems up alike, then compacts each, so the phases start from compact files
+/// and the size phase can subtract the setup. The systems are opened by `open_systems`.
+fn setup(options: Options, scratch: Scratch) -> Result<Bench, String> {
+    setup_ledger_file(&options, &scratch)?;
+    let started = Instant::now();
     progress("setting up SQLite and bare redb");
     SqliteLedger::create(&scratch.path("sqlite.db"), options.customers)
         .map_err(failed("SQLite setup"))?
         .compact()
         .map_err(failed("SQLite VACUUM"))?;
     drop(BareRedb::create(&scratch.path("bare.redb"), options.customers).map_err(failed("bare redb setup"))?);
-    for name in ["ledger.redb", "bare.redb"] {
-        BareRedb::compact(&scratch.path(name)).map_err(failed("compacting"))?;
-    }
+    BareRedb::compact(&scratch.path("bare.redb")).map_err(failed("compacting"))?;
     let sizes_before =
         [file_size(&scratch.path("ledger.redb")), sqlite_size(&scratch.path("sqlite.db")), file_size(&scratch.path("bare.redb"))];
     let tables_before = table_stats(&scratch.path("ledger.redb"))?;
-    let ledger = Ledger::open(scratch.path("ledger.redb")).map_err(failed("reopening the ledger"))?;
-    let sqlite = SqliteLedger::open(&scratch.path("sqlite.db")).map_err(failed("reopening SQLite"))?;
-    let bare = BareRedb::open(&scratch.path("bare.redb")).map_err(failed("reopening bare redb"))?;
-    let commit = BareRedb::create(&scratch.path("commit.redb"), 0).map_err(failed("bare redb commit file"))?;
-    progress(&format!("setup took {:.1} s (not measured)", started.elapsed().as_secs_f64()));
+    progress(&format!("SQLite and bare redb setup took {:.1} s (not measured)", started.elapsed().as_secs_f64()));
     Ok(Bench {
         options,
         scratch,
-        ledger: Some(ledger),
-        sqlite: Some(sqlite),
-        bare: Some(bare),
-        commit,
+        ledger: None,
+        sqlite: None,
+        bare: None,
+        commit: None,
         committed: [0; 3],
         sizes_before,
         tables_before,
@@ -284,6 +353,19 @@ fn read_batch(reader: &mut impl BufRead, count: usize, lines: &mut Vec<String>) 
 }
 
 impl Bench {
+    /// Opens the three systems' compacted setups for the in-process phases.
+    fn open_systems(&mut self) -> Result<(), String> {
+        self.ledger = Some(Ledger::open(self.scratch.path("ledger.redb")).map_err(failed("reopening the ledger"))?);
+        self.sqlite = Some(SqliteLedger::open(&self.scratch.path("sqlite.db")).map_err(failed("reopening SQLite"))?);
+        self.bare = Some(BareRedb::open(&self.scratch.path("bare.redb")).map_err(failed("reopening bare redb"))?);
+        self.commit = Some(BareRedb::create(&self.scratch.path("commit.redb"), 0).map_err(failed("bare redb commit file"))?);
+        Ok(())
+    }
+
+    fn commit(&mut self) -> &mut BareRedb {
+        self.commit.as_mut().expect("the bare commit file is open")
+    }
+
     fn ledger(&self) -> &Ledger {
         self.ledger.as_ref().expect("the ledger is open until the size phase")
     }
@@ -319,7 +401,7 @@ impl Bench {
         let (count, batch) = (self.options.commands as usize, self.options.batch as usize);
         progress(&format!("(a) JSON lines: {count} allocations, {batch} per commit"));
         let input = self.scratch.path("allocations.jsonl");
-        write_input(&input, count, self.options.customers)?;
+        write_input(&input, "a-", count, self.options.customers)?;
         let open = |path: &Path| File::open(path).map(BufReader::new).map_err(failed("reading the input"));
         let create = |name: &str| File::create(self.scratch.path(name)).map(BufWriter::new).map_err(failed("writing results"));
         let (mut ledger_in, mut sqlite_in) = (open(&input)?, open(&input)?);
@@ -457,7 +539,7 @@ impl Bench {
                     LEDGER => refused[LEDGER] += usize::from(!self.ledger().execute(request).is_ok()),
                     SQLITE => refused[SQLITE] += sqlite_refusals(&self.sqlite().allocate_batch(one).map_err(failed("SQLite"))?),
                     BARE => self.bare().transfer_batch(one).map_err(failed("bare redb"))?,
-                    _ => self.commit.commit_one().map_err(failed("bare redb"))?,
+                    _ => self.commit().commit_one().map_err(failed("bare redb"))?,
                 }
                 runs[system].record(1, started.elapsed());
             }
@@ -499,7 +581,7 @@ impl Bench {
                 if index < 2 {
                     refused += ledger_threads(&ledger, &workload::decode(&stream.take_vec(share)), width, run);
                 } else {
-                    commit_threads(self.commit.database(), share, width, key, run)?;
+                    commit_threads(self.commit().database(), share, width, key, run)?;
                     key += share as u64;
                 }
             }
@@ -556,19 +638,25 @@ impl Bench {
         }
         print_table_growth(&self.tables_before, &table_stats(&paths[LEDGER])?, self.committed[LEDGER]);
         let per_allocation = compacted[LEDGER].saturating_sub(self.sizes_before[LEDGER]) as f64 / self.committed[LEDGER].max(1) as f64;
-        self.target("on disk after compaction, bytes per allocation".to_owned(), per_allocation, 400.0, true);
+        self.targets.push(Target::spread(
+            "on disk after compaction, bytes per allocation (phases a–d)".to_owned(),
+            &[per_allocation],
+            160.0,
+            true,
+            Unit::Bytes,
+        ));
         Ok(())
     }
 
     fn target(&mut self, what: String, measured: f64, bound: f64, at_most: bool) {
-        self.targets.push(Target { what, measured, bound, at_most });
+        self.targets.push(Target { what, measured, range: None, bound, at_most, unit: Unit::Ratio });
     }
 }
 
-/// Writes `count` allocations as JSON lines: the input of phase (a).
-fn write_input(path: &Path, count: usize, customers: u32) -> Result<(), String> {
+/// Writes `count` allocations as JSON lines with ids `<prefix><n>`: the input of phases (a) and (f).
+fn write_input(path: &Path, prefix: &str, count: usize, customers: u32) -> Result<(), String> {
     let mut writer = BufWriter::new(File::create(path).map_err(failed("writing the input"))?);
-    let mut stream = Allocations::new("a-", customers, SEED);
+    let mut stream = Allocations::new(prefix, customers, SEED);
     for _ in 0..count {
         writeln!(writer, "{}", stream.next_allocation().to_line()).map_err(failed("writing the input"))?;
     }
@@ -728,12 +816,13 @@ fn print_targets(targets: &[Target]) {
     for target in targets {
         let met = if target.at_most { target.measured <= target.bound } else { target.measured >= target.bound };
         let relation = if target.at_most { "<=" } else { ">=" };
-        let (measured, bound) = if target.what.contains("bytes") {
-            (format!("{:.0} B", target.measured), format!("{:.0} B", target.bound))
-        } else {
-            (format!("{:.2}x", target.measured), format!("{:.1}x", target.bound))
+        let unit = target.unit;
+        let measured = match target.range {
+            Some((min, max)) => format!("{} ({}–{})", unit.format(target.measured), unit.format(min), unit.format(max)),
+            None => unit.format(target.measured),
         };
-        println!("  {:<72} {measured:>9}   target {relation} {bound:<7} {}", target.what, if met { "met" } else { "MISSED" });
+        let bound = unit.format(target.bound);
+        println!("  {:<72} {measured:>26}   target {relation} {bound:<8} {}", target.what, if met { "met" } else { "MISSED" });
     }
 }
 

@@ -81,6 +81,10 @@ enum CliCommand {
     Chart(chart::ChartArgs),
     /// Measure allocation throughput and latency beside bare redb and SQLite baselines on this machine.
     Bench(bench::Options),
+    /// Helpers of `bench`: the lean SQLite service as its own process, and the measuring parent
+    /// of each whole-process run (not ledger commands).
+    #[command(subcommand, hide = true, name = "bench-child")]
+    BenchChild(bench::ChildCommand),
     /// Serve the ledger over HTTP: the JSON-lines door and the Huawei BSS partner API (docs/http.md).
     Serve(serve::ServeArgs),
     /// Manage the access keys that sign HTTP requests (kept in the ledger file, apart from the journal).
@@ -99,6 +103,7 @@ pub fn main() -> ExitCode {
         CliCommand::Export(args) => export::run(&args),
         CliCommand::Chart(args) => chart::run(&args),
         CliCommand::Bench(options) => bench::run(options),
+        CliCommand::BenchChild(command) => bench::child_main(command),
         CliCommand::Serve(args) => serve::serve(args),
         CliCommand::Keys(command) => serve::keys(command),
     };

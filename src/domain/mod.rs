@@ -18,8 +18,8 @@ mod validate;
 mod withdrawals;
 
 pub(crate) use invoices::invoiceable_items;
-pub(crate) use state::Index;
 pub use state::{Head, RequestEntry, State, Undo};
+pub(crate) use state::{Index, IndexEntry, Miss, RecordKey, index_entries};
 pub use validate::validate;
 
 use crate::amount::{Amount, Overflow};

@@ -1,5 +1,12 @@
 //! The in-memory state the rules read, with an undo log so a failed command, atomic group or
 //! commit leaves it exactly as it was.
+//!
+//! A state is either *complete* (everything is in memory: a new ledger, a replay, `verify`) or a
+//! *cache* over the checkpointed tables of a store. A cache answers what it holds; a read of
+//! anything it does not hold answers as if absent and records a [`Miss`]. The shell then fetches
+//! what was missed ([`State::load_fetched_record`] and its siblings), takes back whatever the
+//! read led to and runs the request again. The rules stay pure and never wait on a disk; a
+//! decision is only kept once it was made without a miss.
 
 use super::records::{Bill, Combined, Coupon, Discount, Invoice, Order, Quota, Record, Withdrawal};
 use super::{Effects, PartyRecord};
@@ -8,7 +15,8 @@ use crate::error::{ErrorCode, Rejection};
 use crate::id::{Id, Party};
 use crate::journal::{self, Account, ChainHash, GENESIS_HASH};
 use crate::time::Timestamp;
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A fast, non-cryptographic hasher for the in-memory maps (the multiply-rotate of rustc's
@@ -95,10 +103,110 @@ pub(crate) enum Index {
     ExternalIds,
 }
 
-type IndexEntry = (Index, Party, u64, Id);
+impl Index {
+    /// Its stored code (the variants' order: never reorder them).
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// An index entry: (index, owner, order, id).
+pub(crate) type IndexEntry = (Index, Party, u64, Id);
+
+/// The key of a record, typed: what a cache miss names and a fetch fills.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum RecordKey {
+    /// A party's record.
+    Party(Party),
+    /// A quota.
+    Quota(Id),
+    /// A coupon.
+    Coupon(Id),
+    /// An order.
+    Order(Id),
+    /// A combined order.
+    Combined(Id),
+    /// A bill.
+    Bill(Id),
+    /// A withdrawal.
+    Withdrawal(Id),
+    /// An invoice.
+    Invoice(Id),
+    /// A business discount.
+    Discount(Id),
+}
+
+impl std::fmt::Display for RecordKey {
+    /// The stored key, as [`Record::key`] writes it.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordKey::Party(party) => write!(formatter, "{party}"),
+            RecordKey::Quota(id) => write!(formatter, "quota:{id}"),
+            RecordKey::Coupon(id) => write!(formatter, "coupon:{id}"),
+            RecordKey::Order(id) => write!(formatter, "order:{id}"),
+            RecordKey::Combined(id) => write!(formatter, "combined:{id}"),
+            RecordKey::Bill(id) => write!(formatter, "bill:{id}"),
+            RecordKey::Withdrawal(id) => write!(formatter, "withdrawal:{id}"),
+            RecordKey::Invoice(id) => write!(formatter, "invoice:{id}"),
+            RecordKey::Discount(id) => write!(formatter, "discount:{id}"),
+        }
+    }
+}
+
+impl RecordKey {
+    /// The key of `record`.
+    pub(crate) fn of(record: &Record) -> RecordKey {
+        match record {
+            Record::Party(key, _) => RecordKey::Party(key.clone()),
+            Record::Quota(id, _) => RecordKey::Quota(id.clone()),
+            Record::Coupon(id, _) => RecordKey::Coupon(id.clone()),
+            Record::Order(id, _) => RecordKey::Order(id.clone()),
+            Record::Combined(id, _) => RecordKey::Combined(id.clone()),
+            Record::Bill(id, _) => RecordKey::Bill(id.clone()),
+            Record::Withdrawal(id, _) => RecordKey::Withdrawal(id.clone()),
+            Record::Invoice(id, _) => RecordKey::Invoice(id.clone()),
+            Record::Discount(id, _) => RecordKey::Discount(id.clone()),
+        }
+    }
+
+    /// Reads a stored key (`partner:P1`, `order:O1`, …).
+    pub(crate) fn parse(text: &str) -> Option<RecordKey> {
+        if let Ok(party) = Party::parse(text) {
+            return Some(RecordKey::Party(party));
+        }
+        let (kind, id) = text.split_once(':')?;
+        let id = Id::new(id).ok()?;
+        Some(match kind {
+            "quota" => RecordKey::Quota(id),
+            "coupon" => RecordKey::Coupon(id),
+            "order" => RecordKey::Order(id),
+            "combined" => RecordKey::Combined(id),
+            "bill" => RecordKey::Bill(id),
+            "withdrawal" => RecordKey::Withdrawal(id),
+            "invoice" => RecordKey::Invoice(id),
+            "discount" => RecordKey::Discount(id),
+            _ => return None,
+        })
+    }
+}
+
+/// What a cache did not hold when the rules asked for it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Miss {
+    /// A record (it may not exist).
+    Record(RecordKey),
+    /// An account's balance (it may never have been posted).
+    Balance(Account),
+    /// The entries of an index under one owner.
+    Range(Index, Party),
+    /// The committed request ids.
+    Requests,
+    /// Everything: a read over all records or balances.
+    Everything,
+}
 
 /// Everything the rules read: parties and records, balances, committed request ids and the head.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct State {
     parties: HashMap<Party, PartyRecord>,
     quotas: HashMap<Id, Quota>,
@@ -113,7 +221,40 @@ pub struct State {
     balances: HashMap<Account, Amount>,
     requests: HashMap<Id, RequestEntry>,
     head: Head,
+    /// A cache over a store, not everything.
+    lazy: bool,
+    /// Records a cache knows to be absent.
+    absent: HashSet<RecordKey, BuildHasherDefault<FxHasher>>,
+    /// Accounts a cache knows were never posted.
+    unposted: HashSet<Account, BuildHasherDefault<FxHasher>>,
+    /// The index ranges a cache holds whole.
+    ranges: HashSet<(Index, Party), BuildHasherDefault<FxHasher>>,
+    /// Whether a cache holds every committed request id.
+    requests_loaded: bool,
+    /// What reads missed since the last [`State::take_misses`].
+    misses: RefCell<Vec<Miss>>,
 }
+
+impl PartialEq for State {
+    /// The same ledger content (the cache bookkeeping aside).
+    fn eq(&self, other: &State) -> bool {
+        self.parties == other.parties
+            && self.quotas == other.quotas
+            && self.coupons == other.coupons
+            && self.orders == other.orders
+            && self.combined == other.combined
+            && self.bills == other.bills
+            && self.withdrawals == other.withdrawals
+            && self.invoices == other.invoices
+            && self.discounts == other.discounts
+            && self.index == other.index
+            && self.balances == other.balances
+            && self.requests == other.requests
+            && self.head == other.head
+    }
+}
+
+impl Eq for State {}
 
 enum UndoEntry {
     Record(Record, Option<Record>),
@@ -140,7 +281,7 @@ impl Undo {
     }
 }
 
-fn index_entries(record: &Record) -> Vec<IndexEntry> {
+pub(crate) fn index_entries(record: &Record) -> Vec<IndexEntry> {
     match record {
         Record::Party(Party::Customer(customer), party) => {
             let partner = party.association().map(|association| Party::Partner(association.partner.clone()));
@@ -188,69 +329,248 @@ impl State {
         State { head: Head { seq: 0, hash: GENESIS_HASH, at: Timestamp::from_millis(0) }, ..State::default() }
     }
 
+    /// An empty cache over a store whose checkpoint is at `head`.
+    pub(crate) fn cache(head: Head) -> State {
+        State { head, lazy: true, ..State::default() }
+    }
+
+    /// What reads missed since the last call, each once.
+    pub(crate) fn take_misses(&self) -> Vec<Miss> {
+        let mut misses = std::mem::take(&mut *self.misses.borrow_mut());
+        let mut seen = HashSet::with_capacity_and_hasher(misses.len(), BuildHasherDefault::<FxHasher>::default());
+        misses.retain(|miss| seen.insert(miss.clone()));
+        misses
+    }
+
+    fn missed_record(&self, key: impl FnOnce() -> RecordKey) {
+        if self.lazy {
+            let key = key();
+            if !self.absent.contains(&key) {
+                self.misses.borrow_mut().push(Miss::Record(key));
+            }
+        }
+    }
+
+    fn missed_range(&self, index: Index, owner: &Party) {
+        if self.lazy && !self.ranges.contains(&(index, owner.clone())) {
+            self.misses.borrow_mut().push(Miss::Range(index, owner.clone()));
+        }
+    }
+
+    fn missed_everything(&self) {
+        if self.lazy {
+            self.misses.borrow_mut().push(Miss::Everything);
+        }
+    }
+
+    /// Whether the cache holds `key`, present or known absent.
+    pub(crate) fn holds(&self, key: &RecordKey) -> bool {
+        let present = match key {
+            RecordKey::Party(party) => self.parties.contains_key(party),
+            RecordKey::Quota(id) => self.quotas.contains_key(id),
+            RecordKey::Coupon(id) => self.coupons.contains_key(id),
+            RecordKey::Order(id) => self.orders.contains_key(id),
+            RecordKey::Combined(id) => self.combined.contains_key(id),
+            RecordKey::Bill(id) => self.bills.contains_key(id),
+            RecordKey::Withdrawal(id) => self.withdrawals.contains_key(id),
+            RecordKey::Invoice(id) => self.invoices.contains_key(id),
+            RecordKey::Discount(id) => self.discounts.contains_key(id),
+        };
+        present || !self.lazy || self.absent.contains(key)
+    }
+
+    /// Whether the cache holds `account`'s balance, posted or known never posted.
+    pub(crate) fn holds_balance(&self, account: &Account) -> bool {
+        !self.lazy || self.balances.contains_key(account) || self.unposted.contains(account)
+    }
+
+    /// Fills a missed record as fetched from the store (`None`: it does not exist). What the
+    /// cache already holds is newer and stays.
+    pub(crate) fn load_fetched_record(&mut self, key: RecordKey, record: Option<Record>) {
+        if self.holds(&key) {
+            return;
+        }
+        match record {
+            Some(record) => {
+                debug_assert_eq!(RecordKey::of(&record), key);
+                self.write(record);
+            }
+            None => {
+                self.absent.insert(key);
+            }
+        }
+    }
+
+    /// Fills a missed balance as fetched from the store (`None`: never posted).
+    pub(crate) fn load_fetched_balance(&mut self, account: Account, balance: Option<Amount>) {
+        if self.holds_balance(&account) {
+            return;
+        }
+        match balance {
+            Some(balance) => drop(self.balances.insert(account, balance)),
+            None => drop(self.unposted.insert(account)),
+        }
+    }
+
+    /// Fills a missed index range with the store's entries `(order, id, record)`. Entries of
+    /// records the cache holds are skipped: its own entries for them are the newer ones.
+    pub(crate) fn load_range(&mut self, index: Index, owner: Party, entries: Vec<(u64, Id, RecordKey)>) {
+        if !self.lazy || self.ranges.contains(&(index, owner.clone())) {
+            return;
+        }
+        for (order, id, record) in entries {
+            if !self.holds(&record) {
+                self.index.insert((index, owner.clone(), order, id));
+            }
+        }
+        self.ranges.insert((index, owner));
+    }
+
+    /// Fills the committed request ids; ids the cache holds are newer and stay.
+    pub(crate) fn load_requests(&mut self, entries: impl IntoIterator<Item = (Id, RequestEntry)>) {
+        for (id, entry) in entries {
+            self.requests.entry(id).or_insert(entry);
+        }
+        self.requests_loaded = true;
+    }
+
+    /// After every record and balance of the store was loaded: nothing can miss any more.
+    pub(crate) fn set_complete(&mut self) {
+        self.lazy = false;
+        self.requests_loaded = true;
+        self.absent.clear();
+        self.unposted.clear();
+        self.ranges.clear();
+    }
+
+    /// Records, balances and index entries held, a measure of the cache's size.
+    pub(crate) fn cached(&self) -> usize {
+        self.parties.len()
+            + self.quotas.len()
+            + self.coupons.len()
+            + self.orders.len()
+            + self.combined.len()
+            + self.bills.len()
+            + self.withdrawals.len()
+            + self.invoices.len()
+            + self.discounts.len()
+            + self.balances.len()
+            + self.index.len()
+            + self.absent.len()
+            + self.unposted.len()
+    }
+
+    /// Empties the cache, keeping the head and the request ids. Only when everything held is
+    /// also in the store's checkpointed tables (nothing dirty, nothing to undo).
+    pub(crate) fn evict(&mut self) {
+        let requests = std::mem::take(&mut self.requests);
+        let requests_loaded = self.requests_loaded || !self.lazy;
+        *self = State { head: self.head, lazy: true, requests, requests_loaded, ..State::default() };
+    }
+
     /// A registered partner's or customer's record.
     pub fn party(&self, party: &Party) -> Option<&PartyRecord> {
-        self.parties.get(party)
+        let found = self.parties.get(party);
+        if found.is_none() {
+            self.missed_record(|| RecordKey::Party(party.clone()));
+        }
+        found
     }
 
     /// All registered parties.
     pub fn parties(&self) -> impl Iterator<Item = (&Party, &PartyRecord)> {
+        self.missed_everything();
         self.parties.iter()
     }
 
     /// A quota.
     pub fn quota(&self, id: &Id) -> Option<&Quota> {
-        self.quotas.get(id)
+        let found = self.quotas.get(id);
+        if found.is_none() {
+            self.missed_record(|| RecordKey::Quota(id.clone()));
+        }
+        found
     }
 
     /// A coupon.
     pub fn coupon(&self, id: &Id) -> Option<&Coupon> {
-        self.coupons.get(id)
+        let found = self.coupons.get(id);
+        if found.is_none() {
+            self.missed_record(|| RecordKey::Coupon(id.clone()));
+        }
+        found
     }
 
     /// Every coupon, in no particular order.
     pub fn all_coupons(&self) -> impl Iterator<Item = (&Id, &Coupon)> {
+        self.missed_everything();
         self.coupons.iter()
     }
 
     /// An order.
     pub fn order(&self, id: &Id) -> Option<&Order> {
-        self.orders.get(id)
+        let found = self.orders.get(id);
+        if found.is_none() {
+            self.missed_record(|| RecordKey::Order(id.clone()));
+        }
+        found
     }
 
     /// A combined order.
     pub fn combined(&self, id: &Id) -> Option<&Combined> {
-        self.combined.get(id)
+        let found = self.combined.get(id);
+        if found.is_none() {
+            self.missed_record(|| RecordKey::Combined(id.clone()));
+        }
+        found
     }
 
     /// A bill.
     pub fn bill(&self, id: &Id) -> Option<&Bill> {
-        self.bills.get(id)
+        let found = self.bills.get(id);
+        if found.is_none() {
+            self.missed_record(|| RecordKey::Bill(id.clone()));
+        }
+        found
     }
 
     /// A withdrawal.
     pub fn withdrawal(&self, id: &Id) -> Option<&Withdrawal> {
-        self.withdrawals.get(id)
+        let found = self.withdrawals.get(id);
+        if found.is_none() {
+            self.missed_record(|| RecordKey::Withdrawal(id.clone()));
+        }
+        found
     }
 
     /// An invoice.
     pub fn invoice(&self, id: &Id) -> Option<&Invoice> {
-        self.invoices.get(id)
+        let found = self.invoices.get(id);
+        if found.is_none() {
+            self.missed_record(|| RecordKey::Invoice(id.clone()));
+        }
+        found
     }
 
     /// A business discount.
     pub fn discount(&self, id: &Id) -> Option<&Discount> {
-        self.discounts.get(id)
+        let found = self.discounts.get(id);
+        if found.is_none() {
+            self.missed_record(|| RecordKey::Discount(id.clone()));
+        }
+        found
     }
 
     /// Whether a customer of `partner` (none: of no partner) already has `external_id`.
     pub(crate) fn external_id_taken(&self, partner: Option<&Id>, external_id: &Id) -> bool {
         let owner = partner.map_or(Party::Platform, |partner| Party::Partner(partner.clone()));
+        self.missed_range(Index::ExternalIds, &owner);
         self.index.contains(&(Index::ExternalIds, owner, 0, external_id.clone()))
     }
 
     /// Every record, for comparing a replay with the store.
     pub fn records(&self) -> Vec<Record> {
+        self.missed_everything();
         let mut records: Vec<Record> = Vec::new();
         records.extend(self.parties.iter().map(|(key, value)| Record::Party(key.clone(), value.clone())));
         records.extend(self.quotas.iter().map(|(key, value)| Record::Quota(key.clone(), value.clone())));
@@ -266,13 +586,14 @@ impl State {
 
     /// The ids listed under `owner` in `index`, oldest first.
     pub(crate) fn indexed<'s>(&'s self, index: Index, owner: &'s Party) -> impl Iterator<Item = &'s Id> + 's {
+        self.missed_range(index, owner);
         let start = (index, owner.clone(), 0, Id::empty());
         self.index.range(start..).take_while(move |entry| entry.0 == index && entry.1 == *owner).map(|entry| &entry.3)
     }
 
     /// An account's balance (zero when never posted).
     pub fn balance(&self, account: &Account) -> Amount {
-        self.balances.get(account).copied().unwrap_or_default()
+        self.balance_entry(account).unwrap_or_default()
     }
 
     /// The balance of each posting's account right after that posting, from the balances after
@@ -291,11 +612,16 @@ impl State {
 
     /// An account's balance, `None` when never posted.
     pub fn balance_entry(&self, account: &Account) -> Option<Amount> {
-        self.balances.get(account).copied()
+        let found = self.balances.get(account).copied();
+        if found.is_none() && self.lazy && !self.unposted.contains(account) {
+            self.misses.borrow_mut().push(Miss::Balance(account.clone()));
+        }
+        found
     }
 
     /// All balances ever posted.
     pub fn balances(&self) -> impl Iterator<Item = (&Account, &Amount)> {
+        self.missed_everything();
         self.balances.iter()
     }
 
@@ -307,11 +633,16 @@ impl State {
 
     /// A committed request id.
     pub fn request(&self, id: &Id) -> Option<&RequestEntry> {
-        self.requests.get(id)
+        let found = self.requests.get(id);
+        if found.is_none() && self.lazy && !self.requests_loaded {
+            self.misses.borrow_mut().push(Miss::Requests);
+        }
+        found
     }
 
     /// All committed request ids.
     pub fn requests(&self) -> impl Iterator<Item = (&Id, &RequestEntry)> {
+        self.missed_everything();
         self.requests.iter()
     }
 
@@ -349,6 +680,9 @@ impl State {
             return;
         }
         self.reindex(Some(&written), None);
+        if self.lazy {
+            self.absent.insert(RecordKey::of(&written));
+        }
         match written {
             Record::Party(key, _) => drop(put(&mut self.parties, key, None)),
             Record::Quota(key, _) => drop(put(&mut self.quotas, key, None)),
@@ -381,9 +715,11 @@ impl State {
         self.balances.insert(account, balance);
     }
 
-    /// Loads a request id without undo (opening a store).
-    pub(crate) fn load_request(&mut self, id: Id, entry: RequestEntry) {
-        self.requests.insert(id, entry);
+    /// Loads a request id without undo (opening a store), read after newer ones are in memory
+    /// (checkpoints' runs are read after the journal tail, newest first): an entry already
+    /// present is the newer and stays.
+    pub(crate) fn load_older_request(&mut self, id: Id, entry: RequestEntry) {
+        self.requests.entry(id).or_insert(entry);
     }
 
     /// Sets the head without undo (opening a store).
@@ -399,18 +735,41 @@ impl State {
     /// such commands with a specific code before, so this guards against bugs.
     pub fn apply(&mut self, effects: &Effects, undo: &mut Undo) -> Result<(), Rejection> {
         journal::check_balanced(&effects.postings).map_err(|error| Rejection::new(ErrorCode::InsufficientFunds, error.to_string()))?;
+        // A cache must hold everything it changes (to keep its indexes and undo right): what it
+        // does not hold is missed, and nothing is changed until it was fetched.
+        if self.lazy {
+            let mut misses = self.misses.borrow_mut();
+            let count = misses.len();
+            misses.extend(effects.records.iter().map(RecordKey::of).filter(|key| !self.holds(key)).map(Miss::Record));
+            misses.extend(
+                effects
+                    .postings
+                    .iter()
+                    .filter(|posting| !self.holds_balance(&posting.account))
+                    .map(|posting| Miss::Balance(posting.account.clone())),
+            );
+            if misses.len() > count {
+                return Err(Rejection::new(ErrorCode::Storage, "the state fetches what the command changes first"));
+            }
+        }
         let mark = undo.mark();
         for record in &effects.records {
             let previous = self.write(record.clone());
+            if self.lazy {
+                self.absent.remove(&RecordKey::of(record));
+            }
             undo.entries.push(UndoEntry::Record(record.clone(), previous));
         }
         for posting in &effects.postings {
-            let previous = self.balances.get(&posting.account).copied();
+            let previous = self.balance_entry(&posting.account);
             let Ok(balance) = previous.unwrap_or_default().checked_add(posting.amount) else {
                 self.rollback(undo, mark);
                 return Err(Rejection::new(ErrorCode::InvalidAmount, format!("balance of {} would overflow", posting.account)));
             };
             self.balances.insert(posting.account.clone(), balance);
+            if self.lazy {
+                self.unposted.remove(&posting.account);
+            }
             undo.entries.push(UndoEntry::Balance(posting.account.clone(), previous));
         }
         if let Some(posting) = effects.postings.iter().find(|posting| !self.within_bound(&posting.account)) {
@@ -439,7 +798,12 @@ impl State {
         while undo.entries.len() > mark {
             match undo.entries.pop() {
                 Some(UndoEntry::Record(written, previous)) => self.restore(written, previous),
-                Some(UndoEntry::Balance(account, previous)) => drop(put(&mut self.balances, account, previous)),
+                Some(UndoEntry::Balance(account, previous)) => {
+                    if self.lazy && previous.is_none() {
+                        self.unposted.insert(account.clone());
+                    }
+                    put(&mut self.balances, account, previous);
+                }
                 Some(UndoEntry::Request(id, previous)) => drop(put(&mut self.requests, id, previous)),
                 Some(UndoEntry::Head(head)) => self.head = head,
                 None => break,

@@ -462,11 +462,25 @@ fn statement(
         StatementAccount::Credit => Account::credit(party),
         StatementAccount::Arrears => Account::arrears(party),
     };
-    let entries = store.account_postings(&account).map_err(storage)?;
-    let selected: Vec<_> =
-        entries.iter().filter(|(_, _, _, _, at)| from.is_none_or(|from| *at >= from) && to.is_none_or(|to| *at <= to)).collect();
+    // Journal times never decrease, so a time window is a range of seqs.
+    let head = reader.state.head().seq;
+    let first = match from {
+        Some(from) => store.last_seq_at(Timestamp::from_millis(from.millis().saturating_sub(1)), head).map_err(storage)? + 1,
+        None => 0,
+    };
+    let last = match to {
+        Some(to) => store.last_seq_at(to, head).map_err(storage)?,
+        None => u64::MAX,
+    };
+    let (total, entries) = if first > last {
+        (0, Vec::new())
+    } else {
+        let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        store.account_postings_page(&account, first..=last, offset, limit).map_err(storage)?
+    };
     let mut lines = Vec::new();
-    for (seq, index, amount, after, at) in paged(&selected, page) {
+    for (seq, index, amount, after, at) in &entries {
         let transaction = store.transaction(*seq).map_err(storage)?.ok_or_else(|| storage(StoreError::Corrupt(missing(*seq))))?;
         let posting = transaction.effects.postings.get(*index as usize);
         let (op, counterparty) = posting.map(|posting| describe(&transaction, posting)).unwrap_or_default();
@@ -480,7 +494,7 @@ fn statement(
             "counterparty": counterparty,
         }));
     }
-    Ok(json!({"total_count": selected.len(), "lines": lines}))
+    Ok(json!({"total_count": total, "lines": lines}))
 }
 
 fn missing(seq: u64) -> crate::store::records::DecodeError {

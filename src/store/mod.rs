@@ -6,13 +6,13 @@ pub mod records;
 
 use crate::amount::Amount;
 use crate::domain::records::Record;
-use crate::domain::{AdjustRecord, Head, State, Transaction};
+use crate::domain::{AdjustRecord, Head, Miss, RecordKey, State, Transaction};
 use crate::id::Id;
 use crate::journal::{Account, ChainHash};
 use crate::time::Timestamp;
 use records::DecodeError;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// seq → journal record.
@@ -24,6 +24,10 @@ pub const REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("request_
 pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// (record key, seq) → the record as written by that transaction (for `as_of`).
 pub const RECORD_HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("record_history");
+/// (index code, owner, order, id) → the key of the record the entry is for: the secondary indexes
+/// of the records as of the checkpoint (customers of a partner, orders of a customer, …), so a
+/// cache can read one owner's entries without loading every record.
+pub const RECORD_INDEX: TableDefinition<(u8, &str, u64, &str), &str> = TableDefinition::new("record_index");
 /// account (`customer:C1:cash`) → current balance.
 pub const BALANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("balances");
 /// (account, seq, posting index) → posting-index entry.
@@ -34,8 +38,16 @@ pub const ADJUST_RECORDS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::
 /// tables are written up to), `history` (the head the history tables are written up to).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-/// The on-disk format this build writes and reads.
-pub const FORMAT_VERSION: u8 = 2;
+/// The on-disk format this build writes and reads. Format 3 added each posting-index entry's
+/// ordinal within its account, and the `record_index` table. A format-2 file is migrated on
+/// opening: its history tables (posting index, adjust records) are indexes of the journal, so
+/// they are dropped with their watermark and rebuilt from the journal by the first query that
+/// reads history; `record_index` is built from its records in the opening transaction. Format 1
+/// is refused.
+pub const FORMAT_VERSION: u8 = 3;
+
+/// The format whose files opening migrates to [`FORMAT_VERSION`] (see there).
+const FORMAT_MIGRATED: u8 = 2;
 
 /// A storage failure: nothing of the failing write was committed.
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +59,8 @@ pub enum StoreError {
     /// A stored record could not be decoded.
     #[error(transparent)]
     Corrupt(#[from] DecodeError),
-    /// The file was written by an unknown format version.
-    #[error("unsupported ledger format version {0}")]
+    /// The file was written by another format version.
+    #[error("unsupported ledger format version {0} (this build reads version {FORMAT_VERSION})")]
     Format(u8),
 }
 
@@ -79,8 +91,57 @@ pub struct Pending {
     pub body: Vec<u8>,
     /// Its chain hash.
     pub hash: ChainHash,
-    /// The balance of each posting's account right after that posting.
-    pub balances_after: Vec<Amount>,
+}
+
+/// What the next [`Store::checkpoint`] writes for transactions already durable in the journal:
+/// their request ids, the accounts they touched and the records they wrote — not the
+/// transactions themselves, which the journal holds. Between two checkpoints memory grows by
+/// about a request id per transaction, not by whole transactions with their bodies.
+#[derive(Debug, Default)]
+pub struct Unchecked {
+    transactions: usize,
+    first_seq: Option<u64>,
+    last_seq: Option<u64>,
+    requests: Vec<(Id, crate::domain::RequestEntry)>,
+    accounts: std::collections::HashSet<Account>,
+    /// (record key, seq) → the record as that transaction wrote it.
+    history: BTreeMap<(String, u64), Vec<u8>>,
+}
+
+impl Unchecked {
+    /// Adds a transaction whose journal record is durable.
+    pub fn add(&mut self, transaction: &Transaction) {
+        debug_assert!(self.last_seq.is_none_or(|last| last < transaction.seq));
+        self.transactions += 1;
+        self.first_seq.get_or_insert(transaction.seq);
+        self.last_seq = Some(transaction.seq);
+        let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
+        self.requests.push((transaction.request.clone(), entry));
+        for posting in &transaction.effects.postings {
+            if !self.accounts.contains(&posting.account) {
+                self.accounts.insert(posting.account.clone());
+            }
+        }
+        for record in &transaction.effects.records {
+            // Within one transaction the last write of a key is what the history keeps.
+            self.history.insert((record.key(), transaction.seq), records::encode_record(record));
+        }
+    }
+
+    /// Transactions added since the last checkpoint.
+    pub fn len(&self) -> usize {
+        self.transactions
+    }
+
+    /// The seq of the first transaction added, if any.
+    pub fn first_seq(&self) -> Option<u64> {
+        self.first_seq
+    }
+
+    /// Whether nothing waits for a checkpoint.
+    pub fn is_empty(&self) -> bool {
+        self.transactions == 0
+    }
 }
 
 /// The redb file of a ledger.
@@ -92,6 +153,26 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str("Store")
     }
+}
+
+/// The stored key of an index entry; `owner` holds the owner's text.
+fn index_key<'a>(entry: &'a crate::domain::IndexEntry, owner: &'a mut String) -> (u8, &'a str, u64, &'a str) {
+    *owner = entry.1.to_string();
+    (entry.0.code(), owner.as_str(), entry.2, entry.3.as_str())
+}
+
+/// Builds `record_index` from every stored record: the migration from format 2.
+fn build_record_index(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let records = txn.open_table(RECORDS)?;
+    let mut index = txn.open_table(RECORD_INDEX)?;
+    let mut owner = String::new();
+    for entry in records.iter()? {
+        let (key, value) = entry?;
+        for index_entry in crate::domain::index_entries(&records::decode_record(value.value())?) {
+            index.insert(index_key(&index_entry, &mut owner), key.value())?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates an empty file readable and writable by its owner only: a ledger file holds the
@@ -143,33 +224,79 @@ impl Store {
         let mut txn = db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {
+            let format = txn.open_table(META)?.get("format")?.map(|value| value.value().to_vec());
+            match format.as_deref() {
+                None | Some([FORMAT_VERSION]) => {}
+                Some([FORMAT_MIGRATED]) => {
+                    txn.delete_table(POSTINGS)?;
+                    txn.delete_table(ADJUST_RECORDS)?;
+                    txn.open_table(META)?.remove("history")?;
+                }
+                Some(other) => return Err(StoreError::Format(other.first().copied().unwrap_or(0))),
+            }
             txn.open_table(JOURNAL)?;
             txn.open_table(REQUESTS)?;
             txn.open_table(RECORDS)?;
             txn.open_table(RECORD_HISTORY)?;
             txn.open_table(BALANCES)?;
+            txn.open_table(RECORD_INDEX)?;
             txn.open_table(POSTINGS)?;
             txn.open_table(ADJUST_RECORDS)?;
-            let mut meta = txn.open_table(META)?;
-            let format = meta.get("format")?.map(|value| value.value().to_vec());
-            match format.as_deref() {
-                None => {
-                    meta.insert("format", [FORMAT_VERSION].as_slice())?;
-                }
-                Some([FORMAT_VERSION]) => {}
-                Some(other) => return Err(StoreError::Format(other.first().copied().unwrap_or(0))),
+            if format.as_deref() == Some(&[FORMAT_MIGRATED]) {
+                build_record_index(&txn)?;
+            }
+            if format.as_deref() != Some(&[FORMAT_VERSION]) {
+                txn.open_table(META)?.insert("format", [FORMAT_VERSION].as_slice())?;
             }
         }
         txn.commit()?;
         Ok(Store { db })
     }
 
-    /// Compacts the file: frees pages left over by copy-on-write. Returns whether anything moved.
+    /// Compacts the file: rewrites the posting index and the balances in key order (see
+    /// [`Store::repack`]), then frees pages left over by copy-on-write. Returns whether
+    /// anything moved.
     ///
     /// # Errors
     /// [`StoreError`] when compaction fails (for example while a read transaction is open).
     pub fn compact(&mut self) -> Result<bool, StoreError> {
+        self.repack()?;
         self.db.compact().map_err(|error| StoreError::Redb(error.into()))
+    }
+
+    /// Copies the posting index and the balances into new tables in key order and puts them in
+    /// the old ones' place, in one write transaction. Both are written by inserts spread over
+    /// every account, which leave their B-tree pages about half full; appended in key order,
+    /// pages fill up. A failure or a crash leaves the old tables (the transaction commits whole
+    /// or not at all).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read or write failure.
+    pub fn repack(&self) -> Result<(), StoreError> {
+        const POSTINGS_REPACKED: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("postings_repacked");
+        const BALANCES_REPACKED: TableDefinition<&str, &[u8]> = TableDefinition::new("balances_repacked");
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let old = txn.open_table(POSTINGS)?;
+            let mut new = txn.open_table(POSTINGS_REPACKED)?;
+            for entry in old.iter()? {
+                let (key, value) = entry?;
+                new.insert(key.value(), value.value())?;
+            }
+            let old = txn.open_table(BALANCES)?;
+            let mut new = txn.open_table(BALANCES_REPACKED)?;
+            for entry in old.iter()? {
+                let (key, value) = entry?;
+                new.insert(key.value(), value.value())?;
+            }
+        }
+        txn.delete_table(POSTINGS)?;
+        txn.rename_table(POSTINGS_REPACKED, POSTINGS)?;
+        txn.delete_table(BALANCES)?;
+        txn.rename_table(BALANCES_REPACKED, BALANCES)?;
+        txn.commit()?;
+        Ok(())
     }
 
     /// The underlying database (for tests that inspect or tamper with tables).
@@ -183,6 +310,17 @@ impl Store {
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
     pub fn load_state(&self) -> Result<State, StoreError> {
+        let mut state = self.load_state_without_request_ids()?;
+        self.load_request_ids(&mut state)?;
+        Ok(state)
+    }
+
+    /// [`Store::load_state`] without the committed request ids: what a query that does not look
+    /// them up needs (see [`Store::load_request_ids`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn load_state_without_request_ids(&self) -> Result<State, StoreError> {
         let txn = self.db.begin_read()?;
         let mut state = State::new();
         for entry in txn.open_table(RECORDS)?.iter()? {
@@ -199,15 +337,27 @@ impl Store {
                 .ok_or_else(|| records::DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
             state.load_balance(account, records::decode_balance(value.value())?);
         }
-        for entry in txn.open_table(REQUESTS)?.iter()? {
-            for (id, request) in records::decode_request_run(entry?.1.value())? {
-                state.load_request(id, request);
-            }
-        }
         if let Some(checkpoint) = txn.open_table(META)?.get("checkpoint")? {
             state.load_head(records::decode_head(checkpoint.value())?);
         }
         Ok(state)
+    }
+
+    /// Loads the request ids of every checkpoint into `state`, newest run first; an id already
+    /// in `state` (committed by the journal tail, or by a newer run) keeps its newer entry. On
+    /// a large journal these are most of what opening reads, and only commands (duplicate
+    /// detection) and a few queries look them up.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable run.
+    pub fn load_request_ids(&self, state: &mut State) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        for entry in txn.open_table(REQUESTS)?.iter()?.rev() {
+            for (id, request) in records::decode_request_run(entry?.1.value())?.into_iter().rev() {
+                state.load_older_request(id, request);
+            }
+        }
+        Ok(())
     }
 
     /// Makes `batch` durable: appends its journal records and moves the head, in one write
@@ -239,40 +389,39 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`]: then the checkpoint stays where it was; the journal still holds everything.
-    pub fn checkpoint(&self, batch: &[Pending], state: &State) -> Result<(), StoreError> {
-        debug_assert!(batch.last().is_none_or(|last| last.transaction.seq == state.head().seq));
+    pub fn checkpoint(&self, unchecked: &Unchecked, state: &State) -> Result<(), StoreError> {
+        debug_assert!(unchecked.last_seq.is_none_or(|last| last == state.head().seq));
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {
-            let mut requests: Vec<(&Id, crate::domain::RequestEntry)> = Vec::with_capacity(batch.len());
-            let mut accounts: BTreeSet<&Account> = BTreeSet::new();
-            let mut history: BTreeMap<(String, u64), Vec<u8>> = BTreeMap::new();
-            let mut written: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-            for pending in batch {
-                let transaction = &pending.transaction;
-                let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
-                requests.push((&transaction.request, entry));
-                accounts.extend(transaction.effects.postings.iter().map(|posting| &posting.account));
-                for record in &transaction.effects.records {
-                    let (key, bytes) = (record.key(), records::encode_record(record));
-                    history.insert((key.clone(), transaction.seq), bytes.clone());
-                    written.insert(key, bytes);
-                }
-            }
-            if !requests.is_empty() {
+            if !unchecked.requests.is_empty() {
+                let requests: Vec<(&Id, crate::domain::RequestEntry)> = unchecked.requests.iter().map(|(id, entry)| (id, *entry)).collect();
                 txn.open_table(REQUESTS)?.insert(state.head().seq, records::encode_request_run(&requests).as_slice())?;
             }
             let mut table = txn.open_table(RECORD_HISTORY)?;
-            for ((key, seq), value) in &history {
+            let mut written: BTreeMap<&str, &[u8]> = BTreeMap::new();
+            for ((key, seq), value) in &unchecked.history {
                 table.insert((key.as_str(), *seq), value.as_slice())?;
+                // In (key, seq) order, the last write of each record is its current value.
+                written.insert(key.as_str(), value.as_slice());
             }
-            // The last write of each record is its current value.
+            // The last write of each record is its current value; its index entries replace those
+            // of the value it replaces.
             let mut table = txn.open_table(RECORDS)?;
-            for (key, value) in &written {
-                table.insert(key.as_str(), value.as_slice())?;
+            let mut index = txn.open_table(RECORD_INDEX)?;
+            let mut owner = String::new();
+            for (key, value) in written {
+                if let Some(old) = table.insert(key, value)? {
+                    for entry in crate::domain::index_entries(&records::decode_record(old.value())?) {
+                        index.remove(index_key(&entry, &mut owner))?;
+                    }
+                }
+                for entry in crate::domain::index_entries(&records::decode_record(value)?) {
+                    index.insert(index_key(&entry, &mut owner), key)?;
+                }
             }
             let mut table = txn.open_table(BALANCES)?;
-            let keys: BTreeMap<String, &Account> = accounts.into_iter().map(|account| (account.to_string(), account)).collect();
+            let keys: BTreeMap<String, &Account> = unchecked.accounts.iter().map(|account| (account.to_string(), account)).collect();
             for (key, account) in keys {
                 table.insert(key.as_str(), records::encode_balance(state.balance(account)).as_slice())?;
             }
@@ -309,7 +458,8 @@ impl Store {
             let mut adjust = txn.open_table(ADJUST_RECORDS)?;
             // First the balances after each posting, in journal order; then one insert per entry in
             // key order, so each page of the index is rewritten once rather than once per posting.
-            let mut running: std::collections::HashMap<String, Amount> = std::collections::HashMap::new();
+            // Per account: the balance after its last posting and that posting's ordinal.
+            let mut running: std::collections::HashMap<String, (Amount, u64)> = std::collections::HashMap::new();
             let mut entries: Vec<((String, u64, u32), Vec<u8>)> = Vec::new();
             let mut last = None;
             for entry in journal.range(from..)? {
@@ -317,19 +467,23 @@ impl Store {
                 let (hash, _, transaction) = records::decode_journal(value.value())?;
                 for (index, posting) in transaction.effects.postings.iter().enumerate() {
                     let key = posting.account.to_string();
-                    let before = match running.get(&key) {
-                        Some(balance) => *balance,
+                    let (before, ordinal) = match running.get(&key) {
+                        Some(last) => *last,
                         None => match postings.range((key.as_str(), 0, 0)..(key.as_str(), transaction.seq, 0))?.next_back() {
-                            Some(entry) => records::decode_posting(entry?.1.value())?.1,
-                            None => Amount::ZERO,
+                            Some(entry) => {
+                                let (_, after, _, ordinal) = records::decode_posting(entry?.1.value())?;
+                                (after, ordinal)
+                            }
+                            None => (Amount::ZERO, 0),
                         },
                     };
                     let after = before
                         .checked_add(posting.amount)
                         .map_err(|_| DecodeError { what: "journal", reason: "balance overflow".to_owned() })?;
-                    running.insert(key.clone(), after);
+                    running.insert(key.clone(), (after, ordinal + 1));
                     let index = u32::try_from(index).unwrap_or(u32::MAX);
-                    entries.push(((key, transaction.seq, index), records::encode_posting(posting.amount, after, transaction.at)));
+                    let value = records::encode_posting(posting.amount, after, transaction.at, ordinal + 1);
+                    entries.push(((key, transaction.seq, index), value));
                 }
                 for (index, record) in transaction.effects.adjust_records.iter().enumerate() {
                     let key = (transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
@@ -349,34 +503,60 @@ impl Store {
         Ok(())
     }
 
-    /// Rebuilds the state after a stop: the derived tables as of the last checkpoint, then every
-    /// journal record after it applied on top. Returns the state and those replayed transactions
-    /// (still to be written by the next checkpoint).
+    /// Reopens the state after a stop: a cache over the derived tables as of the last checkpoint,
+    /// then every journal record after it applied on top (fetching what each one touches).
+    /// Returns the state and those replayed transactions (still to be written by the next
+    /// checkpoint). Nothing else is read: a cleanly closed ledger opens without loading anything.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure, an undecodable record, or a journal whose records do not
     /// continue the checkpoint (then the file needs `verify`).
-    pub fn recover(&self) -> Result<(State, Vec<Pending>), StoreError> {
-        let mut state = self.load_state()?;
-        let mut undo = crate::domain::Undo::default();
-        let mut tail = Vec::new();
+    pub fn recover(&self) -> Result<(State, Unchecked), StoreError> {
         let txn = self.db.begin_read()?;
+        let checkpoint = match txn.open_table(META)?.get("checkpoint")? {
+            Some(value) => records::decode_head(value.value())?,
+            None => State::new().head(),
+        };
+        let mut state = State::cache(checkpoint);
+        let mut undo = crate::domain::Undo::default();
+        let mut tail = Unchecked::default();
         let journal = txn.open_table(JOURNAL)?;
         for entry in journal.range(state.head().seq + 1..)? {
             let (key, value) = entry?;
-            let (hash, body, transaction) = records::decode_journal(value.value())?;
+            let (hash, _, transaction) = records::decode_journal(value.value())?;
             let head = state.head();
             if key.value() != head.seq + 1 || transaction.seq != key.value() || transaction.prev_hash != head.hash {
                 return Err(
                     DecodeError { what: "journal", reason: format!("seq {} does not continue seq {}", key.value(), head.seq) }.into()
                 );
             }
-            state.apply(&transaction.effects, &mut undo).map_err(|rejection| DecodeError { what: "journal", reason: rejection.message })?;
+            // What the transaction changes, and its accounts' owners (their bounds), fetched
+            // first; whatever else applying it reads is fetched and the apply run again.
+            let effects = &transaction.effects;
+            let mut misses: Vec<Miss> = effects.records.iter().map(|record| Miss::Record(RecordKey::of(record))).collect();
+            for posting in &effects.postings {
+                misses.push(Miss::Balance(posting.account.clone()));
+                misses.push(Miss::Record(RecordKey::Party(posting.account.owner.clone())));
+            }
+            for _ in 0..8 {
+                fetch_into(&txn, &mut state, misses)?;
+                let applied = state.apply(effects, &mut undo);
+                misses = state.take_misses();
+                if misses.is_empty() {
+                    applied.map_err(|rejection| DecodeError { what: "journal", reason: rejection.message })?;
+                    break;
+                }
+                if applied.is_ok() {
+                    state.rollback(&mut undo, 0);
+                }
+            }
+            if !misses.is_empty() {
+                return Err(DecodeError { what: "journal", reason: format!("seq {} reads past what it touches", transaction.seq) }.into());
+            }
             let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
             state.commit(&transaction.request, entry, Head { seq: transaction.seq, hash, at: transaction.at }, &mut undo);
             undo.clear();
-            let balances_after = state.balances_after(&transaction);
-            tail.push(Pending { body: body.to_vec(), hash, balances_after, transaction });
+            tail.add(&transaction);
         }
         if let Some(head) = txn.open_table(META)?.get("head")? {
             let head = records::decode_head(head.value())?;
@@ -393,6 +573,17 @@ impl Store {
             }
         }
         Ok((state, tail))
+    }
+
+    /// Fills what a cache missed from the checkpointed tables.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub(crate) fn fetch(&self, state: &mut State, misses: Vec<Miss>) -> Result<(), StoreError> {
+        if misses.is_empty() {
+            return Ok(());
+        }
+        fetch_into(&self.db.begin_read()?, state, misses)
     }
 
     /// A committed transaction by `seq`.
@@ -498,10 +689,51 @@ impl Store {
         for entry in table.range((key.as_str(), 0, 0)..=(key.as_str(), u64::MAX, u32::MAX))? {
             let (key, value) = entry?;
             let (_, seq, index) = key.value();
-            let (amount, after, at) = records::decode_posting(value.value())?;
+            let (amount, after, at, _) = records::decode_posting(value.value())?;
             lines.push((seq, index, amount, after, at));
         }
         Ok(lines)
+    }
+
+    /// One page of an account's posting-index entries with `seq` in `seqs`, in `seq` order,
+    /// and how many entries that range holds: (total, [(seq, posting index, amount, balance
+    /// after, at)]). The total comes from the first and last entries' ordinals, so the cost is
+    /// two B-tree descents plus `offset + limit` entries, whatever the account's length.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn account_postings_page(
+        &self,
+        account: &Account,
+        seqs: std::ops::RangeInclusive<u64>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(u64, Vec<(u64, u32, Amount, Amount, Timestamp)>), StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(POSTINGS)?;
+        let key = account.to_string();
+        let bounds = (key.as_str(), *seqs.start(), 0)..=(key.as_str(), *seqs.end(), u32::MAX);
+        let mut ends = table.range(bounds.clone())?;
+        let first = match ends.next() {
+            Some(entry) => records::decode_posting(entry?.1.value())?.3,
+            None => return Ok((0, Vec::new())),
+        };
+        let last = match ends.next_back() {
+            Some(entry) => records::decode_posting(entry?.1.value())?.3,
+            None => first,
+        };
+        let total = last
+            .checked_sub(first)
+            .map(|gap| gap + 1)
+            .ok_or_else(|| DecodeError { what: "posting", reason: format!("ordinals of {key} go down from {first} to {last}") })?;
+        let mut lines = Vec::with_capacity(limit.min(usize::try_from(total).unwrap_or(usize::MAX)));
+        for entry in table.range(bounds)?.skip(offset).take(limit) {
+            let (key, value) = entry?;
+            let (_, seq, index) = key.value();
+            let (amount, after, at, _) = records::decode_posting(value.value())?;
+            lines.push((seq, index, amount, after, at));
+        }
+        Ok((total, lines))
     }
 
     /// Every record-history row, keyed as stored: for verification.
@@ -520,11 +752,38 @@ impl Store {
         Ok(rows)
     }
 
+    /// Every record-index row, as stored, and the rows the stored records call for (each
+    /// `((index code, owner, order, id), record key)`): for verification.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    #[allow(clippy::type_complexity)]
+    pub fn record_index_rows(
+        &self,
+    ) -> Result<(Vec<((u8, String, u64, String), String)>, Vec<((u8, String, u64, String), String)>), StoreError> {
+        let txn = self.db.begin_read()?;
+        let mut stored = Vec::new();
+        for entry in txn.open_table(RECORD_INDEX)?.iter()? {
+            let (key, value) = entry?;
+            let (code, owner, order, id) = key.value();
+            stored.push(((code, owner.to_owned(), order, id.to_owned()), value.value().to_owned()));
+        }
+        let mut expected = Vec::new();
+        for entry in txn.open_table(RECORDS)?.iter()? {
+            let (key, value) = entry?;
+            for (index, owner, order, id) in crate::domain::index_entries(&records::decode_record(value.value())?) {
+                expected.push(((index.code(), owner.to_string(), order, id.to_string()), key.value().to_owned()));
+            }
+        }
+        expected.sort();
+        Ok((stored, expected))
+    }
+
     /// Every posting-index entry, keyed as stored: for verification.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn all_postings(&self) -> Result<Vec<((String, u64, u32), (Amount, Amount, Timestamp))>, StoreError> {
+    pub fn all_postings(&self) -> Result<Vec<((String, u64, u32), (Amount, Amount, Timestamp, u64))>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(POSTINGS)?;
         let mut all = Vec::new();
@@ -535,4 +794,99 @@ impl Store {
         }
         Ok(all)
     }
+}
+
+/// Fills `misses` into `state` from the checkpointed tables of `txn`.
+fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>) -> Result<(), StoreError> {
+    if misses.contains(&Miss::Everything) {
+        return fetch_everything(txn, state);
+    }
+    let (mut records, mut balances, mut index) = (None, None, None);
+    for miss in misses {
+        match miss {
+            Miss::Record(key) if !state.holds(&key) => {
+                let table = match &mut records {
+                    Some(table) => table,
+                    None => records.insert(txn.open_table(RECORDS)?),
+                };
+                let record = match table.get(key.to_string().as_str())? {
+                    Some(value) => Some(decode_record_under(&key.to_string(), value.value())?),
+                    None => None,
+                };
+                state.load_fetched_record(key, record);
+            }
+            Miss::Balance(account) if !state.holds_balance(&account) => {
+                let table = match &mut balances {
+                    Some(table) => table,
+                    None => balances.insert(txn.open_table(BALANCES)?),
+                };
+                let balance = match table.get(account.to_string().as_str())? {
+                    Some(value) => Some(records::decode_balance(value.value())?),
+                    None => None,
+                };
+                state.load_fetched_balance(account, balance);
+            }
+            Miss::Range(kind, owner) => {
+                let table = match &mut index {
+                    Some(table) => table,
+                    None => index.insert(txn.open_table(RECORD_INDEX)?),
+                };
+                let owner_text = owner.to_string();
+                let mut entries = Vec::new();
+                for entry in table.range((kind.code(), owner_text.as_str(), 0, "")..)? {
+                    let (key, value) = entry?;
+                    let (code, stored_owner, order, id) = key.value();
+                    if code != kind.code() || stored_owner != owner_text {
+                        break;
+                    }
+                    let corrupt = || DecodeError { what: "record index", reason: format!("entry {id:?} under {stored_owner:?}") };
+                    let id = crate::id::Id::new(id).map_err(|_| corrupt())?;
+                    let record = RecordKey::parse(value.value()).ok_or_else(corrupt)?;
+                    entries.push((order, id, record));
+                }
+                state.load_range(kind, owner, entries);
+            }
+            Miss::Requests => {
+                let mut entries = Vec::new();
+                for entry in txn.open_table(REQUESTS)?.iter()? {
+                    entries.extend(records::decode_request_run(entry?.1.value())?);
+                }
+                state.load_requests(entries);
+            }
+            Miss::Record(_) | Miss::Balance(_) | Miss::Everything => {}
+        }
+    }
+    Ok(())
+}
+
+/// Loads every checkpointed record, balance and request id a cache does not hold; then nothing
+/// can miss until the cache is emptied again.
+fn fetch_everything(txn: &redb::ReadTransaction, state: &mut State) -> Result<(), StoreError> {
+    for entry in txn.open_table(RECORDS)?.iter()? {
+        let (key, value) = entry?;
+        let record = decode_record_under(key.value(), value.value())?;
+        state.load_fetched_record(RecordKey::of(&record), Some(record));
+    }
+    for entry in txn.open_table(BALANCES)?.iter()? {
+        let (key, value) = entry?;
+        let account = Account::parse(key.value())
+            .ok_or_else(|| DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
+        state.load_fetched_balance(account, Some(records::decode_balance(value.value())?));
+    }
+    let mut requests = Vec::new();
+    for entry in txn.open_table(REQUESTS)?.iter()? {
+        requests.extend(records::decode_request_run(entry?.1.value())?);
+    }
+    state.load_requests(requests);
+    state.set_complete();
+    Ok(())
+}
+
+/// Decodes a stored record and checks it is stored under its own key.
+fn decode_record_under(key: &str, bytes: &[u8]) -> Result<Record, StoreError> {
+    let record = records::decode_record(bytes)?;
+    if record.key() != key {
+        return Err(DecodeError { what: "record", reason: format!("record under {key:?} is {:?}", record.key()) }.into());
+    }
+    Ok(record)
 }

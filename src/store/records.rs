@@ -98,19 +98,21 @@ pub fn decode_balance(bytes: &[u8]) -> Result<Amount, DecodeError> {
     body("balance", bytes, Some(16)).map(|rest| Amount::from_minor(i128_at(rest, 0)))
 }
 
-/// A posting-index entry: `[version][postcard (amount, balance after, at)]` — varints, so a
-/// typical entry is about 16 bytes.
-pub fn encode_posting(amount: Amount, balance_after: Amount, at: Timestamp) -> Vec<u8> {
-    encode_postcard(&(amount.minor(), balance_after.minor(), at.millis()))
+/// A posting-index entry: `[version][postcard (amount, balance after, at, ordinal)]` — varints,
+/// so a typical entry is about 16 to 19 bytes. `ordinal` counts the account's postings (1 for its
+/// first): the number of postings between two entries is the difference of their ordinals, so a
+/// statement knows its total without reading every entry.
+pub fn encode_posting(amount: Amount, balance_after: Amount, at: Timestamp, ordinal: u64) -> Vec<u8> {
+    encode_postcard(&(amount.minor(), balance_after.minor(), at.millis(), ordinal))
 }
 
-/// Decodes a posting-index entry into (amount, balance after, at).
+/// Decodes a posting-index entry into (amount, balance after, at, ordinal).
 ///
 /// # Errors
 /// [`DecodeError`] for a wrong version, a short or long record.
-pub fn decode_posting(bytes: &[u8]) -> Result<(Amount, Amount, Timestamp), DecodeError> {
-    let (amount, after, at): (i128, i128, i64) = decode_postcard("posting", bytes)?;
-    Ok((Amount::from_minor(amount), Amount::from_minor(after), Timestamp::from_millis(at)))
+pub fn decode_posting(bytes: &[u8]) -> Result<(Amount, Amount, Timestamp, u64), DecodeError> {
+    let (amount, after, at, ordinal): (i128, i128, i64, u64) = decode_postcard("posting", bytes)?;
+    Ok((Amount::from_minor(amount), Amount::from_minor(after), Timestamp::from_millis(at), ordinal))
 }
 
 /// A request run: the request ids one checkpoint wrote, `[version][postcard [(id, seq,
