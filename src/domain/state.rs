@@ -705,28 +705,6 @@ impl State {
         }
     }
 
-    /// Loads a record without undo (opening a store).
-    pub(crate) fn load_record(&mut self, record: Record) {
-        self.write(record);
-    }
-
-    /// Loads a balance without undo (opening a store).
-    pub(crate) fn load_balance(&mut self, account: Account, balance: Amount) {
-        self.balances.insert(account, balance);
-    }
-
-    /// Loads a request id without undo (opening a store), read after newer ones are in memory
-    /// (checkpoints' runs are read after the journal tail, newest first): an entry already
-    /// present is the newer and stays.
-    pub(crate) fn load_older_request(&mut self, id: Id, entry: RequestEntry) {
-        self.requests.entry(id).or_insert(entry);
-    }
-
-    /// Sets the head without undo (opening a store).
-    pub(crate) fn load_head(&mut self, head: Head) {
-        self.head = head;
-    }
-
     /// Applies `effects`: records, then postings, then checks every touched bound and the
     /// per-asset zero sum. On a broken rule nothing stays changed.
     ///

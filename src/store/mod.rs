@@ -304,62 +304,6 @@ impl Store {
         &self.db
     }
 
-    /// Reads the derived tables as of the last checkpoint: records, balances, request ids, and the
-    /// checkpoint's head. [`Store::recover`] brings it up to the journal's head.
-    ///
-    /// # Errors
-    /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn load_state(&self) -> Result<State, StoreError> {
-        let mut state = self.load_state_without_request_ids()?;
-        self.load_request_ids(&mut state)?;
-        Ok(state)
-    }
-
-    /// [`Store::load_state`] without the committed request ids: what a query that does not look
-    /// them up needs (see [`Store::load_request_ids`]).
-    ///
-    /// # Errors
-    /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn load_state_without_request_ids(&self) -> Result<State, StoreError> {
-        let txn = self.db.begin_read()?;
-        let mut state = State::new();
-        for entry in txn.open_table(RECORDS)?.iter()? {
-            let (key, value) = entry?;
-            let record = records::decode_record(value.value())?;
-            if record.key() != key.value() {
-                return Err(DecodeError { what: "record", reason: format!("record under {:?} is {:?}", key.value(), record.key()) }.into());
-            }
-            state.load_record(record);
-        }
-        for entry in txn.open_table(BALANCES)?.iter()? {
-            let (key, value) = entry?;
-            let account = Account::parse(key.value())
-                .ok_or_else(|| records::DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
-            state.load_balance(account, records::decode_balance(value.value())?);
-        }
-        if let Some(checkpoint) = txn.open_table(META)?.get("checkpoint")? {
-            state.load_head(records::decode_head(checkpoint.value())?);
-        }
-        Ok(state)
-    }
-
-    /// Loads the request ids of every checkpoint into `state`, newest run first; an id already
-    /// in `state` (committed by the journal tail, or by a newer run) keeps its newer entry. On
-    /// a large journal these are most of what opening reads, and only commands (duplicate
-    /// detection) and a few queries look them up.
-    ///
-    /// # Errors
-    /// [`StoreError`] on a read failure or an undecodable run.
-    pub fn load_request_ids(&self, state: &mut State) -> Result<(), StoreError> {
-        let txn = self.db.begin_read()?;
-        for entry in txn.open_table(REQUESTS)?.iter()?.rev() {
-            for (id, request) in records::decode_request_run(entry?.1.value())?.into_iter().rev() {
-                state.load_older_request(id, request);
-            }
-        }
-        Ok(())
-    }
-
     /// Makes `batch` durable: appends its journal records and moves the head, in one write
     /// transaction with `Durability::Immediate`. Only append-ordered keys are written, so the cost
     /// does not grow with the number of accounts; derived tables follow in [`Store::checkpoint`].
