@@ -66,6 +66,8 @@ error_codes! {
     ExceedsInvoiceable => "exceeds_invoiceable", "CBC.0101";
     TimeWentBackwards => "time_went_backwards", "CBC.0100";
     Storage => "storage", "CBC.0999";
+    NotLeader => "not_leader", "CBC.0999";
+    NotApplied => "not_applied", "CBC.0999";
 }
 
 impl fmt::Display for ErrorCode {

@@ -24,6 +24,55 @@ pub const CACHE_ENTRIES_MAX: usize = 300_000;
 /// new things missing; none does in practice).
 const FETCH_ROUNDS_MAX: usize = 64;
 
+/// Where a replicated ledger sends each durable commit before committing it locally (SPEC
+/// section 9): the stream of its book, which is the journal of record.
+pub trait Replicator: Send {
+    /// Whether this node may decide commands now; the rejection (`not_leader`) when it may not.
+    ///
+    /// # Errors
+    /// The rejection every command gets meanwhile.
+    fn accepting(&self) -> Result<(), Rejection>;
+
+    /// Publishes one commit and blocks until its outcome is known: the stream sequence number
+    /// that holds it, or a rejection when it certainly was not written (then nothing of it is
+    /// applied). An unknown outcome is never returned: it is resolved first.
+    ///
+    /// # Errors
+    /// `not_leader` when the stream refused it (another node leads), or another rejection when
+    /// the commit cannot be written at all.
+    fn publish(&mut self, commit: &Commit<'_>) -> Result<u64, Rejection>;
+}
+
+/// One durable commit as a [`Replicator`] publishes it.
+#[derive(Debug)]
+pub struct Commit<'a> {
+    /// Its journal records ([`crate::records::encode_commit`]).
+    pub payload: &'a [u8],
+    /// Its first and last journal `seq`.
+    pub first_seq: u64,
+    /// Its last journal `seq`.
+    pub last_seq: u64,
+    /// The chain hash of its last record.
+    pub head: crate::ChainHash,
+    /// The stream sequence number this ledger has applied up to: the commit must follow it.
+    pub expected: u64,
+}
+
+/// Applying a commit of the stream failed ([`Ledger::apply_replicated`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    /// The local store failed: nothing of the commit was applied.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The commit does not continue this ledger's journal, or its records do not apply: the
+    /// local file and the stream disagree, and the node must not go on with this file.
+    #[error("the stream does not continue the local journal: {0}")]
+    Diverged(String),
+    /// The ledger is closed or could not be reopened: try again later.
+    #[error("{0}")]
+    Unavailable(&'static str),
+}
+
 /// An open ledger. `Send + Sync`: share it between threads behind an `Arc`.
 ///
 /// Commands from concurrent [`Ledger::execute`] calls share durable commits (group commit): one
@@ -43,6 +92,12 @@ struct Inner {
     unchecked: Unchecked,
     /// The cache's size that makes it checkpoint and empty itself.
     cache_entries_max: usize,
+    /// Where commits go before they are committed locally, when replicated.
+    replicator: Option<Box<dyn Replicator>>,
+    /// The replication stream's sequence number the journal is at (0 when not replicated).
+    stream_seq: u64,
+    /// Encoded journal bytes per durable commit, at most (a stream message has a size limit).
+    commit_bytes_max: usize,
 }
 
 /// Requests waiting for a group commit, and whether some caller is committing.
@@ -114,7 +169,17 @@ impl Ledger {
     /// As [`Ledger::open`].
     pub fn from_store(store: Store, clock: Box<dyn Clock>) -> Result<Ledger, OpenError> {
         let (state, unchecked) = store.recover()?;
-        let inner = Inner { store, state, undo: Undo::default(), unchecked, cache_entries_max: CACHE_ENTRIES_MAX };
+        let stream_seq = store.stream_seq()?;
+        let inner = Inner {
+            store,
+            state,
+            undo: Undo::default(),
+            unchecked,
+            cache_entries_max: CACHE_ENTRIES_MAX,
+            replicator: None,
+            stream_seq,
+            commit_bytes_max: usize::MAX,
+        };
         Ok(Ledger { inner: Mutex::new(inner), queue: Mutex::new(Queue::default()), clock })
     }
 
@@ -127,6 +192,53 @@ impl Ledger {
     /// The journal head: last `seq`, its chain hash and time.
     pub fn head(&self) -> Head {
         self.lock().state.head()
+    }
+
+    /// Replicates this ledger (SPEC section 9): from now on every durable commit is published
+    /// through `replicator`, and committed locally only once the stream acknowledged it; a
+    /// commit holds at most `commit_bytes_max` bytes of journal records (one command beyond).
+    pub fn set_replicator(&self, replicator: Box<dyn Replicator>, commit_bytes_max: usize) {
+        let mut inner = self.lock();
+        inner.replicator = Some(replicator);
+        inner.commit_bytes_max = commit_bytes_max;
+    }
+
+    /// The replication stream's sequence number this ledger's journal is at (0 when it never
+    /// was replicated).
+    pub fn stream_seq(&self) -> u64 {
+        self.lock().stream_seq
+    }
+
+    /// Applies one commit of the replication stream, at `stream_seq`, without deciding anything
+    /// again: checks that it continues the journal (seq and hash chain), applies the recorded
+    /// effects and commits it locally. A commit this ledger already holds (its own, as leader)
+    /// is checked against the journal and skipped. Returns the head after it.
+    ///
+    /// # Errors
+    /// [`ReplicaError`]: nothing of the commit was applied.
+    pub fn apply_replicated(&self, payload: &[u8], stream_seq: u64) -> Result<Head, ReplicaError> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        if stream_seq <= inner.stream_seq {
+            return Ok(inner.state.head());
+        }
+        let records = records::decode_commit(payload).map_err(|error| ReplicaError::Diverged(error.to_string()))?;
+        let mut pending = Vec::with_capacity(records.len());
+        let result = inner.replay_commit(records, &mut pending);
+        if let Err(error) = result.and_then(|()| inner.store.commit_replicated(&pending, Some(stream_seq)).map_err(ReplicaError::from)) {
+            inner.state.rollback(&mut inner.undo, 0);
+            return Err(error);
+        }
+        inner.undo.clear();
+        for committed in &pending {
+            inner.unchecked.add(&committed.transaction);
+        }
+        inner.stream_seq = stream_seq;
+        if inner.unchecked.len() >= CHECKPOINT_TRANSACTIONS {
+            let _ = inner.checkpoint();
+        }
+        inner.trim_cache();
+        Ok(inner.state.head())
     }
 
     /// Runs one request: a command is committed durably before this returns. Concurrent calls
@@ -194,12 +306,16 @@ impl Ledger {
         let mut responses = Vec::with_capacity(requests.len());
         let mut pending: Vec<Pending> = Vec::new();
         let mut first_uncommitted = 0;
+        let mut pending_bytes = 0;
         for request in requests {
-            if matches!(request.body, Body::Query(_)) || pending.len() >= BATCH_COMMANDS_MAX {
+            if matches!(request.body, Body::Query(_)) || pending.len() >= BATCH_COMMANDS_MAX || pending_bytes >= inner.commit_bytes_max {
                 inner.flush(&mut pending, &mut responses[first_uncommitted..]);
                 first_uncommitted = responses.len();
+                pending_bytes = 0;
             }
+            let queued = pending.len();
             let response = inner.process(request, &mut pending, self.clock.as_ref());
+            pending_bytes += pending[queued..].iter().map(|pending| pending.body.len() + 37).sum::<usize>();
             responses.push(response);
         }
         inner.flush(&mut pending, &mut responses[first_uncommitted..]);
@@ -272,6 +388,15 @@ impl Ledger {
         self.lock().store.put_access_key(key)
     }
 
+    /// The journal record at `seq` as stored: its chain hash and body bytes (to compare a
+    /// replica's journal with its book's stream, record by record).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn journal_record(&self, seq: u64) -> Result<Option<(crate::ChainHash, Vec<u8>)>, StoreError> {
+        self.lock().store.journal_record(seq)
+    }
+
     /// Replays the whole journal and checks it against the stored state (see [`crate::verify`]).
     ///
     /// # Errors
@@ -289,6 +414,15 @@ impl Ledger {
 pub(crate) fn fingerprint(actor: &Party, at: Option<Timestamp>, command: &domain::Command) -> [u8; 32] {
     let bytes = postcard::to_stdvec(&(actor, at, command)).expect("postcard encodes to a Vec");
     Sha256::digest(bytes).into()
+}
+
+/// The request id a response echoes.
+fn response_id(response: &Response) -> Option<String> {
+    match response {
+        Response::Committed { id, .. } => Some(id.to_string()),
+        Response::Answer { id, .. } => id.as_ref().map(Id::to_string),
+        Response::Failed { id, .. } => id.clone(),
+    }
 }
 
 /// A failed fsync leaves the outcome unknown: the batch may or may not be on disk. Nothing of it
@@ -347,8 +481,44 @@ impl Inner {
         }
     }
 
+    /// Checks the records of a replicated commit and applies them on the state (recorded in
+    /// the undo log), collecting those the journal does not hold yet in `pending`.
+    fn replay_commit(
+        &mut self,
+        records: Vec<(crate::ChainHash, Vec<u8>, Transaction)>,
+        pending: &mut Vec<Pending>,
+    ) -> Result<(), ReplicaError> {
+        for (hash, body, transaction) in records {
+            let head = self.state.head();
+            if chain_hash(&body) != hash {
+                return Err(ReplicaError::Diverged(format!("seq {}: the hash does not match the record", transaction.seq)));
+            }
+            if transaction.seq <= head.seq {
+                // Already in the journal (this node's own commit): it must be the same record.
+                let held = self.store.transaction(transaction.seq)?;
+                if held.as_ref().map(records::encode_transaction_body) != Some(body) {
+                    return Err(ReplicaError::Diverged(format!("seq {}: the stream holds another record", transaction.seq)));
+                }
+                continue;
+            }
+            if transaction.seq != head.seq + 1 || transaction.prev_hash != head.hash {
+                return Err(ReplicaError::Diverged(format!("seq {} does not continue seq {}", transaction.seq, head.seq)));
+            }
+            self.store.replay(&mut self.state, &mut self.undo, &transaction, hash).map_err(|error| match error {
+                StoreError::Corrupt(decode) => ReplicaError::Diverged(decode.to_string()),
+                other => ReplicaError::Store(other),
+            })?;
+            pending.push(Pending { transaction, body, hash });
+        }
+        Ok(())
+    }
+
     fn decide(&mut self, request: &Request, pending: &mut Vec<Pending>, clock: &dyn Clock) -> Response {
         match &request.body {
+            Body::Query(_) if request.min_seq.is_some_and(|min_seq| min_seq > self.state.head().seq) => {
+                let message = format!("applied up to seq {}, not {}", self.state.head().seq, request.min_seq.unwrap_or_default());
+                Response::Failed { id: request.id.as_ref().map(Id::to_string), rejection: Rejection::new(ErrorCode::NotApplied, message) }
+            }
             Body::Query(query) => {
                 if query.reads_history()
                     && let Err(error) = self.checkpoint().and_then(|()| self.store.catch_up_history())
@@ -375,6 +545,9 @@ impl Inner {
         pending: &mut Vec<Pending>,
         clock: &dyn Clock,
     ) -> Response {
+        if let Some(Err(rejection)) = self.replicator.as_ref().map(|replicator| replicator.accepting()) {
+            return Response::Failed { id: Some(id.to_string()), rejection };
+        }
         // Typed requests get the decoder's structural checks too.
         if let Err(rejection) = domain::validate(command) {
             return Response::Failed { id: Some(id.to_string()), rejection };
@@ -434,8 +607,34 @@ impl Inner {
         if pending.is_empty() {
             return;
         }
-        match self.store.commit_journal(pending) {
+        let mut stream_seq = None;
+        if let Some(replicator) = self.replicator.as_mut() {
+            let payload = records::encode_commit(pending.iter().map(|pending| (&pending.hash, pending.body.as_slice())));
+            let (first, last) = (&pending[0], &pending[pending.len() - 1]);
+            let commit = Commit {
+                payload: &payload,
+                first_seq: first.transaction.seq,
+                last_seq: last.transaction.seq,
+                head: last.hash,
+                expected: self.stream_seq,
+            };
+            match replicator.publish(&commit) {
+                Ok(published) => stream_seq = Some(published),
+                Err(rejection) => {
+                    self.state.rollback(&mut self.undo, 0);
+                    for response in responses.iter_mut() {
+                        *response = Response::Failed { id: response_id(response), rejection: rejection.clone() };
+                    }
+                    pending.clear();
+                    return;
+                }
+            }
+        }
+        match self.store.commit_replicated(pending, stream_seq) {
             Ok(()) => {
+                if let Some(published) = stream_seq {
+                    self.stream_seq = published;
+                }
                 self.undo.clear();
                 for committed in pending.iter() {
                     self.unchecked.add(&committed.transaction);
@@ -448,12 +647,7 @@ impl Inner {
             Err(error) => {
                 self.state.rollback(&mut self.undo, 0);
                 for response in responses.iter_mut() {
-                    let id = match response {
-                        Response::Committed { id, .. } => Some(id.to_string()),
-                        Response::Answer { id, .. } => id.as_ref().map(Id::to_string),
-                        Response::Failed { id, .. } => id.clone(),
-                    };
-                    *response = storage_failure(id, &error.to_string());
+                    *response = storage_failure(response_id(response), &error.to_string());
                 }
             }
         }

@@ -60,6 +60,8 @@
 
 mod amount;
 mod audit;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod domain;
 mod error;
 #[cfg(feature = "http")]

@@ -32,17 +32,20 @@ pub struct Request {
     pub at: Option<Timestamp>,
     /// What is asked.
     pub body: Body,
+    /// For a query: answer only once the journal holds this `seq` (a replica that has not
+    /// applied that far yet waits, SPEC section 9).
+    pub min_seq: Option<u64>,
 }
 
 impl Request {
     /// A command request, to be timed by the ledger's clock unless [`Request::at`] sets a time.
     pub fn command(id: Id, actor: Party, command: Command) -> Request {
-        Request { id: Some(id), actor, at: None, body: Body::Command(command) }
+        Request { id: Some(id), actor, at: None, body: Body::Command(command), min_seq: None }
     }
 
     /// A query request.
     pub fn query(actor: Party, query: Query) -> Request {
-        Request { id: None, actor, at: None, body: Body::Query(query) }
+        Request { id: None, actor, at: None, body: Body::Query(query), min_seq: None }
     }
 
     /// The same request at an explicit time.
@@ -603,6 +606,17 @@ impl Fields {
         }
     }
 
+    fn optional_integer(&mut self, name: &str) -> Option<Option<u64>> {
+        match self.take(name) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Number(number)) if number.as_u64().is_some() => Some(number.as_u64()),
+            Some(_) => {
+                self.note(ErrorCode::InvalidRequest, format!("field {name} must be a non-negative integer"));
+                None
+            }
+        }
+    }
+
     fn page(&mut self) -> Option<Page> {
         let offset = self.integer("offset", 0, 0..=u64::MAX);
         let limit = self.integer("limit", PAGE_LIMIT_DEFAULT, 1..=PAGE_LIMIT_MAX);
@@ -805,10 +819,11 @@ fn decode_object(map: Map<String, Value>) -> Result<Request, Rejection> {
             | "coupon_records"
     );
     let id = if is_query { fields.optional_id("id", false) } else { fields.id("id", false).map(Some) };
+    let min_seq = if is_query { fields.optional_integer("min_seq") } else { Some(None) };
     let body =
         if is_query { decode_query(&op, &mut fields).map(Body::Query) } else { decode_command(&op, &mut fields, true).map(Body::Command) };
-    let request = match (id, actor, at, body) {
-        (Some(id), Some(actor), Some(at), Some(body)) => Some(Request { id, actor, at, body }),
+    let request = match (id, actor, at, body, min_seq) {
+        (Some(id), Some(actor), Some(at), Some(body), Some(min_seq)) => Some(Request { id, actor, at, body, min_seq }),
         _ => None,
     };
     fields.finish(request)

@@ -46,6 +46,10 @@ enum CliCommand {
         /// nor truncated (transactions appended since are fine).
         #[arg(long, value_name = "SEQ:HASH", value_parser = parse_expected_head)]
         expect_head: Option<ExpectedHead>,
+        /// Also check the journal against the book's stream, record by record (a replica's file:
+        /// stop its node first).
+        #[command(flatten)]
+        cluster: serve::BookArgs,
     },
     /// Print the last seq and its chain hash: a digest to keep elsewhere.
     Head {
@@ -96,7 +100,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         CliCommand::Apply { db, batch, file } => guarded(&db, || apply(&db, batch as usize, file)),
-        CliCommand::Verify { db, expect_head } => guarded(&db, || verify(&db, expect_head.as_ref())),
+        CliCommand::Verify { db, expect_head, cluster } => guarded(&db, || verify(&db, expect_head.as_ref(), &cluster)),
         CliCommand::Head { db } => guarded(&db, || head(&db)),
         CliCommand::Demo { db, customers, seed } => demo::run(&db, customers, seed),
         CliCommand::Query(command) => tables::run(&command),
@@ -323,7 +327,7 @@ fn invalid_line(message: &str) -> Response {
     Response::Failed { id: None, rejection: partner_ledger::Rejection::new(ErrorCode::InvalidRequest, message) }
 }
 
-fn verify(db: &PathBuf, expected: Option<&ExpectedHead>) -> Result<ExitCode, String> {
+fn verify(db: &PathBuf, expected: Option<&ExpectedHead>, cluster: &serve::BookArgs) -> Result<ExitCode, String> {
     let ledger = open_checked(db)?;
     match ledger.verify() {
         Ok(report) => {
@@ -334,6 +338,16 @@ fn verify(db: &PathBuf, expected: Option<&ExpectedHead>) -> Result<ExitCode, Str
                 }
                 Some(Ok(found)) => format!("; {found}"),
                 None => String::new(),
+            };
+            let expectation = match cluster.book() {
+                Some((urls, book)) => match check_stream(&ledger, urls, book)? {
+                    Ok(found) => format!("{expectation}; {found}"),
+                    Err(mismatch) => {
+                        println!("verify: FAILED — {mismatch}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                },
+                None => expectation,
             };
             println!(
                 "verify: ok — {} transactions replayed, {} accounts and {} parties match, head {}:{}{expectation}",
@@ -350,6 +364,23 @@ fn verify(db: &PathBuf, expected: Option<&ExpectedHead>) -> Result<ExitCode, Str
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// The journal against the book's stream: what matched, or the first difference (the outer
+/// error: the stream could not be read).
+fn check_stream(ledger: &Ledger, urls: &str, book: &str) -> Result<Result<String, String>, String> {
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|error| format!("starting the runtime: {error}"))?;
+    runtime.block_on(async {
+        let book = partner_ledger::cluster::Book::existing(urls, book).await.map_err(|error| error.to_string())?;
+        Ok(partner_ledger::cluster::check_journal(&book, ledger).await.map(|check| {
+            let behind = check.stream_last.saturating_sub(check.messages);
+            format!(
+                "{} records in {} stream messages match the stream ({behind} later messages not applied here)",
+                check.records, check.messages
+            )
+        }))
+    })
 }
 
 fn head(db: &PathBuf) -> Result<ExitCode, String> {

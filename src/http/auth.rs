@@ -45,6 +45,11 @@ impl Keyring {
         Keyring { keys: RwLock::new(keys.into_iter().map(|key| (key.access.clone(), key)).collect()) }
     }
 
+    /// Adds a key, or replaces the key of the same access key id (a revocation).
+    pub fn put(&self, key: AccessKey) {
+        self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key.access.clone(), key);
+    }
+
     /// Checks a request's signature, date, key and domain; `now` is the server's clock.
     ///
     /// # Errors

@@ -58,7 +58,17 @@ pub(crate) async fn handle(app: &Arc<App>, request: Authed) -> hyper::Response<F
             Err(error) => answers.push(Some(Response::Failed { id: error.id, rejection: error.rejection })),
         }
     }
-    let mut executed = app.engine.execute(decoded).await.into_iter();
+    if let Some(min_seq) = decoded.iter().filter_map(|request| request.min_seq).max()
+        && let Err(rejection) = super::server::wait_for(app, min_seq).await
+    {
+        return refused(app, &rejection);
+    }
+    let executed = app.engine.execute(decoded).await;
+    // A node that does not lead runs no command: the whole request goes to the leader.
+    if let Some(rejection) = executed.iter().filter_map(Response::rejection).find(|rejection| rejection.code == ErrorCode::NotLeader) {
+        return refused(app, &rejection.clone());
+    }
+    let mut executed = executed.into_iter();
     let mut body = String::new();
     for answer in answers {
         let response = answer
@@ -70,4 +80,10 @@ pub(crate) async fn handle(app: &Arc<App>, request: Authed) -> hyper::Response<F
     let mut response = app.json(StatusCode::OK, body.into_bytes(), ROUTE);
     response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/x-ndjson"));
     response
+}
+
+/// The whole request refused with 503 (`not_leader`, `not_applied`): SPEC section 9.
+fn refused(app: &App, rejection: &Rejection) -> hyper::Response<Full<Bytes>> {
+    let message = format!("{}: {}", rejection.code.name(), rejection.message);
+    app.error(StatusCode::SERVICE_UNAVAILABLE, rejection.code.cbc(), &message, ROUTE)
 }

@@ -68,10 +68,19 @@ pub fn add(ledger: &Ledger, actor: &Party, now: Timestamp) -> Result<AccessKey, 
     if *actor != Party::Platform && ledger.party(actor).is_none() {
         return Err(KeyError::Actor(format!("{actor} is not registered")));
     }
-    let access = random_text(20, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")?;
-    let key = AccessKey { access, secret: random_text(40, ALPHABET)?, actor: actor.to_string(), domain, created: now, revoked: None };
+    let key = make(actor, domain, now)?;
     ledger.put_access_key(&key)?;
     Ok(key)
+}
+
+/// A new key for `actor` signing for `domain`, not yet stored anywhere (a replicated book keeps
+/// its keys in its own bucket).
+///
+/// # Errors
+/// [`KeyError::Random`] when the operating system gives no randomness.
+pub fn make(actor: &Party, domain: String, now: Timestamp) -> Result<AccessKey, KeyError> {
+    let access = random_text(20, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")?;
+    Ok(AccessKey { access, secret: random_text(40, ALPHABET)?, actor: actor.to_string(), domain, created: now, revoked: None })
 }
 
 /// Revokes a key: it is kept (so its id is never reused) and refused from then on.

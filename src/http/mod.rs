@@ -12,9 +12,11 @@ pub mod engine;
 mod idle;
 pub mod keys;
 pub mod metrics;
+pub mod replica;
 pub mod server;
 pub mod sign;
 
 pub use auth::{Keyring, Principal};
-pub use engine::{Engine, Opener};
-pub use server::{Limits, ServeError, ServeOptions, Server};
+pub use engine::{Applied, Engine, Opener};
+pub use replica::ReplicaStatus;
+pub use server::{Limits, Replica, ServeError, ServeOptions, Server};

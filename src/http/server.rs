@@ -5,6 +5,7 @@ use super::auth::{AuthFailure, Keyring, Principal};
 use super::engine::{Engine, Opener};
 use super::idle::IdleIo;
 use super::metrics::Metrics;
+use super::replica::ReplicaStatus;
 use super::sign::Signable;
 use super::{bss, commands, console};
 use crate::time::{Clock, SystemClock};
@@ -88,10 +89,21 @@ pub enum ServeError {
     Tls(String),
 }
 
+/// What a node of a replicated book serves with.
+#[derive(Debug)]
+pub struct Replica {
+    /// Its role, kept by the cluster module.
+    pub status: Arc<ReplicaStatus>,
+    /// The book's access keys at start.
+    pub keys: Vec<crate::AccessKey>,
+}
+
 /// What every request handler shares.
 pub(crate) struct App {
     pub(crate) engine: Engine,
-    pub(crate) keys: Keyring,
+    pub(crate) keys: Arc<Keyring>,
+    /// A replicated node's role (SPEC section 9); `None` for a lone node, which always leads.
+    pub(crate) replica: Option<Arc<ReplicaStatus>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) limits: Limits,
     pub(crate) clock: Box<dyn Clock>,
@@ -121,15 +133,33 @@ impl Server {
     /// # Errors
     /// [`ServeError`] when the ledger, the keys, the TLS files or the address fail.
     pub async fn bind(opener: Opener, options: ServeOptions) -> Result<Server, ServeError> {
+        Self::bind_with(opener, options, None).await
+    }
+
+    /// As [`Server::bind`], for a node of a replicated book: its keys come from the book (not
+    /// the ledger file), and its doors answer as `replica.status` says (SPEC section 9).
+    ///
+    /// # Errors
+    /// As [`Server::bind`].
+    pub async fn bind_replicated(opener: Opener, options: ServeOptions, replica: Replica) -> Result<Server, ServeError> {
+        Self::bind_with(opener, options, Some(replica)).await
+    }
+
+    async fn bind_with(opener: Opener, options: ServeOptions, replica: Option<Replica>) -> Result<Server, ServeError> {
         let tls = options.tls.as_ref().map(|(cert, key)| tls_acceptor(cert, key)).transpose()?;
         let ledger = opener()?;
-        let keys = Keyring::new(ledger.access_keys()?);
+        let (keys, replica) = match replica {
+            Some(Replica { status, keys }) => (keys, Some(status)),
+            None => (ledger.access_keys()?, None),
+        };
+        let keys = Arc::new(Keyring::new(keys));
         let metrics = Arc::new(Metrics::default());
         let (engine, ledger_thread) = Engine::start(ledger, opener, Arc::clone(&metrics));
         let listener = TcpListener::bind(options.listen).await?;
         let app = App {
             engine,
             keys,
+            replica,
             metrics,
             limits: options.limits,
             clock: Box::new(SystemClock),
@@ -137,6 +167,16 @@ impl Server {
             answers: AtomicU64::new(0),
         };
         Ok(Server { listener, tls, app: Arc::new(app), ledger_thread })
+    }
+
+    /// The handle of the ledger thread (a replicated node applies the stream through it).
+    pub fn engine(&self) -> Engine {
+        self.app.engine.clone()
+    }
+
+    /// The keys the server accepts (a replicated node adds the book's keys as they change).
+    pub fn keyring(&self) -> Arc<Keyring> {
+        Arc::clone(&self.app.keys)
     }
 
     /// The bound address.
@@ -319,7 +359,16 @@ async fn handle(app: &Arc<App>, request: Request<Incoming>, tls: bool, peer: Soc
     let path = parts.uri.path().to_owned();
     match (&parts.method, path.as_str()) {
         (&Method::GET, "/v1/health") => {
-            let body = serde_json::json!({"status": "ok", "role": "leader", "applied_seq": app.engine.head(), "tls": tls});
+            let applied = app.engine.applied();
+            let role = if app.replica.as_ref().is_none_or(|replica| replica.leads()) { "leader" } else { "follower" };
+            let body = serde_json::json!({
+                "status": "ok",
+                "role": role,
+                "applied_seq": applied.head.seq,
+                "head": crate::journal::hex(&applied.head.hash),
+                "stream_seq": applied.stream_seq,
+                "tls": tls,
+            });
             return app.json(StatusCode::OK, body.to_string().into_bytes(), "/v1/health");
         }
         (&Method::GET, "/v1/metrics") => {
@@ -371,10 +420,34 @@ async fn handle(app: &Arc<App>, request: Request<Incoming>, tls: bool, peer: Soc
         }
     };
     let authed = Authed { principal, method: parts.method, path, query, headers: parts.headers, body };
-    if authed.method == Method::POST && authed.path == "/v1/commands" {
-        return commands::handle(app, authed).await;
+    let mut response = if authed.method == Method::POST && authed.path == "/v1/commands" {
+        commands::handle(app, authed).await
+    } else {
+        bss::handle(app, authed, endpoint, route).await
+    };
+    // A node that does not lead names the leader (SPEC section 9).
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && let Some(replica) = &app.replica
+        && let Ok(leader) = HeaderValue::from_str(&replica.leader())
+    {
+        response.headers_mut().insert("x-leader", leader);
     }
-    bss::handle(app, authed, endpoint, route).await
+    response
+}
+
+/// The longest a query with `min_seq` waits for the node to apply that far (SPEC section 9).
+pub(crate) const MIN_SEQ_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Waits until the node's journal holds `min_seq` (for at most [`MIN_SEQ_PATIENCE`]).
+///
+/// # Errors
+/// `not_applied` when it does not in time.
+pub(crate) async fn wait_for(app: &App, min_seq: u64) -> Result<(), crate::Rejection> {
+    if app.engine.reached(min_seq, MIN_SEQ_PATIENCE).await {
+        return Ok(());
+    }
+    let message = format!("this node has applied up to seq {}, not {min_seq}, after {} s", app.engine.head(), MIN_SEQ_PATIENCE.as_secs());
+    Err(crate::Rejection::new(crate::ErrorCode::NotApplied, message))
 }
 
 fn unauthorized(app: &App, failure: &AuthFailure, route: &'static str) -> Response<Full<Bytes>> {

@@ -311,6 +311,15 @@ impl Store {
     /// # Errors
     /// [`StoreError`]: then nothing of the batch is committed.
     pub fn commit_journal(&self, batch: &[Pending]) -> Result<(), StoreError> {
+        self.commit_replicated(batch, None)
+    }
+
+    /// As [`Store::commit_journal`], also recording the replication stream's sequence number
+    /// that holds the batch (section 9): where a restarted node resumes reading the stream.
+    ///
+    /// # Errors
+    /// As [`Store::commit_journal`].
+    pub fn commit_replicated(&self, batch: &[Pending], stream_seq: Option<u64>) -> Result<(), StoreError> {
         let Some(last) = batch.last() else { return Ok(()) };
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
@@ -320,10 +329,27 @@ impl Store {
                 journal.insert(pending.transaction.seq, records::encode_journal(&pending.hash, &pending.body).as_slice())?;
             }
             let head = Head { seq: last.transaction.seq, hash: last.hash, at: last.transaction.at };
-            txn.open_table(META)?.insert("head", records::encode_head(&head).as_slice())?;
+            let mut meta = txn.open_table(META)?;
+            meta.insert("head", records::encode_head(&head).as_slice())?;
+            if let Some(stream_seq) = stream_seq {
+                meta.insert("stream_seq", stream_seq.to_le_bytes().as_slice())?;
+            }
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// The replication stream's sequence number of the last batch committed through
+    /// [`Store::commit_replicated`] (0 when none was).
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable value.
+    pub fn stream_seq(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let Some(value) = txn.open_table(META)?.get("stream_seq")? else { return Ok(0) };
+        let bytes: [u8; 8] =
+            value.value().try_into().map_err(|_| DecodeError { what: "meta", reason: "stream_seq is not 8 bytes".to_owned() })?;
+        Ok(u64::from_le_bytes(bytes))
     }
 
     /// Writes the derived state tables (request ids, record history, current records and
@@ -474,31 +500,7 @@ impl Store {
                     DecodeError { what: "journal", reason: format!("seq {} does not continue seq {}", key.value(), head.seq) }.into()
                 );
             }
-            // What the transaction changes, and its accounts' owners (their bounds), fetched
-            // first; whatever else applying it reads is fetched and the apply run again.
-            let effects = &transaction.effects;
-            let mut misses: Vec<Miss> = effects.records.iter().map(|record| Miss::Record(RecordKey::of(record))).collect();
-            for posting in &effects.postings {
-                misses.push(Miss::Balance(posting.account.clone()));
-                misses.push(Miss::Record(RecordKey::Party(posting.account.owner.clone())));
-            }
-            for _ in 0..8 {
-                fetch_into(&txn, &mut state, misses)?;
-                let applied = state.apply(effects, &mut undo);
-                misses = state.take_misses();
-                if misses.is_empty() {
-                    applied.map_err(|rejection| DecodeError { what: "journal", reason: rejection.message })?;
-                    break;
-                }
-                if applied.is_ok() {
-                    state.rollback(&mut undo, 0);
-                }
-            }
-            if !misses.is_empty() {
-                return Err(DecodeError { what: "journal", reason: format!("seq {} reads past what it touches", transaction.seq) }.into());
-            }
-            let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
-            state.commit(&transaction.request, entry, Head { seq: transaction.seq, hash, at: transaction.at }, &mut undo);
+            replay_into(&txn, &mut state, &mut undo, &transaction, hash)?;
             undo.clear();
             tail.add(&transaction);
         }
@@ -519,6 +521,23 @@ impl Store {
         Ok((state, tail))
     }
 
+    /// Applies a committed transaction's recorded effects to `state` without deciding anything
+    /// again (a replica following the stream, section 9), fetching what it touches first. The
+    /// changes are recorded in `undo`, so the caller can take them back.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure, or when the effects do not apply (a broken bound: the
+    /// stream and this state disagree).
+    pub(crate) fn replay(
+        &self,
+        state: &mut State,
+        undo: &mut crate::domain::Undo,
+        transaction: &Transaction,
+        hash: ChainHash,
+    ) -> Result<(), StoreError> {
+        replay_into(&self.db.begin_read()?, state, undo, transaction, hash)
+    }
+
     /// Fills what a cache missed from the checkpointed tables.
     ///
     /// # Errors
@@ -528,6 +547,18 @@ impl Store {
             return Ok(());
         }
         fetch_into(&self.db.begin_read()?, state, misses)
+    }
+
+    /// The journal record at `seq` as stored: its chain hash and its body's bytes.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn journal_record(&self, seq: u64) -> Result<Option<(ChainHash, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let journal = txn.open_table(JOURNAL)?;
+        let Some(value) = journal.get(seq)? else { return Ok(None) };
+        let (hash, body, _) = records::decode_journal(value.value())?;
+        Ok(Some((hash, body.to_vec())))
     }
 
     /// A committed transaction by `seq`.
@@ -738,6 +769,40 @@ impl Store {
         }
         Ok(all)
     }
+}
+
+/// Applies `transaction`'s recorded effects on `state` and moves its head: what the transaction
+/// changes, and its accounts' owners (their bounds), are fetched first; whatever else applying
+/// it reads is fetched and the apply run again.
+fn replay_into(
+    txn: &redb::ReadTransaction,
+    state: &mut State,
+    undo: &mut crate::domain::Undo,
+    transaction: &Transaction,
+    hash: ChainHash,
+) -> Result<(), StoreError> {
+    let effects = &transaction.effects;
+    let mut misses: Vec<Miss> = effects.records.iter().map(|record| Miss::Record(RecordKey::of(record))).collect();
+    for posting in &effects.postings {
+        misses.push(Miss::Balance(posting.account.clone()));
+        misses.push(Miss::Record(RecordKey::Party(posting.account.owner.clone())));
+    }
+    let mark = undo.mark();
+    for _ in 0..8 {
+        fetch_into(txn, state, misses)?;
+        let applied = state.apply(effects, undo);
+        misses = state.take_misses();
+        if misses.is_empty() {
+            applied.map_err(|rejection| DecodeError { what: "journal", reason: rejection.message })?;
+            let entry = crate::domain::RequestEntry { seq: transaction.seq, fingerprint: transaction.fingerprint };
+            state.commit(&transaction.request, entry, Head { seq: transaction.seq, hash, at: transaction.at }, undo);
+            return Ok(());
+        }
+        if applied.is_ok() {
+            state.rollback(undo, mark);
+        }
+    }
+    Err(DecodeError { what: "journal", reason: format!("seq {} reads past what it touches", transaction.seq) }.into())
 }
 
 /// Fills `misses` into `state` from the checkpointed tables of `txn`.

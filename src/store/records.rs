@@ -82,6 +82,40 @@ pub fn decode_journal(bytes: &[u8]) -> Result<(ChainHash, &[u8], Transaction), D
     Ok((hash.try_into().expect("split at 32"), transaction_body, transaction))
 }
 
+/// A commit as the replication stream carries it (section 9): its journal records, each as
+/// `[u32 LE length][journal record]`, in `seq` order.
+pub fn encode_commit<'a>(records: impl IntoIterator<Item = (&'a ChainHash, &'a [u8])>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for (hash, body) in records {
+        let record = encode_journal(hash, body);
+        let length = u32::try_from(record.len()).expect("a journal record is under 4 GiB");
+        bytes.extend_from_slice(&length.to_le_bytes());
+        bytes.extend_from_slice(&record);
+    }
+    bytes
+}
+
+/// Decodes a commit of the replication stream into its records: stored hash, body bytes and
+/// transaction each.
+///
+/// # Errors
+/// [`DecodeError`] for a cut-off commit or an undecodable record.
+pub fn decode_commit(mut bytes: &[u8]) -> Result<Vec<(ChainHash, Vec<u8>, Transaction)>, DecodeError> {
+    let mut records = Vec::new();
+    while !bytes.is_empty() {
+        let Some((length, rest)) = bytes.split_first_chunk::<4>() else { return Err(corrupt("commit", "a cut-off length")) };
+        let length = usize::try_from(u32::from_le_bytes(*length)).map_err(|_| corrupt("commit", "a length over the address space"))?;
+        if rest.len() < length {
+            return Err(corrupt("commit", "a cut-off record"));
+        }
+        let (record, rest) = rest.split_at(length);
+        let (hash, body, transaction) = decode_journal(record)?;
+        records.push((hash, body.to_vec(), transaction));
+        bytes = rest;
+    }
+    Ok(records)
+}
+
 /// A balance: `[version][i128 LE]`.
 pub fn encode_balance(balance: Amount) -> [u8; 17] {
     let mut bytes = [0u8; 17];

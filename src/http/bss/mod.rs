@@ -131,6 +131,14 @@ pub(crate) async fn handle(
         return app.error(StatusCode::NOT_FOUND, "CBC.0100", &message, route);
     };
     tracing::debug!(operation = endpoint.name, "BSS request");
+    if let Some(min_seq) = request.headers.get("x-min-seq") {
+        let Some(min_seq) = min_seq.to_str().ok().and_then(|text| text.trim().parse::<u64>().ok()) else {
+            return BssError::invalid("X-Min-Seq must be a non-negative integer").respond(app, route);
+        };
+        if let Err(rejection) = super::server::wait_for(app, min_seq).await {
+            return BssError::rejected(&rejection).respond(app, route);
+        }
+    }
     let call = match Call::new(app, request, endpoint) {
         Ok(call) => call,
         Err(error) => return error.respond(app, route),
@@ -155,6 +163,7 @@ impl BssError {
         let status = match rejection.code {
             ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
             ErrorCode::Storage => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::NotLeader | ErrorCode::NotApplied => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         BssError { status, code: rejection.code.cbc(), message: format!("{}: {}", rejection.code.name(), rejection.message) }

@@ -138,6 +138,7 @@ pub(crate) fn status_of(rejection: &Rejection) -> StatusCode {
         ErrorCode::AccessDenied | ErrorCode::NotYourCustomer | ErrorCode::NotYourReseller => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Storage => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::NotLeader | ErrorCode::NotApplied => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
