@@ -172,13 +172,16 @@ async fn serve_replicated(args: ServeArgs, urls: String, book_name: String) -> R
     })?;
     let address = server.local_addr().map_err(|error| error.to_string())?;
     let node = Arc::new(Node { name: args.cluster.node.clone(), address: address.to_string(), lease_ttl });
-    node.start(&book, lease.clone(), &server.engine(), &status, server.keyring());
+    let tasks = node.start(&book, lease.clone(), &server.engine(), &status, server.keyring());
     tracing::info!(%address, db = %args.db.display(), book = %book_name, node = %node.name, "serving a replicated book");
     println!("listening on {scheme}://{address}");
     let releasing = Arc::clone(&status);
     server
         .run(async move {
             shutdown_signal().await;
+            for task in tasks {
+                task.abort();
+            }
             // Hand the lease over at once rather than letting it lapse.
             if let Err(error) = cluster::release(&lease, &releasing).await {
                 tracing::warn!(%error, "the lease could not be released; it lapses by itself");

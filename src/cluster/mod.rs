@@ -34,6 +34,9 @@ pub const REPLICAS: usize = 3;
 pub const COMMIT_BYTES_MAX: usize = 512 * 1024;
 /// How long the stream remembers a `Nats-Msg-Id`, so a resent commit is a duplicate.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// How long a follower waits for the stream's next message before it asks whether the stream
+/// moved on without it (a consumer whose server died may wait for ever otherwise).
+const FOLLOW_WATCHDOG: Duration = Duration::from_secs(1);
 /// The lease's key in the lease bucket.
 const LEASE_KEY: &str = "leader";
 /// Headers of a commit message besides the NATS ones.
@@ -433,12 +436,21 @@ pub struct Node {
 
 impl Node {
     /// Starts following the stream, keeping (or competing for) the lease and watching the keys.
-    /// The tasks run until the runtime stops; [`Node::release`] gives the lease up on a clean
-    /// stop.
-    pub fn start(self: &Arc<Node>, book: &Book, lease: kv::Store, engine: &Engine, status: &Arc<ReplicaStatus>, keyring: Arc<Keyring>) {
-        tokio::spawn(follow(book.clone(), engine.clone()));
-        tokio::spawn(keep_lease(Arc::clone(self), book.clone(), lease, engine.clone(), Arc::clone(status)));
-        tokio::spawn(watch_keys(book.keys.bucket.clone(), keyring));
+    /// The tasks run until aborted: abort them on a clean stop (they hold the ledger thread's
+    /// handle, which must go for the ledger to close), then [`release`] the lease.
+    pub fn start(
+        self: &Arc<Node>,
+        book: &Book,
+        lease: kv::Store,
+        engine: &Engine,
+        status: &Arc<ReplicaStatus>,
+        keyring: Arc<Keyring>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![
+            tokio::spawn(follow(book.clone(), engine.clone())),
+            tokio::spawn(keep_lease(Arc::clone(self), book.clone(), lease, engine.clone(), Arc::clone(status))),
+            tokio::spawn(watch_keys(book.keys.bucket.clone(), keyring)),
+        ]
     }
 }
 
@@ -468,13 +480,22 @@ async fn follow(book: Book, engine: Engine) {
                 continue;
             }
         };
-        while let Some(message) = messages.next().await {
-            let message = match message {
-                Ok(message) => message,
-                Err(error) => {
+        loop {
+            let message = match tokio::time::timeout(FOLLOW_WATCHDOG, messages.next()).await {
+                Ok(Some(Ok(message))) => message,
+                Ok(Some(Err(error))) => {
                     tracing::warn!(%error, "following the stream failed; following again");
                     break;
                 }
+                Ok(None) => break,
+                // Quiet: an idle book, or a consumer that lost its server without noticing.
+                Err(_) => match book.last_seq().await {
+                    Ok(last) if last <= engine.applied().stream_seq => continue,
+                    _ => {
+                        tracing::info!("the stream moved on without this node; following again");
+                        break;
+                    }
+                },
             };
             let Ok(info) = message.info() else { continue };
             let seq = info.stream_sequence;
