@@ -152,12 +152,19 @@ pub async fn connect(urls: &str) -> Result<async_nats::Client, ClusterError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let version = client.server_info().version;
-    let mut parts = version.split(['.', '-']).map(|part| part.parse::<u64>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    if (major, minor) < SERVER_VERSION_MIN {
+    if !supported(&version) {
         return Err(ClusterError::Version(version));
     }
     Ok(client)
+}
+
+/// Whether a server version (`2.15.1`, `2.12.0-beta.2`) is [`SERVER_VERSION_MIN`] or later.
+fn supported(version: &str) -> bool {
+    let mut parts = version.trim_start_matches('v').split(['.', '-']).map(|part| part.parse::<u64>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= SERVER_VERSION_MIN,
+        _ => false,
+    }
 }
 
 impl Book {
@@ -368,6 +375,8 @@ impl Publisher {
                     }
                     tracing::warn!(expected = commit.expected, %error, "the stream refused the commit: another node leads; stepping down");
                     self.status.step_down();
+                    // The lease keeper learns the new leader's address from its lease.
+                    self.status.set_leader("");
                     return Err(self.not_leader());
                 }
                 Err(error) if matches!(error.kind(), Kind::MaxPayloadExceeded) => {
@@ -707,4 +716,28 @@ pub async fn check_journal(book: &Book, ledger: &crate::Ledger) -> Result<Stream
         return Err(format!("the local journal goes on to seq {head}, the stream's first {applied} messages end at seq {}", next_seq - 1));
     }
     Ok(StreamCheck { messages: applied, records, stream_last: book.last_seq().await.map_err(|error| error.to_string())? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_older_than_2_12_are_refused() {
+        for version in ["2.12.0", "2.15.1", "v2.12.1", "2.13.0-beta.2", "3.0.0"] {
+            assert!(supported(version), "{version}");
+        }
+        for version in ["2.9.10", "2.11.9", "1.99.0", "", "two.twelve", "2"] {
+            assert!(!supported(version), "{version}");
+        }
+    }
+
+    #[test]
+    fn a_book_name_must_name_a_stream() {
+        let names = Names::of("book-1_A").unwrap();
+        assert_eq!((names.stream.as_str(), names.subject.as_str()), ("LEDGER_book-1_A", "ledger.book-1_A.journal"));
+        for bad in ["", "a.b", "a b", "a*", "a>", &"x".repeat(65)] {
+            assert!(matches!(Names::of(bad), Err(ClusterError::Book(_))), "{bad:?}");
+        }
+    }
 }
