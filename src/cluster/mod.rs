@@ -192,6 +192,17 @@ impl Book {
         };
         let stream = retry_setup(|| jetstream.get_or_create_stream(config.clone())).await?;
         let lease = bucket(&jetstream, &names.lease, lease_ttl).await?;
+        // Every node renews on its own TTL's schedule: one TTL for the book, or leases lapse
+        // between renewals.
+        let book_ttl = lease.status().await.map_err(jetstream_error)?.max_age();
+        if book_ttl != lease_ttl {
+            return Err(ClusterError::JetStream(format!(
+                "book {book} was made with a lease TTL of {} ms, not {} ms: start every node with --lease-ttl-ms {}",
+                book_ttl.as_millis(),
+                lease_ttl.as_millis(),
+                book_ttl.as_millis()
+            )));
+        }
         let keys = Keys { bucket: bucket(&jetstream, &names.keys, Duration::ZERO).await? };
         Ok((Book { names, jetstream, stream, keys }, lease))
     }
