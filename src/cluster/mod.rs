@@ -467,17 +467,22 @@ impl Node {
         keyring: Arc<Keyring>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
-            tokio::spawn(follow(book.clone(), engine.clone())),
+            tokio::spawn(follow(book.clone(), engine.clone(), Arc::clone(status))),
             tokio::spawn(keep_lease(Arc::clone(self), book.clone(), lease, engine.clone(), Arc::clone(status))),
             tokio::spawn(watch_keys(book.keys.bucket.clone(), keyring)),
         ]
     }
 }
 
-/// Applies the stream's commits in order, from the one after the local journal's, for ever. The
-/// leader sees its own commits come back: they are already applied and skipped.
-async fn follow(book: Book, engine: Engine) {
+/// Applies the stream's commits in order, from the one after the local journal's, while the node
+/// does not lead (a leader's journal is the stream's: it wrote it). A commit that comes back to a
+/// node that leads meanwhile is already applied and skipped.
+async fn follow(book: Book, engine: Engine, status: Arc<ReplicaStatus>) {
     loop {
+        if status.claims_lead() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
         let from = engine.applied().stream_seq + 1;
         let config = consumer::pull::OrderedConfig {
             filter_subject: book.names.subject.clone(),
@@ -508,6 +513,7 @@ async fn follow(book: Book, engine: Engine) {
                     break;
                 }
                 Ok(None) => break,
+                Err(_) if status.claims_lead() => break,
                 // Quiet: an idle book, or a consumer that lost its server without noticing.
                 Err(_) => match book.last_seq().await {
                     Ok(last) if last <= engine.applied().stream_seq => continue,
@@ -517,6 +523,9 @@ async fn follow(book: Book, engine: Engine) {
                     }
                 },
             };
+            if status.claims_lead() {
+                break;
+            }
             let Ok(info) = message.info() else { continue };
             let seq = info.stream_sequence;
             let applied = engine.applied().stream_seq;
