@@ -175,7 +175,7 @@ async fn serve_replicated(args: ServeArgs, urls: String, book_name: String) -> R
     let tasks = node.start(&book, lease.clone(), &server.engine(), &status, server.keyring());
     tracing::info!(%address, db = %args.db.display(), book = %book_name, node = %node.name, "serving a replicated book");
     println!("listening on {scheme}://{address}");
-    let releasing = Arc::clone(&status);
+    let (releasing, node_name) = (Arc::clone(&status), node.name.clone());
     server
         .run(async move {
             shutdown_signal().await;
@@ -183,7 +183,7 @@ async fn serve_replicated(args: ServeArgs, urls: String, book_name: String) -> R
                 task.abort();
             }
             // Hand the lease over at once rather than letting it lapse.
-            if let Err(error) = cluster::release(&lease, &releasing).await {
+            if let Err(error) = cluster::release(&lease, &releasing, &node_name).await {
                 tracing::warn!(%error, "the lease could not be released; it lapses by itself");
             }
         })

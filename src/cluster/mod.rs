@@ -393,6 +393,12 @@ impl Publisher {
                 Err(error) if matches!(error.kind(), Kind::MaxPayloadExceeded) => {
                     return Err(Rejection::new(ErrorCode::Storage, format!("the commit is too large for the stream: {error}")));
                 }
+                Err(error) if self.status.closing() => {
+                    // Nothing of it is committed here; a client that resends its request to the
+                    // next leader gets the stream's answer (applied once, or a first time).
+                    tracing::warn!(%error, first_seq = commit.first_seq, "stopping with a commit whose outcome is unknown");
+                    return Err(Rejection::new(ErrorCode::Storage, "the node stopped before the stream answered; resend with the same id"));
+                }
                 Err(error) => {
                     tracing::warn!(%error, first_seq = commit.first_seq, "the commit's outcome is unknown; sending it again");
                     resent = true;
@@ -650,13 +656,15 @@ async fn caught_up(book: &Book, engine: &Engine, patience: Duration) -> bool {
 ///
 /// # Errors
 /// [`ClusterError`] when the bucket cannot be reached (the lease then lapses by itself).
-pub async fn release(lease: &kv::Store, status: &ReplicaStatus) -> Result<(), ClusterError> {
-    if !status.claims_lead() {
+pub async fn release(lease: &kv::Store, status: &ReplicaStatus, node: &str) -> Result<(), ClusterError> {
+    let led = status.claims_lead();
+    status.close();
+    if !led {
         return Ok(());
     }
-    status.step_down();
     let entry = lease.entry(LEASE_KEY).await.map_err(jetstream_error)?;
-    if let Some(entry) = entry {
+    // Only this node's own lease: another may have taken it since.
+    if let Some(entry) = entry.filter(|entry| serde_json::from_slice::<Lease>(&entry.value).is_ok_and(|holder| holder.node == node)) {
         lease.delete_expect_revision(LEASE_KEY, Some(entry.revision)).await.map_err(jetstream_error)?;
     }
     Ok(())

@@ -9,6 +9,8 @@ use std::time::Instant;
 #[derive(Debug, Default)]
 pub struct ReplicaStatus {
     leading: AtomicBool,
+    /// The node is stopping: a commit whose outcome is still unknown is given up.
+    closing: AtomicBool,
     /// Until when this node's lease is surely still its own (it holds the lease key).
     lease_until: Mutex<Option<Instant>>,
     /// The leader's HTTP address, as its lease names it ("" when unknown).
@@ -42,6 +44,18 @@ impl ReplicaStatus {
     pub fn step_down(&self) {
         self.leading.store(false, Ordering::SeqCst);
         *self.lock_lease() = None;
+    }
+
+    /// The node is stopping (SIGTERM): it leads no more, and gives up a commit it cannot learn
+    /// the outcome of rather than keep the process alive.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.step_down();
+    }
+
+    /// Whether the node is stopping.
+    pub fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// The leader's address as last seen ("" when unknown).
