@@ -19,12 +19,12 @@ mod http;
 #[path = "../tests/common/nats.rs"]
 mod nats;
 
-use cluster::{LEASE_TTL_MS, Nodes, commands_at, health_of};
+use cluster::{LEASE_TTL_MS, Nodes, commands_at};
 use http::{Answer, Call};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use nats::{NatsCluster, free_ports, nats_server_binary, tail};
-use partner_ledger::{AccessKey, Clock, SystemClock};
+use partner_ledger::AccessKey;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -116,18 +116,6 @@ fn percentile(samples: &[Duration], q: f64) -> f64 {
 // The workload
 // ---------------------------------------------------------------------------------------------
 
-/// D1 (a distributor) with customers C1..C100 and its cash.
-fn setup_lines() -> Vec<Value> {
-    let mut lines = vec![json!({"op": "register_partner", "id": "setup-d1", "actor": "platform", "partner": "D1", "kind": "distributor"})];
-    for number in 1..=CUSTOMERS {
-        lines.push(json!({"op": "register_customer", "id": format!("setup-c{number}"), "actor": "platform", "customer": format!("C{number}"), "partner": "D1"}));
-    }
-    lines.push(
-        json!({"op": "recharge", "id": "setup-cash", "actor": "platform", "party": "partner:D1", "amount": INITIAL_CASH.to_string()}),
-    );
-    lines
-}
-
 /// The BSS allocation number `index` of the phase `phase`: 1.00 to a customer in turn.
 fn allocation(phase: &str, index: usize) -> (Call, String) {
     let request_id = format!("{phase}-{index}");
@@ -213,7 +201,7 @@ impl Client {
             if self.conn.is_none() {
                 let target = match self.target {
                     Some(target) => target,
-                    None => match poll_leader(&self.addrs).await {
+                    None => match cluster::poll_leader(&self.addrs).await {
                         Some(leader) => leader,
                         None => {
                             last = "no node says it leads".to_owned();
@@ -261,23 +249,6 @@ impl Client {
         *last = error;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// A node that says it leads (all polled at once, 1 s each), or `None`.
-async fn poll_leader(addrs: &[SocketAddr]) -> Option<SocketAddr> {
-    let mut polls = tokio::task::JoinSet::new();
-    for addr in addrs.iter().copied() {
-        polls.spawn(async move { (addr, health_of(addr, Duration::from_secs(1)).await) });
-    }
-    let mut leader = None;
-    while let Some(polled) = polls.join_next().await {
-        if let Ok((addr, Ok(health))) = polled
-            && health.is_leader()
-        {
-            leader = Some(addr);
-        }
-    }
-    leader
 }
 
 /// The untimed warm-up and the timed latency run on one client: the per-request times.
@@ -366,7 +337,7 @@ async fn single_round() -> Round {
     let dir = tempfile::tempdir().expect("a temp dir");
     let db = dir.path().join("single.redb");
     let setup = dir.path().join("setup.jsonl");
-    let lines: Vec<String> = setup_lines().iter().map(Value::to_string).collect();
+    let lines: Vec<String> = cluster::setup_lines(CUSTOMERS, INITIAL_CASH).iter().map(Value::to_string).collect();
     std::fs::write(&setup, lines.join("\n") + "\n").expect("the setup file");
     let output = Command::new(cluster::binary()).arg("apply").arg("--db").arg(&db).arg(&setup).output().expect("running apply");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -375,8 +346,8 @@ async fn single_round() -> Round {
         let result: Value = serde_json::from_str(line).unwrap_or_else(|error| panic!("apply printed {line:?}: {error}"));
         assert_eq!(result["ok"], true, "the setup failed: {line}");
     }
-    let platform = db_key(&db, "platform");
-    let d1 = db_key(&db, "partner:D1");
+    let platform = cluster::db_key(&db, "platform");
+    let d1 = cluster::db_key(&db, "partner:D1");
 
     let addr = SocketAddr::from(([127, 0, 0, 1], free_ports(1)[0]));
     let log = dir.path().join("single.log");
@@ -396,39 +367,6 @@ async fn single_round() -> Round {
         percentile(&latencies, 0.99)
     );
     Round { latencies, throughput, failover: None, acknowledged, retries: [latency_retries, throughput_retries, 0], log_warnings }
-}
-
-/// `keys add --db DB --actor ACTOR`, parsed.
-fn db_key(db: &Path, actor: &str) -> AccessKey {
-    let output = Command::new(cluster::binary())
-        .args(["keys", "add", "--actor", actor])
-        .arg("--db")
-        .arg(db)
-        .output()
-        .expect("running partner-ledger keys add");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "keys add --actor {actor} failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let field = |name: &str| {
-        stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")))
-            .unwrap_or_else(|| panic!("keys add printed no {name}:\n{stdout}"))
-            .trim()
-            .to_owned()
-    };
-    AccessKey {
-        access: field("access_key"),
-        secret: field("secret_key"),
-        actor: field("actor"),
-        domain: field("domain_id"),
-        created: SystemClock.now(),
-        revoked: None,
-    }
 }
 
 /// Starts `serve --db DB --listen ADDR` and waits for its `listening on` line.
@@ -480,7 +418,7 @@ async fn replicated_round(round: usize) -> Round {
     let mut nodes = Nodes::start(dir.path(), &nats.urls(), BOOK, 3);
     let leader = nodes.leader().await;
     let platform = nodes.key("platform").await;
-    let answer = commands_at(nodes.nodes[leader].addr(), &platform, &setup_lines()).await;
+    let answer = commands_at(nodes.nodes[leader].addr(), &platform, &cluster::setup_lines(CUSTOMERS, INITIAL_CASH)).await;
     assert_eq!(answer.status, 200, "the setup: {}", answer.body);
     for line in answer.lines() {
         assert_eq!(line["ok"], true, "the setup failed: {line}");

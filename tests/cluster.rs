@@ -87,7 +87,7 @@ impl Book {
         nodes.leader().await;
         let platform = nodes.key("platform").await;
         let client = Arc::new(LeaderClient::new(nodes.addrs()));
-        let answers = client.commands(&platform, &setup_lines()).await;
+        let answers = client.commands(&platform, &cluster::setup_lines(CUSTOMERS, INITIAL_CASH)).await;
         for answer in &answers {
             assert_eq!(answer["ok"], true, "the setup failed: {answer}");
         }
@@ -119,18 +119,6 @@ impl Book {
         assert_eq!(lines[0]["ok"], true, "{} {line}: {}", self.nodes.nodes[index].name, lines[0]);
         lines[0]["result"].clone()
     }
-}
-
-/// D1 (a distributor) with customers C1..C10 and 100,000.00 of cash.
-fn setup_lines() -> Vec<Value> {
-    let mut lines = vec![json!({"op": "register_partner", "id": "setup-d1", "actor": "platform", "partner": "D1", "kind": "distributor"})];
-    for number in 1..=CUSTOMERS {
-        lines.push(json!({"op": "register_customer", "id": format!("setup-c{number}"), "actor": "platform", "customer": format!("C{number}"), "partner": "D1"}));
-    }
-    lines.push(
-        json!({"op": "recharge", "id": "setup-cash", "actor": "platform", "party": "partner:D1", "amount": INITIAL_CASH.to_string()}),
-    );
-    lines
 }
 
 /// The BSS allocation of `amount` to `customer` under the request id `request_id`.

@@ -352,12 +352,21 @@ impl Nodes {
 
 /// `partner-ledger keys add --actor ACTOR --cluster URLS --book NAME`, parsed.
 pub fn cluster_key(urls: &str, book: &str, actor: &str) -> AccessKey {
-    let mut command = Command::new(binary());
-    command.args(["keys", "add", "--actor", actor, "--cluster", urls, "--book", book]);
     if let Some(partner) = actor.strip_prefix("operator:") {
         panic!("an operator key ({partner}) needs --domain: not used by these tests");
     }
-    let output = command.output().expect("running partner-ledger keys add");
+    keys_add(actor, &["--cluster", urls, "--book", book])
+}
+
+/// `partner-ledger keys add --db DB --actor ACTOR` (a lone node's key), parsed.
+pub fn db_key(db: &std::path::Path, actor: &str) -> AccessKey {
+    keys_add(actor, &["--db", db.to_str().expect("a UTF-8 path")])
+}
+
+/// Runs `keys add --actor ACTOR` with `more` arguments and parses what it printed.
+fn keys_add(actor: &str, more: &[&str]) -> AccessKey {
+    let output =
+        Command::new(binary()).args(["keys", "add", "--actor", actor]).args(more).output().expect("running partner-ledger keys add");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -383,6 +392,20 @@ pub fn cluster_key(urls: &str, book: &str, actor: &str) -> AccessKey {
     }
 }
 
+/// The book every replication test and bench starts from: distributor D1 with customers
+/// C1..C`customers`, all registered by the platform, and `cash` yuan of cash.
+pub fn setup_lines(customers: usize, cash: u64) -> Vec<serde_json::Value> {
+    let mut lines =
+        vec![serde_json::json!({"op": "register_partner", "id": "setup-d1", "actor": "platform", "partner": "D1", "kind": "distributor"})];
+    for number in 1..=customers {
+        lines.push(serde_json::json!({"op": "register_customer", "id": format!("setup-c{number}"), "actor": "platform", "customer": format!("C{number}"), "partner": "D1"}));
+    }
+    lines.push(
+        serde_json::json!({"op": "recharge", "id": "setup-cash", "actor": "platform", "party": "partner:D1", "amount": cash.to_string()}),
+    );
+    lines
+}
+
 /// Sends requests to whichever node leads, following `X-Leader` and re-polling health.
 pub struct LeaderClient {
     addrs: Vec<SocketAddr>,
@@ -404,23 +427,6 @@ impl LeaderClient {
         *self.hint.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = addr;
     }
 
-    /// A node that says it leads (polled all at once, 1 s each), or `None`.
-    async fn poll_leader(&self) -> Option<SocketAddr> {
-        let mut polls = tokio::task::JoinSet::new();
-        for addr in self.addrs.clone() {
-            polls.spawn(async move { (addr, health_of(addr, Duration::from_secs(1)).await) });
-        }
-        let mut leader = None;
-        while let Some(polled) = polls.join_next().await {
-            if let Ok((addr, Ok(health))) = polled
-                && health.is_leader()
-            {
-                leader = Some(addr);
-            }
-        }
-        leader
-    }
-
     /// Sends `call` (signed afresh for each attempt: its date and Host change) to the leader until
     /// it gets a definite answer: a 2xx, or a 4xx (a business error, or a refused signature).
     /// Retries the same request (so its `X-Client-Request-Id`, or its command ids, must make it
@@ -432,7 +438,7 @@ impl LeaderClient {
         while started.elapsed() < self.patience {
             let target = match self.hint() {
                 Some(addr) => addr,
-                None => match self.poll_leader().await {
+                None => match poll_leader(&self.addrs).await {
                     Some(addr) => addr,
                     None => {
                         last = "no node says it leads".to_owned();
@@ -475,4 +481,21 @@ pub async fn commands_at(addr: SocketAddr, key: &AccessKey, lines: &[Value]) -> 
     let body: Vec<String> = lines.iter().map(Value::to_string).collect();
     let call = Call::new("POST", "/v1/commands").body(body.join("\n"));
     attempt(addr, Some(key), &call, Duration::from_secs(10)).await.unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// A node of `addrs` that says it leads (all polled at once, 1 s each), or `None`.
+pub async fn poll_leader(addrs: &[SocketAddr]) -> Option<SocketAddr> {
+    let mut polls = tokio::task::JoinSet::new();
+    for addr in addrs.iter().copied() {
+        polls.spawn(async move { (addr, health_of(addr, Duration::from_secs(1)).await) });
+    }
+    let mut leader = None;
+    while let Some(polled) = polls.join_next().await {
+        if let Ok((addr, Ok(health))) = polled
+            && health.is_leader()
+        {
+            leader = Some(addr);
+        }
+    }
+    leader
 }
