@@ -60,6 +60,12 @@ impl Id {
         Id(Arc::from(text))
     }
 
+    /// An id as the store holds it: a valid id or a derived one (which may be longer than
+    /// [`ID_LENGTH_MAX`]); `None` only when empty.
+    pub(crate) fn stored(text: &str) -> Option<Id> {
+        (!text.is_empty()).then(|| Id(Arc::from(text)))
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

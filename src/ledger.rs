@@ -716,4 +716,31 @@ mod tests {
         assert!(after_command < after_query + 12, "an allocation cached {} more entries", after_command - after_query);
         assert!(ledger.verify().is_ok());
     }
+
+    /// A bill made inside an atomic group is named `<request>:<index>`, which may be longer than
+    /// a request id may be (64). The record index holds such names; a reopened ledger reads them
+    /// back (the model test found a 64-character request id whose bill could not be read).
+    #[test]
+    fn a_reopened_ledger_reads_derived_ids_longer_than_a_request_id() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ledger.redb");
+        let long = "x".repeat(crate::ID_LENGTH_MAX);
+        let bills = r#"{"op":"bills","actor":"platform","party":"customer:C1"}"#;
+        let before = {
+            let ledger = Ledger::open(&path).expect("open");
+            ok(&ledger, r#"{"op":"register_customer","id":"c","actor":"platform","customer":"C1"}"#);
+            ok(&ledger, r#"{"op":"recharge","id":"r","actor":"platform","party":"customer:C1","amount":"10"}"#);
+            ok(
+                &ledger,
+                &format!(
+                    r#"{{"op":"atomic","id":"{long}","actor":"platform","commands":[{{"op":"consume","customer":"C1","amount":"0.01"}}]}}"#
+                ),
+            );
+            ledger.execute_line(bills).to_line()
+        };
+        assert!(before.contains(&format!("{long}:0")), "{before}");
+        let ledger = Ledger::open(&path).expect("reopen");
+        assert_eq!(ledger.execute_line(bills).to_line(), before);
+        assert!(ledger.verify().is_ok());
+    }
 }

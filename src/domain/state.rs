@@ -175,7 +175,8 @@ impl RecordKey {
             return Some(RecordKey::Party(party));
         }
         let (kind, id) = text.split_once(':')?;
-        let id = Id::new(id).ok()?;
+        // A bill of an atomic group is `<request>:<index>`, longer than a request id may be.
+        let id = Id::stored(id)?;
         Some(match kind {
             "quota" => RecordKey::Quota(id),
             "coupon" => RecordKey::Coupon(id),

@@ -849,7 +849,7 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
                         break;
                     }
                     let corrupt = || DecodeError { what: "record index", reason: format!("entry {id:?} under {stored_owner:?}") };
-                    let id = crate::id::Id::new(id).map_err(|_| corrupt())?;
+                    let id = crate::id::Id::stored(id).ok_or_else(corrupt)?;
                     let record = RecordKey::parse(value.value()).ok_or_else(corrupt)?;
                     entries.push((order, id, record));
                 }
