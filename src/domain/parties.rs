@@ -227,6 +227,10 @@ pub(super) fn unbind(state: &State, context: &Context<'_>, customer: &Id) -> Res
     };
     require_unblocked(state, context, &party, true)?;
     context.in_time(state)?;
+    // Back among the customers of no partner, whose external ids are unique too (docs/decisions.md).
+    if let Role::Customer { external_id, .. } = &record.role {
+        require_unused_external_id(state, None, external_id.as_ref())?;
+    }
     let mut effects = Effects::new(Outcome::AssociationChanged {
         customer: customer.clone(),
         association: None,

@@ -2222,6 +2222,14 @@ impl Books {
             return Err("association_blocked");
         }
         check.in_time()?;
+        // docs/decisions.md: an unbound customer joins the customers of no partner, among which
+        // its external id must be unused too.
+        if target.is_none()
+            && let Some(external_id) = self.customers.get(customer).and_then(|info| info.external_id.clone())
+            && self.external_id_taken(None, &external_id)
+        {
+            return Err("already_exists");
+        }
         let reclaims = match target {
             None => current == Association::Resale,
             Some(target) => target == Association::Referral,
