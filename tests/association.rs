@@ -229,3 +229,17 @@ fn associate_as_resale_is_blocked_by_a_usable_coupon_but_not_by_own_cash() {
     refused(&f, command("recover", "v1", "partner:D1", T2, json!({"from": "customer:C4", "amount": "1"})), "insufficient_funds");
     refused(&f, associate("a6", T2, "C4", "S1", "referral"), "association_state");
 }
+
+/// docs/decisions.md: an unbound customer joins the customers of no partner, whose external ids
+/// are unique too; an unbind that would give two of them one external id is refused, last.
+#[test]
+fn an_unbind_that_would_repeat_an_external_id_is_refused_and_changes_nothing() {
+    let f = Fixture::new();
+    f.ok(command("register_partner", "p", "platform", T1, json!({"partner": "D1", "kind": "distributor"})));
+    f.ok(command("register_customer", "c1", "platform", T1, json!({"customer": "C1", "partner": "D1", "external_id": "ext-1"})));
+    f.ok(command("register_customer", "c2", "platform", T1, json!({"customer": "C2", "external_id": "ext-1"})));
+    refused(&f, unbind("u1", "platform", T2, "X"), "not_found");
+    f.fails(unbind("u2", "platform", T2, "C1"), "already_exists");
+    f.ok(command("register_customer", "c3", "platform", T1, json!({"customer": "C3", "partner": "D1", "external_id": "ext-3"})));
+    assert_eq!(f.ok(unbind("u3", "platform", T2, "C3")), changed("C3", json!(null), "0.00", &[]));
+}

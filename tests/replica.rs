@@ -151,3 +151,21 @@ fn a_replicated_commit_is_cut_to_the_size_a_stream_message_holds() {
     let published = replicator.published.lock().unwrap().clone();
     assert_eq!(published, (0..5).map(|n| (n, n + 1, n + 1)).collect::<Vec<_>>());
 }
+
+#[test]
+fn min_seq_belongs_to_queries_and_an_in_process_ledger_answers_not_applied_beyond_its_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let leader = leader_with_history(&dir);
+    let within = leader.execute_line(r#"{"op":"balance","actor":"partner:D1","party":"customer:C1","min_seq":5}"#);
+    assert_eq!(within.to_json()["result"]["allocated"], "25.00");
+    let beyond = leader.execute_line(r#"{"op":"balance","actor":"partner:D1","party":"customer:C1","min_seq":6}"#);
+    assert_eq!(beyond.rejection().map(|rejection| (rejection.code, rejection.code.cbc())), Some((ErrorCode::NotApplied, "CBC.0999")));
+    for bad in [r#""min_seq":-1"#, r#""min_seq":"5""#, r#""min_seq":1.5"#] {
+        let line = format!(r#"{{"op":"balance","actor":"partner:D1","party":"customer:C1",{bad}}}"#);
+        assert_eq!(leader.execute_line(&line).rejection().map(|rejection| rejection.code), Some(ErrorCode::InvalidRequest), "{bad}");
+    }
+    let head = leader.head();
+    let command = leader.execute_line(r#"{"op":"allocate","id":"a9","actor":"partner:D1","to":"customer:C1","amount":"1","min_seq":1}"#);
+    assert_eq!(command.rejection().map(|rejection| rejection.code), Some(ErrorCode::InvalidRequest), "min_seq is not a command field");
+    assert_eq!(leader.head(), head, "the refused command changed nothing");
+}
