@@ -72,6 +72,13 @@ impl Id {
     }
 }
 
+/// `Id` hashes and compares as its text, so maps keyed by ids can be searched with a `&str`.
+impl std::borrow::Borrow<str> for Id {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for Id {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(&self.0)

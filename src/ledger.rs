@@ -717,6 +717,44 @@ mod tests {
         assert!(ledger.verify().is_ok());
     }
 
+    /// A reopened ledger holds committed request ids as hashes; a resent request is still a
+    /// duplicate of the original (its journal record confirms the hash), an id reused for other
+    /// content is still refused, and a new id still commits. The same after the cache was
+    /// emptied, when the ids this process committed are hashed too.
+    #[test]
+    fn a_resent_request_is_a_duplicate_after_a_reopen_and_after_the_cache_empties() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ledger.redb");
+        let allocate = |id: &str, amount: &str| {
+            format!(r#"{{"op":"allocate","id":"{id}","actor":"partner:D1","to":"customer:C1","amount":"{amount}"}}"#)
+        };
+        let first = {
+            let ledger = Ledger::open(&path).expect("open");
+            ok(&ledger, r#"{"op":"register_partner","id":"p","actor":"platform","partner":"D1","kind":"distributor"}"#);
+            ok(&ledger, r#"{"op":"recharge","id":"r","actor":"platform","party":"partner:D1","amount":"100000"}"#);
+            ok(&ledger, r#"{"op":"register_customer","id":"c","actor":"partner:D1","customer":"C1","partner":"D1"}"#);
+            (0..50).map(|index| ledger.execute_line(&allocate(&format!("a{index}"), "1")).to_line()).collect::<Vec<_>>()
+        };
+        let duplicate = |line: &str| line.replace(r#""duplicate":false"#, r#""duplicate":true"#);
+        for evicted in [false, true] {
+            let ledger = Ledger::open(&path).expect("reopen");
+            if evicted {
+                ledger.set_cache_entries_max(0);
+                ok(&ledger, &allocate("b0", "1"));
+                ok(&ledger, &allocate("b1", "1"));
+                assert_eq!(ledger.lock().state.requests_held_exactly(), 0, "every id is hashed after the cache emptied");
+                let resent = ledger.execute_line(&allocate("b0", "1")).to_line();
+                assert!(resent.contains(r#""duplicate":true"#), "{resent}");
+            }
+            assert_eq!(ledger.execute_line(&allocate("a7", "1")).to_line(), duplicate(&first[7]));
+            let reused = ledger.execute_line(&allocate("a8", "2"));
+            assert!(!reused.is_ok(), "an id reused for other content: {}", reused.to_line());
+            assert_eq!(ledger.execute_line(&allocate("a49", "1")).to_line(), duplicate(&first[49]));
+            ok(&ledger, &allocate(&format!("new-{evicted}"), "1"));
+            assert!(ledger.verify().is_ok());
+        }
+    }
+
     /// A bill made inside an atomic group is named `<request>:<index>`, which may be longer than
     /// a request id may be (64). The record index holds such names; a reopened ledger reads them
     /// back (the model test found a 64-character request id whose bill could not be read).

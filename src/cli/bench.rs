@@ -279,18 +279,24 @@ fn round2(options: &Options, scratch: &Scratch, targets: &mut Vec<Target>) -> Re
 
 /// The ledger's setup, its posting index built, closed and compacted: `ledger.redb`.
 fn setup_ledger_file(options: &Options, scratch: &Scratch) -> Result<(), String> {
+    setup_ledger_at(&scratch.path("ledger.redb"), options.customers)
+}
+
+/// The ledger's setup at `path` (`customers` over `PARTNERS` distributors), its posting index
+/// built, closed and compacted.
+fn setup_ledger_at(path: &Path, customers: u32) -> Result<(), String> {
     let started = Instant::now();
-    progress(&format!("setting up the ledger ({} commands)", options.customers as usize + 2 * PARTNERS as usize));
+    progress(&format!("setting up the ledger ({} commands)", customers as usize + 2 * PARTNERS as usize));
     {
-        let ledger = Ledger::open(scratch.path("ledger.redb")).map_err(failed("opening the ledger"))?;
-        workload::setup_ledger(&ledger, options.customers)?;
+        let ledger = Ledger::open(path).map_err(failed("opening the ledger"))?;
+        workload::setup_ledger(&ledger, customers)?;
         // The setup's own posting index is built here, so no phase pays for it.
         let response = ledger.execute_line(HISTORY_QUERY);
         if let Some(rejection) = response.rejection() {
             return Err(format!("the history query failed: {rejection}"));
         }
     }
-    BareRedb::compact(&scratch.path("ledger.redb")).map_err(failed("compacting"))?;
+    BareRedb::compact(path).map_err(failed("compacting"))?;
     progress(&format!("ledger setup took {:.1} s (not measured)", started.elapsed().as_secs_f64()));
     Ok(())
 }

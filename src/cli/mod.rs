@@ -129,10 +129,8 @@ fn open_checked(db: &PathBuf) -> Result<Ledger, String> {
         // A new file is made by the store, readable by its owner only (it will hold key secrets).
         drop(partner_ledger::Store::open(db).map_err(|error| describe_open_error(db, &OpenError(error)))?);
     }
-    let database = redb::Database::builder()
-        .set_check_integrity_on_open(true)
-        .create(db)
-        .map_err(|error| describe_open_error(db, &OpenError(StoreError::from(error))))?;
+    let database =
+        partner_ledger::Store::builder(true).create(db).map_err(|error| describe_open_error(db, &OpenError(StoreError::from(error))))?;
     let store = partner_ledger::Store::from_database(database).map_err(|error| describe_open_error(db, &OpenError(error)))?;
     Ledger::from_store(store, Box::new(partner_ledger::SystemClock)).map_err(|error| describe_open_error(db, &error))
 }

@@ -12,6 +12,7 @@ mod operators;
 mod orders;
 mod parties;
 pub mod records;
+mod requests;
 mod scope;
 mod state;
 mod validate;

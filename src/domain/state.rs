@@ -9,6 +9,7 @@
 //! decision is only kept once it was made without a miss.
 
 use super::records::{Bill, Combined, Coupon, Discount, Invoice, Order, Quota, Record, Withdrawal};
+use super::requests::{Found, Requests};
 use super::{Effects, PartyRecord};
 use crate::amount::Amount;
 use crate::error::{ErrorCode, Rejection};
@@ -202,6 +203,8 @@ pub(crate) enum Miss {
     Range(Index, Party),
     /// The committed request ids.
     Requests,
+    /// The journal record at this `seq`: a request id held hashed may be the one it committed.
+    Request(u64),
     /// Everything: a read over all records or balances.
     Everything,
 }
@@ -220,7 +223,7 @@ pub struct State {
     discounts: HashMap<Id, Discount>,
     index: BTreeSet<IndexEntry>,
     balances: HashMap<Account, Amount>,
-    requests: HashMap<Id, RequestEntry>,
+    requests: Requests,
     head: Head,
     /// A cache over a store, not everything.
     lazy: bool,
@@ -430,14 +433,32 @@ impl State {
     /// Fills the committed request ids; ids the cache holds are newer and stay.
     pub(crate) fn load_requests(&mut self, entries: impl IntoIterator<Item = (Id, RequestEntry)>) {
         for (id, entry) in entries {
-            self.requests.entry(id).or_insert(entry);
+            self.requests.load_exact(id, entry);
         }
         self.requests_loaded = true;
+    }
+
+    /// Fills one committed request id read from a request run, held hashed (see
+    /// [`Requests`]); call [`State::set_requests_loaded`] after the last. `None` for an empty
+    /// id.
+    pub(crate) fn load_hashed_request(&mut self, id: &str, entry: RequestEntry) -> Option<()> {
+        self.requests.load_hashed(id, entry)
+    }
+
+    /// Every request run was loaded: an id not held was never committed.
+    pub(crate) fn set_requests_loaded(&mut self) {
+        self.requests_loaded = true;
+    }
+
+    /// The journal record at `seq`, fetched for a hashed request id: it committed `id`.
+    pub(crate) fn confirm_request(&mut self, seq: u64, id: Id, entry: RequestEntry) {
+        self.requests.confirm(seq, id, entry);
     }
 
     /// After every record and balance of the store was loaded: nothing can miss any more.
     pub(crate) fn set_complete(&mut self) {
         self.lazy = false;
+        self.requests.drop_hashed();
         self.requests_loaded = true;
         self.absent.clear();
         self.unposted.clear();
@@ -464,7 +485,8 @@ impl State {
     /// Empties the cache, keeping the head and the request ids. Only when everything held is
     /// also in the store's checkpointed tables (nothing dirty, nothing to undo).
     pub(crate) fn evict(&mut self) {
-        let requests = std::mem::take(&mut self.requests);
+        let mut requests = std::mem::take(&mut self.requests);
+        requests.shrink();
         let requests_loaded = self.requests_loaded || !self.lazy;
         *self = State { head: self.head, lazy: true, requests, requests_loaded, ..State::default() };
     }
@@ -634,17 +656,31 @@ impl State {
 
     /// A committed request id.
     pub fn request(&self, id: &Id) -> Option<&RequestEntry> {
-        let found = self.requests.get(id);
-        if found.is_none() && self.lazy && !self.requests_loaded {
-            self.misses.borrow_mut().push(Miss::Requests);
+        match self.requests.get(id) {
+            Found::Committed(entry) => Some(entry),
+            Found::Unconfirmed(seq) => {
+                self.misses.borrow_mut().push(Miss::Request(seq));
+                None
+            }
+            Found::Absent => {
+                if self.lazy && !self.requests_loaded {
+                    self.misses.borrow_mut().push(Miss::Requests);
+                }
+                None
+            }
         }
-        found
     }
 
     /// All committed request ids.
     pub fn requests(&self) -> impl Iterator<Item = (&Id, &RequestEntry)> {
         self.missed_everything();
-        self.requests.iter()
+        self.requests.exact()
+    }
+
+    /// How many committed request ids are held exactly (not hashed).
+    #[cfg(test)]
+    pub(crate) fn requests_held_exactly(&self) -> usize {
+        self.requests.exact().count()
     }
 
     /// The journal head.
@@ -783,7 +819,10 @@ impl State {
                     }
                     put(&mut self.balances, account, previous);
                 }
-                Some(UndoEntry::Request(id, previous)) => drop(put(&mut self.requests, id, previous)),
+                Some(UndoEntry::Request(id, previous)) => drop(match previous {
+                    Some(entry) => self.requests.insert(id, entry),
+                    None => self.requests.remove(&id),
+                }),
                 Some(UndoEntry::Head(head)) => self.head = head,
                 None => break,
             }

@@ -156,6 +156,18 @@ pub fn encode_request_run(entries: &[(&crate::id::Id, RequestEntry)]) -> Vec<u8>
     encode_postcard(&rows)
 }
 
+/// Calls `visit` with each (id, entry) of a request run, the ids borrowed from `bytes`.
+///
+/// # Errors
+/// [`DecodeError`] for a wrong version, an undecodable body or an empty id.
+pub fn visit_request_run(bytes: &[u8], mut visit: impl FnMut(&str, RequestEntry) -> Option<()>) -> Result<(), DecodeError> {
+    let rows: Vec<(&str, u64, [u8; 32])> = decode_postcard("request run", bytes)?;
+    for (id, seq, fingerprint) in rows {
+        visit(id, RequestEntry { seq, fingerprint }).ok_or_else(|| corrupt("request run", format!("empty id at seq {seq}")))?;
+    }
+    Ok(())
+}
+
 /// Decodes a request run.
 ///
 /// # Errors

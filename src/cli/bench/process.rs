@@ -60,6 +60,22 @@ pub enum ChildCommand {
         /// `partner:<id>` or `customer:<id>`.
         party: String,
     },
+    /// The bench's ledger setup (`--customers` over 100 distributors, posting index built,
+    /// compacted) written to `--db`, and `--commands` allocations to FILE: the files a round 2
+    /// run starts from, kept for profiling one command at a time.
+    Setup {
+        /// The ledger file to make (must not exist).
+        #[arg(long)]
+        db: PathBuf,
+        /// Resale customers.
+        #[arg(long, default_value_t = 10_000)]
+        customers: u32,
+        /// Allocations written to FILE.
+        #[arg(long, default_value_t = 100_000)]
+        commands: usize,
+        /// The allocations' input file.
+        file: PathBuf,
+    },
     /// Runs this binary with ARGS as a child (standard output inherited) and prints its wall
     /// time in nanoseconds and its peak resident memory in KiB, from `wait4`, to standard error
     /// as `measured <ns> <KiB>`. A small process of its own, so the child's peak is not raised
@@ -92,6 +108,14 @@ pub fn child_main(command: ChildCommand) -> Result<ExitCode, String> {
                 Some(cash) => println!(r#"{{"party":"{party}","cash":"{}"}}"#, amount_text(cash)),
                 None => println!(r#"{{"party":"{party}","error":"not_found"}}"#),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        ChildCommand::Setup { db, customers, commands, file } => {
+            if db.exists() {
+                return Err(format!("{}: already exists", db.display()));
+            }
+            super::setup_ledger_at(&db, customers)?;
+            super::write_input(&file, "p-", commands, customers)?;
             Ok(ExitCode::SUCCESS)
         }
         ChildCommand::Measure { args } => {

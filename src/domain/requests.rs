@@ -1,0 +1,190 @@
+//! The committed request ids a [`State`](super::State) knows, in two forms.
+//!
+//! - **Exact**: the id with its entry (`seq`, fingerprint). Ids committed by this process, and
+//!   every id of a state that loaded everything (replay, `verify`).
+//! - **Hashed**: ids read from the store's request runs, held as a 64-bit hash of the id and the
+//!   `seq` that committed it: 16 bytes instead of the id's text, its entry and their allocation
+//!   (about 100 bytes). A hit is not yet an answer: the journal record at that `seq` holds the
+//!   id and its fingerprint, and once fetched ([`Requests::confirm`]) it is held exactly. A hash
+//!   shared by two ids keeps the later one exact, so a hash never stands for two ids.
+//!
+//! At a million customers the exact form held 1.1 million ids in about 190 MiB; hashed they take
+//! about 36 MiB (`docs/performance.md`).
+
+use super::state::{FxHasher, HashMap, RequestEntry};
+use crate::id::Id;
+use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// What [`Requests::get`] knows of an id.
+pub(crate) enum Found<'a> {
+    /// Committed, with this entry.
+    Committed(&'a RequestEntry),
+    /// Maybe committed, by the transaction at this `seq`: its journal record decides.
+    Unconfirmed(u64),
+    /// Not among the ids held.
+    Absent,
+}
+
+/// Committed request ids, exact or hashed (see the module documentation).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Requests {
+    exact: HashMap<Id, RequestEntry>,
+    hashed: std::collections::HashMap<u64, u64, BuildHasherDefault<FxHasher>>,
+    /// The `seq`s of hashed ids whose journal record was fetched into `exact`.
+    confirmed: HashSet<u64, BuildHasherDefault<FxHasher>>,
+}
+
+/// The 64-bit hash an id is held under: SipHash with fixed keys, so it is the same in every
+/// process (only this process's memory holds it).
+fn hash_of(id: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write(id.as_bytes());
+    hasher.finish()
+}
+
+impl PartialEq for Requests {
+    fn eq(&self, other: &Requests) -> bool {
+        self.exact == other.exact && self.hashed == other.hashed
+    }
+}
+
+impl Eq for Requests {}
+
+impl Requests {
+    /// What is known of `id`.
+    pub(crate) fn get(&self, id: &Id) -> Found<'_> {
+        if let Some(entry) = self.exact.get(id) {
+            return Found::Committed(entry);
+        }
+        match self.hashed.get(&hash_of(id.as_str())) {
+            Some(&seq) if !self.confirmed.contains(&seq) => Found::Unconfirmed(seq),
+            _ => Found::Absent,
+        }
+    }
+
+    /// Records `id` exactly; returns the entry it replaces.
+    pub(crate) fn insert(&mut self, id: Id, entry: RequestEntry) -> Option<RequestEntry> {
+        self.exact.insert(id, entry)
+    }
+
+    /// Takes `id` back out of the exact form (an undone commit).
+    pub(crate) fn remove(&mut self, id: &Id) -> Option<RequestEntry> {
+        self.exact.remove(id)
+    }
+
+    /// Adds an id read from the store exactly, unless an entry for it is held (newer).
+    pub(crate) fn load_exact(&mut self, id: Id, entry: RequestEntry) {
+        self.exact.entry(id).or_insert(entry);
+    }
+
+    /// Adds an id read from the store hashed, unless it is held exactly (newer); an id whose
+    /// hash is taken by another is held exactly. `None` for an empty id (a damaged run).
+    pub(crate) fn load_hashed(&mut self, id: &str, entry: RequestEntry) -> Option<()> {
+        if self.exact.contains_key(id) {
+            return Some(());
+        }
+        match self.hashed.entry(hash_of(id)) {
+            Entry::Vacant(slot) => drop(slot.insert(entry.seq)),
+            Entry::Occupied(slot) if *slot.get() == entry.seq => {}
+            Entry::Occupied(_) => drop(self.exact.insert(Id::stored(id)?, entry)),
+        }
+        Some(())
+    }
+
+    /// The journal record at `seq` (a hashed hit) committed `id` with `entry`: held exactly
+    /// from now on.
+    pub(crate) fn confirm(&mut self, seq: u64, id: Id, entry: RequestEntry) {
+        self.confirmed.insert(seq);
+        self.exact.entry(id).or_insert(entry);
+    }
+
+    /// Forgets the hashed ids, once every id is held exactly (a state that loaded everything).
+    pub(crate) fn drop_hashed(&mut self) {
+        self.hashed = std::collections::HashMap::default();
+        self.confirmed = HashSet::default();
+    }
+
+    /// Every id held exactly (all of them once a state loaded everything).
+    pub(crate) fn exact(&self) -> impl Iterator<Item = (&Id, &RequestEntry)> {
+        self.exact.iter()
+    }
+
+    /// Moves the exact ids to the hashed form, when all of them are in the store's request runs
+    /// (after a checkpoint): the memory of a long-running process stays at 16 bytes an id.
+    pub(crate) fn shrink(&mut self) {
+        let exact = std::mem::take(&mut self.exact);
+        self.confirmed.clear();
+        for (id, entry) in exact {
+            let hash = hash_of(id.as_str());
+            match self.hashed.entry(hash) {
+                Entry::Vacant(slot) => drop(slot.insert(entry.seq)),
+                Entry::Occupied(slot) if *slot.get() == entry.seq => {}
+                Entry::Occupied(_) => drop(self.exact.insert(id, entry)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64) -> RequestEntry {
+        RequestEntry { seq, fingerprint: [u8::try_from(seq).expect("small"); 32] }
+    }
+
+    fn id(text: &str) -> Id {
+        Id::new(text).expect("valid id")
+    }
+
+    fn committed(requests: &Requests, text: &str) -> Option<RequestEntry> {
+        match requests.get(&id(text)) {
+            Found::Committed(entry) => Some(*entry),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_hashed_id_is_unconfirmed_until_its_journal_record_is_fetched() {
+        let mut requests = Requests::default();
+        requests.load_hashed("r-1", entry(7)).expect("non-empty");
+        assert!(matches!(requests.get(&id("r-1")), Found::Unconfirmed(7)));
+        assert!(matches!(requests.get(&id("r-2")), Found::Absent));
+        requests.confirm(7, id("r-1"), entry(7));
+        assert_eq!(committed(&requests, "r-1"), Some(entry(7)));
+        assert!(requests.load_hashed("", entry(8)).is_some(), "an empty id hashes like any other text");
+    }
+
+    #[test]
+    fn a_hash_shared_by_two_ids_never_answers_for_the_other() {
+        let mut requests = Requests::default();
+        // "r-2" committed at seq 3 and happens to share its hash with "r-1".
+        requests.hashed.insert(hash_of("r-1"), 3);
+        assert!(matches!(requests.get(&id("r-1")), Found::Unconfirmed(3)));
+        requests.confirm(3, id("r-2"), entry(3));
+        assert!(matches!(requests.get(&id("r-1")), Found::Absent), "the record at seq 3 committed another id");
+        assert_eq!(committed(&requests, "r-2"), Some(entry(3)));
+        // Loading "r-1" from a run (seq 5) now keeps it exact: its hash stands for seq 3.
+        requests.load_hashed("r-1", entry(5)).expect("non-empty");
+        assert_eq!(committed(&requests, "r-1"), Some(entry(5)));
+        // Shrinking keeps the colliding id exact, and the confirmed one is hashed again.
+        requests.shrink();
+        assert_eq!(committed(&requests, "r-1"), Some(entry(5)));
+        assert!(matches!(requests.get(&id("r-2")), Found::Unconfirmed(3)), "r-2 is held under its own hash");
+    }
+
+    #[test]
+    fn an_exact_entry_is_newer_than_a_run_and_shrinking_keeps_every_id_findable() {
+        let mut requests = Requests::default();
+        requests.insert(id("r-1"), entry(9));
+        requests.load_hashed("r-1", entry(2)).expect("non-empty");
+        assert_eq!(committed(&requests, "r-1"), Some(entry(9)));
+        requests.insert(id("r-3"), entry(4));
+        requests.shrink();
+        assert!(matches!(requests.get(&id("r-1")), Found::Unconfirmed(9)));
+        assert!(matches!(requests.get(&id("r-3")), Found::Unconfirmed(4)));
+        assert_eq!(requests.exact().count(), 0);
+    }
+}
