@@ -73,6 +73,9 @@ pub enum ChildCommand {
         /// Allocations written to FILE.
         #[arg(long, default_value_t = 100_000)]
         commands: usize,
+        /// Also the lean SQLite service's setup, at this path (must not exist).
+        #[arg(long)]
+        lean: Option<PathBuf>,
         /// The allocations' input file.
         file: PathBuf,
     },
@@ -110,11 +113,17 @@ pub fn child_main(command: ChildCommand) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ChildCommand::Setup { db, customers, commands, file } => {
-            if db.exists() {
-                return Err(format!("{}: already exists", db.display()));
+        ChildCommand::Setup { db, customers, commands, lean, file } => {
+            if let Some(existing) = std::iter::once(&db).chain(&lean).find(|path| path.exists()) {
+                return Err(format!("{}: already exists", existing.display()));
             }
             super::setup_ledger_at(&db, customers)?;
+            if let Some(lean) = lean {
+                LeanSqlite::create(&lean, customers)
+                    .map_err(failed("lean SQLite setup"))?
+                    .compact()
+                    .map_err(failed("lean SQLite VACUUM"))?;
+            }
             super::write_input(&file, "p-", commands, customers)?;
             Ok(ExitCode::SUCCESS)
         }
