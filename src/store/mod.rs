@@ -18,10 +18,10 @@ use std::path::Path;
 /// seq → journal record.
 pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
 /// redb's page cache. Its default, 1 GiB, filled with the whole file during the integrity
-/// check at opening (629 MiB resident for a 1,000,000-customer file) and with every page the
-/// random reads of a large book touch; the operating system's page cache holds the file anyway.
-/// 32 MiB: peak resident memory of `apply` of 100,000 allocations on that file 171 MiB against
-/// 367 MiB at 1 GiB, wall time within the noise (`docs/performance.md`).
+/// check at opening and with every page the random reads of a large book touch, while the
+/// operating system's page cache holds the file anyway. `apply` of nothing on the
+/// 1,000,000-customer bench file peaks at 47 MiB with 32 MiB, 629 MiB with 1 GiB
+/// (`docs/performance.md`).
 const CACHE_BYTES: usize = 32 << 20;
 
 /// checkpoint seq → the request ids committed since the previous checkpoint (a request run):
