@@ -143,7 +143,14 @@ fn check_stored_state(store: &Store, replayed: &State) -> Result<u64, VerifyErro
     store.fetch(&mut stored, vec![domain::Miss::Everything])?;
     let checkpoint = tail.first_seq().map_or(stored.head().seq, |first| first - 1);
     if stored.head() != replayed.head() {
-        return mismatch(format!("stored head seq {} differs from the replayed head seq {}", stored.head().seq, replayed.head().seq));
+        let (stored, replayed) = (stored.head(), replayed.head());
+        return mismatch(format!(
+            "stored head seq {}:{} differs from the replayed head seq {}:{}",
+            stored.seq,
+            hex(&stored.hash),
+            replayed.seq,
+            hex(&replayed.hash)
+        ));
     }
     for (account, balance) in replayed.balances() {
         let stored_balance = stored.balance_entry(account);

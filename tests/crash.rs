@@ -8,7 +8,7 @@
 mod backends;
 
 use backends::{Seeded, balance_queries, history_queries, workload};
-use redb::{ReadableDatabase, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -268,16 +268,20 @@ const DEFERRED_LINES: usize = 24_000;
 const DEFERRED_KILLS: u64 = 10;
 
 /// What the file's `meta` table says of the deferred work: whether the checkpoint and the history
-/// tables reach the journal head. Read with redb directly, on a copy (opening repairs the file).
+/// tables reach the journal head (its last record). Read with redb directly, on a copy (opening
+/// repairs the file).
 fn deferred_state(db: &Path, scratch: &Path) -> (bool, bool) {
     const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+    const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal");
     std::fs::copy(db, scratch).expect("copy");
     let database = redb::Database::open(scratch).expect("open the copy with redb");
     let txn = database.begin_read().expect("read");
+    let last = txn.open_table(JOURNAL).expect("journal table").last().expect("read the journal").map(|(key, _)| key.value());
     let meta = txn.open_table(META).expect("meta table");
-    let value = |name: &str| meta.get(name).expect("read meta").map(|value| value.value().to_vec());
-    let head = value("head");
-    (value("checkpoint") == head, value("history") == head)
+    let seq = |name: &str| {
+        meta.get(name).expect("read meta").map(|value| partner_ledger::records::decode_head(value.value()).expect("a head").seq)
+    };
+    (seq("checkpoint") == last, seq("history") == last)
 }
 
 /// When to stop a child `apply`.
