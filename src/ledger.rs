@@ -747,8 +747,10 @@ mod tests {
                 assert!(resent.contains(r#""duplicate":true"#), "{resent}");
             }
             assert_eq!(ledger.execute_line(&allocate("a7", "1")).to_line(), duplicate(&first[7]));
+            let head = ledger.head();
             let reused = ledger.execute_line(&allocate("a8", "2"));
             assert!(!reused.is_ok(), "an id reused for other content: {}", reused.to_line());
+            assert_eq!(ledger.head(), head, "a refused reuse commits nothing");
             assert_eq!(ledger.execute_line(&allocate("a49", "1")).to_line(), duplicate(&first[49]));
             ok(&ledger, &allocate(&format!("new-{evicted}"), "1"));
             assert!(ledger.verify().is_ok());

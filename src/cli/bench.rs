@@ -223,7 +223,7 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     if options.round2_only {
-        setup_ledger_file(&options, &scratch)?;
+        setup_ledger_at(&scratch.path("ledger.redb"), options.customers)?;
         let mut targets = Vec::new();
         round2(&options, &scratch, &mut targets)?;
         print_targets(&targets);
@@ -277,13 +277,8 @@ fn round2(options: &Options, scratch: &Scratch, targets: &mut Vec<Target>) -> Re
     round2.run(targets)
 }
 
-/// The ledger's setup, its posting index built, closed and compacted: `ledger.redb`.
-fn setup_ledger_file(options: &Options, scratch: &Scratch) -> Result<(), String> {
-    setup_ledger_at(&scratch.path("ledger.redb"), options.customers)
-}
-
 /// The ledger's setup at `path` (`customers` over `PARTNERS` distributors), its posting index
-/// built, closed and compacted.
+/// built, closed and compacted: the bench's `ledger.redb`, or `bench-child setup`'s file.
 fn setup_ledger_at(path: &Path, customers: u32) -> Result<(), String> {
     let started = Instant::now();
     progress(&format!("setting up the ledger ({} commands)", customers as usize + 2 * PARTNERS as usize));
@@ -304,7 +299,7 @@ fn setup_ledger_at(path: &Path, customers: u32) -> Result<(), String> {
 /// Sets the three systems up alike, then compacts each, so the phases start from compact files
 /// and the size phase can subtract the setup. The systems are opened by `open_systems`.
 fn setup(options: Options, scratch: Scratch) -> Result<Bench, String> {
-    setup_ledger_file(&options, &scratch)?;
+    setup_ledger_at(&scratch.path("ledger.redb"), options.customers)?;
     let started = Instant::now();
     progress("setting up SQLite and bare redb");
     SqliteLedger::create(&scratch.path("sqlite.db"), options.customers)

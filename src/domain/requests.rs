@@ -4,7 +4,7 @@
 //!   every id of a state that loaded everything (replay, `verify`).
 //! - **Hashed**: ids read from the store's request runs, held as a 64-bit hash of the id and the
 //!   `seq` that committed it: 16 bytes instead of the id's text, its entry and their allocation
-//!   (about 100 bytes). A hit is not yet an answer: the journal record at that `seq` holds the
+//!   (about 200 bytes). A hit is not yet an answer: the journal record at that `seq` holds the
 //!   id and its fingerprint, and once fetched ([`Requests::confirm`]) it is held exactly. A hash
 //!   shared by two ids keeps the later one exact, so a hash never stands for two ids.
 //!
@@ -37,8 +37,10 @@ pub(crate) struct Requests {
     confirmed: HashSet<u64, BuildHasherDefault<FxHasher>>,
 }
 
-/// The 64-bit hash an id is held under: SipHash with fixed keys, so it is the same in every
-/// process (only this process's memory holds it).
+/// The 64-bit hash an id is held under: std's SipHash with its fixed keys. Ids are the
+/// clients' own, so two may share a hash (by chance, about once in 30 million books of a
+/// million ids; or on purpose): the later one is then held exactly, which costs memory, never
+/// an answer.
 fn hash_of(id: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     hasher.write(id.as_bytes());
@@ -81,17 +83,25 @@ impl Requests {
     }
 
     /// Adds an id read from the store hashed, unless it is held exactly (newer); an id whose
-    /// hash is taken by another is held exactly. `None` for an empty id (a damaged run).
+    /// hash is taken by another is held exactly. `None` when such an id is empty (a damaged
+    /// run).
     pub(crate) fn load_hashed(&mut self, id: &str, entry: RequestEntry) -> Option<()> {
-        if self.exact.contains_key(id) {
-            return Some(());
-        }
-        match self.hashed.entry(hash_of(id)) {
-            Entry::Vacant(slot) => drop(slot.insert(entry.seq)),
-            Entry::Occupied(slot) if *slot.get() == entry.seq => {}
-            Entry::Occupied(_) => drop(self.exact.insert(Id::stored(id)?, entry)),
+        if !self.exact.contains_key(id) && !self.place(hash_of(id), entry.seq) {
+            self.exact.insert(Id::stored(id)?, entry);
         }
         Some(())
+    }
+
+    /// Holds `seq` under `hash`; false when the hash already stands for another `seq` (the
+    /// caller then keeps its id exact).
+    fn place(&mut self, hash: u64, seq: u64) -> bool {
+        match self.hashed.entry(hash) {
+            Entry::Vacant(slot) => {
+                slot.insert(seq);
+                true
+            }
+            Entry::Occupied(slot) => *slot.get() == seq,
+        }
     }
 
     /// The journal record at `seq` (a hashed hit) committed `id` with `entry`: held exactly
@@ -118,11 +128,8 @@ impl Requests {
         let exact = std::mem::take(&mut self.exact);
         self.confirmed.clear();
         for (id, entry) in exact {
-            let hash = hash_of(id.as_str());
-            match self.hashed.entry(hash) {
-                Entry::Vacant(slot) => drop(slot.insert(entry.seq)),
-                Entry::Occupied(slot) if *slot.get() == entry.seq => {}
-                Entry::Occupied(_) => drop(self.exact.insert(id, entry)),
+            if !self.place(hash_of(id.as_str()), entry.seq) {
+                self.exact.insert(id, entry);
             }
         }
     }
