@@ -58,7 +58,13 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
         }
         let hash: ChainHash = chain_hash(body);
         if hash != stored_hash {
-            return mismatch(format!("seq {seq}: record hash {} does not match its content ({})", hex(&stored_hash), hex(&hash)));
+            // A lean record's previous hash is the stored hash before it: a forged one shows here.
+            return mismatch(format!(
+                "seq {seq}: record hash {} does not match its content and previous hash {} ({})",
+                hex(&stored_hash),
+                hex(&transaction.prev_hash),
+                hex(&hash)
+            ));
         }
         if transaction.at < head.at {
             return mismatch(format!("seq {seq}: time {} goes back before {}", transaction.at, head.at));

@@ -7,8 +7,7 @@ use crate::id::{Id, Party};
 use crate::journal::chain_hash;
 use crate::protocol::{self, Body, Request, Response};
 use crate::store::{Pending, Store, StoreError, Unchecked, records};
-use crate::time::{Clock, SystemClock, Timestamp};
-use sha2::{Digest, Sha256};
+use crate::time::{Clock, SystemClock};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -409,13 +408,6 @@ impl Ledger {
     }
 }
 
-/// The content digest of a request: actor, `at` as given, and the typed command. Equal meaning
-/// gives an equal digest (`"100"` and `"100.00"` are the same amount).
-pub(crate) fn fingerprint(actor: &Party, at: Option<Timestamp>, command: &domain::Command) -> [u8; 32] {
-    let bytes = postcard::to_stdvec(&(actor, at, command)).expect("postcard encodes to a Vec");
-    Sha256::digest(bytes).into()
-}
-
 /// The request id a response echoes.
 fn response_id(response: &Response) -> Option<String> {
     match response {
@@ -508,7 +500,8 @@ impl Inner {
                 StoreError::Corrupt(decode) => ReplicaError::Diverged(decode.to_string()),
                 other => ReplicaError::Store(other),
             })?;
-            pending.push(Pending { transaction, body, hash });
+            let lean = records::lean_form(&transaction, &body);
+            pending.push(Pending { transaction, body, hash, lean });
         }
         Ok(())
     }
@@ -552,7 +545,7 @@ impl Inner {
         if let Err(rejection) = domain::validate(command) {
             return Response::Failed { id: Some(id.to_string()), rejection };
         }
-        let fingerprint = fingerprint(&request.actor, request.at, command);
+        let fingerprint = domain::fingerprint(&request.actor, request.at, command);
         let mut id_reused = false;
         if let Some(entry) = self.state.request(id).copied() {
             if entry.fingerprint == fingerprint {
@@ -579,13 +572,12 @@ impl Inner {
             effects,
             prev_hash: head.hash,
         };
-        let body = records::encode_transaction_body(&transaction);
-        let hash = chain_hash(&body);
-        self.state.commit(id, RequestEntry { seq: transaction.seq, fingerprint }, Head { seq: transaction.seq, hash, at }, &mut self.undo);
+        let decided = Pending::decided(transaction, request.at.is_some());
+        let seq = decided.transaction.seq;
+        self.state.commit(id, RequestEntry { seq, fingerprint }, Head { seq, hash: decided.hash, at }, &mut self.undo);
         debug_assert!(self.undo.mark() > mark);
-        let response =
-            Response::Committed { id: id.clone(), seq: transaction.seq, duplicate: false, outcome: transaction.effects.outcome.clone() };
-        pending.push(Pending { transaction, body, hash });
+        let response = Response::Committed { id: id.clone(), seq, duplicate: false, outcome: decided.transaction.effects.outcome.clone() };
+        pending.push(decided);
         response
     }
 

@@ -87,6 +87,7 @@ pub use domain::validate;
 pub use domain::{
     ATOMIC_COMMANDS_MAX, AdjustOperation, AdjustRecord, Association, AssociationKind, Command, Direction, Effects, Head, InvoiceBasis,
     ManagerAssignment, OperatorRole, OrderLine, Outcome, PartnerKind, PartyRecord, PayerKind, Role, TEXT_LENGTH_MAX, Transaction,
+    fingerprint,
 };
 pub use error::{ErrorCode, Rejection};
 pub use id::{ID_LENGTH_MAX, Id, IdError, Party};

@@ -16,16 +16,16 @@
 //! missing), in a new golden body next to the old one.
 
 use partner_ledger::records::{
-    self, DecodeError, RECORD_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record,
-    decode_request_run, encode_adjust, encode_balance, encode_head, encode_journal, encode_posting, encode_record, encode_request_run,
-    encode_transaction_body,
+    self, DecodeError, JOURNAL_LEAN_VERSION, RECORD_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting,
+    decode_record, decode_request_run, encode_adjust, encode_balance, encode_head, encode_journal, encode_journal_lean, encode_posting,
+    encode_record, encode_request_run, encode_transaction, encode_transaction_body, journal_hash, lean_form,
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
     Command, Coupon, CouponEnd, CouponKind, Direction, Discount, Effects, FORMAT_VERSION, Head, Id, Invoice, InvoiceBasis, InvoiceStatus,
     Ledger, ManagerAssignment, Matched, OpenError, OperatorRole, Order, OrderKind, OrderLine, OrderStatus, Outcome, PartnerKind,
     PartnerPaymentStatus, Party, PartyRecord, PayerKind, Payment, Posting, Quota, QuotaSource, Ratio, Record, RequestEntry, Role, Store,
-    StoreError, Timestamp, Transaction, Validity, Withdrawal, WithdrawalStatus,
+    StoreError, Timestamp, Transaction, Validity, Withdrawal, WithdrawalStatus, fingerprint,
 };
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use sha2::{Digest, Sha256};
@@ -783,6 +783,7 @@ fn every_variant_transaction() -> Transaction {
 // Golden hex of format 2, produced by this build's encoders
 
 const REALISTIC_BODY: &str = "0780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+const REALISTIC_LEAN_JOURNAL: &str = "0246d86ef31a88c0887d950ed660dbddba4aa84cc6bcad4f99f247b38cdf6caa27010780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01";
 const REALISTIC_JOURNAL: &str = "0138421cccd5b6488fb1485a847dcb0c9098a43d653747c261da42a1520add0ba20780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
 const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f65766572792e76617269616e743a310009320002533100000002443101000002523102010244310102433000000000010243310102443101000106e4ba91e5b886010448572d3102024332024431010301024431c09a0c04000202433102000501024431020243310401046261636b06020243310007020243310608020243310008066f75746167650802024331010a0366697809000a025131024431000c0180d099d2ee660180809294e367000a025132025231010e0000010251310a0251330252310248000180809294e367010251310b0251320c0243310d024b31025131024331100180d099d2ee660001010365637300000d024b320251330243314a000180809294e36700013201030001020e024b310f10024f31024331120001036563730180809294e3671102473102433102024f32140100024f331602010372647312024f3102024b31024b3200001202473100000112024f350001034443310013024f3414024f3118150243311afe887a010365637316025731010244311c1702573118025732026e6f190257321a0243311b024332001c0249310202433100381c02493202024331010207323032362d303107323032362d30321c024933010244310202024231094f313a726566756e641d0249311e034f5031024431030001021f034f5031002002433101034f5031200243310021024f31220247310b6f766572206275646765742303444331024331550102036563730372647380d099d2ee6680809294e3672303444332024331640080d099d2ee6680809294e3672403444331ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0d00000100000102010002030200030603000401040102443105020501024431060106010244310802513102070202433105feffffffffffffffffffffffffffffffffff03080202433106ffffffffffffffffffffffffffffffffffff03090202433107010a0202433109024b3102ffff03020243310a040b200001025231000201024431c0843d0080cae3f6da6603000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec66050002024330010000000000000080d0f6adf066060003034f503102024431020102000080aaa5e8f066080003034f5032020252310100000080aaa5e8f0660800020243320100000100000000010448572d32000080d0f6adf06606010251310244310180d099d2ee6680809294e36700018092f4010c010251320252310080d099d2ee6680809294e3670109512d323032362e3031008092f4010c010251330252310280d099d2ee6680809294e3670109512d323032362e303100480c02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000000d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000010d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000020d02024b3202433109512d50562d3230323602443102c0cf2480d099d2ee6680809294e367010103656373011e010102001503024f3102433100010080d30e0080b4af9af6660080d30e00a08d06e0d403e0d403a09c01000100010244310080a4cbd9f1660e03024f3102433100010080d30e0180b4af9af6660080d30e00a08d06e0d403e0d403a09c01000101010244310080a4cbd9f1660e03024f3102433100010080d30e0280b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3102433100010080d30e0380b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3502433300000103656373be9a0c0180c0bf848967010202433390b00aaeea0100c0a907d08603000102443100000080b0dbc38467170402473102433102064f2d31303031064f2d313030320e050242310080cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310180cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310280cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310380cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310480cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310580cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310680cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd403001005024f350080f8e0e38467010243330202433301064f2d3330303190b00aaeea0100c0a907d086030000000202433390b00a00180602573101024431a08d060200c0e8fcaafb6611070249310102443180f104000080feecf38b6712070249310102443180f104010080feecf38b67120803444331024331550080d099d2ee6680809294e36700160803444331024331550080d099d2ee6680809294e36701160400024431010252311600010244310102523116000202443101025231160003024431010252311600082500025331010243300202433202443101030c0e040274310510061207140800090251310a025132240b024b31260c0243310d024b310e02024b32024b33280f0102473102024f32024f3380809294e3670f0001024f3180d099d2ee661002024f319e014c1e3e2022024f320000000000001101024f34122a40422c130275312e014446303234140257310014025731011402573102140257310315024331003601024b3115024332010000001602493102024231390242323c1702493118034f503119034f50310200021a02433101034f503180c0cca4ef661a02433100feffffffffffffffff011b02473102024f32024f33001b02473102024f32024f33011c034443311d034443310000000000000000000000000000000000000000000000000000000000000000";
 const BALANCE_POSITIVE: &str = "01da610000000000000000000000000000";
@@ -850,13 +851,14 @@ fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
 // Versions
 
 /// Format 2 (SPEC v2) changed the encodings inside the records, not their framing; format 3 added
-/// the ordinal to each posting-index entry and the `record_index` table. The record version byte
-/// stays 1, the file's `meta` `format` says 3, and a file of any other format is refused on
-/// opening.
+/// the ordinal to each posting-index entry and the `record_index` table; format 4 stores journal
+/// records lean (version byte 2). The other records' version byte stays 1, the file's `meta`
+/// `format` says 4, a format-2 or format-3 file is migrated and any other is refused on opening.
 #[test]
-fn record_version_is_one_and_format_version_is_three() {
+fn record_versions_are_one_and_two_and_format_version_is_four() {
     assert_eq!(RECORD_VERSION, 1);
-    assert_eq!(FORMAT_VERSION, 3);
+    assert_eq!(JOURNAL_LEAN_VERSION, 2);
+    assert_eq!(FORMAT_VERSION, 4);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -876,9 +878,76 @@ fn every_variant_of_the_transaction_body_is_pinned() {
     assert_golden("a transaction body of every variant", &encode_transaction_body(&transaction), EVERY_VARIANT_BODY);
     // Decoded through the journal decoder too, with an arbitrary hash in front.
     let record = encode_journal(&[7; 32], &unhex(EVERY_VARIANT_BODY));
-    let (hash, body, decoded) = decode_journal(&record).expect("golden journal decodes");
-    assert_eq!((hash, body), ([7; 32], unhex(EVERY_VARIANT_BODY).as_slice()));
-    assert_eq!(decoded, transaction);
+    let decoded = decode_journal(&record, &[9; 32]).expect("golden journal decodes");
+    assert_eq!((decoded.hash, decoded.body().as_ref()), ([7; 32], unhex(EVERY_VARIANT_BODY).as_slice()));
+    assert_eq!(decoded.transaction, transaction, "a whole record keeps the previous hash it stores");
+    // Stored lean, it decodes to the same transaction and body given its previous hash.
+    let lean = lean_transaction(transaction);
+    let body = encode_transaction(&lean);
+    let record = encode_journal_lean(&[7; 32], &body.bytes, body.fingerprint_at, true);
+    let decoded = decode_journal(&record, &lean.prev_hash).expect("a lean record of every variant decodes");
+    assert_eq!((decoded.body().as_ref(), decoded.transaction), (body.bytes.as_slice(), lean));
+}
+
+/// `transaction` with the fingerprint this build computes for it (`at` given), so it has a lean
+/// form.
+fn lean_transaction(transaction: Transaction) -> Transaction {
+    Transaction { fingerprint: fingerprint(&transaction.actor, Some(transaction.at), &transaction.command), ..transaction }
+}
+
+#[test]
+fn lean_journal_record_is_pinned() {
+    let transaction = lean_transaction(realistic_transaction());
+    let body = encode_transaction(&transaction);
+    assert_eq!(body.bytes, postcard::to_stdvec(&transaction).expect("encodes"), "the body is postcard of the transaction");
+    assert_eq!(&body.bytes[body.fingerprint_at..body.fingerprint_at + 32], &transaction.fingerprint);
+    assert_eq!(lean_form(&transaction, &body.bytes), Some((body.fingerprint_at, true)));
+    let hash: ChainHash = Sha256::digest(&body.bytes).into();
+    let record = encode_journal_lean(&hash, &body.bytes, body.fingerprint_at, true);
+    assert_golden("a lean journal record", &record, REALISTIC_LEAN_JOURNAL);
+    assert_eq!((record[0], &record[1..33], record[33]), (JOURNAL_LEAN_VERSION, hash.as_slice(), 1));
+    assert_eq!(record.len(), encode_journal(&hash, &body.bytes).len() - 63, "no fingerprint and no previous hash, one flag byte");
+
+    let golden = unhex(REALISTIC_LEAN_JOURNAL);
+    let decoded = decode_journal(&golden, &transaction.prev_hash).expect("golden lean journal decodes");
+    assert!(decoded.is_lean());
+    assert_eq!((decoded.hash, decoded.body().as_ref(), &decoded.transaction), (hash, body.bytes.as_slice(), &transaction));
+    assert_eq!(journal_hash(&golden), Ok(hash));
+    // Read after another previous hash, its body no longer hashes to the stored hash.
+    let elsewhere = decode_journal(&golden, &[0xee; 32]).expect("decodes");
+    assert_ne!(<[u8; 32]>::from(Sha256::digest(elsewhere.body().as_ref())), hash);
+    // Without `at` given, the flag is 0 and the fingerprint differs.
+    let without = Transaction { fingerprint: fingerprint(&transaction.actor, None, &transaction.command), ..transaction.clone() };
+    let body = encode_transaction(&without);
+    assert_eq!(lean_form(&without, &body.bytes), Some((body.fingerprint_at, false)));
+    let record = encode_journal_lean(&hash, &body.bytes, body.fingerprint_at, false);
+    assert_eq!(decode_journal(&record, &without.prev_hash).expect("decodes").transaction, without);
+    // A fingerprint this build would not compute has no lean form: such a record is stored whole.
+    assert_eq!(lean_form(&realistic_transaction(), &encode_transaction_body(&realistic_transaction())), None);
+    assert_eq!(lean_form(&transaction, &[encode_transaction_body(&transaction), vec![0]].concat()), None, "a non-canonical body");
+}
+
+#[test]
+fn lean_journal_record_refuses_corruption() {
+    let golden = unhex(REALISTIC_LEAN_JOURNAL);
+    let prev = realistic_transaction().prev_hash;
+    for length in 0..golden.len() {
+        let error = decode_journal(&golden[..length], &prev).expect_err(&format!("truncated to {length} bytes must not decode"));
+        assert_eq!(error.what, "journal", "truncated to {length} bytes");
+    }
+    for flag in 2..=u8::MAX {
+        let mut wrong = golden.clone();
+        wrong[33] = flag;
+        let error = decode_journal(&wrong, &prev).expect_err("an unknown flag");
+        assert!(error.reason.contains("at-given flag"), "{}", error.reason);
+    }
+    for version in (0..=u8::MAX).filter(|version| ![RECORD_VERSION, JOURNAL_LEAN_VERSION].contains(version)) {
+        let mut wrong = golden.clone();
+        wrong[0] = version;
+        let error = decode_journal(&wrong, &prev).expect_err("an unknown version");
+        assert!(error.reason.contains("version"), "{}", error.reason);
+        assert!(journal_hash(&wrong).is_err(), "version {version}");
+    }
 }
 
 #[test]
@@ -893,18 +962,19 @@ fn journal_record_is_pinned() {
     assert_eq!(&record[33..], body.as_slice());
 
     let golden = unhex(REALISTIC_JOURNAL);
-    let (decoded_hash, decoded_body, decoded) = decode_journal(&golden).expect("golden journal decodes");
-    assert_eq!(decoded_hash, hash);
-    assert_eq!(decoded_body, body.as_slice());
-    assert_eq!(decoded, transaction);
+    let decoded = decode_journal(&golden, &[9; 32]).expect("golden journal decodes");
+    assert!(!decoded.is_lean());
+    assert_eq!(decoded.hash, hash);
+    assert_eq!(decoded.body().as_ref(), body.as_slice());
+    assert_eq!(decoded.transaction, transaction);
 }
 
 #[test]
 fn journal_record_refuses_corruption() {
     assert_refuses_corruption("journal", REALISTIC_JOURNAL, |bytes| {
-        decode_journal(bytes).map(|(hash, _, transaction)| (hash, transaction))
+        decode_journal(bytes, &[9; 32]).map(|record| (record.hash, record.transaction))
     });
-    let short = decode_journal(&unhex(REALISTIC_JOURNAL)[..20]).expect_err("shorter than its hash");
+    let short = decode_journal(&unhex(REALISTIC_JOURNAL)[..20], &[9; 32]).expect_err("shorter than its hash");
     assert!(short.reason.contains("hash"), "{}", short.reason);
 }
 
@@ -976,14 +1046,18 @@ fn adjust_record_is_pinned() {
 #[test]
 fn postcard_records_refuse_trailing_bytes() {
     let every_variant_journal = hex(&encode_journal(&[7; 32], &unhex(EVERY_VARIANT_BODY)));
-    let mut goldens: Vec<(&str, String)> =
-        vec![("journal", REALISTIC_JOURNAL.to_owned()), ("journal", every_variant_journal), ("adjust", ADJUST.to_owned())];
+    let mut goldens: Vec<(&str, String)> = vec![
+        ("journal", REALISTIC_JOURNAL.to_owned()),
+        ("journal", REALISTIC_LEAN_JOURNAL.to_owned()),
+        ("journal", every_variant_journal),
+        ("adjust", ADJUST.to_owned()),
+    ];
     goldens.extend(golden_records().into_iter().map(|(_, _, golden)| ("record", golden.to_owned())));
     for (what, golden) in goldens {
         for extra in [0x00, 0x01, 0xff] {
             let longer = [unhex(&golden), vec![extra]].concat();
             let error = match what {
-                "journal" => decode_journal(&longer).map(|_| ()),
+                "journal" => decode_journal(&longer, &[9; 32]).map(|_| ()),
                 "adjust" => decode_adjust(&longer).map(|_| ()),
                 _ => decode_record(&longer).map(|_| ()),
             }
@@ -1325,7 +1399,10 @@ impl Clock for FixedClock {
 }
 
 const WRITTEN_HEAD: &str = "010400000000000000056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0069998d9b010000";
-const WRITTEN_LAST_JOURNAL: &str = "01056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0480a4cbd9f16602723401024431040002024331b48703010e4a616e75617279206275646765740bf98d78063279d81244e871349115bf7c3bba988cf030c59ffa8916118a8b47020102443105b3870300020243310ab487030000010002443102024331b48703010e4a616e756172792062756467657404027234f92f845612066f772f9f4b6444f33db949a73ecd0d208cb87426befad21a3b21";
+const WRITTEN_LAST_JOURNAL: &str = "02056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea010480a4cbd9f16602723401024431040002024331b48703010e4a616e7561727920627564676574020102443105b3870300020243310ab487030000010002443102024331b48703010e4a616e756172792062756467657404027234";
+/// The same record as format 3 stored it, whole: the body put back together is byte for byte
+/// the body format 3 hashed.
+const WRITTEN_LAST_JOURNAL_WHOLE: &str = "01056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0480a4cbd9f16602723401024431040002024331b48703010e4a616e75617279206275646765740bf98d78063279d81244e871349115bf7c3bba988cf030c59ffa8916118a8b47020102443105b3870300020243310ab487030000010002443102024331b48703010e4a616e756172792062756467657404027234f92f845612066f772f9f4b6444f33db949a73ecd0d208cb87426befad21a3b21";
 const WRITTEN_CUSTOMER: &str = "01000202433101010244310080c7efd7f1660000011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637000080c7efd7f16602";
 
 /// The same four requests always write the same bytes: this pins the request fingerprint and the
@@ -1358,8 +1435,14 @@ fn a_ledger_writes_the_pinned_bytes() {
     assert_golden("the head a ledger wrote", &head, WRITTEN_HEAD);
     let journal = txn.open_table(partner_ledger::tables::JOURNAL).expect("journal");
     let last = journal.get(4).expect("get").expect("seq 4").value().to_vec();
+    // Stored lean (format 4); the chain hashes, and so the head above, are those of format 3.
     assert_golden("the journal record a ledger wrote", &last, WRITTEN_LAST_JOURNAL);
-    let (hash, _, transaction) = decode_journal(&last).expect("decodes");
+    let prev = journal_hash(journal.get(3).expect("get").expect("seq 3").value()).expect("a hash");
+    let decoded = decode_journal(&last, &prev).expect("decodes");
+    assert!(decoded.is_lean());
+    let (hash, transaction) = (decoded.hash, decoded.transaction.clone());
+    assert_eq!(<[u8; 32]>::from(Sha256::digest(decoded.body().as_ref())), hash, "the body put back together hashes to the stored hash");
+    assert_golden("the journal record a format-3 ledger wrote", &encode_journal(&hash, &decoded.body()), WRITTEN_LAST_JOURNAL_WHOLE);
     assert_eq!(records::decode_head(&head).expect("head").hash, hash);
     assert_eq!(transaction.seq, 4);
     assert_eq!(transaction.at, at("2026-01-05T10:00:00Z"));
@@ -1451,7 +1534,96 @@ fn a_format_1_ledger_file_is_refused_on_opening() {
 
 #[test]
 fn a_file_of_an_unknown_format_is_refused_on_opening() {
-    refuses_format(4);
+    refuses_format(5);
+}
+
+/// Format 4 stores journal records lean. A format-3 file, whose records are whole, opens as it
+/// is (each record's version byte says its form), verifies, takes new commits lean beside its
+/// whole records, and `compact` rewrites the whole ones lean with the same chain hashes.
+#[test]
+fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("format-3.redb");
+    let lines = [
+        r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor","at":"2026-01-05T09:00:00Z"}"#,
+        r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","name":"C1"}"#,
+        r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:D1","amount":"1000"}"#,
+        r#"{"op":"allocate","id":"r4","actor":"partner:D1","to":"customer:C1","amount":"250.50","at":"2026-01-05T10:00:00Z"}"#,
+    ];
+    let head = {
+        let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
+        for line in lines {
+            assert!(ledger.execute_line(line).is_ok(), "{line}");
+        }
+        ledger.head()
+    };
+    // Every record rewritten whole, as format 3 stored it, and the file marked format 3.
+    let whole: Vec<(u64, Vec<u8>)> = {
+        let db = redb::Database::open(&path).expect("reopen with redb");
+        let txn = db.begin_write().expect("write");
+        let mut rewritten = Vec::new();
+        {
+            let mut journal = txn.open_table(partner_ledger::tables::JOURNAL).expect("journal");
+            let mut prev = [0; 32];
+            for seq in 1..=head.seq {
+                let bytes = journal.get(seq).expect("get").expect("record").value().to_vec();
+                let record = decode_journal(&bytes, &prev).expect("decodes");
+                assert!(record.is_lean(), "seq {seq} was written lean");
+                let whole = encode_journal(&record.hash, &record.body());
+                prev = record.hash;
+                rewritten.push((seq, whole));
+            }
+            for (seq, bytes) in &rewritten {
+                journal.insert(*seq, bytes.as_slice()).expect("insert");
+            }
+            txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [3_u8].as_slice()).expect("insert");
+        }
+        txn.commit().expect("commit");
+        rewritten
+    };
+    let stored = |path: &std::path::Path| -> (Vec<u8>, Vec<Vec<u8>>) {
+        let db = redb::Database::open(path).expect("reopen with redb");
+        let txn = db.begin_read().expect("read");
+        let format =
+            txn.open_table(partner_ledger::tables::META).expect("meta").get("format").expect("get").expect("format").value().to_vec();
+        let journal = txn.open_table(partner_ledger::tables::JOURNAL).expect("journal");
+        (format, journal.iter().expect("iter").map(|entry| entry.expect("entry").1.value().to_vec()).collect())
+    };
+    let statement = r#"{"op":"statement","actor":"platform","party":"customer:C1","account":"allocated"}"#;
+    {
+        let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("a format-3 file opens");
+        assert_eq!(ledger.head(), head);
+        assert_eq!(ledger.verify().expect("its whole records verify").head, head);
+        let answer = ledger.execute_line(statement).to_line();
+        assert!(answer.contains("250.50"), "{answer}");
+        let fifth = r#"{"op":"allocate","id":"r5","actor":"partner:D1","to":"customer:C1","amount":"1","at":"2026-01-05T11:00:00Z"}"#;
+        assert!(ledger.execute_line(fifth).is_ok());
+    }
+    let (format, records) = stored(&path);
+    assert_eq!(format, [FORMAT_VERSION], "opening marked the file format 4");
+    let versions: Vec<u8> = records.iter().map(|bytes| bytes[0]).collect();
+    assert_eq!(
+        versions,
+        [RECORD_VERSION, RECORD_VERSION, RECORD_VERSION, RECORD_VERSION, JOURNAL_LEAN_VERSION],
+        "old records whole, the new one lean"
+    );
+    Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens").compact().expect("compact");
+    let (format, records) = stored(&path);
+    assert_eq!(format, [FORMAT_VERSION]);
+    assert_eq!(records.len(), 5);
+    let mut prev = [0; 32];
+    for (seq, bytes) in records.iter().enumerate() {
+        assert_eq!(bytes[0], JOURNAL_LEAN_VERSION, "seq {} is lean after compaction", seq + 1);
+        let record = decode_journal(bytes, &prev).expect("decodes");
+        if let Some((_, old)) = whole.get(seq) {
+            assert_eq!(record.hash, journal_hash(old).expect("a hash"), "seq {}: the same chain hash", seq + 1);
+            assert_eq!(record.body().as_ref(), &old[33..], "seq {}: the same body", seq + 1);
+        }
+        prev = record.hash;
+    }
+    let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens");
+    assert_eq!(ledger.verify().expect("verifies after compaction").transactions, 5);
+    assert!(ledger.execute_line(statement).to_line().contains("250.50"));
 }
 
 /// Format 3 added the ordinal to posting-index entries. A format-2 file opens: its history
@@ -1530,11 +1702,11 @@ fn refuses_format(version: u8) {
         txn.commit().expect("commit");
     }
 
-    let error = Ledger::open(&path).expect_err("an older format's file must not open");
+    let error = Ledger::open(&path).expect_err("a file of this format must not open");
     assert!(matches!(error, OpenError(StoreError::Format(found)) if found == version), "{error:?}");
     assert_eq!(
         error.to_string(),
-        format!("cannot open the ledger: unsupported ledger format version {version} (this build reads version 3)")
+        format!("cannot open the ledger: unsupported ledger format version {version} (this build reads version {FORMAT_VERSION})")
     );
     let error = Store::open(&path).expect_err("nor as a bare store");
     assert!(matches!(error, StoreError::Format(found) if found == version), "{error:?}");
@@ -1553,5 +1725,8 @@ fn refuses_format(version: u8) {
     assert!(output.stdout.is_empty(), "{}", String::from_utf8_lossy(&output.stdout));
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains(path.to_str().expect("UTF-8 path")), "{stderr}");
-    assert!(stderr.contains(&format!("unsupported ledger format version {version} (this build reads version 3)")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("unsupported ledger format version {version} (this build reads version {FORMAT_VERSION})")),
+        "{stderr}"
+    );
 }

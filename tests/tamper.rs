@@ -8,8 +8,9 @@ mod backends;
 
 use backends::workload;
 use partner_ledger::records::{
-    decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record, decode_request_run, encode_adjust,
-    encode_balance, encode_head, encode_journal, encode_posting, encode_record, encode_request_run, encode_transaction_body,
+    JOURNAL_LEAN_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record, decode_request_run,
+    encode_adjust, encode_balance, encode_head, encode_journal, encode_posting, encode_record, encode_request_run, encode_transaction_body,
+    journal_hash,
 };
 use partner_ledger::tables::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORDS, REQUESTS};
 use partner_ledger::{Amount, Id, Record, RequestEntry, Timestamp};
@@ -149,8 +150,9 @@ fn tampered(base: &Path, name: &str, edit: impl FnOnce(&WriteTransaction)) -> Pa
 fn journal_record(txn: &WriteTransaction, seq: u64) -> ([u8; 32], partner_ledger::Transaction) {
     let journal = txn.open_table(JOURNAL).expect("journal");
     let value = journal.get(seq).expect("read").expect("seq exists");
-    let (hash, _, transaction) = decode_journal(value.value()).expect("decode");
-    (hash, transaction)
+    let prev = journal_hash(journal.get(seq - 1).expect("read").expect("the seq before exists").value()).expect("a hash");
+    let record = decode_journal(value.value(), &prev).expect("decode");
+    (record.hash, record.transaction)
 }
 
 /// The journal head's seq: its last record's.
@@ -208,7 +210,20 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
         let hash: [u8; 32] = Sha256::digest(&body).into();
         txn.open_table(JOURNAL).expect("journal").insert(3, encode_journal(&hash, &body).as_slice()).expect("write");
     });
-    verify_fails(&file, &[], &["seq 4", "previous hash", "does not chain"]);
+    // Seq 4 is stored lean: its previous hash is seq 3's stored hash, so its own stored hash no
+    // longer matches its content chained to it.
+    verify_fails(&file, &[], &["seq 4", "does not match its content", "previous hash"]);
+
+    // A lean record (this build writes them) changes: its at-given flag flips, so the fingerprint
+    // its body is read with, and hence its hash, differ.
+    let file = tampered(&base, "journal-lean-flag", |txn| {
+        let mut journal = txn.open_table(JOURNAL).expect("journal");
+        let mut bytes = journal.get(5).expect("read").expect("seq 5").value().to_vec();
+        assert_eq!(bytes[0], JOURNAL_LEAN_VERSION, "this build stores records lean");
+        bytes[33] ^= 1;
+        journal.insert(5, bytes.as_slice()).expect("write");
+    });
+    verify_fails(&file, &[], &["seq 5", "does not match its content"]);
 
     let file = tampered(&base, "journal-deleted", |txn| {
         txn.open_table(JOURNAL).expect("journal").remove(3).expect("delete");

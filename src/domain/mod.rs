@@ -849,6 +849,14 @@ impl Effects {
     }
 }
 
+/// The content digest of a request: actor, `at` as given, and the typed command. Equal meaning
+/// gives an equal digest (`"100"` and `"100.00"` are the same amount).
+pub fn fingerprint(actor: &Party, at: Option<Timestamp>, command: &Command) -> [u8; 32] {
+    use sha2::Digest;
+    let bytes = postcard::to_stdvec(&(actor, at, command)).expect("postcard encodes to a Vec");
+    sha2::Sha256::digest(bytes).into()
+}
+
 /// One committed journal transaction: the unit of the hash chain and of replay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transaction {

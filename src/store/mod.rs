@@ -45,16 +45,23 @@ pub const ADJUST_RECORDS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::
 /// tables are written up to), `history` (the head the history tables are written up to).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-/// The on-disk format this build writes and reads. Format 3 added each posting-index entry's
-/// ordinal within its account, and the `record_index` table. A format-2 file is migrated on
-/// opening: its history tables (posting index, adjust records) are indexes of the journal, so
-/// they are dropped with their watermark and rebuilt from the journal by the first query that
-/// reads history; `record_index` is built from its records in the opening transaction. Format 1
-/// is refused.
-pub const FORMAT_VERSION: u8 = 3;
+/// The on-disk format this build writes and reads. Format 4 stores journal records lean
+/// ([`records::encode_journal_lean`]: no fingerprint and no previous hash, both had again on
+/// reading); a record's version byte tells the two forms apart, so the whole records of a
+/// format-3 file are read as they are, and [`Store::compact`] rewrites them lean. Format 3 added
+/// each posting-index entry's ordinal within its account, and the `record_index` table. A
+/// format-2 file is migrated on opening: its history tables (posting index, adjust records) are
+/// indexes of the journal, so they are dropped with their watermark and rebuilt from the journal
+/// by the first query that reads history; `record_index` is built from its records in the
+/// opening transaction. Format 1 is refused.
+pub const FORMAT_VERSION: u8 = 4;
 
-/// The format whose files opening migrates to [`FORMAT_VERSION`] (see there).
+/// The format whose files opening migrates by rebuilding their history and record index (see
+/// [`FORMAT_VERSION`]).
 const FORMAT_MIGRATED: u8 = 2;
+
+/// The format whose files open as they are: only their journal records' form differs.
+const FORMAT_WHOLE_RECORDS: u8 = 3;
 
 /// A storage failure: nothing of the failing write was committed.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +105,26 @@ pub struct Pending {
     pub body: Vec<u8>,
     /// Its chain hash.
     pub hash: ChainHash,
+    /// How it is stored: lean, with where the fingerprint starts in `body` and whether the
+    /// request gave `at` ([`records::encode_journal_lean`]); `None` stores it whole.
+    pub lean: Option<(usize, bool)>,
+}
+
+impl Pending {
+    /// A transaction this ledger decided; `at_given` tells whether the request gave its `at`.
+    pub fn decided(transaction: Transaction, at_given: bool) -> Pending {
+        let body = records::encode_transaction(&transaction);
+        let hash = crate::journal::chain_hash(&body.bytes);
+        Pending { transaction, hash, lean: Some((body.fingerprint_at, at_given)), body: body.bytes }
+    }
+
+    /// The journal record it is stored as.
+    fn record(&self) -> Vec<u8> {
+        match self.lean {
+            Some((fingerprint_at, at_given)) => records::encode_journal_lean(&self.hash, &self.body, fingerprint_at, at_given),
+            None => records::encode_journal(&self.hash, &self.body),
+        }
+    }
 }
 
 /// What the next [`Store::checkpoint`] writes for transactions already durable in the journal:
@@ -239,7 +266,7 @@ impl Store {
         {
             let format = txn.open_table(META)?.get("format")?.map(|value| value.value().to_vec());
             match format.as_deref() {
-                None | Some([FORMAT_VERSION]) => {}
+                None | Some([FORMAT_VERSION | FORMAT_WHOLE_RECORDS]) => {}
                 Some([FORMAT_MIGRATED]) => {
                     txn.delete_table(POSTINGS)?;
                     txn.delete_table(ADJUST_RECORDS)?;
@@ -307,6 +334,7 @@ impl Store {
                 new.insert(key.value(), value.value())?;
             }
         }
+        rewrite_lean(&txn)?;
         txn.delete_table(POSTINGS)?;
         txn.rename_table(POSTINGS_REPACKED, POSTINGS)?;
         txn.delete_table(BALANCES)?;
@@ -344,7 +372,7 @@ impl Store {
         {
             let mut journal = txn.open_table(JOURNAL)?;
             for pending in batch {
-                journal.insert(pending.transaction.seq, records::encode_journal(&pending.hash, &pending.body).as_slice())?;
+                journal.insert(pending.transaction.seq, pending.record().as_slice())?;
             }
             // The head is the journal's last record: no second table per commit (a stored copy
             // of it cost a fifth of a bare commit's latency; docs/performance.md).
@@ -449,9 +477,11 @@ impl Store {
             let mut running: std::collections::HashMap<String, (Amount, u64)> = std::collections::HashMap::new();
             let mut entries: Vec<((String, u64, u32), Vec<u8>)> = Vec::new();
             let mut last = None;
+            let mut prev = prev_hash(&journal, from)?;
             for entry in journal.range(from..)? {
                 let (_, value) = entry?;
-                let (hash, _, transaction) = records::decode_journal(value.value())?;
+                let records::JournalRecord { hash, transaction, .. } = records::decode_journal(value.value(), &prev)?;
+                prev = hash;
                 for (index, posting) in transaction.effects.postings.iter().enumerate() {
                     let key = posting.account.to_string();
                     let (before, ordinal) = match running.get(&key) {
@@ -510,8 +540,8 @@ impl Store {
         let journal = txn.open_table(JOURNAL)?;
         for entry in journal.range(state.head().seq + 1..)? {
             let (key, value) = entry?;
-            let (hash, _, transaction) = records::decode_journal(value.value())?;
             let head = state.head();
+            let records::JournalRecord { hash, transaction, .. } = records::decode_journal(value.value(), &head.hash)?;
             if key.value() != head.seq + 1 || transaction.seq != key.value() || transaction.prev_hash != head.hash {
                 return Err(
                     DecodeError { what: "journal", reason: format!("seq {} does not continue seq {}", key.value(), head.seq) }.into()
@@ -566,8 +596,8 @@ impl Store {
         let txn = self.db.begin_read()?;
         let journal = txn.open_table(JOURNAL)?;
         let Some(value) = journal.get(seq)? else { return Ok(None) };
-        let (hash, body, _) = records::decode_journal(value.value())?;
-        Ok(Some((hash, body.to_vec())))
+        let record = records::decode_journal(value.value(), &prev_hash(&journal, seq)?)?;
+        Ok(Some((record.hash, record.body().into_owned())))
     }
 
     /// A committed transaction by `seq`.
@@ -578,7 +608,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let journal = txn.open_table(JOURNAL)?;
         let Some(value) = journal.get(seq)? else { return Ok(None) };
-        Ok(Some(records::decode_journal(value.value())?.2))
+        Ok(Some(records::decode_journal(value.value(), &prev_hash(&journal, seq)?)?.transaction))
     }
 
     /// Calls `visit` with every journal record in `seq` order: (seq key, stored hash, body, transaction).
@@ -591,10 +621,13 @@ impl Store {
     ) -> Result<(), E> {
         let txn = self.db.begin_read().map_err(StoreError::from)?;
         let journal = txn.open_table(JOURNAL).map_err(StoreError::from)?;
+        let mut prev = crate::journal::GENESIS_HASH;
         for entry in journal.iter().map_err(StoreError::from)? {
             let (key, value) = entry.map_err(StoreError::from)?;
-            let (hash, body, transaction) = records::decode_journal(value.value()).map_err(StoreError::from)?;
-            visit(key.value(), hash, body, transaction)?;
+            let record = records::decode_journal(value.value(), &prev).map_err(StoreError::from)?;
+            prev = record.hash;
+            let body = record.body();
+            visit(key.value(), record.hash, &body, record.transaction)?;
         }
         Ok(())
     }
@@ -876,7 +909,7 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
                 let Some(value) = journal.get(seq)? else {
                     return Err(DecodeError { what: "request run", reason: format!("it names seq {seq}, which the journal lacks") }.into());
                 };
-                let transaction = records::decode_journal(value.value())?.2;
+                let transaction = records::decode_journal(value.value(), &prev_hash(&journal, seq)?)?.transaction;
                 let entry = crate::domain::RequestEntry { seq, fingerprint: transaction.fingerprint };
                 state.confirm_request(seq, transaction.request, entry);
             }
@@ -884,6 +917,52 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
         }
     }
     Ok(())
+}
+
+/// Rewrites the journal's whole records (written before format 4) lean, a few thousand at a
+/// time. A record is left whole when it does not chain to the record before it or has no lean
+/// form ([`records::lean_form`]): rewriting must not hide what `verify` would find.
+fn rewrite_lean(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut journal = txn.open_table(JOURNAL)?;
+    let (mut next, mut prev) = (1, crate::journal::GENESIS_HASH);
+    loop {
+        let mut lean = Vec::new();
+        let mut read = 0;
+        for entry in journal.range(next..)?.take(4096) {
+            let (key, value) = entry?;
+            let (seq, bytes) = (key.value(), value.value());
+            let hash = records::journal_hash(bytes)?;
+            if bytes[0] == records::RECORD_VERSION {
+                let record = records::decode_journal(bytes, &prev)?;
+                let body = record.body();
+                let form = records::lean_form(&record.transaction, &body);
+                if let Some((fingerprint_at, at_given)) =
+                    form.filter(|_| record.transaction.prev_hash == prev && record.transaction.seq == seq)
+                {
+                    lean.push((seq, records::encode_journal_lean(&hash, &body, fingerprint_at, at_given)));
+                }
+            }
+            (next, prev, read) = (seq + 1, hash, read + 1);
+        }
+        if read == 0 {
+            return Ok(());
+        }
+        for (seq, bytes) in lean {
+            journal.insert(seq, bytes.as_slice())?;
+        }
+    }
+}
+
+/// The hash of the journal record before `seq` (32 zero bytes before the first): what a lean
+/// record at `seq` chains to.
+fn prev_hash(journal: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Result<ChainHash, StoreError> {
+    if seq <= 1 {
+        return Ok(crate::journal::GENESIS_HASH);
+    }
+    match journal.get(seq - 1)? {
+        Some(value) => Ok(records::journal_hash(value.value())?),
+        None => Err(DecodeError { what: "journal", reason: format!("seq {} is missing", seq - 1) }.into()),
+    }
 }
 
 /// Loads every checkpointed record, balance and request id a cache does not hold; then nothing
