@@ -16,16 +16,17 @@
 //! missing), in a new golden body next to the old one.
 
 use partner_ledger::records::{
-    self, DecodeError, JOURNAL_LEAN_VERSION, RECORD_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting,
-    decode_record, decode_request_run, encode_adjust, encode_balance, encode_head, encode_journal, encode_journal_lean, encode_posting,
-    encode_record, encode_request_run, encode_transaction, encode_transaction_body, journal_hash, lean_form,
+    self, DecodeError, JOURNAL_LEAN_VERSION, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION, decode_adjust, decode_balance, decode_head,
+    decode_journal, decode_posting, decode_record, decode_request_run, encode_adjust, encode_balance, encode_head, encode_journal,
+    encode_journal_lean, encode_posting, encode_record, encode_request_run, encode_transaction, encode_transaction_body, journal_hash,
+    lean_form,
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
     Command, Coupon, CouponEnd, CouponKind, Direction, Discount, Effects, FORMAT_VERSION, Head, Id, Invoice, InvoiceBasis, InvoiceStatus,
     Ledger, ManagerAssignment, Matched, OpenError, OperatorRole, Order, OrderKind, OrderLine, OrderStatus, Outcome, PartnerKind,
-    PartnerPaymentStatus, Party, PartyRecord, PayerKind, Payment, Posting, Quota, QuotaSource, Ratio, Record, RequestEntry, Role, Store,
-    StoreError, Timestamp, Transaction, Validity, Withdrawal, WithdrawalStatus, fingerprint,
+    PartnerPaymentStatus, Party, PartyRecord, PayerKind, Payment, Posting, Quota, QuotaSource, Ratio, Record, Role, Store, StoreError,
+    Timestamp, Transaction, Validity, Withdrawal, WithdrawalStatus, fingerprint,
 };
 use redb::{ReadableDatabase, ReadableTable, TableHandle};
 use sha2::{Digest, Sha256};
@@ -789,6 +790,7 @@ const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f6576
 const BALANCE_POSITIVE: &str = "01da610000000000000000000000000000";
 const BALANCE_NEGATIVE: &str = "01000000c015128bb92f63d360f3ffffff";
 const POSTING: &str = "01b38703cc8177f6a5cbd9f16603";
+const REQUEST_RUN_LEAN: &str = "020203722d31070b7265713a323032362e303101";
 const REQUEST_RUN: &str = "010203722d3107404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f0b7265713a323032362e303108808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
 const HEAD: &str = "010700000000000000c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf0069998d9b010000";
 const RECORD_RESELLER: &str = "010001025231000201024431c0843d0080cae3f6da6603";
@@ -1000,16 +1002,39 @@ fn posting_index_entry_is_pinned() {
     assert!(decode_posting(&[unhex(POSTING), vec![0]].concat()).is_err(), "a longer posting entry is refused");
 }
 
+/// Format 3's request runs held each id's fingerprint; they still decode.
+#[test]
+fn request_run_of_format_3_still_decodes() {
+    let decoded = decode_request_run(&unhex(REQUEST_RUN)).expect("decodes");
+    assert_eq!(decoded, [(id("r-1"), 7, Some(pattern(0x40))), (id("req:2026.01"), 8, Some(pattern(0x80)))]);
+    assert_refuses_corruption("request run", REQUEST_RUN, decode_request_run);
+    assert!(decode_request_run(&[unhex(REQUEST_RUN), vec![0]].concat()).is_err(), "trailing bytes are refused");
+}
+
+/// Format 4's runs hold each id and its seq as the difference from the previous one.
 #[test]
 fn request_run_is_pinned() {
     let (first, second) = (id("r-1"), id("req:2026.01"));
-    let entries =
-        [(&first, RequestEntry { seq: 7, fingerprint: pattern(0x40) }), (&second, RequestEntry { seq: 8, fingerprint: pattern(0x80) })];
-    assert_golden("a request run", &encode_request_run(&entries), REQUEST_RUN);
-    let decoded = decode_request_run(&unhex(REQUEST_RUN)).expect("decodes");
-    assert_eq!(decoded, entries.iter().map(|(id, entry)| ((*id).clone(), *entry)).collect::<Vec<_>>());
-    assert_refuses_corruption("request run", REQUEST_RUN, decode_request_run);
-    assert!(decode_request_run(&[unhex(REQUEST_RUN), vec![0]].concat()).is_err(), "trailing bytes are refused");
+    let entries = [(&first, 7), (&second, 8)];
+    assert_golden("a request run", &encode_request_run(&entries), REQUEST_RUN_LEAN);
+    let decoded = decode_request_run(&unhex(REQUEST_RUN_LEAN)).expect("decodes");
+    assert_eq!(decoded, [(first.clone(), 7, None), (second.clone(), 8, None)]);
+    let bytes = unhex(REQUEST_RUN_LEAN);
+    assert_eq!(bytes[0], REQUEST_RUN_LEAN_VERSION);
+    for length in 0..bytes.len() {
+        let error = decode_request_run(&bytes[..length]).expect_err(&format!("truncated to {length} bytes must not decode"));
+        assert_eq!(error.what, "request run");
+    }
+    for version in (0..=u8::MAX).filter(|version| ![RECORD_VERSION, REQUEST_RUN_LEAN_VERSION].contains(version)) {
+        let error = decode_request_run(&[vec![version], bytes[1..].to_vec()].concat()).expect_err("an unknown version");
+        assert!(error.reason.contains("version"), "{}", error.reason);
+    }
+    let error = decode_request_run(&[bytes.clone(), vec![0]].concat()).expect_err("trailing bytes are refused");
+    assert!(error.reason.contains("1 bytes after the record"), "{}", error.reason);
+    // A seq past u64::MAX is refused, not wrapped.
+    let overflowing = encode_request_run(&[(&first, u64::MAX), (&second, 3)]);
+    let error = decode_request_run(&overflowing).expect_err("an overflowing seq");
+    assert!(error.reason.contains("overflows"), "{}", error.reason);
 }
 
 #[test]
@@ -1576,6 +1601,29 @@ fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
             for (seq, bytes) in &rewritten {
                 journal.insert(*seq, bytes.as_slice()).expect("insert");
             }
+            // Request runs as format 3 wrote them: each id with its seq and fingerprint.
+            let mut runs = txn.open_table(partner_ledger::tables::REQUESTS).expect("request runs");
+            let held: Vec<(u64, Vec<u8>)> = runs
+                .iter()
+                .expect("iter")
+                .map(|entry| entry.expect("read"))
+                .map(|(key, value)| (key.value(), value.value().to_vec()))
+                .collect();
+            assert!(!held.is_empty(), "closing wrote a checkpoint with its request run");
+            for (key, bytes) in held {
+                let rows: Vec<(String, u64, [u8; 32])> = decode_request_run(&bytes)
+                    .expect("decodes")
+                    .into_iter()
+                    .map(|(id, seq, fingerprint)| {
+                        assert_eq!(fingerprint, None, "this build's runs leave the fingerprint to the journal");
+                        let (_, whole) = &rewritten[usize::try_from(seq - 1).expect("small")];
+                        let transaction = decode_journal(whole, &[0; 32]).expect("decodes").transaction;
+                        (id.to_string(), seq, transaction.fingerprint)
+                    })
+                    .collect();
+                let old = [vec![RECORD_VERSION], postcard::to_stdvec(&rows).expect("encodes")].concat();
+                runs.insert(key, old.as_slice()).expect("insert");
+            }
             txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [3_u8].as_slice()).expect("insert");
         }
         txn.commit().expect("commit");
@@ -1593,6 +1641,10 @@ fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
     {
         let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("a format-3 file opens");
         assert_eq!(ledger.head(), head);
+        // A resent request is found in a format-3 run (hashed, then confirmed by its whole
+        // journal record) and answered as a duplicate.
+        let resent = ledger.execute_line(lines[3]).to_line();
+        assert!(resent.contains(r#""duplicate":true"#) && resent.contains(r#""seq":4"#), "{resent}");
         assert_eq!(ledger.verify().expect("its whole records verify").head, head);
         let answer = ledger.execute_line(statement).to_line();
         assert!(answer.contains("250.50"), "{answer}");

@@ -13,7 +13,7 @@ use partner_ledger::records::{
     journal_hash,
 };
 use partner_ledger::tables::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORDS, REQUESTS};
-use partner_ledger::{Amount, Id, Record, RequestEntry, Timestamp};
+use partner_ledger::{Amount, Id, Record, Timestamp};
 use redb::{Database, ReadableTable, WriteTransaction};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -268,12 +268,33 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
             (key.value(), value.value().to_vec())
         };
         let mut entries = decode_request_run(&bytes).expect("decode");
-        let (_, entry) = entries.iter_mut().find(|(id, _)| id.as_str() == "w00003").expect("w00003 in the first run");
-        entry.fingerprint[0] ^= 1;
-        let borrowed: Vec<(&Id, RequestEntry)> = entries.iter().map(|(id, entry)| (id, *entry)).collect();
+        let (_, seq, _) = entries.iter_mut().find(|(id, _, _)| id.as_str() == "w00003").expect("w00003 in the first run");
+        *seq += 1;
+        let borrowed: Vec<(&Id, u64)> = entries.iter().map(|(id, seq, _)| (id, *seq)).collect();
         runs.insert(key, encode_request_run(&borrowed).as_slice()).expect("write");
     });
-    verify_fails(&file, &[], &["request entry w00003"]);
+    // Two ids of the runs now name one seq.
+    verify_fails(&file, &[], &["request run", "w00003", "w00004", "seq 5"]);
+
+    // An id moved to a seq another id's run does not name: the journal record there holds
+    // another id.
+    let file = tampered(&base, "request-moved", |txn| {
+        let mut runs = txn.open_table(REQUESTS).expect("request runs");
+        let runs_held: Vec<(u64, Vec<u8>)> = runs
+            .iter()
+            .expect("iter")
+            .map(|entry| entry.expect("read"))
+            .map(|(key, value)| (key.value(), value.value().to_vec()))
+            .collect();
+        let (key, bytes) = runs_held.first().expect("a request run").clone();
+        let mut entries = decode_request_run(&bytes).expect("decode");
+        let at = entries.iter().position(|(id, _, _)| id.as_str() == "w00003").expect("w00003 in the first run");
+        let (_, seq, _) = entries.remove(at + 1);
+        entries[at].1 = seq;
+        let borrowed: Vec<(&Id, u64)> = entries.iter().map(|(id, seq, _)| (id, *seq)).collect();
+        runs.insert(key, encode_request_run(&borrowed).as_slice()).expect("write");
+    });
+    verify_fails(&file, &[], &["request run", "w00003", "the journal holds"]);
 
     let file = tampered(&base, "posting", |txn| {
         let mut postings = txn.open_table(POSTINGS).expect("postings");

@@ -32,6 +32,9 @@ pub(crate) enum Found<'a> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Requests {
     exact: HashMap<Id, RequestEntry>,
+    /// Ids read from a request run whose hash another id holds: held by their text, unconfirmed
+    /// (a run does not hold fingerprints; the journal record at the `seq` does).
+    collided: HashMap<Id, u64>,
     hashed: std::collections::HashMap<u64, u64, BuildHasherDefault<FxHasher>>,
     /// The `seq`s of hashed ids whose journal record was fetched into `exact`.
     confirmed: HashSet<u64, BuildHasherDefault<FxHasher>>,
@@ -49,7 +52,7 @@ fn hash_of(id: &str) -> u64 {
 
 impl PartialEq for Requests {
     fn eq(&self, other: &Requests) -> bool {
-        self.exact == other.exact && self.hashed == other.hashed
+        self.exact == other.exact && self.collided == other.collided && self.hashed == other.hashed
     }
 }
 
@@ -60,6 +63,9 @@ impl Requests {
     pub(crate) fn get(&self, id: &Id) -> Found<'_> {
         if let Some(entry) = self.exact.get(id) {
             return Found::Committed(entry);
+        }
+        if let Some(&seq) = self.collided.get(id) {
+            return Found::Unconfirmed(seq);
         }
         match self.hashed.get(&hash_of(id.as_str())) {
             Some(&seq) if !self.confirmed.contains(&seq) => Found::Unconfirmed(seq),
@@ -83,11 +89,11 @@ impl Requests {
     }
 
     /// Adds an id read from the store hashed, unless it is held exactly (newer); an id whose
-    /// hash is taken by another is held exactly. `None` when such an id is empty (a damaged
-    /// run).
-    pub(crate) fn load_hashed(&mut self, id: &str, entry: RequestEntry) -> Option<()> {
-        if !self.exact.contains_key(id) && !self.place(hash_of(id), entry.seq) {
-            self.exact.insert(Id::stored(id)?, entry);
+    /// hash is taken by another is held by its text, unconfirmed. `None` when such an id is
+    /// empty (a damaged run).
+    pub(crate) fn load_hashed(&mut self, id: &str, seq: u64) -> Option<()> {
+        if !self.exact.contains_key(id) && !self.place(hash_of(id), seq) {
+            self.collided.insert(Id::stored(id)?, seq);
         }
         Some(())
     }
@@ -108,12 +114,14 @@ impl Requests {
     /// from now on.
     pub(crate) fn confirm(&mut self, seq: u64, id: Id, entry: RequestEntry) {
         self.confirmed.insert(seq);
+        self.collided.remove(&id);
         self.exact.entry(id).or_insert(entry);
     }
 
     /// Forgets the hashed ids, once every id is held exactly (a state that loaded everything).
     pub(crate) fn drop_hashed(&mut self) {
         self.hashed = std::collections::HashMap::default();
+        self.collided = HashMap::default();
         self.confirmed = HashSet::default();
     }
 
@@ -157,12 +165,12 @@ mod tests {
     #[test]
     fn a_hashed_id_is_unconfirmed_until_its_journal_record_is_fetched() {
         let mut requests = Requests::default();
-        requests.load_hashed("r-1", entry(7)).expect("non-empty");
+        requests.load_hashed("r-1", 7).expect("non-empty");
         assert!(matches!(requests.get(&id("r-1")), Found::Unconfirmed(7)));
         assert!(matches!(requests.get(&id("r-2")), Found::Absent));
         requests.confirm(7, id("r-1"), entry(7));
         assert_eq!(committed(&requests, "r-1"), Some(entry(7)));
-        assert!(requests.load_hashed("", entry(8)).is_some(), "an empty id hashes like any other text");
+        assert!(requests.load_hashed("", 8).is_some(), "an empty id hashes like any other text");
     }
 
     #[test]
@@ -174,8 +182,10 @@ mod tests {
         requests.confirm(3, id("r-2"), entry(3));
         assert!(matches!(requests.get(&id("r-1")), Found::Absent), "the record at seq 3 committed another id");
         assert_eq!(committed(&requests, "r-2"), Some(entry(3)));
-        // Loading "r-1" from a run (seq 5) now keeps it exact: its hash stands for seq 3.
-        requests.load_hashed("r-1", entry(5)).expect("non-empty");
+        // Loading "r-1" from a run (seq 5) now keeps it by its text: its hash stands for seq 3.
+        requests.load_hashed("r-1", 5).expect("non-empty");
+        assert!(matches!(requests.get(&id("r-1")), Found::Unconfirmed(5)), "the journal record at seq 5 holds its fingerprint");
+        requests.confirm(5, id("r-1"), entry(5));
         assert_eq!(committed(&requests, "r-1"), Some(entry(5)));
         // Shrinking keeps the colliding id exact, and the confirmed one is hashed again.
         requests.shrink();
@@ -187,7 +197,7 @@ mod tests {
     fn an_exact_entry_is_newer_than_a_run_and_shrinking_keeps_every_id_findable() {
         let mut requests = Requests::default();
         requests.insert(id("r-1"), entry(9));
-        requests.load_hashed("r-1", entry(2)).expect("non-empty");
+        requests.load_hashed("r-1", 2).expect("non-empty");
         assert_eq!(committed(&requests, "r-1"), Some(entry(9)));
         requests.insert(id("r-3"), entry(4));
         requests.shrink();

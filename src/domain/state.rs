@@ -441,8 +441,8 @@ impl State {
     /// Fills one committed request id read from a request run, held hashed (see
     /// [`Requests`]); call [`State::set_requests_loaded`] after the last. `None` for an empty
     /// id.
-    pub(crate) fn load_hashed_request(&mut self, id: &str, entry: RequestEntry) -> Option<()> {
-        self.requests.load_hashed(id, entry)
+    pub(crate) fn load_hashed_request(&mut self, id: &str, seq: u64) -> Option<()> {
+        self.requests.load_hashed(id, seq)
     }
 
     /// Every request run was loaded: an id not held was never committed.

@@ -24,8 +24,8 @@ pub const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("journal")
 /// (`docs/performance.md`).
 const CACHE_BYTES: usize = 32 << 20;
 
-/// checkpoint seq → the request ids committed since the previous checkpoint (a request run):
-/// appended once per checkpoint, loaded whole into memory on open.
+/// checkpoint seq → the request ids committed since the previous checkpoint with their seqs (a
+/// request run): appended once per checkpoint, loaded as 64-bit hashes by the first command.
 pub const REQUESTS: TableDefinition<u64, &[u8]> = TableDefinition::new("request_runs");
 /// record key (`partner:P1`, `order:O1`, …) → current record.
 pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
@@ -47,8 +47,9 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// The on-disk format this build writes and reads. Format 4 stores journal records lean
 /// ([`records::encode_journal_lean`]: no fingerprint and no previous hash, both had again on
-/// reading); a record's version byte tells the two forms apart, so the whole records of a
-/// format-3 file are read as they are, and [`Store::compact`] rewrites them lean. Format 3 added
+/// reading) and request runs without fingerprints ([`records::encode_request_run`]: the journal
+/// record at an id's seq holds it); each value's version byte tells the forms apart, so a
+/// format-3 file is read as it is, and [`Store::compact`] rewrites its journal records lean. Format 3 added
 /// each posting-index entry's ordinal within its account, and the `record_index` table. A
 /// format-2 file is migrated on opening: its history tables (posting index, adjust records) are
 /// indexes of the journal, so they are dropped with their watermark and rebuilt from the journal
@@ -410,7 +411,7 @@ impl Store {
         txn.set_durability(Durability::Immediate)?;
         {
             if !unchecked.requests.is_empty() {
-                let requests: Vec<(&Id, crate::domain::RequestEntry)> = unchecked.requests.iter().map(|(id, entry)| (id, *entry)).collect();
+                let requests: Vec<(&Id, u64)> = unchecked.requests.iter().map(|(id, entry)| (id, entry.seq)).collect();
                 txn.open_table(REQUESTS)?.insert(state.head().seq, records::encode_request_run(&requests).as_slice())?;
             }
             let mut table = txn.open_table(RECORD_HISTORY)?;
@@ -900,7 +901,7 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
             Miss::Requests => {
                 // Hashed, 16 bytes an id: the journal confirms a hit (`Miss::Request`).
                 for entry in txn.open_table(REQUESTS)?.iter()? {
-                    records::visit_request_run(entry?.1.value(), |id, entry| state.load_hashed_request(id, entry))?;
+                    records::visit_request_run(entry?.1.value(), |id, seq, _| state.load_hashed_request(id, seq))?;
                 }
                 state.set_requests_loaded();
             }
@@ -979,9 +980,41 @@ fn fetch_everything(txn: &redb::ReadTransaction, state: &mut State) -> Result<()
             .ok_or_else(|| DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
         state.load_fetched_balance(account, Some(records::decode_balance(value.value())?));
     }
+    // Format 3's runs hold each id's fingerprint; format 4's leave it to the journal record at
+    // the id's seq, read here in one pass from the first such seq.
     let mut requests = Vec::new();
+    let mut from_journal = BTreeMap::new();
     for entry in txn.open_table(REQUESTS)?.iter()? {
-        requests.extend(records::decode_request_run(entry?.1.value())?);
+        for (id, seq, fingerprint) in records::decode_request_run(entry?.1.value())? {
+            match fingerprint {
+                Some(fingerprint) => requests.push((id, crate::domain::RequestEntry { seq, fingerprint })),
+                None => {
+                    if let Some(other) = from_journal.insert(seq, id) {
+                        let reason = format!("two ids name seq {seq}: {other} and {}", from_journal[&seq]);
+                        return Err(DecodeError { what: "request run", reason }.into());
+                    }
+                }
+            }
+        }
+    }
+    if let (Some(&first), Some(&last)) = (from_journal.keys().next(), from_journal.keys().next_back()) {
+        let journal = txn.open_table(JOURNAL)?;
+        let mut prev = prev_hash(&journal, first)?;
+        for entry in journal.range(first..=last)? {
+            let (key, value) = entry?;
+            let record = records::decode_journal(value.value(), &prev)?;
+            prev = record.hash;
+            if let Some(id) = from_journal.remove(&key.value()) {
+                if record.transaction.request != id {
+                    let reason = format!("it names {id} at seq {}, where the journal holds {}", key.value(), record.transaction.request);
+                    return Err(DecodeError { what: "request run", reason }.into());
+                }
+                requests.push((id, crate::domain::RequestEntry { seq: key.value(), fingerprint: record.transaction.fingerprint }));
+            }
+        }
+    }
+    if let Some((seq, id)) = from_journal.pop_first() {
+        return Err(DecodeError { what: "request run", reason: format!("it names {id} at seq {seq}, which the journal lacks") }.into());
     }
     state.load_requests(requests);
     state.set_complete();
