@@ -344,11 +344,14 @@ pub fn visit_request_run(bytes: &[u8], mut visit: impl FnMut(&str, u64, Option<[
     Ok(())
 }
 
-/// Decodes a request run: (id, seq, fingerprint when the run holds it).
+/// One id of a request run: (id, seq, fingerprint when the run holds it).
+pub type RequestRow = (crate::id::Id, u64, Option<[u8; 32]>);
+
+/// Decodes a request run.
 ///
 /// # Errors
 /// [`DecodeError`] for a wrong version, an undecodable body or an invalid id.
-pub fn decode_request_run(bytes: &[u8]) -> Result<Vec<(crate::id::Id, u64, Option<[u8; 32]>)>, DecodeError> {
+pub fn decode_request_run(bytes: &[u8]) -> Result<Vec<RequestRow>, DecodeError> {
     let mut rows = Vec::new();
     let mut invalid = None;
     visit_request_run(bytes, |id, seq, fingerprint| {
