@@ -416,4 +416,65 @@ fn a_kill_during_the_closing_checkpoint_or_the_history_catch_up_loses_nothing() 
     }
     assert!(interrupted > 0, "some kills landed before the history catch-up committed");
     println!("crash (history): {interrupted} of {DEFERRED_KILLS} kills before the history catch-up committed; open {open:?}, run {run:?}");
+
+    // (c) A catch-up that merges: the history caught up to the first workload's head, then more
+    // commands applied; a statement query then appends each touched account's new postings to
+    // its last posting block, rewriting the blocks that have room (format 5). SIGKILL during it.
+    let merging = dir.path().join("merging.redb");
+    std::fs::copy(&reference_db, &merging).expect("copy");
+    apply_and_stop(&merging, &statement, Stop::Never);
+    assert_eq!(deferred_state(&merging, &scratch), (true, true), "the statement caught the history up");
+    let first_head = head(&merging).0;
+    let more = workload(DEFERRED_CUSTOMERS, lines.len() + MERGED_LINES);
+    apply_and_stop(&merging, &more[lines.len()..], Stop::Never);
+    assert_eq!(deferred_state(&merging, &scratch), (true, false), "the new commands wait for a history query");
+    let merged_head = head(&merging);
+    std::fs::copy(&merging, &scratch).expect("copy");
+    let merged_expected = answers(&scratch, &queries);
+    assert!(merged_blocks(&scratch, first_head) > 0, "the uninterrupted catch-up merged into blocks written before it");
+    let open = {
+        std::fs::copy(&merging, &killed).expect("copy");
+        let started = Instant::now();
+        apply_and_stop(&killed, &balance_queries(1)[..1], Stop::Never);
+        started.elapsed()
+    };
+    let run = {
+        std::fs::copy(&merging, &killed).expect("copy");
+        let started = Instant::now();
+        apply_and_stop(&killed, &statement, Stop::Never);
+        started.elapsed()
+    };
+    let mut interrupted = 0;
+    for kill in 0..DEFERRED_KILLS {
+        std::fs::copy(&merging, &killed).expect("copy");
+        let delay = open + within(&mut seed, run.saturating_sub(open));
+        apply_and_stop(&killed, &statement, Stop::AfterStart(delay));
+        interrupted += u32::from(!deferred_state(&killed, &scratch).1);
+        let what = format!("merge kill {kill}, {delay:?} after the start");
+        verify(&killed, &what);
+        assert_eq!(head(&killed), merged_head, "{what}: the same head");
+        assert_eq!(answers(&killed, &queries), merged_expected, "{what}: the same answers as the uninterrupted run");
+    }
+    assert!(interrupted > 0, "some kills landed before the merging catch-up committed");
+    println!("crash (merge): {interrupted} of {DEFERRED_KILLS} kills before the merging catch-up committed; open {open:?}, run {run:?}");
+}
+
+/// Commands applied after the history was caught up, in part (c).
+const MERGED_LINES: usize = 6_000;
+
+/// How many posting blocks of `db` hold postings from both sides of `seq`: blocks a catch-up
+/// after `seq` merged new postings into. Read with redb directly.
+fn merged_blocks(db: &Path, seq: u64) -> usize {
+    const POSTINGS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("posting_blocks");
+    let database = redb::Database::open(db).expect("open with redb");
+    let txn = database.begin_read().expect("read");
+    let table = txn.open_table(POSTINGS).expect("posting blocks");
+    let mut merged = 0;
+    for entry in table.iter().expect("iter") {
+        let (key, value) = entry.expect("read");
+        let block = partner_ledger::records::decode_posting_block(key.value().1, value.value()).expect("a block");
+        merged +=
+            usize::from(block.first().is_some_and(|posting| posting.seq <= seq) && block.last().is_some_and(|posting| posting.seq > seq));
+    }
+    merged
 }

@@ -16,10 +16,10 @@
 //! missing), in a new golden body next to the old one.
 
 use partner_ledger::records::{
-    self, DecodeError, JOURNAL_LEAN_VERSION, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION, decode_adjust, decode_balance, decode_head,
-    decode_journal, decode_posting, decode_record, decode_request_run, encode_adjust, encode_balance, encode_head, encode_journal,
-    encode_journal_lean, encode_posting, encode_record, encode_request_run, encode_transaction, encode_transaction_body, journal_hash,
-    lean_form,
+    self, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION, decode_adjust, decode_balance,
+    decode_head, decode_journal, decode_posting_block, decode_record, decode_request_run, encode_adjust, encode_balance, encode_head,
+    encode_journal, encode_journal_lean, encode_posting_block, encode_record, encode_request_run, encode_transaction,
+    encode_transaction_body, journal_hash, lean_form, posting_block_first_ordinal,
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
@@ -789,7 +789,7 @@ const REALISTIC_JOURNAL: &str = "0138421cccd5b6488fb1485a847dcb0c9098a43d653747c
 const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f65766572792e76617269616e743a310009320002533100000002443101000002523102010244310102433000000000010243310102443101000106e4ba91e5b886010448572d3102024332024431010301024431c09a0c04000202433102000501024431020243310401046261636b06020243310007020243310608020243310008066f75746167650802024331010a0366697809000a025131024431000c0180d099d2ee660180809294e367000a025132025231010e0000010251310a0251330252310248000180809294e367010251310b0251320c0243310d024b31025131024331100180d099d2ee660001010365637300000d024b320251330243314a000180809294e36700013201030001020e024b310f10024f31024331120001036563730180809294e3671102473102433102024f32140100024f331602010372647312024f3102024b31024b3200001202473100000112024f350001034443310013024f3414024f3118150243311afe887a010365637316025731010244311c1702573118025732026e6f190257321a0243311b024332001c0249310202433100381c02493202024331010207323032362d303107323032362d30321c024933010244310202024231094f313a726566756e641d0249311e034f5031024431030001021f034f5031002002433101034f5031200243310021024f31220247310b6f766572206275646765742303444331024331550102036563730372647380d099d2ee6680809294e3672303444332024331640080d099d2ee6680809294e3672403444331ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0d00000100000102010002030200030603000401040102443105020501024431060106010244310802513102070202433105feffffffffffffffffffffffffffffffffff03080202433106ffffffffffffffffffffffffffffffffffff03090202433107010a0202433109024b3102ffff03020243310a040b200001025231000201024431c0843d0080cae3f6da6603000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec66050002024330010000000000000080d0f6adf066060003034f503102024431020102000080aaa5e8f066080003034f5032020252310100000080aaa5e8f0660800020243320100000100000000010448572d32000080d0f6adf06606010251310244310180d099d2ee6680809294e36700018092f4010c010251320252310080d099d2ee6680809294e3670109512d323032362e3031008092f4010c010251330252310280d099d2ee6680809294e3670109512d323032362e303100480c02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000000d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000010d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000020d02024b3202433109512d50562d3230323602443102c0cf2480d099d2ee6680809294e367010103656373011e010102001503024f3102433100010080d30e0080b4af9af6660080d30e00a08d06e0d403e0d403a09c01000100010244310080a4cbd9f1660e03024f3102433100010080d30e0180b4af9af6660080d30e00a08d06e0d403e0d403a09c01000101010244310080a4cbd9f1660e03024f3102433100010080d30e0280b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3102433100010080d30e0380b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3502433300000103656373be9a0c0180c0bf848967010202433390b00aaeea0100c0a907d08603000102443100000080b0dbc38467170402473102433102064f2d31303031064f2d313030320e050242310080cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310180cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310280cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310380cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310480cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310580cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310680cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd403001005024f350080f8e0e38467010243330202433301064f2d3330303190b00aaeea0100c0a907d086030000000202433390b00a00180602573101024431a08d060200c0e8fcaafb6611070249310102443180f104000080feecf38b6712070249310102443180f104010080feecf38b67120803444331024331550080d099d2ee6680809294e36700160803444331024331550080d099d2ee6680809294e36701160400024431010252311600010244310102523116000202443101025231160003024431010252311600082500025331010243300202433202443101030c0e040274310510061207140800090251310a025132240b024b31260c0243310d024b310e02024b32024b33280f0102473102024f32024f3380809294e3670f0001024f3180d099d2ee661002024f319e014c1e3e2022024f320000000000001101024f34122a40422c130275312e014446303234140257310014025731011402573102140257310315024331003601024b3115024332010000001602493102024231390242323c1702493118034f503119034f50310200021a02433101034f503180c0cca4ef661a02433100feffffffffffffffff011b02473102024f32024f33001b02473102024f32024f33011c034443311d034443310000000000000000000000000000000000000000000000000000000000000000";
 const BALANCE_POSITIVE: &str = "01da610000000000000000000000000000";
 const BALANCE_NEGATIVE: &str = "01000000c015128bb92f63d360f3ffffff";
-const POSTING: &str = "01b38703cc8177f6a5cbd9f16603";
+const POSTING_BLOCK: &str = "010380897af6a5cbd9f166030000b38703000002d00f000501eb0e8afac34b";
 const REQUEST_RUN_LEAN: &str = "020203722d31070b7265713a323032362e303101";
 const REQUEST_RUN: &str = "010203722d3107404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f0b7265713a323032362e303108808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
 const HEAD: &str = "010700000000000000c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf0069998d9b010000";
@@ -854,13 +854,14 @@ fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
 
 /// Format 2 (SPEC v2) changed the encodings inside the records, not their framing; format 3 added
 /// the ordinal to each posting-index entry and the `record_index` table; format 4 stores journal
-/// records lean (version byte 2). The other records' version byte stays 1, the file's `meta`
-/// `format` says 4, a format-2 or format-3 file is migrated and any other is refused on opening.
+/// records and request runs lean (version byte 2); format 5 keeps the posting index in blocks.
+/// The other records' version byte stays 1, the file's `meta` `format` says 5, a file of format
+/// 2, 3 or 4 is migrated and any other is refused on opening.
 #[test]
-fn record_versions_are_one_and_two_and_format_version_is_four() {
+fn record_versions_are_one_and_two_and_format_version_is_five() {
     assert_eq!(RECORD_VERSION, 1);
     assert_eq!(JOURNAL_LEAN_VERSION, 2);
-    assert_eq!(FORMAT_VERSION, 4);
+    assert_eq!(FORMAT_VERSION, 5);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -994,12 +995,29 @@ fn balance_is_pinned() {
 }
 
 #[test]
-fn posting_index_entry_is_pinned() {
-    let (amount, balance_after, when, ordinal) = (money(-25_050), money(974_950), at("2026-01-05T10:00:00.123Z"), 3);
-    assert_golden("a posting-index entry", &encode_posting(amount, balance_after, when, ordinal), POSTING);
-    assert_eq!(decode_posting(&unhex(POSTING)), Ok((amount, balance_after, when, ordinal)));
-    assert_refuses_corruption("posting", POSTING, decode_posting);
-    assert!(decode_posting(&[unhex(POSTING), vec![0]].concat()).is_err(), "a longer posting entry is refused");
+fn posting_block_is_pinned() {
+    let first =
+        IndexedPosting { seq: 7, index: 0, amount: money(-25_050), after: money(974_950), at: at("2026-01-05T10:00:00.123Z"), ordinal: 3 };
+    let second = IndexedPosting { seq: 7, index: 2, amount: money(1_000), after: money(975_950), ordinal: 4, ..first };
+    let third =
+        IndexedPosting { seq: 12, index: 1, amount: money(-950), after: money(975_000), at: at("2026-01-06T08:00:00Z"), ordinal: 5 };
+    let block = [first, second, third];
+    assert_golden("a posting block", &encode_posting_block(&block), POSTING_BLOCK);
+    assert_eq!(decode_posting_block(7, &unhex(POSTING_BLOCK)).expect("decodes"), block);
+    assert_eq!(posting_block_first_ordinal(&unhex(POSTING_BLOCK)), Ok(3));
+    assert_refuses_corruption("posting block", POSTING_BLOCK, |bytes| decode_posting_block(7, bytes));
+    assert!(decode_posting_block(7, &[unhex(POSTING_BLOCK), vec![0]].concat()).is_err(), "a longer block is refused");
+    let elsewhere = decode_posting_block(8, &unhex(POSTING_BLOCK)).expect("the seqs are relative to the key");
+    assert_eq!(elsewhere.iter().map(|posting| posting.seq).collect::<Vec<_>>(), [8, 8, 13]);
+    // Postings out of order, a first posting not at the block's seq, or no posting at all.
+    let reordered = encode_posting_block(&[first, IndexedPosting { index: 0, ..second }]);
+    assert!(decode_posting_block(7, &reordered).expect_err("a repeated posting").reason.contains("does not follow"));
+    let bytes = [vec![RECORD_VERSION], postcard::to_stdvec(&(3_u64, 0_i128, 0_i64, vec![(1_u64, 0_u32, 5_i128, 0_i64)])).expect("encodes")]
+        .concat();
+    assert!(decode_posting_block(7, &bytes).expect_err("the first posting is elsewhere").reason.contains("does not start"));
+    let empty = [vec![RECORD_VERSION], postcard::to_stdvec(&(3_u64, 0_i128, 0_i64, Vec::<(u64, u32, i128, i64)>::new())).expect("encodes")]
+        .concat();
+    assert!(decode_posting_block(7, &empty).is_err(), "an empty block");
 }
 
 /// Format 3's request runs held each id's fingerprint; they still decode.
@@ -1171,7 +1189,7 @@ fn table_names_and_types_are_pinned() {
         ("records", "records<&str, &[u8]>"),
         ("record_history", "record_history<(&str,u64), &[u8]>"),
         ("balances", "balances<&str, &[u8]>"),
-        ("postings", "postings<(&str,u64,u32), &[u8]>"),
+        ("posting_blocks", "posting_blocks<(&str,u64), &[u8]>"),
         ("adjust_records", "adjust_records<(u64,u32), &[u8]>"),
         ("meta", "meta<&str, &[u8]>"),
     ];
@@ -1559,7 +1577,7 @@ fn a_format_1_ledger_file_is_refused_on_opening() {
 
 #[test]
 fn a_file_of_an_unknown_format_is_refused_on_opening() {
-    refuses_format(5);
+    refuses_format(6);
 }
 
 /// Format 4 stores journal records lean. A format-3 file, whose records are whole, opens as it
@@ -1705,15 +1723,22 @@ fn a_format_2_ledger_file_is_migrated_on_opening() {
         let db = redb::Database::open(&path).expect("reopen with redb");
         let txn = db.begin_write().expect("write");
         {
-            let mut postings = txn.open_table(partner_ledger::tables::POSTINGS).expect("postings");
             let mut rows = Vec::new();
-            for entry in postings.iter().expect("iter") {
-                let (key, value) = entry.expect("entry");
-                let (account, seq, index) = key.value();
-                rows.push(((account.to_owned(), seq, index), decode_posting(value.value()).expect("decodes")));
+            {
+                let blocks = txn.open_table(partner_ledger::tables::POSTINGS).expect("posting blocks");
+                for entry in blocks.iter().expect("iter") {
+                    let (key, value) = entry.expect("entry");
+                    let (account, first_seq) = key.value();
+                    for posting in decode_posting_block(first_seq, value.value()).expect("decodes") {
+                        rows.push(((account.to_owned(), posting.seq, posting.index), (posting.amount, posting.after, posting.at)));
+                    }
+                }
             }
             assert_eq!(rows.len(), 4);
-            for ((account, seq, index), (amount, after, when, _)) in rows {
+            assert!(txn.delete_table(partner_ledger::tables::POSTINGS).expect("delete"), "format 2 had no posting blocks");
+            const POSTINGS_FORMAT_2: redb::TableDefinition<(&str, u64, u32), &[u8]> = redb::TableDefinition::new("postings");
+            let mut postings = txn.open_table(POSTINGS_FORMAT_2).expect("postings");
+            for ((account, seq, index), (amount, after, when)) in rows {
                 let mut old = vec![RECORD_VERSION];
                 old.extend(postcard::to_stdvec(&(amount.minor(), after.minor(), when.millis())).expect("encodes"));
                 postings.insert((account.as_str(), seq, index), old.as_slice()).expect("write");

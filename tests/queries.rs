@@ -346,3 +346,77 @@ fn statement_follows_the_actor_scope() {
     f.fails(read("partner:X", "partner:D1"), "access_denied");
     f.fails(read("platform", "customer:X"), "not_found");
 }
+
+/// The posting index keeps an account's postings in blocks of up to 128 (format 5). C1's
+/// allocated account gets 300 postings, indexed by three catch-ups (a statement after the 50th
+/// and the 150th: the last block is merged into, then split), then a compaction and a reopen
+/// with 20 more. Every page and time window must answer what the postings say, and `balance`
+/// as of any time the balance after the last posting at or before it.
+#[test]
+fn statement_pages_and_windows_hold_across_posting_blocks() {
+    let f = Fixture::with_cast();
+    let time = |i: usize| format!("2026-02-01T{:02}:{:02}:00Z", i / 60, i % 60);
+    let money = |minor: i64| format!("{}.{:02}", minor / 100, minor % 100);
+    let mut expected: Vec<(String, String)> = Vec::new();
+    let mut after = 0_i64;
+    let allocate = |f: &Fixture, i: usize, after: &mut i64, expected: &mut Vec<(String, String)>| {
+        let cents = 100 + i64::try_from(i).expect("small");
+        *after += cents;
+        let request = json!({"op": "allocate", "id": format!("b{i}"), "actor": "partner:D1", "to": "customer:C1", "amount": money(cents)});
+        f.ok(at(request, &time(i)));
+        expected.push((money(cents), money(*after)));
+    };
+    for i in 0..300 {
+        allocate(&f, i, &mut after, &mut expected);
+        if i == 49 || i == 149 {
+            f.ok(statement("customer:C1", json!({"account": "allocated", "limit": 1})));
+        }
+    }
+    let check = |f: &Fixture, expected: &[(String, String)], window: (usize, usize), offset: usize, limit: usize| {
+        let (first, end) = window;
+        let mut request = json!({"account": "allocated", "offset": offset, "limit": limit});
+        if first > 0 {
+            request["from"] = json!(time(first));
+        }
+        if end < expected.len() {
+            request["to"] = json!(time(end - 1));
+        }
+        let result = f.ok(statement("customer:C1", request.clone()));
+        assert_eq!(result["total_count"], end - first, "{request}");
+        let lines: Vec<(String, String)> = result["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .map(|line| (line["amount"].as_str().expect("amount").to_owned(), line["balance_after"].as_str().expect("after").to_owned()))
+            .collect();
+        let want: Vec<(String, String)> = expected[first..end].iter().skip(offset).take(limit).cloned().collect();
+        assert_eq!(lines, want, "{request}");
+    };
+    let all_checks = |f: &Fixture, expected: &[(String, String)]| {
+        let n = expected.len();
+        for (offset, limit) in [(0, 10), (120, 20), (127, 2), (128, 1), (250, 100), (n - 1, 5), (n, 5), (n + 7, 5)] {
+            check(f, expected, (0, n), offset, limit);
+        }
+        for (window, offset, limit) in [((100, 200), 20, 30), ((127, 129), 0, 10), ((128, 257), 100, 100), ((5, 6), 0, 1), ((0, 1), 0, 3)] {
+            check(f, expected, window, offset, limit);
+        }
+        for i in [0, 1, 127, 128, 129, 255, 256, n - 1] {
+            let answer = f.ok(json!({"op": "balance", "actor": "platform", "party": "customer:C1", "as_of": time(i)}));
+            assert_eq!(answer["allocated"], json!(expected[i].1), "as of posting {i}");
+        }
+        let before = f.ok(json!({"op": "balance", "actor": "platform", "party": "customer:C1", "as_of": "2026-01-31T23:59:59Z"}));
+        assert_eq!(before["allocated"], "0.00");
+    };
+    all_checks(&f, &expected);
+    f.ledger.compact().expect("compact");
+    all_checks(&f, &expected);
+    let Fixture { ledger, clock, dir } = f;
+    drop(ledger);
+    let ledger = partner_ledger::Ledger::open_with_clock(dir.path().join("ledger.redb"), Box::new(clock.clone())).expect("reopen");
+    let f = Fixture { ledger, clock, dir };
+    for i in 300..320 {
+        allocate(&f, i, &mut after, &mut expected);
+    }
+    all_checks(&f, &expected);
+    f.ledger.verify().expect("the posting blocks verify");
+}

@@ -8,9 +8,9 @@ mod backends;
 
 use backends::workload;
 use partner_ledger::records::{
-    JOURNAL_LEAN_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting, decode_record, decode_request_run,
-    encode_adjust, encode_balance, encode_head, encode_journal, encode_posting, encode_record, encode_request_run, encode_transaction_body,
-    journal_hash,
+    JOURNAL_LEAN_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting_block, decode_record,
+    decode_request_run, encode_adjust, encode_balance, encode_head, encode_journal, encode_posting_block, encode_record,
+    encode_request_run, encode_transaction_body, journal_hash,
 };
 use partner_ledger::tables::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORDS, REQUESTS};
 use partner_ledger::{Amount, Id, Record, Timestamp};
@@ -296,18 +296,21 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
     });
     verify_fails(&file, &[], &["request run", "w00003", "the journal holds"]);
 
+    // One posting's amount in a block changes: its balance after, and every later one's, no
+    // longer match the replay.
     let file = tampered(&base, "posting", |txn| {
-        let mut postings = txn.open_table(POSTINGS).expect("postings");
-        let ((account, seq, index), bytes) = {
-            let mut range = postings.range(("customer:C0000:allocated", 0u64, 0u32)..).expect("range");
-            let (key, value) = range.next().expect("a posting of C0000").expect("read");
-            let (account, seq, index) = key.value();
-            ((account.to_owned(), seq, index), value.value().to_vec())
+        let mut postings = txn.open_table(POSTINGS).expect("posting blocks");
+        let ((account, first_seq), bytes) = {
+            let mut range = postings.range(("customer:C0000:allocated", 0u64)..).expect("range");
+            let (key, value) = range.next().expect("a block of C0000").expect("read");
+            let (account, first_seq) = key.value();
+            ((account.to_owned(), first_seq), value.value().to_vec())
         };
         assert_eq!(account, "customer:C0000:allocated");
-        let (amount, after, at, ordinal) = decode_posting(&bytes).expect("decode");
-        let changed = encode_posting(amount, Amount::from_minor(after.minor() + 1), at, ordinal);
-        postings.insert((account.as_str(), seq, index), changed.as_slice()).expect("write");
+        let mut block = decode_posting_block(first_seq, &bytes).expect("decode");
+        block[0].amount = Amount::from_minor(block[0].amount.minor() + 1);
+        block[0].after = Amount::from_minor(block[0].after.minor() + 1);
+        postings.insert((account.as_str(), first_seq), encode_posting_block(&block).as_slice()).expect("write");
     });
     verify_fails(&file, &[], &["posting index"]);
 

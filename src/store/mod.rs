@@ -37,32 +37,40 @@ pub const RECORD_HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition:
 pub const RECORD_INDEX: TableDefinition<(u8, &str, u64, &str), &str> = TableDefinition::new("record_index");
 /// account (`customer:C1:cash`) → current balance.
 pub const BALANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("balances");
-/// (account, seq, posting index) → posting-index entry.
-pub const POSTINGS: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("postings");
+/// (account, the first posting's seq) → a block of up to 128 of the account's consecutive
+/// postings ([`records::encode_posting_block`]): the posting index (format 5).
+pub const POSTINGS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("posting_blocks");
+/// The posting index before format 5: (account, seq, posting index) → one posting.
+const POSTINGS_FORMAT_4: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("postings");
 /// (seq, index) → adjust record.
 pub const ADJUST_RECORDS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("adjust_records");
 /// name → value: `format`, `head` (the durable journal head), `checkpoint` (the head the state
 /// tables are written up to), `history` (the head the history tables are written up to).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
-/// The on-disk format this build writes and reads. Format 4 stores journal records lean
-/// ([`records::encode_journal_lean`]: no fingerprint and no previous hash, both had again on
-/// reading) and request runs without fingerprints ([`records::encode_request_run`]: the journal
-/// record at an id's seq holds it); each value's version byte tells the forms apart, so a
-/// format-3 file is read as it is, and [`Store::compact`] rewrites its journal records lean. Format 3 added
-/// each posting-index entry's ordinal within its account, and the `record_index` table. A
-/// format-2 file is migrated on opening: its history tables (posting index, adjust records) are
-/// indexes of the journal, so they are dropped with their watermark and rebuilt from the journal
-/// by the first query that reads history; `record_index` is built from its records in the
-/// opening transaction. Format 1 is refused.
-pub const FORMAT_VERSION: u8 = 4;
+/// The on-disk format this build writes and reads.
+///
+/// - Format 5 keeps the posting index as blocks of up to 128 consecutive postings of an account
+///   ([`records::encode_posting_block`]) instead of an entry per posting.
+/// - Format 4 stores journal records lean ([`records::encode_journal_lean`]: no fingerprint and
+///   no previous hash, both had again on reading) and request runs without fingerprints
+///   ([`records::encode_request_run`]: the journal record at an id's seq holds it). Each value's
+///   version byte tells the forms apart, so older records are read as they are, and
+///   [`Store::compact`] rewrites whole journal records lean.
+/// - Format 3 added each posting's ordinal within its account, and the `record_index` table.
+///
+/// A file of format 2, 3 or 4 is migrated on opening: its history tables (posting index, adjust
+/// records) are indexes of the journal, so they are dropped with their watermark and rebuilt
+/// from the journal by the first query that reads history; a format-2 file also gets
+/// `record_index`, built from its records in the opening transaction. Format 1 is refused.
+pub const FORMAT_VERSION: u8 = 5;
 
 /// The format whose files opening migrates by rebuilding their history and record index (see
 /// [`FORMAT_VERSION`]).
 const FORMAT_MIGRATED: u8 = 2;
 
-/// The format whose files open as they are: only their journal records' form differs.
-const FORMAT_WHOLE_RECORDS: u8 = 3;
+/// The formats whose files opening migrates by rebuilding their history only.
+const FORMATS_REINDEXED: [u8; 2] = [3, 4];
 
 /// A storage failure: nothing of the failing write was committed.
 #[derive(Debug, thiserror::Error)]
@@ -267,8 +275,9 @@ impl Store {
         {
             let format = txn.open_table(META)?.get("format")?.map(|value| value.value().to_vec());
             match format.as_deref() {
-                None | Some([FORMAT_VERSION | FORMAT_WHOLE_RECORDS]) => {}
-                Some([FORMAT_MIGRATED]) => {
+                None | Some([FORMAT_VERSION]) => {}
+                Some([version]) if *version == FORMAT_MIGRATED || FORMATS_REINDEXED.contains(version) => {
+                    txn.delete_table(POSTINGS_FORMAT_4)?;
                     txn.delete_table(POSTINGS)?;
                     txn.delete_table(ADJUST_RECORDS)?;
                     txn.open_table(META)?.remove("history")?;
@@ -317,7 +326,7 @@ impl Store {
     /// # Errors
     /// [`StoreError`] on a read or write failure.
     pub fn repack(&self) -> Result<(), StoreError> {
-        const POSTINGS_REPACKED: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("postings_repacked");
+        const POSTINGS_REPACKED: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("posting_blocks_repacked");
         const BALANCES_REPACKED: TableDefinition<&str, &[u8]> = TableDefinition::new("balances_repacked");
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
@@ -472,11 +481,11 @@ impl Store {
             let journal = txn.open_table(JOURNAL)?;
             let mut postings = txn.open_table(POSTINGS)?;
             let mut adjust = txn.open_table(ADJUST_RECORDS)?;
-            // First the balances after each posting, in journal order; then one insert per entry in
-            // key order, so each page of the index is rewritten once rather than once per posting.
-            // Per account: the balance after its last posting and that posting's ordinal.
-            let mut running: std::collections::HashMap<String, (Amount, u64)> = std::collections::HashMap::new();
-            let mut entries: Vec<((String, u64, u32), Vec<u8>)> = Vec::new();
+            // Per account touched: the balance after its last indexed posting and that posting's
+            // ordinal, the postings of its last block when that block has room (they are written
+            // again with the new ones: the block grows instead of a new one starting), and the new
+            // postings. Then one insert per block, in key order.
+            let mut runs: std::collections::HashMap<String, PostingRun> = std::collections::HashMap::new();
             let mut last = None;
             let mut prev = prev_hash(&journal, from)?;
             for entry in journal.range(from..)? {
@@ -485,23 +494,27 @@ impl Store {
                 prev = hash;
                 for (index, posting) in transaction.effects.postings.iter().enumerate() {
                     let key = posting.account.to_string();
-                    let (before, ordinal) = match running.get(&key) {
-                        Some(last) => *last,
-                        None => match postings.range((key.as_str(), 0, 0)..(key.as_str(), transaction.seq, 0))?.next_back() {
-                            Some(entry) => {
-                                let (_, after, _, ordinal) = records::decode_posting(entry?.1.value())?;
-                                (after, ordinal)
-                            }
-                            None => (Amount::ZERO, 0),
-                        },
+                    let run = match runs.entry(key) {
+                        std::collections::hash_map::Entry::Occupied(run) => run.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            let run = PostingRun::after_last_block(&postings, slot.key())?;
+                            slot.insert(run)
+                        }
                     };
-                    let after = before
+                    let after = run
+                        .after
                         .checked_add(posting.amount)
                         .map_err(|_| DecodeError { what: "journal", reason: "balance overflow".to_owned() })?;
-                    running.insert(key.clone(), (after, ordinal + 1));
-                    let index = u32::try_from(index).unwrap_or(u32::MAX);
-                    let value = records::encode_posting(posting.amount, after, transaction.at, ordinal + 1);
-                    entries.push(((key, transaction.seq, index), value));
+                    run.after = after;
+                    run.ordinal += 1;
+                    run.postings.push(records::IndexedPosting {
+                        seq: transaction.seq,
+                        index: u32::try_from(index).unwrap_or(u32::MAX),
+                        amount: posting.amount,
+                        after,
+                        at: transaction.at,
+                        ordinal: run.ordinal,
+                    });
                 }
                 for (index, record) in transaction.effects.adjust_records.iter().enumerate() {
                     let key = (transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
@@ -509,9 +522,12 @@ impl Store {
                 }
                 last = Some(Head { seq: transaction.seq, hash, at: transaction.at });
             }
-            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for ((account, seq, index), value) in &entries {
-                postings.insert((account.as_str(), *seq, *index), value.as_slice())?;
+            let mut accounts: Vec<(String, PostingRun)> = runs.into_iter().collect();
+            accounts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (account, run) in &accounts {
+                for block in run.postings.chunks(records::POSTING_BLOCK_ENTRIES) {
+                    postings.insert((account.as_str(), block[0].seq), records::encode_posting_block(block).as_slice())?;
+                }
             }
             if let Some(head) = last {
                 txn.open_table(META)?.insert("history", records::encode_head(&head).as_slice())?;
@@ -657,11 +673,10 @@ impl Store {
         let txn = self.db.begin_read()?;
         let postings = txn.open_table(POSTINGS)?;
         let key = account.to_string();
-        let last = postings.range((key.as_str(), 0, 0)..=(key.as_str(), seq, u32::MAX))?.next_back();
-        match last {
-            Some(entry) => Ok(records::decode_posting(entry?.1.value())?.1),
-            None => Ok(Amount::ZERO),
-        }
+        let Some(entry) = postings.range((key.as_str(), 0)..=(key.as_str(), seq))?.next_back() else { return Ok(Amount::ZERO) };
+        let (stored, value) = entry?;
+        let block = records::decode_posting_block(stored.value().1, value.value())?;
+        Ok(block.iter().take_while(|posting| posting.seq <= seq).last().map_or(Amount::ZERO, |posting| posting.after))
     }
 
     /// A record as it was right after transaction `seq` (None: it did not exist then).
@@ -704,19 +719,20 @@ impl Store {
         let table = txn.open_table(POSTINGS)?;
         let key = account.to_string();
         let mut lines = Vec::new();
-        for entry in table.range((key.as_str(), 0, 0)..=(key.as_str(), u64::MAX, u32::MAX))? {
-            let (key, value) = entry?;
-            let (_, seq, index) = key.value();
-            let (amount, after, at, _) = records::decode_posting(value.value())?;
-            lines.push((seq, index, amount, after, at));
+        for entry in table.range((key.as_str(), 0)..=(key.as_str(), u64::MAX))? {
+            let (stored, value) = entry?;
+            let block = records::decode_posting_block(stored.value().1, value.value())?;
+            lines.extend(block.iter().map(|posting| (posting.seq, posting.index, posting.amount, posting.after, posting.at)));
         }
         Ok(lines)
     }
 
-    /// One page of an account's posting-index entries with `seq` in `seqs`, in `seq` order,
-    /// and how many entries that range holds: (total, [(seq, posting index, amount, balance
-    /// after, at)]). The total comes from the first and last entries' ordinals, so the cost is
-    /// two B-tree descents plus `offset + limit` entries, whatever the account's length.
+    /// One page of an account's postings with `seq` in `seqs`, in `seq` order, and how many
+    /// postings that range holds: (total, [(seq, posting index, amount, balance after, at)]).
+    /// The total comes from the ordinals of the range's first and last postings, and the page
+    /// starts in the block whose first ordinal is the last at or before the page's (blocks are
+    /// passed over by their headers), so the cost is a few blocks plus the page, whatever the
+    /// account's length.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
@@ -730,26 +746,62 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(POSTINGS)?;
         let key = account.to_string();
-        let bounds = (key.as_str(), *seqs.start(), 0)..=(key.as_str(), *seqs.end(), u32::MAX);
-        let mut ends = table.range(bounds.clone())?;
-        let first = match ends.next() {
-            Some(entry) => records::decode_posting(entry?.1.value())?.3,
-            None => return Ok((0, Vec::new())),
+        let (start, end) = (*seqs.start(), *seqs.end());
+        let block_at = |entry: Option<Result<(redb::AccessGuard<'_, (&str, u64)>, redb::AccessGuard<'_, &[u8]>), redb::StorageError>>| {
+            entry
+                .map(|entry| -> Result<_, StoreError> {
+                    let (stored, value) = entry?;
+                    Ok(records::decode_posting_block(stored.value().1, value.value())?)
+                })
+                .transpose()
         };
-        let last = match ends.next_back() {
-            Some(entry) => records::decode_posting(entry?.1.value())?.3,
-            None => first,
+        // The range's first posting: in the last block starting at or before `start`, or else
+        // the first block after it.
+        let before = block_at(table.range((key.as_str(), 0)..=(key.as_str(), start))?.next_back())?;
+        let first = match before.and_then(|block| block.into_iter().find(|posting| posting.seq >= start)) {
+            Some(posting) => Some(posting),
+            None if start < u64::MAX => block_at(table.range((key.as_str(), start + 1)..=(key.as_str(), u64::MAX))?.next())?
+                .and_then(|block| block.first().copied()),
+            None => None,
         };
-        let total = last
-            .checked_sub(first)
-            .map(|gap| gap + 1)
-            .ok_or_else(|| DecodeError { what: "posting", reason: format!("ordinals of {key} go down from {first} to {last}") })?;
+        let Some(first) = first.filter(|posting| posting.seq <= end) else { return Ok((0, Vec::new())) };
+        // Its last: in the last block starting at or before `end`.
+        let last = block_at(table.range((key.as_str(), 0)..=(key.as_str(), end))?.next_back())?
+            .and_then(|block| block.into_iter().take_while(|posting| posting.seq <= end).last())
+            .ok_or_else(|| DecodeError { what: "posting block", reason: format!("{key} has no block at or before seq {end}") })?;
+        let total = last.ordinal.checked_sub(first.ordinal).map(|gap| gap + 1).ok_or_else(|| DecodeError {
+            what: "posting block",
+            reason: format!("ordinals of {key} go down from {} to {}", first.ordinal, last.ordinal),
+        })?;
         let mut lines = Vec::with_capacity(limit.min(usize::try_from(total).unwrap_or(usize::MAX)));
-        for entry in table.range(bounds)?.skip(offset).take(limit) {
-            let (key, value) = entry?;
-            let (_, seq, index) = key.value();
-            let (amount, after, at, _) = records::decode_posting(value.value())?;
-            lines.push((seq, index, amount, after, at));
+        let Some(wanted) =
+            u64::try_from(offset).ok().and_then(|offset| first.ordinal.checked_add(offset)).filter(|wanted| *wanted <= last.ordinal)
+        else {
+            return Ok((total, lines));
+        };
+        // The block holding ordinal `wanted`: from the block holding the range's first posting,
+        // the last whose first ordinal is at or before it.
+        let mut from = match table.range((key.as_str(), 0)..=(key.as_str(), first.seq))?.next_back() {
+            Some(entry) => entry?.0.value().1,
+            None => first.seq,
+        };
+        for entry in table.range((key.as_str(), from + 1)..=(key.as_str(), end))? {
+            let (stored, value) = entry?;
+            if records::posting_block_first_ordinal(value.value())? > wanted {
+                break;
+            }
+            from = stored.value().1;
+        }
+        for entry in table.range((key.as_str(), from)..=(key.as_str(), end))? {
+            let (stored, value) = entry?;
+            for posting in records::decode_posting_block(stored.value().1, value.value())? {
+                if lines.len() == limit || posting.seq > end {
+                    return Ok((total, lines));
+                }
+                if posting.ordinal >= wanted {
+                    lines.push((posting.seq, posting.index, posting.amount, posting.after, posting.at));
+                }
+            }
         }
         Ok((total, lines))
     }
@@ -807,8 +859,10 @@ impl Store {
         let mut all = Vec::new();
         for entry in table.iter()? {
             let (key, value) = entry?;
-            let (account, seq, index) = key.value();
-            all.push(((account.to_owned(), seq, index), records::decode_posting(value.value())?));
+            let (account, first_seq) = key.value();
+            for posting in records::decode_posting_block(first_seq, value.value())? {
+                all.push(((account.to_owned(), posting.seq, posting.index), (posting.amount, posting.after, posting.at, posting.ordinal)));
+            }
         }
         Ok(all)
     }
@@ -918,6 +972,33 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
         }
     }
     Ok(())
+}
+
+/// An account's postings a history catch-up writes.
+struct PostingRun {
+    /// The balance after the last posting so far.
+    after: Amount,
+    /// The last posting's ordinal so far.
+    ordinal: u64,
+    /// The postings of the account's last block when it has room, then the new ones.
+    postings: Vec<records::IndexedPosting>,
+}
+
+impl PostingRun {
+    /// Where the account's posting index ends: its last block's last posting.
+    fn after_last_block(
+        postings: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+        account: &str,
+    ) -> Result<PostingRun, StoreError> {
+        let Some(entry) = postings.range((account, 0)..=(account, u64::MAX))?.next_back() else {
+            return Ok(PostingRun { after: Amount::ZERO, ordinal: 0, postings: Vec::new() });
+        };
+        let (key, value) = entry?;
+        let block = records::decode_posting_block(key.value().1, value.value())?;
+        let last = *block.last().expect("a decoded block holds a posting");
+        let postings = if block.len() < records::POSTING_BLOCK_ENTRIES { block } else { Vec::new() };
+        Ok(PostingRun { after: last.after, ordinal: last.ordinal, postings })
+    }
 }
 
 /// Rewrites the journal's whole records (written before format 4) lean, a few thousand at a
