@@ -16,10 +16,10 @@
 //! missing), in a new golden body next to the old one.
 
 use partner_ledger::records::{
-    self, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION, decode_adjust, decode_balance,
-    decode_head, decode_journal, decode_posting_block, decode_record, decode_request_run, encode_adjust, encode_balance, encode_head,
-    encode_journal, encode_journal_lean, encode_posting_block, encode_record, encode_request_run, encode_transaction,
-    encode_transaction_body, journal_hash, lean_form, posting_block_first_ordinal,
+    self, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION, decode_adjust_run, decode_balance,
+    decode_head, decode_journal, decode_journal_effects, decode_posting_block, decode_record, decode_request_run, encode_adjust_run,
+    encode_balance, encode_head, encode_journal, encode_journal_lean, encode_posting_block, encode_record, encode_request_run,
+    encode_transaction, encode_transaction_body, journal_hash, lean_form, posting_block_first_ordinal,
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
@@ -820,7 +820,7 @@ const RECORD_PARTNER_PAID_BILL: &str =
 const RECORD_WITHDRAWAL: &str = "010606572d3030343201024431a08d0602011362616e6b206163636f756e7420636c6f736564c0e8fcaafb6611";
 const RECORD_INVOICE: &str =
     "01070d494e562d323032362d303030310202433180f10400020d4f2d313030313a726566756e64dfd403064f2d31303031e0c50880feecf38b6712";
-const ADJUST: &str = "0180a4cbd9f1660002443102024331b48703010e4a616e7561727920627564676574";
+const ADJUST_RUN: &str = "01040701a402c4a004";
 
 /// One record of each `Record` variant (party records: partner, customers, operator; two coupons: a
 /// voucher and a pickup voucher; three orders: paid, awaiting its partner's payment, and paid with a
@@ -854,14 +854,15 @@ fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
 
 /// Format 2 (SPEC v2) changed the encodings inside the records, not their framing; format 3 added
 /// the ordinal to each posting-index entry and the `record_index` table; format 4 stores journal
-/// records and request runs lean (version byte 2); format 5 keeps the posting index in blocks.
-/// The other records' version byte stays 1, the file's `meta` `format` says 5, a file of format
-/// 2, 3 or 4 is migrated and any other is refused on opening.
+/// records and request runs lean (version byte 2); format 5 keeps the posting index in blocks;
+/// format 6 keeps adjust records in the journal only. The other records' version byte stays 1,
+/// the file's `meta` `format` says 6, a file of format 2 to 5 is migrated and any other is
+/// refused on opening.
 #[test]
-fn record_versions_are_one_and_two_and_format_version_is_five() {
+fn record_versions_are_one_and_two_and_format_version_is_six() {
     assert_eq!(RECORD_VERSION, 1);
     assert_eq!(JOURNAL_LEAN_VERSION, 2);
-    assert_eq!(FORMAT_VERSION, 5);
+    assert_eq!(FORMAT_VERSION, 6);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1076,12 +1077,30 @@ fn records_are_pinned() {
     }
 }
 
+/// Format 6 keeps adjust records in the journal only; an adjust run lists the seqs that hold
+/// them, each as the difference from the previous one.
 #[test]
-fn adjust_record_is_pinned() {
-    let when = at("2026-01-05T10:00:00Z");
-    assert_golden("an adjust record", &encode_adjust(when, &allocate_record()), ADJUST);
-    assert_eq!(decode_adjust(&unhex(ADJUST)), Ok((when, allocate_record())));
-    assert_refuses_corruption("adjust", ADJUST, decode_adjust);
+fn adjust_run_is_pinned() {
+    let seqs = [7, 8, 300, 70_000];
+    assert_golden("an adjust run", &encode_adjust_run(&seqs), ADJUST_RUN);
+    assert_eq!(decode_adjust_run(&unhex(ADJUST_RUN)), Ok(seqs.to_vec()));
+    assert_refuses_corruption("adjust run", ADJUST_RUN, decode_adjust_run);
+    for (wrong, why) in [(vec![7, 7], "repeated"), (vec![0], "before seq 1"), (vec![u64::MAX, 3], "overflows")] {
+        let error = decode_adjust_run(&encode_adjust_run(&wrong)).expect_err(why);
+        assert!(error.reason.contains(why), "{wrong:?}: {}", error.reason);
+    }
+    // The records themselves: read from the journal without the chain.
+    let transaction = lean_transaction(realistic_transaction());
+    let body = encode_transaction(&transaction);
+    let record = encode_journal_lean(&[7; 32], &body.bytes, body.fingerprint_at, true);
+    for stored in [record, encode_journal(&[7; 32], &body.bytes)] {
+        let (seq, when, request, effects) = decode_journal_effects(&stored).expect("decodes");
+        assert_eq!(
+            (seq, when, request, effects),
+            (transaction.seq, transaction.at, transaction.request.clone(), transaction.effects.clone())
+        );
+        assert!(decode_journal_effects(&stored[..stored.len() - 1]).is_err(), "a cut-off record");
+    }
 }
 
 /// postcard would decode a value from the front of a longer slice and ignore the rest: each
@@ -1093,7 +1112,7 @@ fn postcard_records_refuse_trailing_bytes() {
         ("journal", REALISTIC_JOURNAL.to_owned()),
         ("journal", REALISTIC_LEAN_JOURNAL.to_owned()),
         ("journal", every_variant_journal),
-        ("adjust", ADJUST.to_owned()),
+        ("adjust run", ADJUST_RUN.to_owned()),
     ];
     goldens.extend(golden_records().into_iter().map(|(_, _, golden)| ("record", golden.to_owned())));
     for (what, golden) in goldens {
@@ -1101,7 +1120,7 @@ fn postcard_records_refuse_trailing_bytes() {
             let longer = [unhex(&golden), vec![extra]].concat();
             let error = match what {
                 "journal" => decode_journal(&longer, &[9; 32]).map(|_| ()),
-                "adjust" => decode_adjust(&longer).map(|_| ()),
+                "adjust run" => decode_adjust_run(&longer).map(|_| ()),
                 _ => decode_record(&longer).map(|_| ()),
             }
             .expect_err(&format!("{what} {golden} with {extra:#04x} appended must not decode"));
@@ -1190,7 +1209,7 @@ fn table_names_and_types_are_pinned() {
         ("record_history", "record_history<(&str,u64), &[u8]>"),
         ("balances", "balances<&str, &[u8]>"),
         ("posting_blocks", "posting_blocks<(&str,u64), &[u8]>"),
-        ("adjust_records", "adjust_records<(u64,u32), &[u8]>"),
+        ("adjust_runs", "adjust_runs<u64, &[u8]>"),
         ("meta", "meta<&str, &[u8]>"),
     ];
     for ((name, typed), (expected_name, expected_typed)) in tables.iter().zip(expected) {
@@ -1577,7 +1596,7 @@ fn a_format_1_ledger_file_is_refused_on_opening() {
 
 #[test]
 fn a_file_of_an_unknown_format_is_refused_on_opening() {
-    refuses_format(6);
+    refuses_format(7);
 }
 
 /// Format 4 stores journal records lean. A format-3 file, whose records are whole, opens as it

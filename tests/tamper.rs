@@ -8,8 +8,8 @@ mod backends;
 
 use backends::workload;
 use partner_ledger::records::{
-    JOURNAL_LEAN_VERSION, decode_adjust, decode_balance, decode_head, decode_journal, decode_posting_block, decode_record,
-    decode_request_run, encode_adjust, encode_balance, encode_head, encode_journal, encode_posting_block, encode_record,
+    JOURNAL_LEAN_VERSION, decode_adjust_run, decode_balance, decode_head, decode_journal, decode_posting_block, decode_record,
+    decode_request_run, encode_adjust_run, encode_balance, encode_head, encode_journal, encode_posting_block, encode_record,
     encode_request_run, encode_transaction_body, journal_hash,
 };
 use partner_ledger::tables::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORDS, REQUESTS};
@@ -314,18 +314,34 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
     });
     verify_fails(&file, &[], &["posting index"]);
 
+    // An adjust run loses a seq: that transaction's adjust record is no longer listed.
     let file = tampered(&base, "adjust", |txn| {
-        let mut adjust = txn.open_table(ADJUST_RECORDS).expect("adjust records");
+        let mut adjust = txn.open_table(ADJUST_RECORDS).expect("adjust runs");
         let (key, bytes) = {
             let mut iter = adjust.iter().expect("iter");
-            let (key, value) = iter.next().expect("an adjust record").expect("read");
+            let (key, value) = iter.next().expect("an adjust run").expect("read");
             (key.value(), value.value().to_vec())
         };
-        let (at, mut record) = decode_adjust(&bytes).expect("decode");
-        record.memo = Some("rewritten".to_owned());
-        adjust.insert(key, encode_adjust(at, &record).as_slice()).expect("write");
+        let mut seqs = decode_adjust_run(&bytes).expect("decode");
+        seqs.remove(seqs.len() / 2);
+        adjust.insert(key, encode_adjust_run(&seqs).as_slice()).expect("write");
     });
     verify_fails(&file, &[], &["adjust records"]);
+
+    // An adjust run names a transaction without adjust records (seq 1 registers a partner).
+    let file = tampered(&base, "adjust-extra", |txn| {
+        let mut adjust = txn.open_table(ADJUST_RECORDS).expect("adjust runs");
+        let (key, bytes) = {
+            let mut iter = adjust.iter().expect("iter");
+            let (key, value) = iter.next().expect("an adjust run").expect("read");
+            (key.value(), value.value().to_vec())
+        };
+        let mut seqs = decode_adjust_run(&bytes).expect("decode");
+        assert!(seqs[0] > 1);
+        seqs.insert(0, 1);
+        adjust.insert(key, encode_adjust_run(&seqs).as_slice()).expect("write");
+    });
+    verify_fails(&file, &[], &["adjust run", "seq 1", "no adjust record"]);
 }
 
 /// `record_history` answers `balance` with `as_of` (quotas, coupons) and order history; verify

@@ -42,14 +42,22 @@ pub const BALANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("balance
 pub const POSTINGS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("posting_blocks");
 /// The posting index before format 5: (account, seq, posting index) → one posting.
 const POSTINGS_FORMAT_4: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("postings");
-/// (seq, index) → adjust record.
-pub const ADJUST_RECORDS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("adjust_records");
+/// The last seq an adjust run covers → the seqs of the transactions with adjust records up to it
+/// since the previous run ([`records::encode_adjust_run`]); the records are read from the
+/// journal (format 6).
+pub const ADJUST_RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("adjust_runs");
+/// The adjust records before format 6: (seq, index) → the record with its time.
+const ADJUST_RECORDS_FORMAT_5: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("adjust_records");
+/// The most seqs one adjust run holds.
+const ADJUST_RUN_SEQS: usize = 16_384;
 /// name → value: `format`, `head` (the durable journal head), `checkpoint` (the head the state
 /// tables are written up to), `history` (the head the history tables are written up to).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// The on-disk format this build writes and reads.
 ///
+/// - Format 6 keeps the adjust records in the journal only: `adjust_runs` lists the seqs that
+///   hold them ([`records::encode_adjust_run`]).
 /// - Format 5 keeps the posting index as blocks of up to 128 consecutive postings of an account
 ///   ([`records::encode_posting_block`]) instead of an entry per posting.
 /// - Format 4 stores journal records lean ([`records::encode_journal_lean`]: no fingerprint and
@@ -59,18 +67,18 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 ///   [`Store::compact`] rewrites whole journal records lean.
 /// - Format 3 added each posting's ordinal within its account, and the `record_index` table.
 ///
-/// A file of format 2, 3 or 4 is migrated on opening: its history tables (posting index, adjust
+/// A file of format 2, 3, 4 or 5 is migrated on opening: its history tables (posting index, adjust
 /// records) are indexes of the journal, so they are dropped with their watermark and rebuilt
 /// from the journal by the first query that reads history; a format-2 file also gets
 /// `record_index`, built from its records in the opening transaction. Format 1 is refused.
-pub const FORMAT_VERSION: u8 = 5;
+pub const FORMAT_VERSION: u8 = 6;
 
 /// The format whose files opening migrates by rebuilding their history and record index (see
 /// [`FORMAT_VERSION`]).
 const FORMAT_MIGRATED: u8 = 2;
 
 /// The formats whose files opening migrates by rebuilding their history only.
-const FORMATS_REINDEXED: [u8; 2] = [3, 4];
+const FORMATS_REINDEXED: [u8; 3] = [3, 4, 5];
 
 /// A storage failure: nothing of the failing write was committed.
 #[derive(Debug, thiserror::Error)]
@@ -279,6 +287,7 @@ impl Store {
                 Some([version]) if *version == FORMAT_MIGRATED || FORMATS_REINDEXED.contains(version) => {
                     txn.delete_table(POSTINGS_FORMAT_4)?;
                     txn.delete_table(POSTINGS)?;
+                    txn.delete_table(ADJUST_RECORDS_FORMAT_5)?;
                     txn.delete_table(ADJUST_RECORDS)?;
                     txn.open_table(META)?.remove("history")?;
                 }
@@ -486,6 +495,7 @@ impl Store {
             // again with the new ones: the block grows instead of a new one starting), and the new
             // postings. Then one insert per block, in key order.
             let mut runs: std::collections::HashMap<String, PostingRun> = std::collections::HashMap::new();
+            let mut adjusted = Vec::new();
             let mut last = None;
             let mut prev = prev_hash(&journal, from)?;
             for entry in journal.range(from..)? {
@@ -516,9 +526,8 @@ impl Store {
                         ordinal: run.ordinal,
                     });
                 }
-                for (index, record) in transaction.effects.adjust_records.iter().enumerate() {
-                    let key = (transaction.seq, u32::try_from(index).unwrap_or(u32::MAX));
-                    adjust.insert(key, records::encode_adjust(transaction.at, record).as_slice())?;
+                if !transaction.effects.adjust_records.is_empty() {
+                    adjusted.push(transaction.seq);
                 }
                 last = Some(Head { seq: transaction.seq, hash, at: transaction.at });
             }
@@ -528,6 +537,9 @@ impl Store {
                 for block in run.postings.chunks(records::POSTING_BLOCK_ENTRIES) {
                     postings.insert((account.as_str(), block[0].seq), records::encode_posting_block(block).as_slice())?;
                 }
+            }
+            for run in adjusted.chunks(ADJUST_RUN_SEQS) {
+                adjust.insert(run[run.len() - 1], records::encode_adjust_run(run).as_slice())?;
             }
             if let Some(head) = last {
                 txn.open_table(META)?.insert("history", records::encode_head(&head).as_slice())?;
@@ -699,12 +711,22 @@ impl Store {
     /// [`StoreError`] on a read failure or an undecodable record.
     pub fn adjust_records(&self) -> Result<Vec<(u64, Timestamp, AdjustRecord)>, StoreError> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(ADJUST_RECORDS)?;
+        let runs = txn.open_table(ADJUST_RECORDS)?;
+        let journal = txn.open_table(JOURNAL)?;
         let mut records = Vec::new();
-        for entry in table.iter()? {
-            let (key, value) = entry?;
-            let (at, record) = records::decode_adjust(value.value())?;
-            records.push((key.value().0, at, record));
+        for entry in runs.iter()? {
+            for seq in records::decode_adjust_run(entry?.1.value())? {
+                let value = journal
+                    .get(seq)?
+                    .ok_or_else(|| DecodeError { what: "adjust run", reason: format!("it names seq {seq}, which the journal lacks") })?;
+                let (_, at, _, effects) = records::decode_journal_effects(value.value())?;
+                if effects.adjust_records.is_empty() {
+                    return Err(
+                        DecodeError { what: "adjust run", reason: format!("it names seq {seq}, which has no adjust record") }.into()
+                    );
+                }
+                records.extend(effects.adjust_records.into_iter().map(|record| (seq, at, record)));
+            }
         }
         Ok(records)
     }

@@ -3,7 +3,7 @@
 
 use crate::amount::Amount;
 use crate::domain::records::Record;
-use crate::domain::{AdjustRecord, Head, Transaction};
+use crate::domain::{Effects, Head, Transaction};
 use crate::journal::ChainHash;
 use crate::time::Timestamp;
 
@@ -203,6 +203,43 @@ pub fn decode_journal<'a>(bytes: &'a [u8], prev: &ChainHash) -> Result<JournalRe
         let transaction = exact(postcard::take_from_bytes(rest), "journal")?;
         return Ok(JournalRecord { hash, transaction, form: Form::Full(rest) });
     }
+    let lean = decode_lean(rest)?;
+    let (seq, at, request, actor, command) = lean.head;
+    let fingerprint = crate::domain::fingerprint(&actor, lean.at_given.then_some(at), &command);
+    let transaction = Transaction { seq, at, request, actor, command, fingerprint, effects: lean.effects, prev_hash: *prev };
+    Ok(JournalRecord { hash, transaction, form: Form::Lean { head: lean.head_bytes, effects: lean.effects_bytes } })
+}
+
+/// What a journal record says of its transaction without its chain: seq, time, request id and
+/// effects. Cheaper than [`decode_journal`] for a lean record: its fingerprint is not computed.
+///
+/// # Errors
+/// As [`decode_journal`].
+pub fn decode_journal_effects(bytes: &[u8]) -> Result<(u64, Timestamp, crate::id::Id, Effects), DecodeError> {
+    journal_hash(bytes)?;
+    let rest = &bytes[33..];
+    if bytes[0] == RECORD_VERSION {
+        let transaction: Transaction = exact(postcard::take_from_bytes(rest), "journal")?;
+        return Ok((transaction.seq, transaction.at, transaction.request, transaction.effects));
+    }
+    let lean = decode_lean(rest)?;
+    let (seq, at, request, _, _) = lean.head;
+    Ok((seq, at, request, lean.effects))
+}
+
+/// The fields of a transaction's body before its fingerprint.
+type LeanHead = (u64, Timestamp, crate::id::Id, crate::id::Party, crate::domain::Command);
+
+/// A lean journal record after its hash, decoded.
+struct Lean<'a> {
+    at_given: bool,
+    head: LeanHead,
+    head_bytes: &'a [u8],
+    effects: Effects,
+    effects_bytes: &'a [u8],
+}
+
+fn decode_lean(rest: &[u8]) -> Result<Lean<'_>, DecodeError> {
     // Errors name the version: a whole record whose version byte was damaged into 2 fails here.
     let lean = |reason: String| corrupt("journal", format!("version {JOURNAL_LEAN_VERSION} record: {reason}"));
     let (&flag, data) = rest.split_first().ok_or_else(|| lean("no at-given flag".to_owned()))?;
@@ -211,14 +248,10 @@ pub fn decode_journal<'a>(bytes: &'a [u8], prev: &ChainHash) -> Result<JournalRe
         1 => true,
         other => return Err(lean(format!("at-given flag {other}"))),
     };
-    type Head = (u64, Timestamp, crate::id::Id, crate::id::Party, crate::domain::Command);
-    let ((seq, at, request, actor, command), effects): (Head, &[u8]) =
-        postcard::take_from_bytes(data).map_err(|error| lean(error.to_string()))?;
-    let head = &data[..data.len() - effects.len()];
-    let decoded_effects = exact(postcard::take_from_bytes(effects), "journal").map_err(|error| lean(error.reason))?;
-    let fingerprint = crate::domain::fingerprint(&actor, at_given.then_some(at), &command);
-    let transaction = Transaction { seq, at, request, actor, command, fingerprint, effects: decoded_effects, prev_hash: *prev };
-    Ok(JournalRecord { hash, transaction, form: Form::Lean { head, effects } })
+    let (head, effects_bytes): (LeanHead, &[u8]) = postcard::take_from_bytes(data).map_err(|error| lean(error.to_string()))?;
+    let head_bytes = &data[..data.len() - effects_bytes.len()];
+    let effects = exact(postcard::take_from_bytes(effects_bytes), "journal").map_err(|error| lean(error.reason))?;
+    Ok(Lean { at_given, head, head_bytes, effects, effects_bytes })
 }
 
 /// A commit as the replication stream carries it (section 9): its journal records, each as
@@ -376,15 +409,7 @@ pub const REQUEST_RUN_LEAN_VERSION: u8 = 2;
 /// seq, fingerprint: 32)]]`) also kept each id's fingerprint; the journal record at its `seq`
 /// holds it (about 32 bytes fewer per id).
 pub fn encode_request_run(entries: &[(&crate::id::Id, u64)]) -> Vec<u8> {
-    let mut previous = 0;
-    let rows: Vec<(&str, u64)> = entries
-        .iter()
-        .map(|(id, seq)| {
-            let row = (id.as_str(), seq.wrapping_sub(previous));
-            previous = *seq;
-            row
-        })
-        .collect();
+    let rows: Vec<(&str, u64)> = entries.iter().map(|(id, _)| id.as_str()).zip(steps(entries.iter().map(|(_, seq)| *seq))).collect();
     let mut bytes = vec![REQUEST_RUN_LEAN_VERSION];
     bytes.extend(postcard::to_stdvec(&rows).expect("postcard encodes to a Vec"));
     bytes
@@ -495,15 +520,37 @@ pub fn decode_record(bytes: &[u8]) -> Result<Record, DecodeError> {
     decode_postcard("record", bytes)
 }
 
-/// An adjust record with its time: `[version][postcard (at, record)]`.
-pub fn encode_adjust(at: Timestamp, record: &AdjustRecord) -> Vec<u8> {
-    encode_postcard(&(at, record))
+/// An adjust run: the seqs of the transactions with adjust records that one history catch-up
+/// indexed, in order, `[1][postcard [seq minus the previous one's]]` (format 6; the records are
+/// read from the journal). Before it, `adjust_records` held each record with its time.
+pub fn encode_adjust_run(seqs: &[u64]) -> Vec<u8> {
+    encode_postcard(&steps(seqs.iter().copied()).collect::<Vec<u64>>())
 }
 
-/// Decodes an adjust record and its time.
+/// Each value minus the one before it (the first minus 0): how runs store their seqs.
+fn steps(values: impl IntoIterator<Item = u64>) -> impl Iterator<Item = u64> {
+    let mut previous = 0_u64;
+    values.into_iter().map(move |value| {
+        let step = value.wrapping_sub(previous);
+        previous = value;
+        step
+    })
+}
+
+/// Decodes an adjust run.
 ///
 /// # Errors
-/// [`DecodeError`] for a wrong version or an undecodable body.
-pub fn decode_adjust(bytes: &[u8]) -> Result<(Timestamp, AdjustRecord), DecodeError> {
-    decode_postcard("adjust", bytes)
+/// [`DecodeError`] for a wrong version, an undecodable body, or seqs that do not go up.
+pub fn decode_adjust_run(bytes: &[u8]) -> Result<Vec<u64>, DecodeError> {
+    let steps: Vec<u64> = decode_postcard("adjust run", bytes)?;
+    let mut seq = 0_u64;
+    let mut seqs = Vec::with_capacity(steps.len());
+    for step in steps {
+        if step == 0 {
+            return Err(corrupt("adjust run", format!("seq {seq} repeated or before seq 1")));
+        }
+        seq = seq.checked_add(step).ok_or_else(|| corrupt("adjust run", format!("seq {seq} plus {step} overflows")))?;
+        seqs.push(seq);
+    }
+    Ok(seqs)
 }
