@@ -410,6 +410,20 @@ impl RecordFilter<'_> {
     }
 }
 
+/// The seqs of the transactions in a time window (`first > last` when none): journal times never
+/// decrease, so a window is a range of seqs.
+fn seq_window(store: &Store, head: u64, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<(u64, u64), Rejection> {
+    let first = match from {
+        Some(from) => store.last_seq_at(Timestamp::from_millis(from.millis().saturating_sub(1)), head).map_err(storage)? + 1,
+        None => 0,
+    };
+    let last = match to {
+        Some(to) => store.last_seq_at(to, head).map_err(storage)?,
+        None => u64::MAX,
+    };
+    Ok((first, last))
+}
+
 /// A record is visible to a reader in scope of its partner or of its target.
 fn adjust_records(store: &Store, reader: &Reader<'_>, filter: &RecordFilter<'_>, page: Page) -> Result<Value, Rejection> {
     if reader.acting.managing_only() {
@@ -422,7 +436,13 @@ fn adjust_records(store: &Store, reader: &Reader<'_>, filter: &RecordFilter<'_>,
         }
     }
     let visible = |record: &AdjustRecord| reader.in_scope(&Party::Partner(record.partner.clone())) || reader.in_scope(&record.target);
-    let records = store.adjust_records().map_err(storage)?;
+    // Only the journal records in the seqs the filter allows are read.
+    let (first, last) = seq_window(store, reader.state.head().seq, filter.from, filter.to)?;
+    let seqs = match filter.seq {
+        Some(seq) => first.max(seq)..=last.min(seq),
+        None => first..=last,
+    };
+    let records = if seqs.is_empty() { Vec::new() } else { store.adjust_records(seqs).map_err(storage)? };
     let selected: Vec<_> = records.iter().filter(|(seq, at, record)| filter.matches(*seq, *at, record) && visible(record)).collect();
     let mut lines = Vec::new();
     for (seq, at, record) in paged(&selected, page) {
@@ -462,16 +482,7 @@ fn statement(
         StatementAccount::Credit => Account::credit(party),
         StatementAccount::Arrears => Account::arrears(party),
     };
-    // Journal times never decrease, so a time window is a range of seqs.
-    let head = reader.state.head().seq;
-    let first = match from {
-        Some(from) => store.last_seq_at(Timestamp::from_millis(from.millis().saturating_sub(1)), head).map_err(storage)? + 1,
-        None => 0,
-    };
-    let last = match to {
-        Some(to) => store.last_seq_at(to, head).map_err(storage)?,
-        None => u64::MAX,
-    };
+    let (first, last) = seq_window(store, reader.state.head().seq, from, to)?;
     let (total, entries) = if first > last {
         (0, Vec::new())
     } else {

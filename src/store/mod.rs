@@ -705,17 +705,24 @@ impl Store {
         }
     }
 
-    /// Every adjust record in `seq` order, with its seq and time.
+    /// The adjust records of the transactions with `seq` in `seqs`, in `seq` order, each with its
+    /// seq and time: the seqs listed by the adjust runs, read from the journal.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn adjust_records(&self) -> Result<Vec<(u64, Timestamp, AdjustRecord)>, StoreError> {
+    pub fn adjust_records(&self, seqs: std::ops::RangeInclusive<u64>) -> Result<Vec<(u64, Timestamp, AdjustRecord)>, StoreError> {
         let txn = self.db.begin_read()?;
         let runs = txn.open_table(ADJUST_RECORDS)?;
         let journal = txn.open_table(JOURNAL)?;
         let mut records = Vec::new();
-        for entry in runs.iter()? {
-            for seq in records::decode_adjust_run(entry?.1.value())? {
+        // A run is keyed by its last seq: the first that can hold `seqs.start()` is the first
+        // keyed at or after it.
+        for entry in runs.range(*seqs.start()..)? {
+            let listed = records::decode_adjust_run(entry?.1.value())?;
+            if listed.first().is_some_and(|seq| seq > seqs.end()) {
+                break;
+            }
+            for seq in listed.into_iter().filter(|seq| seqs.contains(seq)) {
                 let value = journal
                     .get(seq)?
                     .ok_or_else(|| DecodeError { what: "adjust run", reason: format!("it names seq {seq}, which the journal lacks") })?;
