@@ -16,10 +16,10 @@
 //! missing), in a new golden body next to the old one.
 
 use partner_ledger::records::{
-    self, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION, decode_adjust_run, decode_balance,
-    decode_head, decode_journal, decode_journal_effects, decode_posting_block, decode_record, decode_request_run, encode_adjust_run,
-    encode_balance, encode_head, encode_journal, encode_journal_lean, encode_posting_block, encode_record, encode_request_run,
-    encode_transaction, encode_transaction_body, journal_hash, lean_form, posting_block_first_ordinal,
+    self, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, LeanForm, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION, decode_adjust_run,
+    decode_balance, decode_head, decode_journal, decode_journal_effects, decode_posting_block, decode_record, decode_request_run,
+    encode_adjust_run, encode_balance, encode_head, encode_journal, encode_journal_lean, encode_posting_block, encode_record,
+    encode_request_run, encode_transaction, encode_transaction_body, journal_hash, lean_form, posting_block_first_ordinal,
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
@@ -888,7 +888,7 @@ fn every_variant_of_the_transaction_body_is_pinned() {
     // Stored lean, it decodes to the same transaction and body given its previous hash.
     let lean = lean_transaction(transaction);
     let body = encode_transaction(&lean);
-    let record = encode_journal_lean(&[7; 32], &body.bytes, body.fingerprint_at, true);
+    let record = encode_journal_lean(&[7; 32], &body.bytes, LeanForm::of(&lean, &body, true));
     let decoded = decode_journal(&record, &lean.prev_hash).expect("a lean record of every variant decodes");
     assert_eq!((decoded.body().as_ref(), decoded.transaction), (body.bytes.as_slice(), lean));
 }
@@ -905,9 +905,10 @@ fn lean_journal_record_is_pinned() {
     let body = encode_transaction(&transaction);
     assert_eq!(body.bytes, postcard::to_stdvec(&transaction).expect("encodes"), "the body is postcard of the transaction");
     assert_eq!(&body.bytes[body.fingerprint_at..body.fingerprint_at + 32], &transaction.fingerprint);
-    assert_eq!(lean_form(&transaction, &body.bytes), Some((body.fingerprint_at, true)));
+    let form = LeanForm { fingerprint_at: body.fingerprint_at, at_given: true, derived_at: None };
+    assert_eq!(lean_form(&transaction, &body.bytes), Some(form), "an atomic group's effects are stored");
     let hash: ChainHash = Sha256::digest(&body.bytes).into();
-    let record = encode_journal_lean(&hash, &body.bytes, body.fingerprint_at, true);
+    let record = encode_journal_lean(&hash, &body.bytes, form);
     assert_golden("a lean journal record", &record, REALISTIC_LEAN_JOURNAL);
     assert_eq!((record[0], &record[1..33], record[33]), (JOURNAL_LEAN_VERSION, hash.as_slice(), 1));
     assert_eq!(record.len(), encode_journal(&hash, &body.bytes).len() - 63, "no fingerprint and no previous hash, one flag byte");
@@ -923,12 +924,57 @@ fn lean_journal_record_is_pinned() {
     // Without `at` given, the flag is 0 and the fingerprint differs.
     let without = Transaction { fingerprint: fingerprint(&transaction.actor, None, &transaction.command), ..transaction.clone() };
     let body = encode_transaction(&without);
-    assert_eq!(lean_form(&without, &body.bytes), Some((body.fingerprint_at, false)));
-    let record = encode_journal_lean(&hash, &body.bytes, body.fingerprint_at, false);
+    let form = LeanForm { at_given: false, ..form };
+    assert_eq!(lean_form(&without, &body.bytes), Some(form));
+    let record = encode_journal_lean(&hash, &body.bytes, form);
     assert_eq!(decode_journal(&record, &without.prev_hash).expect("decodes").transaction, without);
     // A fingerprint this build would not compute has no lean form: such a record is stored whole.
     assert_eq!(lean_form(&realistic_transaction(), &encode_transaction_body(&realistic_transaction())), None);
     assert_eq!(lean_form(&transaction, &[encode_transaction_body(&transaction), vec![0]].concat()), None, "a non-canonical body");
+}
+
+/// A transfer's adjust record and outcome are what the rules derive from its command and
+/// postings: a lean record leaves them out (flag bit 1) and reading gives them back. When they
+/// differ from the derivation they are stored.
+#[test]
+fn a_transfer_is_stored_without_what_its_command_gives() {
+    let (d1, c1) = (partner("D1"), customer("C1"));
+    let allocate = Command::Allocate { partner: None, to: c1.clone(), amount: money(25_050), memo: Some("January budget".to_owned()) };
+    let recover = Command::Recover { partner: None, from: c1.clone(), amount: money(5_000), memo: None };
+    let cases = [
+        (allocate, vec![posting(Account::cash(&d1), -25_050, 0), posting(Account::allocated(&c1), 25_050, 0)], allocate_record()),
+        (
+            recover,
+            vec![posting(Account::allocated(&c1), -5_000, 0), posting(Account::cash(&d1), 5_000, 0)],
+            AdjustRecord { operation: AdjustOperation::Recover, partner: id("D1"), target: c1.clone(), amount: money(5_000), memo: None },
+        ),
+    ];
+    for (command, postings, record) in cases {
+        let effects =
+            Effects { postings, records: Vec::new(), adjust_records: vec![record.clone()], outcome: Outcome::Transfer(id("req-7")) };
+        let transaction = lean_transaction(Transaction { command, effects, ..realistic_transaction() });
+        let body = encode_transaction(&transaction);
+        let form = LeanForm::of(&transaction, &body, true);
+        assert_eq!(form.derived_at, Some(body.adjust_at), "{}", transaction.command.op());
+        assert_eq!(lean_form(&transaction, &body.bytes), Some(form));
+        let derived = encode_journal_lean(&[7; 32], &body.bytes, form);
+        let stored = encode_journal_lean(&[7; 32], &body.bytes, LeanForm { derived_at: None, ..form });
+        let tail = postcard::to_stdvec(&(&transaction.effects.adjust_records, &transaction.effects.outcome)).expect("encodes");
+        assert_eq!(derived.len(), stored.len() - tail.len(), "the adjust record and outcome are left out");
+        assert_eq!((derived[33], stored[33]), (3, 1));
+        for record in [&derived, &stored] {
+            let decoded = decode_journal(record, &transaction.prev_hash).expect("decodes");
+            assert_eq!((decoded.body().as_ref(), &decoded.transaction), (body.bytes.as_slice(), &transaction));
+        }
+        // Another memo, or another request id in the outcome, than the derivation: stored.
+        let mut other = transaction.clone();
+        other.effects.adjust_records[0].memo = Some("edited".to_owned());
+        let body = encode_transaction(&other);
+        assert_eq!(LeanForm::of(&other, &body, true).derived_at, None);
+        let mut other = transaction.clone();
+        other.effects.outcome = Outcome::Transfer(id("req-8"));
+        assert_eq!(LeanForm::of(&other, &encode_transaction(&other), true).derived_at, None);
+    }
 }
 
 #[test]
@@ -939,11 +985,18 @@ fn lean_journal_record_refuses_corruption() {
         let error = decode_journal(&golden[..length], &prev).expect_err(&format!("truncated to {length} bytes must not decode"));
         assert_eq!(error.what, "journal", "truncated to {length} bytes");
     }
-    for flag in 2..=u8::MAX {
+    for flag in 4..=u8::MAX {
         let mut wrong = golden.clone();
         wrong[33] = flag;
         let error = decode_journal(&wrong, &prev).expect_err("an unknown flag");
-        assert!(error.reason.contains("at-given flag"), "{}", error.reason);
+        assert!(error.reason.contains("flags"), "{}", error.reason);
+    }
+    // The derived bit on an atomic group: it has no derived effects, and its stored ones are
+    // left over.
+    for flag in [2, 3] {
+        let mut wrong = golden.clone();
+        wrong[33] = flag;
+        assert!(decode_journal(&wrong, &prev).is_err(), "flags {flag}");
     }
     for version in (0..=u8::MAX).filter(|version| ![RECORD_VERSION, JOURNAL_LEAN_VERSION].contains(version)) {
         let mut wrong = golden.clone();
@@ -1092,7 +1145,7 @@ fn adjust_run_is_pinned() {
     // The records themselves: read from the journal without the chain.
     let transaction = lean_transaction(realistic_transaction());
     let body = encode_transaction(&transaction);
-    let record = encode_journal_lean(&[7; 32], &body.bytes, body.fingerprint_at, true);
+    let record = encode_journal_lean(&[7; 32], &body.bytes, LeanForm::of(&transaction, &body, true));
     for stored in [record, encode_journal(&[7; 32], &body.bytes)] {
         let (seq, when, request, effects) = decode_journal_effects(&stored).expect("decodes");
         assert_eq!(
@@ -1461,7 +1514,7 @@ impl Clock for FixedClock {
 }
 
 const WRITTEN_HEAD: &str = "010400000000000000056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0069998d9b010000";
-const WRITTEN_LAST_JOURNAL: &str = "02056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea010480a4cbd9f16602723401024431040002024331b48703010e4a616e7561727920627564676574020102443105b3870300020243310ab487030000010002443102024331b48703010e4a616e756172792062756467657404027234";
+const WRITTEN_LAST_JOURNAL: &str = "02056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea030480a4cbd9f16602723401024431040002024331b48703010e4a616e7561727920627564676574020102443105b3870300020243310ab487030000";
 /// The same record as format 3 stored it, whole: the body put back together is byte for byte
 /// the body format 3 hashed.
 const WRITTEN_LAST_JOURNAL_WHOLE: &str = "01056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0480a4cbd9f16602723401024431040002024331b48703010e4a616e75617279206275646765740bf98d78063279d81244e871349115bf7c3bba988cf030c59ffa8916118a8b47020102443105b3870300020243310ab487030000010002443102024331b48703010e4a616e756172792062756467657404027234f92f845612066f772f9f4b6444f33db949a73ecd0d208cb87426befad21a3b21";

@@ -122,9 +122,8 @@ pub struct Pending {
     pub body: Vec<u8>,
     /// Its chain hash.
     pub hash: ChainHash,
-    /// How it is stored: lean, with where the fingerprint starts in `body` and whether the
-    /// request gave `at` ([`records::encode_journal_lean`]); `None` stores it whole.
-    pub lean: Option<(usize, bool)>,
+    /// How it is stored: lean ([`records::encode_journal_lean`]), or whole when `None`.
+    pub lean: Option<records::LeanForm>,
 }
 
 impl Pending {
@@ -132,13 +131,14 @@ impl Pending {
     pub fn decided(transaction: Transaction, at_given: bool) -> Pending {
         let body = records::encode_transaction(&transaction);
         let hash = crate::journal::chain_hash(&body.bytes);
-        Pending { transaction, hash, lean: Some((body.fingerprint_at, at_given)), body: body.bytes }
+        let lean = Some(records::LeanForm::of(&transaction, &body, at_given));
+        Pending { transaction, hash, lean, body: body.bytes }
     }
 
     /// The journal record it is stored as.
     fn record(&self) -> Vec<u8> {
         match self.lean {
-            Some((fingerprint_at, at_given)) => records::encode_journal_lean(&self.hash, &self.body, fingerprint_at, at_given),
+            Some(form) => records::encode_journal_lean(&self.hash, &self.body, form),
             None => records::encode_journal(&self.hash, &self.body),
         }
     }
@@ -1047,10 +1047,8 @@ fn rewrite_lean(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
                 let record = records::decode_journal(bytes, &prev)?;
                 let body = record.body();
                 let form = records::lean_form(&record.transaction, &body);
-                if let Some((fingerprint_at, at_given)) =
-                    form.filter(|_| record.transaction.prev_hash == prev && record.transaction.seq == seq)
-                {
-                    lean.push((seq, records::encode_journal_lean(&hash, &body, fingerprint_at, at_given)));
+                if let Some(form) = form.filter(|_| record.transaction.prev_hash == prev && record.transaction.seq == seq) {
+                    lean.push((seq, records::encode_journal_lean(&hash, &body, form)));
                 }
             }
             (next, prev, read) = (seq + 1, hash, read + 1);

@@ -58,29 +58,90 @@ fn i64_at(bytes: &[u8], at: usize) -> i64 {
 pub const JOURNAL_LEAN_VERSION: u8 = 2;
 
 /// A transaction's body, `postcard(Transaction)` (what the chain hash covers), and where its
-/// fingerprint starts in it.
+/// parts start in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncodedBody {
-    /// The body.
+    /// The body: `[seq, at, request, actor, command][fingerprint: 32][postings, records]
+    /// [adjust records, outcome][previous hash: 32]`.
     pub bytes: Vec<u8>,
-    /// The offset of the 32-byte fingerprint: the body is `[seq, at, request, actor, command]
-    /// [fingerprint: 32][effects][previous hash: 32]`.
+    /// The offset of the 32-byte fingerprint.
     pub fingerprint_at: usize,
+    /// The offset of the adjust records.
+    pub adjust_at: usize,
 }
 
-/// Encodes the body of a journal transaction (what the chain hash covers), noting where the
-/// fingerprint starts. postcard writes a struct as its fields one after another, so encoding
-/// the fields in order gives the struct's bytes.
+/// Encodes the body of a journal transaction (what the chain hash covers), noting where its
+/// parts start. postcard writes a struct as its fields one after another, so encoding the
+/// fields in order gives the struct's bytes.
 pub fn encode_transaction(transaction: &Transaction) -> EncodedBody {
     let Transaction { seq, at, request, actor, command, fingerprint, effects, prev_hash } = transaction;
-    let bytes = postcard::to_extend(&(seq, at, request, actor, command), Vec::with_capacity(256)).expect("postcard encodes to a Vec");
+    let Effects { postings, records, adjust_records, outcome } = effects;
+    let mut bytes = extend(&(seq, at, request, actor, command), Vec::with_capacity(256));
     let fingerprint_at = bytes.len();
-    let mut bytes = bytes;
     bytes.extend_from_slice(fingerprint);
-    let mut bytes = postcard::to_extend(effects, bytes).expect("postcard encodes to a Vec");
+    let bytes = extend(&(postings, records), bytes);
+    let adjust_at = bytes.len();
+    let mut bytes = extend(&(adjust_records, outcome), bytes);
     bytes.extend_from_slice(prev_hash);
-    EncodedBody { bytes, fingerprint_at }
+    EncodedBody { bytes, fingerprint_at, adjust_at }
 }
+
+/// Appends postcard of `value` to `bytes`.
+fn extend<T: serde::Serialize + ?Sized>(value: &T, bytes: Vec<u8>) -> Vec<u8> {
+    postcard::to_extend(value, bytes).expect("postcard encodes to a Vec")
+}
+
+/// The adjust records and outcome the rules write for a transfer (`allocate`, `recover`): one
+/// record naming the partner whose cash posting the transfer holds (the first posting of an
+/// allocation, the second of a recovery), the counterparty, the amount and the memo; the
+/// outcome names the request. `None` for every other command. A lean record leaves out what
+/// this gives, when it is what the transaction holds.
+pub fn derived_effects(
+    request: &crate::id::Id,
+    command: &crate::domain::Command,
+    postings: &[crate::journal::Posting],
+) -> Option<(Vec<crate::domain::AdjustRecord>, crate::domain::Outcome)> {
+    use crate::domain::{AdjustOperation, Command};
+    let (operation, target, amount, memo, partner_posting) = match command {
+        Command::Allocate { to, amount, memo, .. } => (AdjustOperation::Allocate, to, amount, memo, postings.first()?),
+        Command::Recover { from, amount, memo, .. } => (AdjustOperation::Recover, from, amount, memo, postings.get(1)?),
+        _ => return None,
+    };
+    let partner = match (&partner_posting.account.owner, &partner_posting.account.kind) {
+        (crate::id::Party::Partner(partner), crate::journal::AccountKind::Cash) => partner.clone(),
+        _ => return None,
+    };
+    let record = crate::domain::AdjustRecord { operation, partner, target: target.clone(), amount: *amount, memo: memo.clone() };
+    Some((vec![record], crate::domain::Outcome::Transfer(request.clone())))
+}
+
+/// How a transaction is stored lean (see [`encode_journal_lean`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeanForm {
+    /// Where the fingerprint starts in the body.
+    pub fingerprint_at: usize,
+    /// The request gave `at`.
+    pub at_given: bool,
+    /// Where the adjust records start in the body, when they and the outcome are what
+    /// [`derived_effects`] gives: then neither is stored.
+    pub derived_at: Option<usize>,
+}
+
+impl LeanForm {
+    /// The lean form of a transaction this build encoded as `body`, whose request did or did not
+    /// give `at`.
+    pub fn of(transaction: &Transaction, body: &EncodedBody, at_given: bool) -> LeanForm {
+        let effects = &transaction.effects;
+        let derived = derived_effects(&transaction.request, &transaction.command, &effects.postings)
+            .is_some_and(|(records, outcome)| records == effects.adjust_records && outcome == effects.outcome);
+        LeanForm { fingerprint_at: body.fingerprint_at, at_given, derived_at: derived.then_some(body.adjust_at) }
+    }
+}
+
+/// The at-given bit of a lean record's flags.
+const FLAG_AT_GIVEN: u8 = 1;
+/// The bit of a lean record's flags saying its adjust records and outcome are derived.
+const FLAG_DERIVED: u8 = 2;
 
 /// Encodes the body of a journal transaction (what the chain hash covers).
 pub fn encode_transaction_body(transaction: &Transaction) -> Vec<u8> {
@@ -97,31 +158,32 @@ pub fn encode_journal(hash: &ChainHash, body: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// A lean journal record (format 4): `[2][hash: 32][at given: u8][body without its fingerprint
-/// and its previous hash]`. Both are left out because both can be had again: the previous hash
-/// is the previous record's hash, and the fingerprint is the digest of the actor, the command and
-/// `at` when the request gave it (the flag). The chain hash is unchanged: it still covers the
-/// whole body, which [`JournalRecord::body`] puts back together. 63 bytes fewer per record.
+/// A lean journal record (format 4): `[2][hash: 32][flags: u8][body without its fingerprint and
+/// its previous hash]`. Both are left out because both can be had again: the previous hash is the
+/// previous record's hash, and the fingerprint is the digest of the actor, the command and `at`
+/// when the request gave it (flag bit 0). With flag bit 1 the adjust records and outcome are left
+/// out too, and [`derived_effects`] gives them back. The chain hash is unchanged: it still covers
+/// the whole body, which [`JournalRecord::body`] puts back together. 63 bytes fewer per record,
+/// and for a transfer its adjust record and outcome (about 20 bytes) besides.
 ///
 /// # Panics
-/// When `fingerprint_at` does not leave room for the fingerprint and the previous hash (not a
-/// body from [`encode_transaction`]).
-pub fn encode_journal_lean(hash: &ChainHash, bytes: &[u8], fingerprint_at: usize, at_given: bool) -> Vec<u8> {
-    let effects = fingerprint_at + 32..bytes.len() - 32;
+/// When `form` does not fit `bytes` (not a body from [`encode_transaction`]).
+pub fn encode_journal_lean(hash: &ChainHash, bytes: &[u8], form: LeanForm) -> Vec<u8> {
+    let effects = form.fingerprint_at + 32..form.derived_at.unwrap_or(bytes.len() - 32);
     let mut record = Vec::with_capacity(1 + 32 + 1 + bytes.len() - 64);
     record.push(JOURNAL_LEAN_VERSION);
     record.extend_from_slice(hash);
-    record.push(u8::from(at_given));
-    record.extend_from_slice(&bytes[..fingerprint_at]);
+    record.push(if form.at_given { FLAG_AT_GIVEN } else { 0 } | if form.derived_at.is_some() { FLAG_DERIVED } else { 0 });
+    record.extend_from_slice(&bytes[..form.fingerprint_at]);
     record.extend_from_slice(&bytes[effects]);
     record
 }
 
 /// Whether `transaction` (encoded as `body`) can be stored lean: its body is the canonical
 /// encoding and its fingerprint is the digest of its actor, command and either `at` or no `at`.
-/// Returns where the fingerprint starts and the flag. A record from elsewhere (the replication
-/// stream, an older file) that fails either test is stored as it came.
-pub fn lean_form(transaction: &Transaction, body: &[u8]) -> Option<(usize, bool)> {
+/// A record from elsewhere (the replication stream, an older file) that fails either test is
+/// stored as it came.
+pub fn lean_form(transaction: &Transaction, body: &[u8]) -> Option<LeanForm> {
     let encoded = encode_transaction(transaction);
     if encoded.bytes != body {
         return None;
@@ -134,7 +196,7 @@ pub fn lean_form(transaction: &Transaction, body: &[u8]) -> Option<(usize, bool)
     } else {
         return None;
     };
-    Some((encoded.fingerprint_at, at_given))
+    Some(LeanForm::of(transaction, &encoded, at_given))
 }
 
 /// A decoded journal record.
@@ -151,8 +213,9 @@ pub struct JournalRecord<'a> {
 enum Form<'a> {
     /// Stored whole (version 1).
     Full(&'a [u8]),
-    /// Stored lean (version 2): the body's bytes before the fingerprint, and the effects.
-    Lean { head: &'a [u8], effects: &'a [u8] },
+    /// Stored lean (version 2): the body's bytes before the fingerprint, and the effects as
+    /// stored (without the adjust records and outcome when `derived`).
+    Lean { head: &'a [u8], effects: &'a [u8], derived: bool },
 }
 
 impl<'a> JournalRecord<'a> {
@@ -160,11 +223,15 @@ impl<'a> JournalRecord<'a> {
     pub fn body(&self) -> std::borrow::Cow<'a, [u8]> {
         match self.form {
             Form::Full(body) => std::borrow::Cow::Borrowed(body),
-            Form::Lean { head, effects } => {
-                let mut body = Vec::with_capacity(head.len() + effects.len() + 64);
+            Form::Lean { head, effects, derived } => {
+                let mut body = Vec::with_capacity(head.len() + effects.len() + 128);
                 body.extend_from_slice(head);
                 body.extend_from_slice(&self.transaction.fingerprint);
                 body.extend_from_slice(effects);
+                if derived {
+                    let Effects { adjust_records, outcome, .. } = &self.transaction.effects;
+                    body = extend(&(adjust_records, outcome), body);
+                }
                 body.extend_from_slice(&self.transaction.prev_hash);
                 std::borrow::Cow::Owned(body)
             }
@@ -207,7 +274,7 @@ pub fn decode_journal<'a>(bytes: &'a [u8], prev: &ChainHash) -> Result<JournalRe
     let (seq, at, request, actor, command) = lean.head;
     let fingerprint = crate::domain::fingerprint(&actor, lean.at_given.then_some(at), &command);
     let transaction = Transaction { seq, at, request, actor, command, fingerprint, effects: lean.effects, prev_hash: *prev };
-    Ok(JournalRecord { hash, transaction, form: Form::Lean { head: lean.head_bytes, effects: lean.effects_bytes } })
+    Ok(JournalRecord { hash, transaction, form: Form::Lean { head: lean.head_bytes, effects: lean.effects_bytes, derived: lean.derived } })
 }
 
 /// What a journal record says of its transaction without its chain: seq, time, request id and
@@ -233,6 +300,7 @@ type LeanHead = (u64, Timestamp, crate::id::Id, crate::id::Party, crate::domain:
 /// A lean journal record after its hash, decoded.
 struct Lean<'a> {
     at_given: bool,
+    derived: bool,
     head: LeanHead,
     head_bytes: &'a [u8],
     effects: Effects,
@@ -242,16 +310,23 @@ struct Lean<'a> {
 fn decode_lean(rest: &[u8]) -> Result<Lean<'_>, DecodeError> {
     // Errors name the version: a whole record whose version byte was damaged into 2 fails here.
     let lean = |reason: String| corrupt("journal", format!("version {JOURNAL_LEAN_VERSION} record: {reason}"));
-    let (&flag, data) = rest.split_first().ok_or_else(|| lean("no at-given flag".to_owned()))?;
-    let at_given = match flag {
-        0 => false,
-        1 => true,
-        other => return Err(lean(format!("at-given flag {other}"))),
-    };
+    let (&flags, data) = rest.split_first().ok_or_else(|| lean("no flags".to_owned()))?;
+    if flags & !(FLAG_AT_GIVEN | FLAG_DERIVED) != 0 {
+        return Err(lean(format!("flags {flags:#04x}")));
+    }
+    let (at_given, derived) = (flags & FLAG_AT_GIVEN != 0, flags & FLAG_DERIVED != 0);
     let (head, effects_bytes): (LeanHead, &[u8]) = postcard::take_from_bytes(data).map_err(|error| lean(error.to_string()))?;
     let head_bytes = &data[..data.len() - effects_bytes.len()];
-    let effects = exact(postcard::take_from_bytes(effects_bytes), "journal").map_err(|error| lean(error.reason))?;
-    Ok(Lean { at_given, head, head_bytes, effects, effects_bytes })
+    let effects = if derived {
+        let (postings, records): (Vec<crate::journal::Posting>, Vec<Record>) =
+            exact(postcard::take_from_bytes(effects_bytes), "journal").map_err(|error| lean(error.reason))?;
+        let (adjust_records, outcome) = derived_effects(&head.2, &head.4, &postings)
+            .ok_or_else(|| lean(format!("seq {}: {} has no derived effects", head.0, head.4.op())))?;
+        Effects { postings, records, adjust_records, outcome }
+    } else {
+        exact(postcard::take_from_bytes(effects_bytes), "journal").map_err(|error| lean(error.reason))?
+    };
+    Ok(Lean { at_given, derived, head, head_bytes, effects, effects_bytes })
 }
 
 /// A commit as the replication stream carries it (section 9): its journal records, each as
