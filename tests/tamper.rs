@@ -14,7 +14,7 @@ use partner_ledger::records::{
 };
 use partner_ledger::tables::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORDS, REQUESTS};
 use partner_ledger::{Amount, Id, Record, Timestamp};
-use redb::{Database, ReadableTable, WriteTransaction};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -155,6 +155,18 @@ fn journal_record(txn: &WriteTransaction, seq: u64) -> ([u8; 32], partner_ledger
     (record.hash, record.transaction)
 }
 
+/// The first entry of a table of runs (request runs, adjust runs): its key and bytes.
+fn first_run(txn: &WriteTransaction, table: TableDefinition<u64, &[u8]>) -> (u64, Vec<u8>) {
+    let runs = txn.open_table(table).expect("runs");
+    let (key, value) = runs.first().expect("read").expect("a run");
+    (key.value(), value.value().to_vec())
+}
+
+/// Writes `bytes` under `key` in a table of runs.
+fn put(txn: &WriteTransaction, table: TableDefinition<u64, &[u8]>, key: u64, bytes: &[u8]) {
+    txn.open_table(table).expect("runs").insert(key, bytes).expect("write");
+}
+
 /// The journal head's seq: its last record's.
 fn last_seq(txn: &WriteTransaction) -> u64 {
     let journal = txn.open_table(JOURNAL).expect("journal");
@@ -261,17 +273,12 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
     verify_fails(&file, &[], &["customer:C0002"]);
 
     let file = tampered(&base, "request", |txn| {
-        let mut runs = txn.open_table(REQUESTS).expect("request runs");
-        let (key, bytes) = {
-            let mut iter = runs.iter().expect("iter");
-            let (key, value) = iter.next().expect("a request run").expect("read");
-            (key.value(), value.value().to_vec())
-        };
+        let (key, bytes) = first_run(txn, REQUESTS);
         let mut entries = decode_request_run(&bytes).expect("decode");
         let (_, seq, _) = entries.iter_mut().find(|(id, _, _)| id.as_str() == "w00003").expect("w00003 in the first run");
         *seq += 1;
         let borrowed: Vec<(&Id, u64)> = entries.iter().map(|(id, seq, _)| (id, *seq)).collect();
-        runs.insert(key, encode_request_run(&borrowed).as_slice()).expect("write");
+        put(txn, REQUESTS, key, &encode_request_run(&borrowed));
     });
     // Two ids of the runs now name one seq.
     verify_fails(&file, &[], &["request run", "w00003", "w00004", "seq 5"]);
@@ -279,20 +286,13 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
     // An id moved to a seq another id's run does not name: the journal record there holds
     // another id.
     let file = tampered(&base, "request-moved", |txn| {
-        let mut runs = txn.open_table(REQUESTS).expect("request runs");
-        let runs_held: Vec<(u64, Vec<u8>)> = runs
-            .iter()
-            .expect("iter")
-            .map(|entry| entry.expect("read"))
-            .map(|(key, value)| (key.value(), value.value().to_vec()))
-            .collect();
-        let (key, bytes) = runs_held.first().expect("a request run").clone();
+        let (key, bytes) = first_run(txn, REQUESTS);
         let mut entries = decode_request_run(&bytes).expect("decode");
         let at = entries.iter().position(|(id, _, _)| id.as_str() == "w00003").expect("w00003 in the first run");
         let (_, seq, _) = entries.remove(at + 1);
         entries[at].1 = seq;
         let borrowed: Vec<(&Id, u64)> = entries.iter().map(|(id, seq, _)| (id, *seq)).collect();
-        runs.insert(key, encode_request_run(&borrowed).as_slice()).expect("write");
+        put(txn, REQUESTS, key, &encode_request_run(&borrowed));
     });
     verify_fails(&file, &[], &["request run", "w00003", "the journal holds"]);
 
@@ -316,30 +316,20 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
 
     // An adjust run loses a seq: that transaction's adjust record is no longer listed.
     let file = tampered(&base, "adjust", |txn| {
-        let mut adjust = txn.open_table(ADJUST_RECORDS).expect("adjust runs");
-        let (key, bytes) = {
-            let mut iter = adjust.iter().expect("iter");
-            let (key, value) = iter.next().expect("an adjust run").expect("read");
-            (key.value(), value.value().to_vec())
-        };
+        let (key, bytes) = first_run(txn, ADJUST_RECORDS);
         let mut seqs = decode_adjust_run(&bytes).expect("decode");
         seqs.remove(seqs.len() / 2);
-        adjust.insert(key, encode_adjust_run(&seqs).as_slice()).expect("write");
+        put(txn, ADJUST_RECORDS, key, &encode_adjust_run(&seqs));
     });
     verify_fails(&file, &[], &["adjust records"]);
 
     // An adjust run names a transaction without adjust records (seq 1 registers a partner).
     let file = tampered(&base, "adjust-extra", |txn| {
-        let mut adjust = txn.open_table(ADJUST_RECORDS).expect("adjust runs");
-        let (key, bytes) = {
-            let mut iter = adjust.iter().expect("iter");
-            let (key, value) = iter.next().expect("an adjust run").expect("read");
-            (key.value(), value.value().to_vec())
-        };
+        let (key, bytes) = first_run(txn, ADJUST_RECORDS);
         let mut seqs = decode_adjust_run(&bytes).expect("decode");
         assert!(seqs[0] > 1);
         seqs.insert(0, 1);
-        adjust.insert(key, encode_adjust_run(&seqs).as_slice()).expect("write");
+        put(txn, ADJUST_RECORDS, key, &encode_adjust_run(&seqs));
     });
     verify_fails(&file, &[], &["adjust run", "seq 1", "no adjust record"]);
 }

@@ -776,7 +776,7 @@ impl Store {
         let table = txn.open_table(POSTINGS)?;
         let key = account.to_string();
         let (start, end) = (*seqs.start(), *seqs.end());
-        let block_at = |entry: Option<Result<(redb::AccessGuard<'_, (&str, u64)>, redb::AccessGuard<'_, &[u8]>), redb::StorageError>>| {
+        let block_at = |entry: Option<Result<BlockEntry<'_>, redb::StorageError>>| {
             entry
                 .map(|entry| -> Result<_, StoreError> {
                     let (stored, value) = entry?;
@@ -1002,6 +1002,9 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
     }
     Ok(())
 }
+
+/// A posting block as a range of the posting index yields it.
+type BlockEntry<'a> = (redb::AccessGuard<'a, (&'static str, u64)>, redb::AccessGuard<'a, &'static [u8]>);
 
 /// An account's postings a history catch-up writes.
 struct PostingRun {

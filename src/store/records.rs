@@ -429,6 +429,10 @@ pub fn encode_posting_block(entries: &[IndexedPosting]) -> Vec<u8> {
     encode_postcard(&(first.ordinal, before, first.at.millis(), rows))
 }
 
+/// A posting block's postcard: first ordinal, balance before, first time, and per posting (seq
+/// step, posting index, amount, time step).
+type BlockBody = (u64, i128, i64, Vec<(u64, u32, i128, i64)>);
+
 /// The first posting's ordinal in a posting block, read without its postings.
 ///
 /// # Errors
@@ -444,7 +448,7 @@ pub fn posting_block_first_ordinal(bytes: &[u8]) -> Result<u64, DecodeError> {
 /// [`DecodeError`] for a wrong version, an undecodable or empty block, a first posting not at
 /// `first_seq`, postings out of order, or a balance or time out of range.
 pub fn decode_posting_block(first_seq: u64, bytes: &[u8]) -> Result<Vec<IndexedPosting>, DecodeError> {
-    let (first_ordinal, before, first_at, rows): (u64, i128, i64, Vec<(u64, u32, i128, i64)>) = decode_postcard("posting block", bytes)?;
+    let (first_ordinal, before, first_at, rows): BlockBody = decode_postcard("posting block", bytes)?;
     let bad = |reason: String| corrupt("posting block", reason);
     if rows.first().is_none_or(|row| row.0 != 0) {
         return Err(bad(format!("the block under seq {first_seq} does not start there")));
