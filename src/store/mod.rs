@@ -780,23 +780,26 @@ impl Store {
             entry
                 .map(|entry| -> Result<_, StoreError> {
                     let (stored, value) = entry?;
-                    Ok(records::decode_posting_block(stored.value().1, value.value())?)
+                    let first_seq = stored.value().1;
+                    Ok((first_seq, records::decode_posting_block(first_seq, value.value())?))
                 })
                 .transpose()
         };
-        // The range's first posting: in the last block starting at or before `start`, or else
-        // the first block after it.
+        // The range's first posting, with the seq its block is stored under: in the last block
+        // starting at or before `start`, or else the first block after it.
         let before = block_at(table.range((key.as_str(), 0)..=(key.as_str(), start))?.next_back())?;
-        let first = match before.and_then(|block| block.into_iter().find(|posting| posting.seq >= start)) {
-            Some(posting) => Some(posting),
+        let first = match before
+            .and_then(|(block, postings)| postings.into_iter().find(|posting| posting.seq >= start).map(|posting| (block, posting)))
+        {
+            Some(found) => Some(found),
             None if start < u64::MAX => block_at(table.range((key.as_str(), start + 1)..=(key.as_str(), u64::MAX))?.next())?
-                .and_then(|block| block.first().copied()),
+                .and_then(|(block, postings)| postings.first().map(|posting| (block, *posting))),
             None => None,
         };
-        let Some(first) = first.filter(|posting| posting.seq <= end) else { return Ok((0, Vec::new())) };
+        let Some((mut from, first)) = first.filter(|(_, posting)| posting.seq <= end) else { return Ok((0, Vec::new())) };
         // Its last: in the last block starting at or before `end`.
         let last = block_at(table.range((key.as_str(), 0)..=(key.as_str(), end))?.next_back())?
-            .and_then(|block| block.into_iter().take_while(|posting| posting.seq <= end).last())
+            .and_then(|(_, postings)| postings.into_iter().take_while(|posting| posting.seq <= end).last())
             .ok_or_else(|| DecodeError { what: "posting block", reason: format!("{key} has no block at or before seq {end}") })?;
         let total = last.ordinal.checked_sub(first.ordinal).map(|gap| gap + 1).ok_or_else(|| DecodeError {
             what: "posting block",
@@ -810,10 +813,6 @@ impl Store {
         };
         // The block holding ordinal `wanted`: from the block holding the range's first posting,
         // the last whose first ordinal is at or before it.
-        let mut from = match table.range((key.as_str(), 0)..=(key.as_str(), first.seq))?.next_back() {
-            Some(entry) => entry?.0.value().1,
-            None => first.seq,
-        };
         for entry in table.range((key.as_str(), from + 1)..=(key.as_str(), end))? {
             let (stored, value) = entry?;
             if records::posting_block_first_ordinal(value.value())? > wanted {
@@ -1038,6 +1037,12 @@ impl PostingRun {
 /// form ([`records::lean_form`]): rewriting must not hide what `verify` would find.
 fn rewrite_lean(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     let mut journal = txn.open_table(JOURNAL)?;
+    // Whole records come from format-3 files, whose first record is whole until a compaction
+    // rewrites it; after that a whole record is one this build cannot store lean. So a lean
+    // first record means there is nothing to rewrite, and compaction skips the scan.
+    if journal.first()?.is_none_or(|(_, value)| value.value().first() == Some(&records::JOURNAL_LEAN_VERSION)) {
+        return Ok(());
+    }
     let (mut next, mut prev) = (1, crate::journal::GENESIS_HASH);
     loop {
         let mut lean = Vec::new();
