@@ -406,6 +406,14 @@ fn statement_pages_and_windows_hold_across_posting_blocks() {
         }
         let before = f.ok(json!({"op": "balance", "actor": "platform", "party": "customer:C1", "as_of": "2026-01-31T23:59:59Z"}));
         assert_eq!(before["allocated"], "0.00");
+        // The same transfers' adjust records, indexed in several adjust runs: a window reads
+        // only the runs it needs, and finds every record in it.
+        for (first, end) in [(0, n), (49, 51), (100, 200), (149, 151), (n - 1, n)] {
+            let request = json!({"op": "adjust_records", "actor": "platform", "target": "customer:C1", "from": time(first), "to": time(end - 1), "limit": 1});
+            let result = f.ok(request.clone());
+            assert_eq!(result["total_count"], end - first, "{request}");
+            assert_eq!(result["records"][0]["amount"], json!(expected[first].0), "{request}");
+        }
     };
     all_checks(&f, &expected);
     f.ledger.compact().expect("compact");
