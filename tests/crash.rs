@@ -397,15 +397,15 @@ fn a_kill_during_the_closing_checkpoint_or_the_history_catch_up_loses_nothing() 
     let statement = [history_queries(DEFERRED_CUSTOMERS)[0].clone()];
     // The catch-up runs after the open and before the answer: kills are spread from the end of
     // an open (timed with a query that reads no history) to the end of the whole run.
-    let timed = |query: &[String]| {
-        std::fs::copy(&reference_db, &killed).expect("copy");
+    let timed = |source: &Path, query: &[String]| {
+        std::fs::copy(source, &killed).expect("copy");
         let started = Instant::now();
         let (printed, _) = apply_and_stop(&killed, query, Stop::Never);
         assert_eq!(printed.len(), 1);
         started.elapsed()
     };
-    let open = timed(&balance_queries(1)[..1]);
-    let run = timed(&statement);
+    let open = timed(&reference_db, &balance_queries(1)[..1]);
+    let run = timed(&reference_db, &statement);
     let mut interrupted = 0;
     for kill in 0..DEFERRED_KILLS {
         std::fs::copy(&reference_db, &killed).expect("copy");
@@ -432,18 +432,8 @@ fn a_kill_during_the_closing_checkpoint_or_the_history_catch_up_loses_nothing() 
     std::fs::copy(&merging, &scratch).expect("copy");
     let merged_expected = answers(&scratch, &queries);
     assert!(merged_blocks(&scratch, first_head) > 0, "the uninterrupted catch-up merged into blocks written before it");
-    let open = {
-        std::fs::copy(&merging, &killed).expect("copy");
-        let started = Instant::now();
-        apply_and_stop(&killed, &balance_queries(1)[..1], Stop::Never);
-        started.elapsed()
-    };
-    let run = {
-        std::fs::copy(&merging, &killed).expect("copy");
-        let started = Instant::now();
-        apply_and_stop(&killed, &statement, Stop::Never);
-        started.elapsed()
-    };
+    let open = timed(&merging, &balance_queries(1)[..1]);
+    let run = timed(&merging, &statement);
     let mut interrupted = 0;
     for kill in 0..DEFERRED_KILLS {
         std::fs::copy(&merging, &killed).expect("copy");
