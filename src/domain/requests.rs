@@ -6,7 +6,9 @@
 //!   `seq` that committed it: 16 bytes instead of the id's text, its entry and their allocation
 //!   (about 200 bytes). A hit is not yet an answer: the journal record at that `seq` holds the
 //!   id and its fingerprint, and once fetched ([`Requests::confirm`]) it is held exactly. A hash
-//!   shared by two ids keeps the later one exact, so a hash never stands for two ids.
+//!   shared by two ids keeps the later one by its text — exact when this process committed it,
+//!   unconfirmed with its `seq` when read from a run (runs hold no fingerprints) — so a hash
+//!   never stands for two ids.
 //!
 //! On the 1,000,000-customer bench file (1,000,200 committed ids) the exact form was most of
 //! the heap of `apply` (valgrind massif: about 200 MB once loaded, 266 MB while its map grew);
