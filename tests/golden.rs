@@ -16,10 +16,10 @@
 //! missing), in a new golden body next to the old one.
 
 use partner_ledger::records::{
-    self, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, LeanForm, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION, decode_adjust_run,
-    decode_balance, decode_head, decode_journal, decode_journal_effects, decode_posting_block, decode_record, decode_request_run,
-    encode_adjust_run, encode_balance, encode_head, encode_journal, encode_journal_lean, encode_posting_block, encode_record,
-    encode_request_run, encode_transaction, encode_transaction_body, journal_hash, lean_form, posting_block_first_ordinal,
+    self, BALANCE_VARINT_VERSION, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, LeanForm, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION,
+    decode_adjust_run, decode_balance, decode_head, decode_journal, decode_journal_effects, decode_posting_block, decode_record,
+    decode_request_run, encode_adjust_run, encode_balance, encode_head, encode_journal, encode_journal_lean, encode_posting_block,
+    encode_record, encode_request_run, encode_transaction, encode_transaction_body, journal_hash, lean_form, posting_block_first_ordinal,
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
@@ -787,8 +787,10 @@ const REALISTIC_BODY: &str = "0780a4cbd9f166057265712d37010244310902040102443102
 const REALISTIC_LEAN_JOURNAL: &str = "0246d86ef31a88c0887d950ed660dbddba4aa84cc6bcad4f99f247b38cdf6caa27010780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01";
 const REALISTIC_JOURNAL: &str = "0138421cccd5b6488fb1485a847dcb0c9098a43d653747c261da42a1520add0ba20780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
 const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f65766572792e76617269616e743a310009320002533100000002443101000002523102010244310102433000000000010243310102443101000106e4ba91e5b886010448572d3102024332024431010301024431c09a0c04000202433102000501024431020243310401046261636b06020243310007020243310608020243310008066f75746167650802024331010a0366697809000a025131024431000c0180d099d2ee660180809294e367000a025132025231010e0000010251310a0251330252310248000180809294e367010251310b0251320c0243310d024b31025131024331100180d099d2ee660001010365637300000d024b320251330243314a000180809294e36700013201030001020e024b310f10024f31024331120001036563730180809294e3671102473102433102024f32140100024f331602010372647312024f3102024b31024b3200001202473100000112024f350001034443310013024f3414024f3118150243311afe887a010365637316025731010244311c1702573118025732026e6f190257321a0243311b024332001c0249310202433100381c02493202024331010207323032362d303107323032362d30321c024933010244310202024231094f313a726566756e641d0249311e034f5031024431030001021f034f5031002002433101034f5031200243310021024f31220247310b6f766572206275646765742303444331024331550102036563730372647380d099d2ee6680809294e3672303444332024331640080d099d2ee6680809294e3672403444331ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0d00000100000102010002030200030603000401040102443105020501024431060106010244310802513102070202433105feffffffffffffffffffffffffffffffffff03080202433106ffffffffffffffffffffffffffffffffffff03090202433107010a0202433109024b3102ffff03020243310a040b200001025231000201024431c0843d0080cae3f6da6603000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec66050002024330010000000000000080d0f6adf066060003034f503102024431020102000080aaa5e8f066080003034f5032020252310100000080aaa5e8f0660800020243320100000100000000010448572d32000080d0f6adf06606010251310244310180d099d2ee6680809294e36700018092f4010c010251320252310080d099d2ee6680809294e3670109512d323032362e3031008092f4010c010251330252310280d099d2ee6680809294e3670109512d323032362e303100480c02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000000d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000010d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000020d02024b3202433109512d50562d3230323602443102c0cf2480d099d2ee6680809294e367010103656373011e010102001503024f3102433100010080d30e0080b4af9af6660080d30e00a08d06e0d403e0d403a09c01000100010244310080a4cbd9f1660e03024f3102433100010080d30e0180b4af9af6660080d30e00a08d06e0d403e0d403a09c01000101010244310080a4cbd9f1660e03024f3102433100010080d30e0280b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3102433100010080d30e0380b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3502433300000103656373be9a0c0180c0bf848967010202433390b00aaeea0100c0a907d08603000102443100000080b0dbc38467170402473102433102064f2d31303031064f2d313030320e050242310080cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310180cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310280cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310380cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310480cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310580cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310680cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd403001005024f350080f8e0e38467010243330202433301064f2d3330303190b00aaeea0100c0a907d086030000000202433390b00a00180602573101024431a08d060200c0e8fcaafb6611070249310102443180f104000080feecf38b6712070249310102443180f104010080feecf38b67120803444331024331550080d099d2ee6680809294e36700160803444331024331550080d099d2ee6680809294e36701160400024431010252311600010244310102523116000202443101025231160003024431010252311600082500025331010243300202433202443101030c0e040274310510061207140800090251310a025132240b024b31260c0243310d024b310e02024b32024b33280f0102473102024f32024f3380809294e3670f0001024f3180d099d2ee661002024f319e014c1e3e2022024f320000000000001101024f34122a40422c130275312e014446303234140257310014025731011402573102140257310315024331003601024b3115024332010000001602493102024231390242323c1702493118034f503119034f50310200021a02433101034f503180c0cca4ef661a02433100feffffffffffffffff011b02473102024f32024f33001b02473102024f32024f33011c034443311d034443310000000000000000000000000000000000000000000000000000000000000000";
-const BALANCE_POSITIVE: &str = "01da610000000000000000000000000000";
-const BALANCE_NEGATIVE: &str = "01000000c015128bb92f63d360f3ffffff";
+const BALANCE_POSITIVE: &str = "02b48703";
+const BALANCE_NEGATIVE: &str = "02ffffffffc7faf6f48cc1e6c9e5a706";
+const BALANCE_POSITIVE_FORMAT_6: &str = "01da610000000000000000000000000000";
+const BALANCE_NEGATIVE_FORMAT_6: &str = "01000000c015128bb92f63d360f3ffffff";
 const POSTING_BLOCK: &str = "010380897af6a5cbd9f166030000b38703000002d00f000501eb0e8afac34b";
 const REQUEST_RUN_LEAN: &str = "020203722d31070b7265713a323032362e303101";
 const REQUEST_RUN: &str = "010203722d3107404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f0b7265713a323032362e303108808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
@@ -855,14 +857,16 @@ fn golden_records() -> Vec<(&'static str, Record, &'static str)> {
 /// Format 2 (SPEC v2) changed the encodings inside the records, not their framing; format 3 added
 /// the ordinal to each posting-index entry and the `record_index` table; format 4 stores journal
 /// records and request runs lean (version byte 2); format 5 keeps the posting index in blocks;
-/// format 6 keeps adjust records in the journal only. The other records' version byte stays 1,
-/// the file's `meta` `format` says 6, a file of format 2 to 5 is migrated and any other is
-/// refused on opening.
+/// format 6 keeps adjust records in the journal only; format 7 leaves a transfer's postings out
+/// of its lean record and stores balances as varints (version byte 2). The other records'
+/// version byte stays 1, the file's `meta` `format` says 7, a file of format 2 to 5 is migrated,
+/// one of format 6 opens as it is, and any other is refused on opening.
 #[test]
-fn record_versions_are_one_and_two_and_format_version_is_six() {
+fn record_versions_are_one_and_two_and_format_version_is_seven() {
     assert_eq!(RECORD_VERSION, 1);
     assert_eq!(JOURNAL_LEAN_VERSION, 2);
-    assert_eq!(FORMAT_VERSION, 6);
+    assert_eq!(BALANCE_VARINT_VERSION, 2);
+    assert_eq!(FORMAT_VERSION, 7);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -905,7 +909,7 @@ fn lean_journal_record_is_pinned() {
     let body = encode_transaction(&transaction);
     assert_eq!(body.bytes, postcard::to_stdvec(&transaction).expect("encodes"), "the body is postcard of the transaction");
     assert_eq!(&body.bytes[body.fingerprint_at..body.fingerprint_at + 32], &transaction.fingerprint);
-    let form = LeanForm { fingerprint_at: body.fingerprint_at, at_given: true, derived_at: None };
+    let form = LeanForm { fingerprint_at: body.fingerprint_at, at_given: true, derived_at: None, postings_end: None };
     assert_eq!(lean_form(&transaction, &body.bytes), Some(form), "an atomic group's effects are stored");
     let hash: ChainHash = Sha256::digest(&body.bytes).into();
     let record = encode_journal_lean(&hash, &body.bytes, form);
@@ -957,12 +961,18 @@ fn a_transfer_is_stored_without_what_its_command_gives() {
         let form = LeanForm::of(&transaction, &body, true);
         assert_eq!(form.derived_at, Some(body.adjust_at), "{}", transaction.command.op());
         assert_eq!(lean_form(&transaction, &body.bytes), Some(form));
+        assert_eq!(form.postings_end, Some(body.records_at), "{}: the postings are the command's", transaction.command.op());
         let derived = encode_journal_lean(&[7; 32], &body.bytes, form);
         let stored = encode_journal_lean(&[7; 32], &body.bytes, LeanForm { derived_at: None, ..form });
+        let format_6 = encode_journal_lean(&[7; 32], &body.bytes, LeanForm { postings_end: None, ..form });
+        let whole = encode_journal_lean(&[7; 32], &body.bytes, LeanForm { derived_at: None, postings_end: None, ..form });
         let tail = postcard::to_stdvec(&(&transaction.effects.adjust_records, &transaction.effects.outcome)).expect("encodes");
+        let postings = postcard::to_stdvec(&transaction.effects.postings).expect("encodes");
         assert_eq!(derived.len(), stored.len() - tail.len(), "the adjust record and outcome are left out");
-        assert_eq!((derived[33], stored[33]), (3, 1));
-        for record in [&derived, &stored] {
+        assert_eq!(derived.len(), format_6.len() - postings.len(), "the postings are left out");
+        assert_eq!(whole.len(), derived.len() + tail.len() + postings.len());
+        assert_eq!((derived[33], stored[33], format_6[33], whole[33]), (7, 5, 3, 1));
+        for record in [&derived, &stored, &format_6, &whole] {
             let decoded = decode_journal(record, &transaction.prev_hash).expect("decodes");
             assert_eq!((decoded.body().as_ref(), &decoded.transaction), (body.bytes.as_slice(), &transaction));
         }
@@ -974,6 +984,22 @@ fn a_transfer_is_stored_without_what_its_command_gives() {
         let mut other = transaction.clone();
         other.effects.outcome = Outcome::Transfer(id("req-8"));
         assert_eq!(LeanForm::of(&other, &encode_transaction(&other), true).derived_at, None);
+        // Postings other than the command's (debt repaid on the way, an amount split, another
+        // partner's cash, a part of an atomic group), or a partner only the state knows: stored.
+        let mut split = transaction.clone();
+        let last = split.effects.postings.pop().expect("two postings");
+        split.effects.postings.push(Posting { amount: money(1), ..last.clone() });
+        split.effects.postings.push(Posting { amount: last.amount.checked_sub(money(1)).expect("small"), ..last });
+        let mut part = transaction.clone();
+        part.effects.postings.iter_mut().for_each(|posting| posting.part = 1);
+        let operator = lean_transaction(Transaction { actor: Party::Operator(Id::party("O1").expect("valid")), ..transaction.clone() });
+        for other in [split, part, operator] {
+            let body = encode_transaction(&other);
+            assert_eq!(LeanForm::of(&other, &body, true).postings_end, None);
+            let record = encode_journal_lean(&[7; 32], &body.bytes, LeanForm::of(&other, &body, true));
+            let decoded = decode_journal(&record, &other.prev_hash).expect("decodes");
+            assert_eq!((decoded.body().as_ref(), &decoded.transaction), (body.bytes.as_slice(), &other));
+        }
     }
 }
 
@@ -985,18 +1011,21 @@ fn lean_journal_record_refuses_corruption() {
         let error = decode_journal(&golden[..length], &prev).expect_err(&format!("truncated to {length} bytes must not decode"));
         assert_eq!(error.what, "journal", "truncated to {length} bytes");
     }
-    for flag in 4..=u8::MAX {
+    for flag in 8..=u8::MAX {
         let mut wrong = golden.clone();
         wrong[33] = flag;
         let error = decode_journal(&wrong, &prev).expect_err("an unknown flag");
         assert!(error.reason.contains("flags"), "{}", error.reason);
     }
-    // The derived bit on an atomic group: it has no derived effects, and its stored ones are
-    // left over.
-    for flag in [2, 3] {
+    // The derived bits on an atomic group: it has no derived effects nor postings, and its
+    // stored ones are left over.
+    for flag in 2..=7 {
         let mut wrong = golden.clone();
         wrong[33] = flag;
-        assert!(decode_journal(&wrong, &prev).is_err(), "flags {flag}");
+        let error = decode_journal(&wrong, &prev).expect_err("a derived bit on an atomic group");
+        if flag & 4 != 0 {
+            assert!(error.reason.contains("has no derived postings"), "flags {flag}: {}", error.reason);
+        }
     }
     for version in (0..=u8::MAX).filter(|version| ![RECORD_VERSION, JOURNAL_LEAN_VERSION].contains(version)) {
         let mut wrong = golden.clone();
@@ -1038,14 +1067,33 @@ fn journal_record_refuses_corruption() {
 // ---------------------------------------------------------------------------------------------
 // Fixed-width records
 
+/// A balance is a zigzag varint since format 7 (version byte 2); the 17-byte form of format 6
+/// and before still decodes, to the same amount.
 #[test]
 fn balance_is_pinned() {
-    for (balance, golden) in [(money(25_050), BALANCE_POSITIVE), (money(-10_i128.pow(30)), BALANCE_NEGATIVE)] {
+    for (balance, golden, format_6) in [
+        (money(25_050), BALANCE_POSITIVE, BALANCE_POSITIVE_FORMAT_6),
+        (money(-10_i128.pow(30)), BALANCE_NEGATIVE, BALANCE_NEGATIVE_FORMAT_6),
+    ] {
         assert_golden("a balance", &encode_balance(balance), golden);
         assert_eq!(decode_balance(&unhex(golden)), Ok(balance));
+        assert_eq!(decode_balance(&unhex(format_6)), Ok(balance), "a format-6 balance");
     }
-    assert_refuses_corruption("balance", BALANCE_POSITIVE, decode_balance);
-    assert!(decode_balance(&[unhex(BALANCE_POSITIVE), vec![0]].concat()).is_err(), "a longer balance is refused");
+    assert_eq!(encode_balance(money(0)), [BALANCE_VARINT_VERSION, 0]);
+    assert_eq!(decode_balance(&encode_balance(money(i128::MIN))), Ok(money(i128::MIN)));
+    assert_eq!(decode_balance(&encode_balance(money(i128::MAX))), Ok(money(i128::MAX)));
+    assert_refuses_corruption("balance", BALANCE_POSITIVE_FORMAT_6, decode_balance);
+    let varint = unhex(BALANCE_POSITIVE);
+    for length in 0..varint.len() {
+        assert_eq!(decode_balance(&varint[..length]).expect_err("a varint balance cut short").what, "balance");
+    }
+    for version in (0..=u8::MAX).filter(|version| *version != BALANCE_VARINT_VERSION) {
+        let error = decode_balance(&[&[version], &varint[1..]].concat()).expect_err("another version byte");
+        assert!(error.reason.contains(if version == RECORD_VERSION { "length" } else { "version" }), "{version}: {}", error.reason);
+    }
+    for golden in [BALANCE_POSITIVE, BALANCE_POSITIVE_FORMAT_6] {
+        assert!(decode_balance(&[unhex(golden), vec![0]].concat()).is_err(), "a longer balance is refused");
+    }
 }
 
 #[test]
@@ -1514,7 +1562,9 @@ impl Clock for FixedClock {
 }
 
 const WRITTEN_HEAD: &str = "010400000000000000056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0069998d9b010000";
-const WRITTEN_LAST_JOURNAL: &str = "02056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea030480a4cbd9f16602723401024431040002024331b48703010e4a616e7561727920627564676574020102443105b3870300020243310ab487030000";
+const WRITTEN_LAST_JOURNAL: &str = "02056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea070480a4cbd9f16602723401024431040002024331b48703010e4a616e756172792062756467657400";
+/// The same record as formats 4 to 6 stored it, with its postings: format 7 reads it.
+const WRITTEN_LAST_JOURNAL_FORMAT_6: &str = "02056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea030480a4cbd9f16602723401024431040002024331b48703010e4a616e7561727920627564676574020102443105b3870300020243310ab487030000";
 /// The same record as format 3 stored it, whole: the body put back together is byte for byte
 /// the body format 3 hashed.
 const WRITTEN_LAST_JOURNAL_WHOLE: &str = "01056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0480a4cbd9f16602723401024431040002024331b48703010e4a616e75617279206275646765740bf98d78063279d81244e871349115bf7c3bba988cf030c59ffa8916118a8b47020102443105b3870300020243310ab487030000010002443102024331b48703010e4a616e756172792062756467657404027234f92f845612066f772f9f4b6444f33db949a73ecd0d208cb87426befad21a3b21";
@@ -1558,6 +1608,12 @@ fn a_ledger_writes_the_pinned_bytes() {
     let (hash, transaction) = (decoded.hash, decoded.transaction.clone());
     assert_eq!(<[u8; 32]>::from(Sha256::digest(decoded.body().as_ref())), hash, "the body put back together hashes to the stored hash");
     assert_golden("the journal record a format-3 ledger wrote", &encode_journal(&hash, &decoded.body()), WRITTEN_LAST_JOURNAL_WHOLE);
+    // Stored as format 6 did, with its postings, it reads as the same transaction and body.
+    let format_6 = unhex(WRITTEN_LAST_JOURNAL_FORMAT_6);
+    let format_6 = decode_journal(&format_6, &prev).expect("a format-6 record decodes");
+    assert_eq!((&format_6.transaction, format_6.body()), (&transaction, decoded.body()));
+    let postings = postcard::to_stdvec(&transaction.effects.postings).expect("encodes");
+    assert_eq!(last.len(), WRITTEN_LAST_JOURNAL_FORMAT_6.len() / 2 - postings.len(), "format 7 leaves the postings out");
     assert_eq!(records::decode_head(&head).expect("head").hash, hash);
     assert_eq!(transaction.seq, 4);
     assert_eq!(transaction.at, at("2026-01-05T10:00:00Z"));
@@ -1649,7 +1705,7 @@ fn a_format_1_ledger_file_is_refused_on_opening() {
 
 #[test]
 fn a_file_of_an_unknown_format_is_refused_on_opening() {
-    refuses_format(7);
+    refuses_format(8);
 }
 
 /// Format 4 stores journal records lean. A format-3 file, whose records are whole, opens as it
@@ -1765,6 +1821,117 @@ fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
     }
     let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens");
     assert_eq!(ledger.verify().expect("verifies after compaction").transactions, 5);
+    assert!(ledger.execute_line(statement).to_line().contains("250.50"));
+}
+
+/// Format 7 leaves a transfer's postings out of its lean record and stores balances as
+/// varints. A format-6 file opens as it is: its records with their postings and its 17-byte
+/// balances read, new commits are stored the new way beside them, and `compact` rewrites the
+/// balances as varints.
+#[test]
+fn a_format_6_ledger_file_opens_as_it_is() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("format-6.redb");
+    let lines = [
+        r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor","at":"2026-01-05T09:00:00Z"}"#,
+        r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","name":"C1"}"#,
+        r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:D1","amount":"1000"}"#,
+        r#"{"op":"allocate","id":"r4","actor":"partner:D1","to":"customer:C1","amount":"250.50","at":"2026-01-05T10:00:00Z"}"#,
+    ];
+    let head = {
+        let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
+        for line in lines {
+            assert!(ledger.execute_line(line).is_ok(), "{line}");
+        }
+        ledger.head()
+    };
+    // Every record and balance rewritten as format 6 stored it, and the file marked format 6.
+    let (old_records, old_balances) = {
+        let db = redb::Database::open(&path).expect("reopen with redb");
+        let txn = db.begin_write().expect("write");
+        let (mut records, mut balances) = (Vec::new(), Vec::new());
+        {
+            let mut journal = txn.open_table(partner_ledger::tables::JOURNAL).expect("journal");
+            let mut prev = [0; 32];
+            for seq in 1..=head.seq {
+                let bytes = journal.get(seq).expect("get").expect("record").value().to_vec();
+                let record = decode_journal(&bytes, &prev).expect("decodes");
+                let body = record.body();
+                let form = lean_form(&record.transaction, &body).expect("written lean");
+                assert_eq!(form.postings_end.is_some(), seq == 4, "seq {seq}: only the allocation's postings are left out");
+                records.push((seq, encode_journal_lean(&record.hash, &body, LeanForm { postings_end: None, ..form })));
+                prev = record.hash;
+            }
+            for (seq, bytes) in &records {
+                journal.insert(*seq, bytes.as_slice()).expect("insert");
+            }
+            let mut table = txn.open_table(partner_ledger::tables::BALANCES).expect("balances");
+            for entry in table.iter().expect("iter") {
+                let (key, value) = entry.expect("entry");
+                assert_eq!(value.value()[0], BALANCE_VARINT_VERSION, "{}", key.value());
+                let balance = decode_balance(value.value()).expect("decodes");
+                balances.push((key.value().to_owned(), [vec![RECORD_VERSION], balance.minor().to_le_bytes().to_vec()].concat()));
+            }
+            for (key, bytes) in &balances {
+                table.insert(key.as_str(), bytes.as_slice()).expect("insert");
+            }
+            txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [6_u8].as_slice()).expect("insert");
+        }
+        txn.commit().expect("commit");
+        (records, balances)
+    };
+    assert!(old_balances.len() >= 3, "{old_balances:?}");
+    let stored = |path: &std::path::Path| -> (Vec<u8>, Vec<Vec<u8>>, Vec<(String, Vec<u8>)>) {
+        let db = redb::Database::open(path).expect("reopen with redb");
+        let txn = db.begin_read().expect("read");
+        let format =
+            txn.open_table(partner_ledger::tables::META).expect("meta").get("format").expect("get").expect("format").value().to_vec();
+        let journal = txn.open_table(partner_ledger::tables::JOURNAL).expect("journal");
+        let balances = txn.open_table(partner_ledger::tables::BALANCES).expect("balances");
+        (
+            format,
+            journal.iter().expect("iter").map(|entry| entry.expect("entry").1.value().to_vec()).collect(),
+            balances
+                .iter()
+                .expect("iter")
+                .map(|entry| entry.expect("entry"))
+                .map(|(k, v)| (k.value().to_owned(), v.value().to_vec()))
+                .collect(),
+        )
+    };
+    let statement = r#"{"op":"statement","actor":"platform","party":"customer:C1","account":"allocated"}"#;
+    let balance = r#"{"op":"balance","actor":"platform","party":"customer:C1"}"#;
+    let before = {
+        let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("a format-6 file opens");
+        assert_eq!(ledger.head(), head);
+        let resent = ledger.execute_line(lines[3]).to_line();
+        assert!(resent.contains(r#""duplicate":true"#) && resent.contains(r#""seq":4"#), "{resent}");
+        assert_eq!(ledger.verify().expect("its records verify").head, head);
+        let answer = ledger.execute_line(statement).to_line();
+        assert!(answer.contains("250.50"), "{answer}");
+        let fifth = r#"{"op":"allocate","id":"r5","actor":"partner:D1","to":"customer:C1","amount":"1","at":"2026-01-05T11:00:00Z"}"#;
+        assert!(ledger.execute_line(fifth).is_ok());
+        ledger.execute_line(balance).to_line()
+    };
+    assert!(before.contains("251.50"), "{before}");
+    let (format, records, balances) = stored(&path);
+    assert_eq!(format, [FORMAT_VERSION], "opening marked the file format 7");
+    assert_eq!(
+        &records[..4],
+        old_records.iter().map(|(_, bytes)| bytes.clone()).collect::<Vec<_>>().as_slice(),
+        "old records as they were"
+    );
+    assert_eq!((records[3][33], records[4][33]), (3, 7), "the old allocation with its postings, the new one without");
+    assert!(balances.iter().any(|(_, bytes)| bytes[0] == RECORD_VERSION), "balances the checkpoint did not touch keep their form");
+    Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens").compact().expect("compact");
+    let (_, _, balances) = stored(&path);
+    assert_eq!(balances.len(), old_balances.len());
+    for (key, bytes) in &balances {
+        assert_eq!(bytes[0], BALANCE_VARINT_VERSION, "{key} is a varint after compaction");
+    }
+    let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens");
+    assert_eq!(ledger.verify().expect("verifies after compaction").transactions, 5);
+    assert_eq!(ledger.execute_line(balance).to_line(), before);
     assert!(ledger.execute_line(statement).to_line().contains("250.50"));
 }
 

@@ -86,11 +86,43 @@ pub(super) fn recharge(state: &State, context: &Context<'_>, party: &Party, amou
 }
 
 /// The partner an allocation or recovery acts for: `partner` or the actor, checked for scope.
+/// The partner whose funds a transfer moves, as the command says it: the one it names, else the
+/// actor when a partner acts.
+fn named_partner(actor: &Party, partner: Option<&Id>) -> Option<Party> {
+    match (partner, actor) {
+        (Some(partner), _) => Some(Party::Partner(partner.clone())),
+        (None, Party::Partner(actor)) => Some(Party::Partner(actor.clone())),
+        (None, _) => None,
+    }
+}
+
+/// The accounts a transfer between `partner` and `counterparty` moves funds between: the
+/// partner's cash and the counterparty's funds (an allocation takes from the first, a recovery
+/// from the second).
+fn transfer_accounts(partner: &Party, counterparty: &Party) -> (Account, Account) {
+    (Account::cash(partner), funds_account(counterparty))
+}
+
+/// The postings of a transfer (`allocate`, `recover`) when its command alone gives them: the
+/// partner it names or that acts, the whole amount from one account to the other (no debt
+/// repaid on the way), outside an atomic group. `None` for every other command, and for a
+/// transfer whose partner only the state knows. A lean journal record leaves out postings that
+/// are exactly these.
+pub fn transfer_postings(actor: &Party, command: &super::Command) -> Option<Vec<Posting>> {
+    let (partner, counterparty, amount, allocate) = match command {
+        super::Command::Allocate { partner, to, amount, .. } => (partner, to, *amount, true),
+        super::Command::Recover { partner, from, amount, .. } => (partner, from, *amount, false),
+        _ => return None,
+    };
+    let partner = named_partner(actor, partner.as_ref())?;
+    let (cash, funds) = transfer_accounts(&partner, counterparty);
+    let (from, to) = if allocate { (cash, funds) } else { (funds, cash) };
+    Some(vec![Posting { account: from, amount: amount.checked_neg().ok()?, part: 0 }, Posting { account: to, amount, part: 0 }])
+}
+
 fn acting_partner(state: &State, context: &Context<'_>, partner: Option<&Id>) -> Result<Party, Rejection> {
-    let partner = match (partner, context.actor) {
-        (Some(partner), _) => Party::Partner(partner.clone()),
-        (None, Party::Partner(actor)) => Party::Partner(actor.clone()),
-        (None, actor) => return reject(ErrorCode::AccessDenied, format!("{actor} is not a partner: name the partner")),
+    let Some(partner) = named_partner(context.actor, partner) else {
+        return reject(ErrorCode::AccessDenied, format!("{} is not a partner: name the partner", context.actor));
     };
     // Moving a partner's money is the partner's act (or its distributor's), not an administrative one.
     if *context.actor == Party::Platform || !super::scope::in_scope(state, context.actor, &partner) {
@@ -138,8 +170,9 @@ pub(super) fn allocate(
     require_relationship(state, &partner, partner_record, to)?;
     context.in_time(state)?;
     require_available(state, &partner, amount)?;
-    let mut postings = vec![posting(context, Account::cash(&partner), amount.checked_neg()?)];
-    incoming_to(state, context, funds_account(to), amount, &mut postings)?;
+    let (source, destination) = transfer_accounts(&partner, to);
+    let mut postings = vec![posting(context, source, amount.checked_neg()?)];
+    incoming_to(state, context, destination, amount, &mut postings)?;
     Ok(transfer(context, AdjustOperation::Allocate, &partner, to, amount, memo, postings))
 }
 
@@ -158,12 +191,12 @@ pub(super) fn recover(
     require_relationship(state, &partner, partner_record, from)?;
     context.in_time(state)?;
     // A partner takes back only what it allocated: a customer's `allocated`, never its own cash.
-    let source = funds_account(from);
+    let (destination, source) = transfer_accounts(&partner, from);
     let recoverable = if matches!(from, Party::Customer(_)) { state.balance(&source) } else { state.available(from) };
     if recoverable < amount {
         return reject(ErrorCode::InsufficientFunds, format!("{from} has {recoverable} of {partner}'s funds, needs {amount}"));
     }
-    let postings = vec![posting(context, source, amount.checked_neg()?), posting(context, Account::cash(&partner), amount)];
+    let postings = vec![posting(context, source, amount.checked_neg()?), posting(context, destination, amount)];
     Ok(transfer(context, AdjustOperation::Recover, &partner, from, amount, memo, postings))
 }
 

@@ -18,6 +18,7 @@ mod state;
 mod validate;
 mod withdrawals;
 
+pub use funds::transfer_postings;
 pub(crate) use invoices::invoiceable_items;
 pub use state::{Head, RequestEntry, State, Undo};
 pub(crate) use state::{Index, IndexEntry, Miss, RecordKey, index_entries};

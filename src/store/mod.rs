@@ -56,6 +56,10 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// The on-disk format this build writes and reads.
 ///
+/// - Format 7 leaves a transfer's postings out of its lean journal record when its command
+///   gives them ([`records::encode_journal_lean`], flag bit 2), and stores balances as varints
+///   ([`records::encode_balance`]). A format-6 file opens as it is: its records and balances are
+///   read in their older forms, and the checkpoints and compaction write the new ones.
 /// - Format 6 keeps the adjust records in the journal only: `adjust_runs` lists the seqs that
 ///   hold them ([`records::encode_adjust_run`]).
 /// - Format 5 keeps the posting index as blocks of up to 128 consecutive postings of an account
@@ -71,7 +75,10 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// records) are indexes of the journal, so they are dropped with their watermark and rebuilt
 /// from the journal by the first query that reads history; a format-2 file also gets
 /// `record_index`, built from its records in the opening transaction. Format 1 is refused.
-pub const FORMAT_VERSION: u8 = 6;
+pub const FORMAT_VERSION: u8 = 7;
+
+/// The formats whose files open as they are (see [`FORMAT_VERSION`]).
+const FORMATS_READ_AS_THEY_ARE: [u8; 1] = [6];
 
 /// The format whose files opening migrates by rebuilding their history and record index (see
 /// [`FORMAT_VERSION`]).
@@ -284,6 +291,7 @@ impl Store {
             let format = txn.open_table(META)?.get("format")?.map(|value| value.value().to_vec());
             match format.as_deref() {
                 None | Some([FORMAT_VERSION]) => {}
+                Some([version]) if FORMATS_READ_AS_THEY_ARE.contains(version) => {}
                 Some([version]) if *version == FORMAT_MIGRATED || FORMATS_REINDEXED.contains(version) => {
                     txn.delete_table(POSTINGS_FORMAT_4)?;
                     txn.delete_table(POSTINGS)?;
@@ -350,7 +358,8 @@ impl Store {
             let mut new = txn.open_table(BALANCES_REPACKED)?;
             for entry in old.iter()? {
                 let (key, value) = entry?;
-                new.insert(key.value(), value.value())?;
+                // Balances of format 6 and before are rewritten as varints.
+                new.insert(key.value(), records::encode_balance(records::decode_balance(value.value())?).as_slice())?;
             }
         }
         rewrite_lean(&txn)?;

@@ -64,8 +64,10 @@ pub struct EncodedBody {
     /// The body: `[seq, at, request, actor, command][fingerprint: 32][postings, records]
     /// [adjust records, outcome][previous hash: 32]`.
     pub bytes: Vec<u8>,
-    /// The offset of the 32-byte fingerprint.
+    /// The offset of the 32-byte fingerprint; the postings follow it.
     pub fingerprint_at: usize,
+    /// The offset of the records written, where the postings end.
+    pub records_at: usize,
     /// The offset of the adjust records.
     pub adjust_at: usize,
 }
@@ -79,11 +81,13 @@ pub fn encode_transaction(transaction: &Transaction) -> EncodedBody {
     let mut bytes = extend(&(seq, at, request, actor, command), Vec::with_capacity(256));
     let fingerprint_at = bytes.len();
     bytes.extend_from_slice(fingerprint);
-    let bytes = extend(&(postings, records), bytes);
+    let bytes = extend(postings, bytes);
+    let records_at = bytes.len();
+    let bytes = extend(records, bytes);
     let adjust_at = bytes.len();
     let mut bytes = extend(&(adjust_records, outcome), bytes);
     bytes.extend_from_slice(prev_hash);
-    EncodedBody { bytes, fingerprint_at, adjust_at }
+    EncodedBody { bytes, fingerprint_at, records_at, adjust_at }
 }
 
 /// Appends postcard of `value` to `bytes`.
@@ -125,6 +129,9 @@ pub struct LeanForm {
     /// Where the adjust records start in the body, when they and the outcome are what
     /// [`derived_effects`] gives: then neither is stored.
     pub derived_at: Option<usize>,
+    /// Where the postings end in the body, when they are what
+    /// [`crate::domain::transfer_postings`] gives: then they are not stored (format 7).
+    pub postings_end: Option<usize>,
 }
 
 impl LeanForm {
@@ -134,7 +141,14 @@ impl LeanForm {
         let effects = &transaction.effects;
         let derived = derived_effects(&transaction.request, &transaction.command, &effects.postings)
             .is_some_and(|(records, outcome)| records == effects.adjust_records && outcome == effects.outcome);
-        LeanForm { fingerprint_at: body.fingerprint_at, at_given, derived_at: derived.then_some(body.adjust_at) }
+        let postings_derived =
+            crate::domain::transfer_postings(&transaction.actor, &transaction.command).is_some_and(|postings| postings == effects.postings);
+        LeanForm {
+            fingerprint_at: body.fingerprint_at,
+            at_given,
+            derived_at: derived.then_some(body.adjust_at),
+            postings_end: postings_derived.then_some(body.records_at),
+        }
     }
 }
 
@@ -142,6 +156,8 @@ impl LeanForm {
 const FLAG_AT_GIVEN: u8 = 1;
 /// The bit of a lean record's flags saying its adjust records and outcome are derived.
 const FLAG_DERIVED: u8 = 2;
+/// The bit of a lean record's flags saying its postings are derived (format 7).
+const FLAG_POSTINGS: u8 = 4;
 
 /// Encodes the body of a journal transaction (what the chain hash covers).
 pub fn encode_transaction_body(transaction: &Transaction) -> Vec<u8> {
@@ -162,18 +178,25 @@ pub fn encode_journal(hash: &ChainHash, body: &[u8]) -> Vec<u8> {
 /// its previous hash]`. Both are left out because both can be had again: the previous hash is the
 /// previous record's hash, and the fingerprint is the digest of the actor, the command and `at`
 /// when the request gave it (flag bit 0). With flag bit 1 the adjust records and outcome are left
-/// out too, and [`derived_effects`] gives them back. The chain hash is unchanged: it still covers
+/// out too, and [`derived_effects`] gives them back; with flag bit 2 the postings, which
+/// [`crate::domain::transfer_postings`] gives back. The chain hash is unchanged: it still covers
 /// the whole body, which [`JournalRecord::body`] puts back together. 63 bytes fewer per record,
-/// and for a transfer its adjust record and outcome (about 20 bytes) besides.
+/// and for a transfer its adjust record and outcome (about 20 bytes) and its two postings (about
+/// 30 bytes) besides.
 ///
 /// # Panics
 /// When `form` does not fit `bytes` (not a body from [`encode_transaction`]).
 pub fn encode_journal_lean(hash: &ChainHash, bytes: &[u8], form: LeanForm) -> Vec<u8> {
-    let effects = form.fingerprint_at + 32..form.derived_at.unwrap_or(bytes.len() - 32);
+    let effects = form.postings_end.unwrap_or(form.fingerprint_at + 32)..form.derived_at.unwrap_or(bytes.len() - 32);
     let mut record = Vec::with_capacity(1 + 32 + 1 + bytes.len() - 64);
     record.push(JOURNAL_LEAN_VERSION);
     record.extend_from_slice(hash);
-    record.push(if form.at_given { FLAG_AT_GIVEN } else { 0 } | if form.derived_at.is_some() { FLAG_DERIVED } else { 0 });
+    let flag = |set: bool, bit: u8| if set { bit } else { 0 };
+    record.push(
+        flag(form.at_given, FLAG_AT_GIVEN)
+            | flag(form.derived_at.is_some(), FLAG_DERIVED)
+            | flag(form.postings_end.is_some(), FLAG_POSTINGS),
+    );
     record.extend_from_slice(&bytes[..form.fingerprint_at]);
     record.extend_from_slice(&bytes[effects]);
     record
@@ -214,8 +237,9 @@ enum Form<'a> {
     /// Stored whole (version 1).
     Full(&'a [u8]),
     /// Stored lean (version 2): the body's bytes before the fingerprint, and the effects as
-    /// stored (without the adjust records and outcome when `derived`).
-    Lean { head: &'a [u8], effects: &'a [u8], derived: bool },
+    /// stored (without the postings when `postings`, without the adjust records and outcome
+    /// when `derived`).
+    Lean { head: &'a [u8], effects: &'a [u8], postings: bool, derived: bool },
 }
 
 impl<'a> JournalRecord<'a> {
@@ -223,10 +247,13 @@ impl<'a> JournalRecord<'a> {
     pub fn body(&self) -> std::borrow::Cow<'a, [u8]> {
         match self.form {
             Form::Full(body) => std::borrow::Cow::Borrowed(body),
-            Form::Lean { head, effects, derived } => {
+            Form::Lean { head, effects, postings, derived } => {
                 let mut body = Vec::with_capacity(head.len() + effects.len() + 128);
                 body.extend_from_slice(head);
                 body.extend_from_slice(&self.transaction.fingerprint);
+                if postings {
+                    body = extend(&self.transaction.effects.postings, body);
+                }
                 body.extend_from_slice(effects);
                 if derived {
                     let Effects { adjust_records, outcome, .. } = &self.transaction.effects;
@@ -274,7 +301,8 @@ pub fn decode_journal<'a>(bytes: &'a [u8], prev: &ChainHash) -> Result<JournalRe
     let (seq, at, request, actor, command) = lean.head;
     let fingerprint = crate::domain::fingerprint(&actor, lean.at_given.then_some(at), &command);
     let transaction = Transaction { seq, at, request, actor, command, fingerprint, effects: lean.effects, prev_hash: *prev };
-    Ok(JournalRecord { hash, transaction, form: Form::Lean { head: lean.head_bytes, effects: lean.effects_bytes, derived: lean.derived } })
+    let form = Form::Lean { head: lean.head_bytes, effects: lean.effects_bytes, postings: lean.postings, derived: lean.derived };
+    Ok(JournalRecord { hash, transaction, form })
 }
 
 /// What a journal record says of its transaction without its chain: seq, time, request id and
@@ -300,6 +328,7 @@ type LeanHead = (u64, Timestamp, crate::id::Id, crate::id::Party, crate::domain:
 /// A lean journal record after its hash, decoded.
 struct Lean<'a> {
     at_given: bool,
+    postings: bool,
     derived: bool,
     head: LeanHead,
     head_bytes: &'a [u8],
@@ -311,22 +340,29 @@ fn decode_lean(rest: &[u8]) -> Result<Lean<'_>, DecodeError> {
     // Errors name the version: a whole record whose version byte was damaged into 2 fails here.
     let lean = |reason: String| corrupt("journal", format!("version {JOURNAL_LEAN_VERSION} record: {reason}"));
     let (&flags, data) = rest.split_first().ok_or_else(|| lean("no flags".to_owned()))?;
-    if flags & !(FLAG_AT_GIVEN | FLAG_DERIVED) != 0 {
+    if flags & !(FLAG_AT_GIVEN | FLAG_DERIVED | FLAG_POSTINGS) != 0 {
         return Err(lean(format!("flags {flags:#04x}")));
     }
-    let (at_given, derived) = (flags & FLAG_AT_GIVEN != 0, flags & FLAG_DERIVED != 0);
+    let (at_given, derived, postings_derived) = (flags & FLAG_AT_GIVEN != 0, flags & FLAG_DERIVED != 0, flags & FLAG_POSTINGS != 0);
     let (head, effects_bytes): (LeanHead, &[u8]) = postcard::take_from_bytes(data).map_err(|error| lean(error.to_string()))?;
     let head_bytes = &data[..data.len() - effects_bytes.len()];
+    let (postings, rest) = if postings_derived {
+        let postings = crate::domain::transfer_postings(&head.3, &head.4)
+            .ok_or_else(|| lean(format!("seq {}: {} has no derived postings", head.0, head.4.op())))?;
+        (postings, effects_bytes)
+    } else {
+        postcard::take_from_bytes::<Vec<crate::journal::Posting>>(effects_bytes).map_err(|error| lean(error.to_string()))?
+    };
     let effects = if derived {
-        let (postings, records): (Vec<crate::journal::Posting>, Vec<Record>) =
-            exact(postcard::take_from_bytes(effects_bytes), "journal").map_err(|error| lean(error.reason))?;
+        let records: Vec<Record> = exact(postcard::take_from_bytes(rest), "journal").map_err(|error| lean(error.reason))?;
         let (adjust_records, outcome) = derived_effects(&head.2, &head.4, &postings)
             .ok_or_else(|| lean(format!("seq {}: {} has no derived effects", head.0, head.4.op())))?;
         Effects { postings, records, adjust_records, outcome }
     } else {
-        exact(postcard::take_from_bytes(effects_bytes), "journal").map_err(|error| lean(error.reason))?
+        let (records, adjust_records, outcome) = exact(postcard::take_from_bytes(rest), "journal").map_err(|error| lean(error.reason))?;
+        Effects { postings, records, adjust_records, outcome }
     };
-    Ok(Lean { at_given, derived, head, head_bytes, effects, effects_bytes })
+    Ok(Lean { at_given, postings: postings_derived, derived, head, head_bytes, effects, effects_bytes })
 }
 
 /// A commit as the replication stream carries it (section 9): its journal records, each as
@@ -367,20 +403,28 @@ pub fn decode_commit(mut bytes: &[u8]) -> Result<Vec<(ChainHash, Vec<u8>, Transa
     Ok(records)
 }
 
-/// A balance: `[version][i128 LE]`.
-pub fn encode_balance(balance: Amount) -> [u8; 17] {
-    let mut bytes = [0u8; 17];
-    bytes[0] = RECORD_VERSION;
-    bytes[1..].copy_from_slice(&balance.minor().to_le_bytes());
-    bytes
+/// The version byte of a balance stored as a varint (format 7).
+pub const BALANCE_VARINT_VERSION: u8 = 2;
+
+/// Encodes a balance: `[2][postcard i128]`, a zigzag varint of the minor units — 2 to 4 bytes
+/// after the version for everyday amounts, at most 19. Formats 6 and before stored
+/// `[1][i128 little-endian]` (17 bytes), which [`decode_balance`] still reads and compaction
+/// rewrites.
+pub fn encode_balance(balance: Amount) -> Vec<u8> {
+    extend(&balance.minor(), vec![BALANCE_VARINT_VERSION])
 }
 
-/// Decodes a balance.
+/// Decodes a balance, in either form.
 ///
 /// # Errors
 /// [`DecodeError`] for a wrong version or length.
 pub fn decode_balance(bytes: &[u8]) -> Result<Amount, DecodeError> {
-    body("balance", bytes, Some(16)).map(|rest| Amount::from_minor(i128_at(rest, 0)))
+    match bytes.split_first() {
+        Some((&BALANCE_VARINT_VERSION, varint)) => exact(postcard::take_from_bytes::<i128>(varint), "balance")
+            .map(Amount::from_minor)
+            .map_err(|error| corrupt("balance", format!("version {BALANCE_VARINT_VERSION}: {}", error.reason))),
+        _ => body("balance", bytes, Some(16)).map(|rest| Amount::from_minor(i128_at(rest, 0))),
+    }
 }
 
 /// The most postings one posting block holds: a statement page decodes at most two blocks
