@@ -1881,7 +1881,9 @@ fn a_format_6_ledger_file_opens_as_it_is() {
         (records, balances)
     };
     assert!(old_balances.len() >= 3, "{old_balances:?}");
-    let stored = |path: &std::path::Path| -> (Vec<u8>, Vec<Vec<u8>>, Vec<(String, Vec<u8>)>) {
+    // The format, the journal records and the balances (key, value) as stored.
+    type Stored = (Vec<u8>, Vec<Vec<u8>>, Vec<(String, Vec<u8>)>);
+    let stored = |path: &std::path::Path| -> Stored {
         let db = redb::Database::open(path).expect("reopen with redb");
         let txn = db.begin_read().expect("read");
         let format =
