@@ -455,7 +455,7 @@ const MERGED_LINES: usize = 6_000;
 /// How many posting blocks of `db` hold postings from both sides of `seq`: blocks a catch-up
 /// after `seq` merged new postings into. Read with redb directly.
 fn merged_blocks(db: &Path, seq: u64) -> usize {
-    const POSTINGS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("posting_blocks");
+    const POSTINGS: TableDefinition<(&[u8], u64), &[u8]> = TableDefinition::new("posting_blocks");
     let database = redb::Database::open(db).expect("open with redb");
     let txn = database.begin_read().expect("read");
     let table = txn.open_table(POSTINGS).expect("posting blocks");

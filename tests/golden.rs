@@ -17,9 +17,10 @@
 
 use partner_ledger::records::{
     self, BALANCE_VARINT_VERSION, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, LeanForm, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION,
-    decode_adjust_run, decode_balance, decode_head, decode_journal, decode_journal_effects, decode_posting_block, decode_record,
-    decode_request_run, encode_adjust_run, encode_balance, encode_head, encode_journal, encode_journal_lean, encode_posting_block,
-    encode_record, encode_request_run, encode_transaction, encode_transaction_body, journal_hash, lean_form, posting_block_first_ordinal,
+    account_key, decode_account_key, decode_adjust_run, decode_balance, decode_head, decode_journal, decode_journal_effects,
+    decode_posting_block, decode_record, decode_request_run, encode_adjust_run, encode_balance, encode_head, encode_journal,
+    encode_journal_lean, encode_posting_block, encode_record, encode_request_run, encode_transaction, encode_transaction_body,
+    journal_hash, lean_form, posting_block_first_ordinal,
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
@@ -1254,9 +1255,36 @@ fn account_party_and_record_keys_are_pinned() {
         (Account::allocated(&c1), "customer:C1:allocated"),
         (Account::new(c1.clone(), AccountKind::Coupon(id("K:1"))), "customer:C1:coupon:K:1"),
     ];
-    for (account, text) in accounts {
+    for (account, text) in accounts.clone() {
         assert_eq!(account.to_string(), text);
         assert_eq!(Account::parse(text), Some(account), "{text}");
+    }
+    // The keys of `balances` and `posting_blocks` (format 7): each account's postcard encoding.
+    let keys: Vec<String> = accounts.iter().map(|(account, _)| hex(&account_key(account))).collect();
+    assert_eq!(
+        keys,
+        [
+            "0000",
+            "0001",
+            "0002",
+            "0003",
+            "0004",
+            "0102443105",
+            "0102443106",
+            "010244310809512d323032362e3031",
+            "0202433105",
+            "0202433106",
+            "0202433107",
+            "020243310a",
+            "0202433109034b3a31"
+        ],
+        "account keys"
+    );
+    for (account, _) in &accounts {
+        assert_eq!(decode_account_key(&account_key(account)).as_ref(), Ok(account));
+    }
+    for bad in [&[][..], &[0x02, 0x02, 0x43], &[0x02, 0x02, 0x43, 0x31, 0x03, 0x00], &[0x09], &[0x00, 0x00, 0x00]] {
+        assert_eq!(decode_account_key(bad).expect_err("not an account key").what, "account key", "{bad:?}");
     }
     for (party, text) in [(Party::Platform, "platform"), (d1, "partner:D1"), (c1, "customer:C1"), (operator("OP-1"), "operator:OP-1")] {
         assert_eq!(party.to_string(), text);
@@ -1308,8 +1336,8 @@ fn table_names_and_types_are_pinned() {
         ("request_runs", "request_runs<u64, &[u8]>"),
         ("records", "records<&str, &[u8]>"),
         ("record_history", "record_history<(&str,u64), &[u8]>"),
-        ("balances", "balances<&str, &[u8]>"),
-        ("posting_blocks", "posting_blocks<(&str,u64), &[u8]>"),
+        ("balances", "balances<&[u8], &[u8]>"),
+        ("posting_blocks", "posting_blocks<(&[u8],u64), &[u8]>"),
         ("adjust_runs", "adjust_runs<u64, &[u8]>"),
         ("meta", "meta<&str, &[u8]>"),
     ];
@@ -1685,6 +1713,7 @@ fn a_format_2_ledger_file_opens_through_the_record_index_migration() {
         let db = redb::Database::open(&path).expect("reopen with redb");
         let txn = db.begin_write().expect("write");
         assert!(txn.delete_table(partner_ledger::tables::RECORD_INDEX).expect("delete"));
+        balances_as_before_format_7(&txn);
         txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [2_u8].as_slice()).expect("insert");
         txn.commit().expect("commit");
     }
@@ -1770,6 +1799,7 @@ fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
                 let old = [vec![RECORD_VERSION], postcard::to_stdvec(&rows).expect("encodes")].concat();
                 runs.insert(key, old.as_slice()).expect("insert");
             }
+            balances_as_before_format_7(&txn);
             txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [3_u8].as_slice()).expect("insert");
         }
         txn.commit().expect("commit");
@@ -1824,12 +1854,36 @@ fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
     assert!(ledger.execute_line(statement).to_line().contains("250.50"));
 }
 
-/// Format 7 leaves a transfer's postings out of its lean record and stores balances as
-/// varints. A format-6 file opens as it is: its records with their postings and its 17-byte
-/// balances read, new commits are stored the new way beside them, and `compact` rewrites the
-/// balances as varints.
+/// Rewrites the balances of a file this build wrote as formats 2 to 6 stored them: keyed by
+/// the account's text, 17 bytes each. Returns them (key, value).
+fn balances_as_before_format_7(txn: &redb::WriteTransaction) -> Vec<(String, Vec<u8>)> {
+    const BALANCES_FORMAT_6: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("balances");
+    let mut rows = Vec::new();
+    {
+        let table = txn.open_table(partner_ledger::tables::BALANCES).expect("balances");
+        for entry in table.iter().expect("iter") {
+            let (key, value) = entry.expect("entry");
+            assert_eq!(value.value()[0], BALANCE_VARINT_VERSION);
+            let balance = decode_balance(value.value()).expect("decodes");
+            let account = decode_account_key(key.value()).expect("an account key");
+            rows.push((account.to_string(), [vec![RECORD_VERSION], balance.minor().to_le_bytes().to_vec()].concat()));
+        }
+    }
+    assert!(txn.delete_table(partner_ledger::tables::BALANCES).expect("delete"));
+    let mut table = txn.open_table(BALANCES_FORMAT_6).expect("balances as text");
+    for (key, value) in &rows {
+        table.insert(key.as_str(), value.as_slice()).expect("insert");
+    }
+    rows
+}
+
+/// Format 7 leaves a transfer's postings out of its lean record, keys balances and posting
+/// blocks by the account's encoding and stores balances as varints. A format-6 file opens: its
+/// records with their postings read as they are, its balances are rewritten in the opening
+/// transaction, its posting index is rebuilt from the journal, and new commits are stored the
+/// new way beside the old records.
 #[test]
-fn a_format_6_ledger_file_opens_as_it_is() {
+fn a_format_6_ledger_file_is_migrated_on_opening() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("format-6.redb");
     let lines = [
@@ -1838,18 +1892,21 @@ fn a_format_6_ledger_file_opens_as_it_is() {
         r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:D1","amount":"1000"}"#,
         r#"{"op":"allocate","id":"r4","actor":"partner:D1","to":"customer:C1","amount":"250.50","at":"2026-01-05T10:00:00Z"}"#,
     ];
-    let head = {
+    let statement = r#"{"op":"statement","actor":"platform","party":"customer:C1","account":"allocated"}"#;
+    let balance = r#"{"op":"balance","actor":"platform","party":"customer:C1"}"#;
+    let (head, statement_before) = {
         let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
         for line in lines {
             assert!(ledger.execute_line(line).is_ok(), "{line}");
         }
-        ledger.head()
+        (ledger.head(), ledger.execute_line(statement).to_line())
     };
-    // Every record and balance rewritten as format 6 stored it, and the file marked format 6.
+    // Every record and balance rewritten as format 6 stored it, its posting index dropped (a
+    // rebuilt one must answer the same), and the file marked format 6.
     let (old_records, old_balances) = {
         let db = redb::Database::open(&path).expect("reopen with redb");
         let txn = db.begin_write().expect("write");
-        let (mut records, mut balances) = (Vec::new(), Vec::new());
+        let mut records = Vec::new();
         {
             let mut journal = txn.open_table(partner_ledger::tables::JOURNAL).expect("journal");
             let mut prev = [0; 32];
@@ -1865,23 +1922,16 @@ fn a_format_6_ledger_file_opens_as_it_is() {
             for (seq, bytes) in &records {
                 journal.insert(*seq, bytes.as_slice()).expect("insert");
             }
-            let mut table = txn.open_table(partner_ledger::tables::BALANCES).expect("balances");
-            for entry in table.iter().expect("iter") {
-                let (key, value) = entry.expect("entry");
-                assert_eq!(value.value()[0], BALANCE_VARINT_VERSION, "{}", key.value());
-                let balance = decode_balance(value.value()).expect("decodes");
-                balances.push((key.value().to_owned(), [vec![RECORD_VERSION], balance.minor().to_le_bytes().to_vec()].concat()));
-            }
-            for (key, bytes) in &balances {
-                table.insert(key.as_str(), bytes.as_slice()).expect("insert");
-            }
-            txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [6_u8].as_slice()).expect("insert");
         }
+        assert!(txn.delete_table(partner_ledger::tables::POSTINGS).expect("delete"), "the statement built the posting index");
+        txn.open_table(partner_ledger::tables::META).expect("meta").remove("history").expect("remove");
+        let balances = balances_as_before_format_7(&txn);
+        txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [6_u8].as_slice()).expect("insert");
         txn.commit().expect("commit");
         (records, balances)
     };
     assert!(old_balances.len() >= 3, "{old_balances:?}");
-    // The format, the journal records and the balances (key, value) as stored.
+    // The format, the journal records and the balances (account, value) as stored.
     type Stored = (Vec<u8>, Vec<Vec<u8>>, Vec<(String, Vec<u8>)>);
     let stored = |path: &std::path::Path| -> Stored {
         let db = redb::Database::open(path).expect("reopen with redb");
@@ -1889,48 +1939,43 @@ fn a_format_6_ledger_file_opens_as_it_is() {
         let format =
             txn.open_table(partner_ledger::tables::META).expect("meta").get("format").expect("get").expect("format").value().to_vec();
         let journal = txn.open_table(partner_ledger::tables::JOURNAL).expect("journal");
-        let balances = txn.open_table(partner_ledger::tables::BALANCES).expect("balances");
-        (
-            format,
-            journal.iter().expect("iter").map(|entry| entry.expect("entry").1.value().to_vec()).collect(),
-            balances
-                .iter()
-                .expect("iter")
-                .map(|entry| entry.expect("entry"))
-                .map(|(k, v)| (k.value().to_owned(), v.value().to_vec()))
-                .collect(),
-        )
+        let balances = txn.open_table(partner_ledger::tables::BALANCES).expect("balances under account keys");
+        let balances = balances
+            .iter()
+            .expect("iter")
+            .map(|entry| entry.expect("entry"))
+            .map(|(key, value)| (decode_account_key(key.value()).expect("an account key").to_string(), value.value().to_vec()))
+            .collect();
+        (format, journal.iter().expect("iter").map(|entry| entry.expect("entry").1.value().to_vec()).collect(), balances)
     };
-    let statement = r#"{"op":"statement","actor":"platform","party":"customer:C1","account":"allocated"}"#;
-    let balance = r#"{"op":"balance","actor":"platform","party":"customer:C1"}"#;
-    let before = {
+    {
         let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("a format-6 file opens");
         assert_eq!(ledger.head(), head);
         let resent = ledger.execute_line(lines[3]).to_line();
         assert!(resent.contains(r#""duplicate":true"#) && resent.contains(r#""seq":4"#), "{resent}");
+        assert_eq!(ledger.execute_line(statement).to_line(), statement_before, "the rebuilt posting index answers the same");
         assert_eq!(ledger.verify().expect("its records verify").head, head);
-        let answer = ledger.execute_line(statement).to_line();
-        assert!(answer.contains("250.50"), "{answer}");
+    }
+    let (format, records, balances) = stored(&path);
+    assert_eq!(format, [FORMAT_VERSION], "opening marked the file format 7");
+    assert_eq!(records, old_records.iter().map(|(_, bytes)| bytes.clone()).collect::<Vec<_>>(), "old records as they were");
+    let rekeyed: Vec<(String, Vec<u8>)> =
+        old_balances.iter().map(|(key, bytes)| (key.clone(), encode_balance(decode_balance(bytes).expect("a format-6 balance")))).collect();
+    let mut sorted = balances.clone();
+    sorted.sort();
+    let mut expected = rekeyed.clone();
+    expected.sort();
+    assert_eq!(sorted, expected, "every balance under its account key, as a varint");
+    let before = {
+        let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens");
         let fifth = r#"{"op":"allocate","id":"r5","actor":"partner:D1","to":"customer:C1","amount":"1","at":"2026-01-05T11:00:00Z"}"#;
         assert!(ledger.execute_line(fifth).is_ok());
         ledger.execute_line(balance).to_line()
     };
     assert!(before.contains("251.50"), "{before}");
-    let (format, records, balances) = stored(&path);
-    assert_eq!(format, [FORMAT_VERSION], "opening marked the file format 7");
-    assert_eq!(
-        &records[..4],
-        old_records.iter().map(|(_, bytes)| bytes.clone()).collect::<Vec<_>>().as_slice(),
-        "old records as they were"
-    );
+    let (_, records, _) = stored(&path);
     assert_eq!((records[3][33], records[4][33]), (3, 7), "the old allocation with its postings, the new one without");
-    assert!(balances.iter().any(|(_, bytes)| bytes[0] == RECORD_VERSION), "balances the checkpoint did not touch keep their form");
     Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens").compact().expect("compact");
-    let (_, _, balances) = stored(&path);
-    assert_eq!(balances.len(), old_balances.len());
-    for (key, bytes) in &balances {
-        assert_eq!(bytes[0], BALANCE_VARINT_VERSION, "{key} is a varint after compaction");
-    }
     let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens");
     assert_eq!(ledger.verify().expect("verifies after compaction").transactions, 5);
     assert_eq!(ledger.execute_line(balance).to_line(), before);
@@ -1970,8 +2015,9 @@ fn a_format_2_ledger_file_is_migrated_on_opening() {
                 for entry in blocks.iter().expect("iter") {
                     let (key, value) = entry.expect("entry");
                     let (account, first_seq) = key.value();
+                    let account = decode_account_key(account).expect("an account key").to_string();
                     for posting in decode_posting_block(first_seq, value.value()).expect("decodes") {
-                        rows.push(((account.to_owned(), posting.seq, posting.index), (posting.amount, posting.after, posting.at)));
+                        rows.push(((account.clone(), posting.seq, posting.index), (posting.amount, posting.after, posting.at)));
                     }
                 }
             }
@@ -1984,6 +2030,7 @@ fn a_format_2_ledger_file_is_migrated_on_opening() {
                 old.extend(postcard::to_stdvec(&(amount.minor(), after.minor(), when.millis())).expect("encodes"));
                 postings.insert((account.as_str(), seq, index), old.as_slice()).expect("write");
             }
+            balances_as_before_format_7(&txn);
             txn.open_table(partner_ledger::tables::META).expect("meta").insert("format", [2_u8].as_slice()).expect("insert");
         }
         txn.commit().expect("commit");

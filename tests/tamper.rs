@@ -8,12 +8,12 @@ mod backends;
 
 use backends::workload;
 use partner_ledger::records::{
-    JOURNAL_LEAN_VERSION, decode_adjust_run, decode_balance, decode_head, decode_journal, decode_posting_block, decode_record,
+    JOURNAL_LEAN_VERSION, account_key, decode_adjust_run, decode_balance, decode_head, decode_journal, decode_posting_block, decode_record,
     decode_request_run, encode_adjust_run, encode_balance, encode_head, encode_journal, encode_posting_block, encode_record,
     encode_request_run, encode_transaction_body, journal_hash,
 };
 use partner_ledger::tables::{ADJUST_RECORDS, BALANCES, JOURNAL, META, POSTINGS, RECORD_HISTORY, RECORDS, REQUESTS};
-use partner_ledger::{Amount, Id, Record, Timestamp};
+use partner_ledger::{Account, Amount, Id, Record, Timestamp};
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -182,16 +182,20 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
 
     let file = tampered(&base, "balance", |txn| {
         let mut balances = txn.open_table(BALANCES).expect("balances");
-        let balance = decode_balance(balances.get("customer:C0000:allocated").expect("read").expect("C0000 has allocated funds").value())
-            .expect("decode");
-        balances.insert("customer:C0000:allocated", encode_balance(Amount::from_minor(balance.minor() + 1)).as_slice()).expect("write");
+        let key = account_key(&Account::parse("customer:C0000:allocated").expect("an account"));
+        let balance =
+            decode_balance(balances.get(key.as_slice()).expect("read").expect("C0000 has allocated funds").value()).expect("decode");
+        balances.insert(key.as_slice(), encode_balance(Amount::from_minor(balance.minor() + 1)).as_slice()).expect("write");
     });
     verify_fails(&file, &[], &["balance of customer:C0000:allocated"]);
 
     let file = tampered(&base, "extra-balance", |txn| {
         txn.open_table(BALANCES)
             .expect("balances")
-            .insert("customer:C0001:credit", encode_balance(Amount::from_minor(-5)).as_slice())
+            .insert(
+                account_key(&Account::parse("customer:C0001:credit").expect("an account")).as_slice(),
+                encode_balance(Amount::from_minor(-5)).as_slice(),
+            )
             .expect("write");
     });
     verify_fails(&file, &[], &["customer:C0001:credit"]);
@@ -300,17 +304,18 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
     // longer match the replay.
     let file = tampered(&base, "posting", |txn| {
         let mut postings = txn.open_table(POSTINGS).expect("posting blocks");
+        let allocated = account_key(&Account::parse("customer:C0000:allocated").expect("an account"));
         let ((account, first_seq), bytes) = {
-            let mut range = postings.range(("customer:C0000:allocated", 0u64)..).expect("range");
+            let mut range = postings.range((allocated.as_slice(), 0u64)..).expect("range");
             let (key, value) = range.next().expect("a block of C0000").expect("read");
             let (account, first_seq) = key.value();
-            ((account.to_owned(), first_seq), value.value().to_vec())
+            ((account.to_vec(), first_seq), value.value().to_vec())
         };
-        assert_eq!(account, "customer:C0000:allocated");
+        assert_eq!(account, allocated);
         let mut block = decode_posting_block(first_seq, &bytes).expect("decode");
         block[0].amount = Amount::from_minor(block[0].amount.minor() + 1);
         block[0].after = Amount::from_minor(block[0].after.minor() + 1);
-        postings.insert((account.as_str(), first_seq), encode_posting_block(&block).as_slice()).expect("write");
+        postings.insert((account.as_slice(), first_seq), encode_posting_block(&block).as_slice()).expect("write");
     });
     verify_fails(&file, &[], &["posting index"]);
 

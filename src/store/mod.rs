@@ -35,11 +35,16 @@ pub const RECORD_HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition:
 /// of the records as of the checkpoint (customers of a partner, orders of a customer, …), so a
 /// cache can read one owner's entries without loading every record.
 pub const RECORD_INDEX: TableDefinition<(u8, &str, u64, &str), &str> = TableDefinition::new("record_index");
-/// account (`customer:C1:cash`) → current balance.
-pub const BALANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("balances");
-/// (account, the first posting's seq) → a block of up to 128 of the account's consecutive
-/// postings ([`records::encode_posting_block`]): the posting index (format 5).
-pub const POSTINGS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("posting_blocks");
+/// account key ([`records::account_key`]) → current balance.
+pub const BALANCES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("balances");
+/// The balances before format 7: account text (`customer:C1:cash`) → balance.
+const BALANCES_FORMAT_6: TableDefinition<&str, &[u8]> = TableDefinition::new("balances");
+/// (account key, the first posting's seq) → a block of up to 128 of the account's consecutive
+/// postings ([`records::encode_posting_block`]): the posting index (format 5; account keys
+/// since format 7).
+pub const POSTINGS: TableDefinition<(&[u8], u64), &[u8]> = TableDefinition::new("posting_blocks");
+/// The posting index of formats 5 and 6: (account text, first seq) → block.
+const POSTINGS_FORMAT_6: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("posting_blocks");
 /// The posting index before format 5: (account, seq, posting index) → one posting.
 const POSTINGS_FORMAT_4: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("postings");
 /// The last seq an adjust run covers → the seqs of the transactions with adjust records up to it
@@ -77,15 +82,12 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// `record_index`, built from its records in the opening transaction. Format 1 is refused.
 pub const FORMAT_VERSION: u8 = 7;
 
-/// The formats whose files open as they are (see [`FORMAT_VERSION`]).
-const FORMATS_READ_AS_THEY_ARE: [u8; 1] = [6];
-
 /// The format whose files opening migrates by rebuilding their history and record index (see
 /// [`FORMAT_VERSION`]).
 const FORMAT_MIGRATED: u8 = 2;
 
 /// The formats whose files opening migrates by rebuilding their history only.
-const FORMATS_REINDEXED: [u8; 3] = [3, 4, 5];
+const FORMATS_REINDEXED: [u8; 4] = [3, 4, 5, 6];
 
 /// A storage failure: nothing of the failing write was committed.
 #[derive(Debug, thiserror::Error)]
@@ -291,13 +293,13 @@ impl Store {
             let format = txn.open_table(META)?.get("format")?.map(|value| value.value().to_vec());
             match format.as_deref() {
                 None | Some([FORMAT_VERSION]) => {}
-                Some([version]) if FORMATS_READ_AS_THEY_ARE.contains(version) => {}
                 Some([version]) if *version == FORMAT_MIGRATED || FORMATS_REINDEXED.contains(version) => {
                     txn.delete_table(POSTINGS_FORMAT_4)?;
-                    txn.delete_table(POSTINGS)?;
+                    txn.delete_table(POSTINGS_FORMAT_6)?;
                     txn.delete_table(ADJUST_RECORDS_FORMAT_5)?;
                     txn.delete_table(ADJUST_RECORDS)?;
                     txn.open_table(META)?.remove("history")?;
+                    rekey_balances(&txn)?;
                 }
                 Some(other) => return Err(StoreError::Format(other.first().copied().unwrap_or(0))),
             }
@@ -343,8 +345,8 @@ impl Store {
     /// # Errors
     /// [`StoreError`] on a read or write failure.
     pub fn repack(&self) -> Result<(), StoreError> {
-        const POSTINGS_REPACKED: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("posting_blocks_repacked");
-        const BALANCES_REPACKED: TableDefinition<&str, &[u8]> = TableDefinition::new("balances_repacked");
+        const POSTINGS_REPACKED: TableDefinition<(&[u8], u64), &[u8]> = TableDefinition::new("posting_blocks_repacked");
+        const BALANCES_REPACKED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("balances_repacked");
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         {
@@ -358,8 +360,7 @@ impl Store {
             let mut new = txn.open_table(BALANCES_REPACKED)?;
             for entry in old.iter()? {
                 let (key, value) = entry?;
-                // Balances of format 6 and before are rewritten as varints.
-                new.insert(key.value(), records::encode_balance(records::decode_balance(value.value())?).as_slice())?;
+                new.insert(key.value(), value.value())?;
             }
         }
         rewrite_lean(&txn)?;
@@ -464,9 +465,10 @@ impl Store {
                 }
             }
             let mut table = txn.open_table(BALANCES)?;
-            let keys: BTreeMap<String, &Account> = unchecked.accounts.iter().map(|account| (account.to_string(), account)).collect();
+            let keys: BTreeMap<Vec<u8>, &Account> =
+                unchecked.accounts.iter().map(|account| (records::account_key(account), account)).collect();
             for (key, account) in keys {
-                table.insert(key.as_str(), records::encode_balance(state.balance(account)).as_slice())?;
+                table.insert(key.as_slice(), records::encode_balance(state.balance(account)).as_slice())?;
             }
             txn.open_table(META)?.insert("checkpoint", records::encode_head(&state.head()).as_slice())?;
         }
@@ -503,7 +505,7 @@ impl Store {
             // ordinal, the postings of its last block when that block has room (they are written
             // again with the new ones: the block grows instead of a new one starting), and the new
             // postings. Then one insert per block, in key order.
-            let mut runs: std::collections::HashMap<String, PostingRun> = std::collections::HashMap::new();
+            let mut runs: std::collections::HashMap<Vec<u8>, PostingRun> = std::collections::HashMap::new();
             let mut adjusted = Vec::new();
             let mut last = None;
             let mut prev = prev_hash(&journal, from)?;
@@ -512,7 +514,7 @@ impl Store {
                 let records::JournalRecord { hash, transaction, .. } = records::decode_journal(value.value(), &prev)?;
                 prev = hash;
                 for (index, posting) in transaction.effects.postings.iter().enumerate() {
-                    let key = posting.account.to_string();
+                    let key = records::account_key(&posting.account);
                     let run = match runs.entry(key) {
                         std::collections::hash_map::Entry::Occupied(run) => run.into_mut(),
                         std::collections::hash_map::Entry::Vacant(slot) => {
@@ -540,11 +542,11 @@ impl Store {
                 }
                 last = Some(Head { seq: transaction.seq, hash, at: transaction.at });
             }
-            let mut accounts: Vec<(String, PostingRun)> = runs.into_iter().collect();
+            let mut accounts: Vec<(Vec<u8>, PostingRun)> = runs.into_iter().collect();
             accounts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for (account, run) in &accounts {
                 for block in run.postings.chunks(records::POSTING_BLOCK_ENTRIES) {
-                    postings.insert((account.as_str(), block[0].seq), records::encode_posting_block(block).as_slice())?;
+                    postings.insert((account.as_slice(), block[0].seq), records::encode_posting_block(block).as_slice())?;
                 }
             }
             for run in adjusted.chunks(ADJUST_RUN_SEQS) {
@@ -693,8 +695,8 @@ impl Store {
     pub fn balance_at(&self, account: &Account, seq: u64) -> Result<Amount, StoreError> {
         let txn = self.db.begin_read()?;
         let postings = txn.open_table(POSTINGS)?;
-        let key = account.to_string();
-        let Some(entry) = postings.range((key.as_str(), 0)..=(key.as_str(), seq))?.next_back() else { return Ok(Amount::ZERO) };
+        let key = records::account_key(account);
+        let Some(entry) = postings.range((key.as_slice(), 0)..=(key.as_slice(), seq))?.next_back() else { return Ok(Amount::ZERO) };
         let (stored, value) = entry?;
         let block = records::decode_posting_block(stored.value().1, value.value())?;
         Ok(block.iter().take_while(|posting| posting.seq <= seq).last().map_or(Amount::ZERO, |posting| posting.after))
@@ -755,9 +757,9 @@ impl Store {
     pub fn account_postings(&self, account: &Account) -> Result<Vec<(u64, u32, Amount, Amount, Timestamp)>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(POSTINGS)?;
-        let key = account.to_string();
+        let key = records::account_key(account);
         let mut lines = Vec::new();
-        for entry in table.range((key.as_str(), 0)..=(key.as_str(), u64::MAX))? {
+        for entry in table.range((key.as_slice(), 0)..=(key.as_slice(), u64::MAX))? {
             let (stored, value) = entry?;
             let block = records::decode_posting_block(stored.value().1, value.value())?;
             lines.extend(block.iter().map(|posting| (posting.seq, posting.index, posting.amount, posting.after, posting.at)));
@@ -783,7 +785,7 @@ impl Store {
     ) -> Result<(u64, Vec<(u64, u32, Amount, Amount, Timestamp)>), StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(POSTINGS)?;
-        let key = account.to_string();
+        let key = records::account_key(account);
         let (start, end) = (*seqs.start(), *seqs.end());
         let block_at = |entry: Option<Result<BlockEntry<'_>, redb::StorageError>>| {
             entry
@@ -796,23 +798,23 @@ impl Store {
         };
         // The range's first posting, with the seq its block is stored under: in the last block
         // starting at or before `start`, or else the first block after it.
-        let before = block_at(table.range((key.as_str(), 0)..=(key.as_str(), start))?.next_back())?;
+        let before = block_at(table.range((key.as_slice(), 0)..=(key.as_slice(), start))?.next_back())?;
         let first = match before
             .and_then(|(block, postings)| postings.into_iter().find(|posting| posting.seq >= start).map(|posting| (block, posting)))
         {
             Some(found) => Some(found),
-            None if start < u64::MAX => block_at(table.range((key.as_str(), start + 1)..=(key.as_str(), u64::MAX))?.next())?
+            None if start < u64::MAX => block_at(table.range((key.as_slice(), start + 1)..=(key.as_slice(), u64::MAX))?.next())?
                 .and_then(|(block, postings)| postings.first().map(|posting| (block, *posting))),
             None => None,
         };
         let Some((mut from, first)) = first.filter(|(_, posting)| posting.seq <= end) else { return Ok((0, Vec::new())) };
         // Its last: in the last block starting at or before `end`.
-        let last = block_at(table.range((key.as_str(), 0)..=(key.as_str(), end))?.next_back())?
+        let last = block_at(table.range((key.as_slice(), 0)..=(key.as_slice(), end))?.next_back())?
             .and_then(|(_, postings)| postings.into_iter().take_while(|posting| posting.seq <= end).last())
-            .ok_or_else(|| DecodeError { what: "posting block", reason: format!("{key} has no block at or before seq {end}") })?;
+            .ok_or_else(|| DecodeError { what: "posting block", reason: format!("{account} has no block at or before seq {end}") })?;
         let total = last.ordinal.checked_sub(first.ordinal).map(|gap| gap + 1).ok_or_else(|| DecodeError {
             what: "posting block",
-            reason: format!("ordinals of {key} go down from {} to {}", first.ordinal, last.ordinal),
+            reason: format!("ordinals of {account} go down from {} to {}", first.ordinal, last.ordinal),
         })?;
         let mut lines = Vec::with_capacity(limit.min(usize::try_from(total).unwrap_or(usize::MAX)));
         let Some(wanted) =
@@ -822,14 +824,14 @@ impl Store {
         };
         // The block holding ordinal `wanted`: from the block holding the range's first posting,
         // the last whose first ordinal is at or before it.
-        for entry in table.range((key.as_str(), from + 1)..=(key.as_str(), end))? {
+        for entry in table.range((key.as_slice(), from + 1)..=(key.as_slice(), end))? {
             let (stored, value) = entry?;
             if records::posting_block_first_ordinal(value.value())? > wanted {
                 break;
             }
             from = stored.value().1;
         }
-        for entry in table.range((key.as_str(), from)..=(key.as_str(), end))? {
+        for entry in table.range((key.as_slice(), from)..=(key.as_slice(), end))? {
             let (stored, value) = entry?;
             for posting in records::decode_posting_block(stored.value().1, value.value())? {
                 if lines.len() == limit || posting.seq > end {
@@ -886,7 +888,8 @@ impl Store {
         Ok((stored, expected))
     }
 
-    /// Every posting-index entry, keyed as stored: for verification.
+    /// Every posting-index entry, keyed by (account text, seq, posting index), in key order: for
+    /// verification.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
@@ -897,10 +900,14 @@ impl Store {
         for entry in table.iter()? {
             let (key, value) = entry?;
             let (account, first_seq) = key.value();
+            let account = records::decode_account_key(account)?.to_string();
             for posting in records::decode_posting_block(first_seq, value.value())? {
-                all.push(((account.to_owned(), posting.seq, posting.index), (posting.amount, posting.after, posting.at, posting.ordinal)));
+                all.push(((account.clone(), posting.seq, posting.index), (posting.amount, posting.after, posting.at, posting.ordinal)));
             }
         }
+        // Stored in the order of the account keys; verification compares in the order of the
+        // accounts' text.
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok(all)
     }
 }
@@ -963,7 +970,7 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
                     Some(table) => table,
                     None => balances.insert(txn.open_table(BALANCES)?),
                 };
-                let balance = match table.get(account.to_string().as_str())? {
+                let balance = match table.get(records::account_key(&account).as_slice())? {
                     Some(value) => Some(records::decode_balance(value.value())?),
                     None => None,
                 };
@@ -1012,7 +1019,7 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
 }
 
 /// A posting block as a range of the posting index yields it.
-type BlockEntry<'a> = (redb::AccessGuard<'a, (&'static str, u64)>, redb::AccessGuard<'a, &'static [u8]>);
+type BlockEntry<'a> = (redb::AccessGuard<'a, (&'static [u8], u64)>, redb::AccessGuard<'a, &'static [u8]>);
 
 /// An account's postings a history catch-up writes.
 struct PostingRun {
@@ -1027,8 +1034,8 @@ struct PostingRun {
 impl PostingRun {
     /// Where the account's posting index ends: its last block's last posting.
     fn after_last_block(
-        postings: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
-        account: &str,
+        postings: &impl ReadableTable<(&'static [u8], u64), &'static [u8]>,
+        account: &[u8],
     ) -> Result<PostingRun, StoreError> {
         let Some(entry) = postings.range((account, 0)..=(account, u64::MAX))?.next_back() else {
             return Ok(PostingRun { after: Amount::ZERO, ordinal: 0, postings: Vec::new() });
@@ -1039,6 +1046,31 @@ impl PostingRun {
         let postings = if block.len() < records::POSTING_BLOCK_ENTRIES { block } else { Vec::new() };
         Ok(PostingRun { after: last.after, ordinal: last.ordinal, postings })
     }
+}
+
+/// Rewrites the balances of a file written before format 7, keyed by the account's text and
+/// valued in 17 bytes, under account keys ([`records::account_key`]) as varints: in the opening
+/// transaction, so a failure leaves the file as it was.
+fn rekey_balances(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    const BALANCES_REKEYED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("balances_rekeyed");
+    {
+        let old = txn.open_table(BALANCES_FORMAT_6)?;
+        let mut rows = Vec::new();
+        for entry in old.iter()? {
+            let (key, value) = entry?;
+            let account = Account::parse(key.value())
+                .ok_or_else(|| DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
+            rows.push((records::account_key(&account), records::encode_balance(records::decode_balance(value.value())?)));
+        }
+        rows.sort_unstable();
+        let mut new = txn.open_table(BALANCES_REKEYED)?;
+        for (key, value) in rows {
+            new.insert(key.as_slice(), value.as_slice())?;
+        }
+    }
+    txn.delete_table(BALANCES_FORMAT_6)?;
+    txn.rename_table(BALANCES_REKEYED, BALANCES)?;
+    Ok(())
 }
 
 /// Rewrites the journal's whole records (written before format 4) lean, a few thousand at a
@@ -1101,8 +1133,7 @@ fn fetch_everything(txn: &redb::ReadTransaction, state: &mut State) -> Result<()
     }
     for entry in txn.open_table(BALANCES)?.iter()? {
         let (key, value) = entry?;
-        let account = Account::parse(key.value())
-            .ok_or_else(|| DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
+        let account = records::decode_account_key(key.value())?;
         state.load_fetched_balance(account, Some(records::decode_balance(value.value())?));
     }
     // Format 3's runs hold each id's fingerprint; format 4's leave it to the journal record at

@@ -403,6 +403,21 @@ pub fn decode_commit(mut bytes: &[u8]) -> Result<Vec<(ChainHash, Vec<u8>, Transa
     Ok(records)
 }
 
+/// The key of an account's rows in `balances` and `posting_blocks` (format 7): the account's
+/// postcard encoding, the same bytes as in a journal record's postings — 10 bytes for
+/// `customer:C123456:allocated`, whose text takes 26. Keys of one owner share a prefix.
+pub fn account_key(account: &crate::journal::Account) -> Vec<u8> {
+    extend(account, Vec::with_capacity(16))
+}
+
+/// The account an account key names.
+///
+/// # Errors
+/// [`DecodeError`] when the bytes are not an account's encoding.
+pub fn decode_account_key(bytes: &[u8]) -> Result<crate::journal::Account, DecodeError> {
+    exact(postcard::take_from_bytes(bytes), "account key")
+}
+
 /// The version byte of a balance stored as a varint (format 7).
 pub const BALANCE_VARINT_VERSION: u8 = 2;
 
