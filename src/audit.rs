@@ -95,7 +95,7 @@ pub fn verify_store(store: &Store) -> Result<VerifyReport, VerifyError> {
             let account = posting.account.to_string();
             let ordinal = ordinals.entry(account.clone()).or_insert(0);
             *ordinal += 1;
-            postings_expected.push(((account, seq, index), (posting.amount, after, transaction.at, *ordinal)));
+            postings_expected.push(((account, seq, index), (posting.amount, after, *ordinal)));
         }
         for record in &transaction.effects.adjust_records {
             adjust_expected.push((seq, transaction.at, record.clone()));

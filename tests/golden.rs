@@ -16,11 +16,11 @@
 //! missing), in a new golden body next to the old one.
 
 use partner_ledger::records::{
-    self, BALANCE_VARINT_VERSION, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, LeanForm, RECORD_VERSION, REQUEST_RUN_LEAN_VERSION,
-    account_key, decode_account_key, decode_adjust_run, decode_balance, decode_head, decode_journal, decode_journal_effects,
-    decode_posting_block, decode_record, decode_request_run, encode_adjust_run, encode_balance, encode_head, encode_journal,
-    encode_journal_lean, encode_posting_block, encode_record, encode_request_run, encode_transaction, encode_transaction_body,
-    journal_hash, lean_form, posting_block_first_ordinal,
+    self, BALANCE_VARINT_VERSION, DecodeError, IndexedPosting, JOURNAL_LEAN_VERSION, LeanForm, POSTING_BLOCK_VERSION, RECORD_VERSION,
+    REQUEST_RUN_LEAN_VERSION, account_key, decode_account_key, decode_adjust_run, decode_balance, decode_head, decode_journal,
+    decode_journal_effects, decode_posting_block, decode_record, decode_request_run, encode_adjust_run, encode_balance, encode_head,
+    encode_journal, encode_journal_lean, encode_posting_block, encode_record, encode_request_run, encode_transaction,
+    encode_transaction_body, journal_hash, lean_form, posting_block_first_ordinal,
 };
 use partner_ledger::{
     Account, AccountKind, AdjustOperation, AdjustRecord, Amount, Association, AssociationKind, Bill, BillType, ChainHash, Clock, Combined,
@@ -792,7 +792,8 @@ const BALANCE_POSITIVE: &str = "02b48703";
 const BALANCE_NEGATIVE: &str = "02ffffffffc7faf6f48cc1e6c9e5a706";
 const BALANCE_POSITIVE_FORMAT_6: &str = "01da610000000000000000000000000000";
 const BALANCE_NEGATIVE_FORMAT_6: &str = "01000000c015128bb92f63d360f3ffffff";
-const POSTING_BLOCK: &str = "010380897af6a5cbd9f166030000b38703000002d00f000501eb0e8afac34b";
+const POSTING_BLOCK: &str = "020380897a030000b387030002d00f0501eb0e";
+const POSTING_BLOCK_FORMAT_6: &str = "010380897af6a5cbd9f166030000b38703000002d00f000501eb0e8afac34b";
 const REQUEST_RUN_LEAN: &str = "020203722d31070b7265713a323032362e303101";
 const REQUEST_RUN: &str = "010203722d3107404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f0b7265713a323032362e303108808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
 const HEAD: &str = "010700000000000000c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf0069998d9b010000";
@@ -1097,29 +1098,41 @@ fn balance_is_pinned() {
     }
 }
 
+/// Format 7's posting block, without times (version 2). The blocks of formats 5 and 6 (version
+/// 1, with times) are rebuilt on opening, never read.
 #[test]
 fn posting_block_is_pinned() {
-    let first =
-        IndexedPosting { seq: 7, index: 0, amount: money(-25_050), after: money(974_950), at: at("2026-01-05T10:00:00.123Z"), ordinal: 3 };
-    let second = IndexedPosting { seq: 7, index: 2, amount: money(1_000), after: money(975_950), ordinal: 4, ..first };
-    let third =
-        IndexedPosting { seq: 12, index: 1, amount: money(-950), after: money(975_000), at: at("2026-01-06T08:00:00Z"), ordinal: 5 };
+    let first = IndexedPosting { seq: 7, index: 0, amount: money(-25_050), after: money(974_950), ordinal: 3 };
+    let second = IndexedPosting { seq: 7, index: 2, amount: money(1_000), after: money(975_950), ordinal: 4 };
+    let third = IndexedPosting { seq: 12, index: 1, amount: money(-950), after: money(975_000), ordinal: 5 };
     let block = [first, second, third];
     assert_golden("a posting block", &encode_posting_block(&block), POSTING_BLOCK);
     assert_eq!(decode_posting_block(7, &unhex(POSTING_BLOCK)).expect("decodes"), block);
     assert_eq!(posting_block_first_ordinal(&unhex(POSTING_BLOCK)), Ok(3));
-    assert_refuses_corruption("posting block", POSTING_BLOCK, |bytes| decode_posting_block(7, bytes));
+    let golden = unhex(POSTING_BLOCK);
+    assert_eq!(golden[0], POSTING_BLOCK_VERSION);
+    for length in 0..golden.len() {
+        assert_eq!(decode_posting_block(7, &golden[..length]).expect_err("a block cut short").what, "posting block", "{length}");
+    }
+    for version in (0..=u8::MAX).filter(|version| *version != POSTING_BLOCK_VERSION) {
+        let wrong = [&[version], &golden[1..]].concat();
+        let error = decode_posting_block(7, &wrong).expect_err("another version");
+        assert!(error.reason.contains("version"), "{version}: {}", error.reason);
+        assert!(posting_block_first_ordinal(&wrong).is_err());
+    }
+    let format_6 = decode_posting_block(7, &unhex(POSTING_BLOCK_FORMAT_6)).expect_err("a format-6 block is not read");
+    assert_eq!(format_6.reason, "unknown version 1");
     assert!(decode_posting_block(7, &[unhex(POSTING_BLOCK), vec![0]].concat()).is_err(), "a longer block is refused");
     let elsewhere = decode_posting_block(8, &unhex(POSTING_BLOCK)).expect("the seqs are relative to the key");
     assert_eq!(elsewhere.iter().map(|posting| posting.seq).collect::<Vec<_>>(), [8, 8, 13]);
     // Postings out of order, a first posting not at the block's seq, or no posting at all.
     let reordered = encode_posting_block(&[first, IndexedPosting { index: 0, ..second }]);
     assert!(decode_posting_block(7, &reordered).expect_err("a repeated posting").reason.contains("does not follow"));
-    let bytes = [vec![RECORD_VERSION], postcard::to_stdvec(&(3_u64, 0_i128, 0_i64, vec![(1_u64, 0_u32, 5_i128, 0_i64)])).expect("encodes")]
-        .concat();
+    let bytes =
+        [vec![POSTING_BLOCK_VERSION], postcard::to_stdvec(&(3_u64, 0_i128, vec![(1_u64, 0_u32, 5_i128)])).expect("encodes")].concat();
     assert!(decode_posting_block(7, &bytes).expect_err("the first posting is elsewhere").reason.contains("does not start"));
-    let empty = [vec![RECORD_VERSION], postcard::to_stdvec(&(3_u64, 0_i128, 0_i64, Vec::<(u64, u32, i128, i64)>::new())).expect("encodes")]
-        .concat();
+    let empty =
+        [vec![POSTING_BLOCK_VERSION], postcard::to_stdvec(&(3_u64, 0_i128, Vec::<(u64, u32, i128)>::new())).expect("encodes")].concat();
     assert!(decode_posting_block(7, &empty).is_err(), "an empty block");
 }
 
@@ -2012,12 +2025,15 @@ fn a_format_2_ledger_file_is_migrated_on_opening() {
             let mut rows = Vec::new();
             {
                 let blocks = txn.open_table(partner_ledger::tables::POSTINGS).expect("posting blocks");
+                let journal = txn.open_table(partner_ledger::tables::JOURNAL).expect("journal");
                 for entry in blocks.iter().expect("iter") {
                     let (key, value) = entry.expect("entry");
                     let (account, first_seq) = key.value();
                     let account = decode_account_key(account).expect("an account key").to_string();
                     for posting in decode_posting_block(first_seq, value.value()).expect("decodes") {
-                        rows.push(((account.clone(), posting.seq, posting.index), (posting.amount, posting.after, posting.at)));
+                        let record = journal.get(posting.seq).expect("read").expect("the posting's record");
+                        let (_, when, _, _) = decode_journal_effects(record.value()).expect("decodes");
+                        rows.push(((account.clone(), posting.seq, posting.index), (posting.amount, posting.after, when)));
                     }
                 }
             }

@@ -246,6 +246,18 @@ fn coupon_records_follow_coupon_value_from_quota_to_redemption() {
         (page["total_count"].clone(), column(&page, "records", "operation")),
         (json!(8), vec!["redeem".to_owned(), "unbind_reclaim".to_owned()])
     );
+    // A time window keeps the rows whose transaction's time is inside it, bounds included.
+    let rows = all["records"].as_array().expect("records");
+    let times: std::collections::BTreeSet<&str> = rows.iter().map(|row| row["at"].as_str().expect("at")).collect();
+    assert!(times.len() >= 2, "the fixture spreads coupon records over time: {times:?}");
+    let times: Vec<&str> = times.into_iter().collect();
+    for (from, to) in [(times[0], times[0]), (times[1], times[times.len() - 1]), (times[0], times[times.len() - 2])] {
+        let window = list(&f, "coupon_records", "platform", json!({"from": from, "to": to}));
+        let expected: Vec<&Value> = rows.iter().filter(|row| (from..=to).contains(&row["at"].as_str().expect("at"))).collect();
+        assert_eq!(window["records"].as_array().expect("records").iter().collect::<Vec<_>>(), expected, "{from}..={to}");
+        assert_eq!(window["total_count"], expected.len());
+    }
+    assert_eq!(list(&f, "coupon_records", "platform", json!({"from": "2099-01-01T00:00:00Z"}))["total_count"], 0);
     assert_eq!(code(&f, "coupon_records", "operator:RM", json!({})), "access_denied");
     assert_eq!(code(&f, "coupon_records", "customer:C1", json!({"customer": "C2"})), "access_denied");
     assert_eq!(code(&f, "coupon_records", "platform", json!({"operation": "burn"})), "invalid_request");

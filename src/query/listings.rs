@@ -325,9 +325,11 @@ pub(super) fn coupon_records(store: &Store, reader: &Reader<'_>, filter: &Coupon
     }
     let mut transactions: HashMap<u64, Transaction> = HashMap::new();
     let mut rows: Vec<(u64, u32, Value)> = Vec::new();
+    // Journal times never decrease, so a time window is a window of seqs.
+    let window = super::seq_window(store, reader.state.head().seq, filter.from, filter.to)?;
     for (account, quota, coupon, customer) in &accounts {
-        for (seq, index, amount, _, at) in store.account_postings(account).map_err(super::storage)? {
-            if filter.from.is_some_and(|from| at < from) || filter.to.is_some_and(|to| at > to) {
+        for (seq, index, amount, _) in store.account_postings(account).map_err(super::storage)? {
+            if !(window.0..=window.1).contains(&seq) {
                 continue;
             }
             if let std::collections::hash_map::Entry::Vacant(slot) = transactions.entry(seq) {
@@ -348,7 +350,7 @@ pub(super) fn coupon_records(store: &Store, reader: &Reader<'_>, filter: &Coupon
             rows.push((
                 seq,
                 index,
-                json!({"seq": seq, "at": at.to_string(), "request": transaction.request.as_str(),
+                json!({"seq": seq, "at": transaction.at.to_string(), "request": transaction.request.as_str(),
                 "operation": operation.name(), "quota": quota.as_str(), "coupon": coupon.map(|id| id.as_str()),
                 "customer": customer.map(|id| id.as_str()), "amount": magnitude.to_string()}),
             ));

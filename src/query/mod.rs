@@ -412,7 +412,7 @@ impl RecordFilter<'_> {
 
 /// The seqs of the transactions in a time window (`first > last` when none): journal times never
 /// decrease, so a window is a range of seqs.
-fn seq_window(store: &Store, head: u64, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<(u64, u64), Rejection> {
+pub(super) fn seq_window(store: &Store, head: u64, from: Option<Timestamp>, to: Option<Timestamp>) -> Result<(u64, u64), Rejection> {
     let first = match from {
         Some(from) => store.last_seq_at(Timestamp::from_millis(from.millis().saturating_sub(1)), head).map_err(storage)? + 1,
         None => 0,
@@ -491,13 +491,13 @@ fn statement(
         store.account_postings_page(&account, first..=last, offset, limit).map_err(storage)?
     };
     let mut lines = Vec::new();
-    for (seq, index, amount, after, at) in &entries {
+    for (seq, index, amount, after) in &entries {
         let transaction = store.transaction(*seq).map_err(storage)?.ok_or_else(|| storage(StoreError::Corrupt(missing(*seq))))?;
         let posting = transaction.effects.postings.get(*index as usize);
         let (op, counterparty) = posting.map(|posting| describe(&transaction, posting)).unwrap_or_default();
         lines.push(json!({
             "seq": seq,
-            "at": at.to_string(),
+            "at": transaction.at.to_string(),
             "request": transaction.request.as_str(),
             "op": op,
             "amount": amount.to_string(),

@@ -533,7 +533,6 @@ impl Store {
                         index: u32::try_from(index).unwrap_or(u32::MAX),
                         amount: posting.amount,
                         after,
-                        at: transaction.at,
                         ordinal: run.ordinal,
                     });
                 }
@@ -749,12 +748,11 @@ impl Store {
         Ok(records)
     }
 
-    /// The posting-index entries of an account in `seq` order: (seq, posting index, amount,
-    /// balance after, at).
+    /// The posting-index entries of an account in `seq` order.
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn account_postings(&self, account: &Account) -> Result<Vec<(u64, u32, Amount, Amount, Timestamp)>, StoreError> {
+    pub fn account_postings(&self, account: &Account) -> Result<Vec<PostingLine>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(POSTINGS)?;
         let key = records::account_key(account);
@@ -762,13 +760,13 @@ impl Store {
         for entry in table.range((key.as_slice(), 0)..=(key.as_slice(), u64::MAX))? {
             let (stored, value) = entry?;
             let block = records::decode_posting_block(stored.value().1, value.value())?;
-            lines.extend(block.iter().map(|posting| (posting.seq, posting.index, posting.amount, posting.after, posting.at)));
+            lines.extend(block.iter().map(|posting| (posting.seq, posting.index, posting.amount, posting.after)));
         }
         Ok(lines)
     }
 
     /// One page of an account's postings with `seq` in `seqs`, in `seq` order, and how many
-    /// postings that range holds: (total, [(seq, posting index, amount, balance after, at)]).
+    /// postings that range holds: (total, [`PostingLine`]).
     /// The total comes from the ordinals of the range's first and last postings, and the page
     /// starts in the block whose first ordinal is the last at or before the page's (blocks are
     /// passed over by their headers), so the cost is a few blocks plus the page, whatever the
@@ -782,7 +780,7 @@ impl Store {
         seqs: std::ops::RangeInclusive<u64>,
         offset: usize,
         limit: usize,
-    ) -> Result<(u64, Vec<(u64, u32, Amount, Amount, Timestamp)>), StoreError> {
+    ) -> Result<(u64, Vec<PostingLine>), StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(POSTINGS)?;
         let key = records::account_key(account);
@@ -838,7 +836,7 @@ impl Store {
                     return Ok((total, lines));
                 }
                 if posting.ordinal >= wanted {
-                    lines.push((posting.seq, posting.index, posting.amount, posting.after, posting.at));
+                    lines.push((posting.seq, posting.index, posting.amount, posting.after));
                 }
             }
         }
@@ -893,7 +891,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn all_postings(&self) -> Result<Vec<((String, u64, u32), (Amount, Amount, Timestamp, u64))>, StoreError> {
+    pub fn all_postings(&self) -> Result<Vec<((String, u64, u32), (Amount, Amount, u64))>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(POSTINGS)?;
         let mut all = Vec::new();
@@ -902,7 +900,7 @@ impl Store {
             let (account, first_seq) = key.value();
             let account = records::decode_account_key(account)?.to_string();
             for posting in records::decode_posting_block(first_seq, value.value())? {
-                all.push(((account.clone(), posting.seq, posting.index), (posting.amount, posting.after, posting.at, posting.ordinal)));
+                all.push(((account.clone(), posting.seq, posting.index), (posting.amount, posting.after, posting.ordinal)));
             }
         }
         // Stored in the order of the account keys; verification compares in the order of the
@@ -1017,6 +1015,10 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
     }
     Ok(())
 }
+
+/// One posting of an account's statement as the posting index gives it: (seq, posting index,
+/// amount, balance after). Its time is its journal record's.
+pub type PostingLine = (u64, u32, Amount, Amount);
 
 /// A posting block as a range of the posting index yields it.
 type BlockEntry<'a> = (redb::AccessGuard<'a, (&'static [u8], u64)>, redb::AccessGuard<'a, &'static [u8]>);

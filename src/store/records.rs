@@ -457,47 +457,59 @@ pub struct IndexedPosting {
     pub amount: Amount,
     /// The account's balance right after it.
     pub after: Amount,
-    /// The transaction's time.
-    pub at: Timestamp,
     /// Its place among the account's postings, from 1: the number of postings between two
     /// entries is the difference of their ordinals, so a statement knows its total without
     /// reading every entry.
     pub ordinal: u64,
 }
 
-/// A block of one account's consecutive postings (format 5), stored under (account, the first
-/// posting's seq): `[1][postcard (first ordinal, balance before the first, first at, [(seq minus
-/// the previous seq, posting index, amount, at minus the previous at)])]`, all varints. The
-/// balance after each posting and its ordinal follow from the header; a posting costs 5 to 9
-/// bytes instead of an entry of its own (the account name in its key, about 58 bytes).
+/// The version byte of a posting block (format 7: without times; see [`encode_posting_block`]).
+pub const POSTING_BLOCK_VERSION: u8 = 2;
+
+/// A block of one account's consecutive postings, stored under (account key, the first
+/// posting's seq): `[2][postcard (first ordinal, balance before the first, [(seq minus the
+/// previous seq, posting index, amount)])]`, all varints. The balance after each posting and its
+/// ordinal follow from the header; a posting costs 3 to 8 bytes instead of an entry of its own
+/// (the account name in its key, about 58 bytes). A posting's time is its journal record's,
+/// which a statement reads for its line anyway: formats 5 and 6 stored it here too (version 1),
+/// and opening rebuilds their blocks.
 ///
 /// # Panics
 /// When `entries` is empty (a block always holds a posting).
 pub fn encode_posting_block(entries: &[IndexedPosting]) -> Vec<u8> {
     let first = entries.first().expect("a posting block holds a posting");
     let before = first.after.minor() - first.amount.minor();
-    let (mut seq, mut at) = (first.seq, first.at.millis());
-    let rows: Vec<(u64, u32, i128, i64)> = entries
+    let mut seq = first.seq;
+    let rows: Vec<(u64, u32, i128)> = entries
         .iter()
         .map(|entry| {
-            let row = (entry.seq - seq, entry.index, entry.amount.minor(), entry.at.millis() - at);
-            (seq, at) = (entry.seq, entry.at.millis());
+            let row = (entry.seq - seq, entry.index, entry.amount.minor());
+            seq = entry.seq;
             row
         })
         .collect();
-    encode_postcard(&(first.ordinal, before, first.at.millis(), rows))
+    extend(&(first.ordinal, before, rows), vec![POSTING_BLOCK_VERSION])
 }
 
-/// A posting block's postcard: first ordinal, balance before, first time, and per posting (seq
-/// step, posting index, amount, time step).
-type BlockBody = (u64, i128, i64, Vec<(u64, u32, i128, i64)>);
+/// A posting block's postcard: first ordinal, balance before, and per posting (seq step,
+/// posting index, amount).
+type BlockBody = (u64, i128, Vec<(u64, u32, i128)>);
+
+/// A posting block after its version byte.
+fn posting_block_body(bytes: &[u8]) -> Result<&[u8], DecodeError> {
+    match bytes.split_first() {
+        Some((&POSTING_BLOCK_VERSION, rest)) => Ok(rest),
+        Some((version, _)) => Err(corrupt("posting block", format!("unknown version {version}"))),
+        None => Err(corrupt("posting block", "empty")),
+    }
+}
 
 /// The first posting's ordinal in a posting block, read without its postings.
 ///
 /// # Errors
 /// [`DecodeError`] for a wrong version or a short block.
 pub fn posting_block_first_ordinal(bytes: &[u8]) -> Result<u64, DecodeError> {
-    let rest = body("posting block", bytes, None)?;
+    let rest = posting_block_body(bytes)?;
     postcard::take_from_bytes::<u64>(rest).map(|(ordinal, _)| ordinal).map_err(|error| corrupt("posting block", error.to_string()))
 }
 
@@ -505,36 +517,28 @@ pub fn posting_block_first_ordinal(bytes: &[u8]) -> Result<u64, DecodeError> {
 ///
 /// # Errors
 /// [`DecodeError`] for a wrong version, an undecodable or empty block, a first posting not at
-/// `first_seq`, postings out of order, or a balance or time out of range.
+/// `first_seq`, postings out of order, or a balance out of range.
 pub fn decode_posting_block(first_seq: u64, bytes: &[u8]) -> Result<Vec<IndexedPosting>, DecodeError> {
-    let (first_ordinal, before, first_at, rows): BlockBody = decode_postcard("posting block", bytes)?;
+    let (first_ordinal, before, rows): BlockBody = exact(postcard::take_from_bytes(posting_block_body(bytes)?), "posting block")?;
     let bad = |reason: String| corrupt("posting block", reason);
     if rows.first().is_none_or(|row| row.0 != 0) {
         return Err(bad(format!("the block under seq {first_seq} does not start there")));
     }
-    let (mut seq, mut at, mut after) = (first_seq, first_at, before);
+    let (mut seq, mut after) = (first_seq, before);
     let mut entries = Vec::with_capacity(rows.len());
-    for (position, (seq_step, index, amount, at_step)) in rows.into_iter().enumerate() {
+    for (position, (seq_step, index, amount)) in rows.into_iter().enumerate() {
         seq = seq.checked_add(seq_step).ok_or_else(|| bad(format!("seq overflows after {seq}")))?;
         if let Some(last) = entries.last().map(|last: &IndexedPosting| (last.seq, last.index))
             && (seq, index) <= last
         {
             return Err(bad(format!("posting {seq}/{index} does not follow {}/{}", last.0, last.1)));
         }
-        at = at.checked_add(at_step).ok_or_else(|| bad(format!("time overflows at seq {seq}")))?;
         after = after.checked_add(amount).ok_or_else(|| bad(format!("balance overflows at seq {seq}")))?;
         let ordinal = u64::try_from(position)
             .ok()
             .and_then(|position| first_ordinal.checked_add(position))
             .ok_or_else(|| bad("ordinal overflows".to_owned()))?;
-        entries.push(IndexedPosting {
-            seq,
-            index,
-            amount: Amount::from_minor(amount),
-            after: Amount::from_minor(after),
-            at: Timestamp::from_millis(at),
-            ordinal,
-        });
+        entries.push(IndexedPosting { seq, index, amount: Amount::from_minor(amount), after: Amount::from_minor(after), ordinal });
     }
     Ok(entries)
 }
