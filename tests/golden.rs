@@ -785,7 +785,9 @@ fn every_variant_transaction() -> Transaction {
 // Golden hex of format 2, produced by this build's encoders
 
 const REALISTIC_BODY: &str = "0780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
-const REALISTIC_LEAN_JOURNAL: &str = "0246d86ef31a88c0887d950ed660dbddba4aa84cc6bcad4f99f247b38cdf6caa27010780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01";
+const REALISTIC_LEAN_JOURNAL: &str = "0246d86ef31a88c0887d950ed660dbddba4aa84cc6bcad4f99f247b38cdf6caa270980a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01";
+/// The same record as formats 4 to 6 stored it, with its seq.
+const REALISTIC_LEAN_JOURNAL_FORMAT_6: &str = "0246d86ef31a88c0887d950ed660dbddba4aa84cc6bcad4f99f247b38cdf6caa27010780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01";
 const REALISTIC_JOURNAL: &str = "0138421cccd5b6488fb1485a847dcb0c9098a43d653747c261da42a1520add0ba20780a4cbd9f166057265712d37010244310902040102443102024331b48703010e4a616e75617279206275646765740602024331a09c01404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f040102443105b3870300020243310ab4870300010244310809512d323032362e3031cf0f000202433109034b3a31d00f0001000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec6605010002443102024331b48703010e4a616e7561727920627564676574080204057265712d3705a09c01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
 const EVERY_VARIANT_BODY: &str = "ffffffffffffffffff01ffffffffffffffffff010f65766572792e76617269616e743a310009320002533100000002443101000002523102010244310102433000000000010243310102443101000106e4ba91e5b886010448572d3102024332024431010301024431c09a0c04000202433102000501024431020243310401046261636b06020243310007020243310608020243310008066f75746167650802024331010a0366697809000a025131024431000c0180d099d2ee660180809294e367000a025132025231010e0000010251310a0251330252310248000180809294e367010251310b0251320c0243310d024b31025131024331100180d099d2ee660001010365637300000d024b320251330243314a000180809294e36700013201030001020e024b310f10024f31024331120001036563730180809294e3671102473102433102024f32140100024f331602010372647312024f3102024b31024b3200001202473100000112024f350001034443310013024f3414024f3118150243311afe887a010365637316025731010244311c1702573118025732026e6f190257321a0243311b024332001c0249310202433100381c02493202024331010207323032362d303107323032362d30321c024933010244310202024231094f313a726566756e641d0249311e034f5031024431030001021f034f5031002002433101034f5031200243310021024f31220247310b6f766572206275646765742303444331024331550102036563730372647380d099d2ee6680809294e3672303444332024331640080d099d2ee6680809294e3672403444331ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0d00000100000102010002030200030603000401040102443105020501024431060106010244310802513102070202433105feffffffffffffffffffffffffffffffffff03080202433106ffffffffffffffffffffffffffffffffffff03090202433107010a0202433109024b3102ffff03020243310a040b200001025231000201024431c0843d0080cae3f6da6603000202433101010244310180c9b0d6ef66010101044f502d3101044f502d32808098eef166011ee69dade5b79ee4ba91e5b886e7a791e68a80e69c89e99990e585ace58fb8010d48572d30303831323334353637a09c01c413c0c2e6abec66050002024330010000000000000080d0f6adf066060003034f503102024431020102000080aaa5e8f066080003034f5032020252310100000080aaa5e8f0660800020243320100000100000000010448572d32000080d0f6adf06606010251310244310180d099d2ee6680809294e36700018092f4010c010251320252310080d099d2ee6680809294e3670109512d323032362e3031008092f4010c010251330252310280d099d2ee6680809294e3670109512d323032362e303100480c02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000000d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000010d02024b3102433109512d323032362e303102443100a08d0680e0c2cc826780d0f2f1bb67000000020d02024b3202433109512d50562d3230323602443102c0cf2480d099d2ee6680809294e367010103656373011e010102001503024f3102433100010080d30e0080b4af9af6660080d30e00a08d06e0d403e0d403a09c01000100010244310080a4cbd9f1660e03024f3102433100010080d30e0180b4af9af6660080d30e00a08d06e0d403e0d403a09c01000101010244310080a4cbd9f1660e03024f3102433100010080d30e0280b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3102433100010080d30e0380b4af9af6660080d30e00a08d06e0d403e0d403a09c010000010244310080a4cbd9f1660e03024f3502433300000103656373be9a0c0180c0bf848967010202433390b00aaeea0100c0a907d08603000102443100000080b0dbc38467170402473102433102064f2d31303031064f2d313030320e050242310080cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310180cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310280cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310380cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310480cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310580cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd4030010050242310680cddfea8867000102443101064f2d31303031dfd40300009f9c01afea018f4e000002024331dfd403001005024f350080f8e0e38467010243330202433301064f2d3330303190b00aaeea0100c0a907d086030000000202433390b00a00180602573101024431a08d060200c0e8fcaafb6611070249310102443180f104000080feecf38b6712070249310102443180f104010080feecf38b67120803444331024331550080d099d2ee6680809294e36700160803444331024331550080d099d2ee6680809294e36701160400024431010252311600010244310102523116000202443101025231160003024431010252311600082500025331010243300202433202443101030c0e040274310510061207140800090251310a025132240b024b31260c0243310d024b310e02024b32024b33280f0102473102024f32024f3380809294e3670f0001024f3180d099d2ee661002024f319e014c1e3e2022024f320000000000001101024f34122a40422c130275312e014446303234140257310014025731011402573102140257310315024331003601024b3115024332010000001602493102024231390242323c1702493118034f503119034f50310200021a02433101034f503180c0cca4ef661a02433100feffffffffffffffff011b02473102024f32024f33001b02473102024f32024f33011c034443311d034443310000000000000000000000000000000000000000000000000000000000000000";
 const BALANCE_POSITIVE: &str = "02b48703";
@@ -888,14 +890,14 @@ fn every_variant_of_the_transaction_body_is_pinned() {
     assert_golden("a transaction body of every variant", &encode_transaction_body(&transaction), EVERY_VARIANT_BODY);
     // Decoded through the journal decoder too, with an arbitrary hash in front.
     let record = encode_journal(&[7; 32], &unhex(EVERY_VARIANT_BODY));
-    let decoded = decode_journal(&record, &[9; 32]).expect("golden journal decodes");
+    let decoded = decode_journal(7, &record, &[9; 32]).expect("golden journal decodes");
     assert_eq!((decoded.hash, decoded.body().as_ref()), ([7; 32], unhex(EVERY_VARIANT_BODY).as_slice()));
     assert_eq!(decoded.transaction, transaction, "a whole record keeps the previous hash it stores");
     // Stored lean, it decodes to the same transaction and body given its previous hash.
     let lean = lean_transaction(transaction);
     let body = encode_transaction(&lean);
     let record = encode_journal_lean(&[7; 32], &body.bytes, LeanForm::of(&lean, &body, true));
-    let decoded = decode_journal(&record, &lean.prev_hash).expect("a lean record of every variant decodes");
+    let decoded = decode_journal(lean.seq, &record, &lean.prev_hash).expect("a lean record of every variant decodes");
     assert_eq!((decoded.body().as_ref(), decoded.transaction), (body.bytes.as_slice(), lean));
 }
 
@@ -911,21 +913,39 @@ fn lean_journal_record_is_pinned() {
     let body = encode_transaction(&transaction);
     assert_eq!(body.bytes, postcard::to_stdvec(&transaction).expect("encodes"), "the body is postcard of the transaction");
     assert_eq!(&body.bytes[body.fingerprint_at..body.fingerprint_at + 32], &transaction.fingerprint);
-    let form = LeanForm { fingerprint_at: body.fingerprint_at, at_given: true, derived_at: None, postings_end: None };
+    assert_eq!(body.seq_end, 1, "seq 7 is one byte");
+    let form =
+        LeanForm { fingerprint_at: body.fingerprint_at, at_given: true, derived_at: None, postings_end: None, seq_end: Some(body.seq_end) };
     assert_eq!(lean_form(&transaction, &body.bytes), Some(form), "an atomic group's effects are stored");
     let hash: ChainHash = Sha256::digest(&body.bytes).into();
     let record = encode_journal_lean(&hash, &body.bytes, form);
     assert_golden("a lean journal record", &record, REALISTIC_LEAN_JOURNAL);
-    assert_eq!((record[0], &record[1..33], record[33]), (JOURNAL_LEAN_VERSION, hash.as_slice(), 1));
-    assert_eq!(record.len(), encode_journal(&hash, &body.bytes).len() - 63, "no fingerprint and no previous hash, one flag byte");
+    assert_eq!((record[0], &record[1..33], record[33]), (JOURNAL_LEAN_VERSION, hash.as_slice(), 9));
+    assert_eq!(
+        record.len(),
+        encode_journal(&hash, &body.bytes).len() - 63 - body.seq_end,
+        "no seq, no fingerprint and no previous hash, one flag byte"
+    );
+    // As formats 4 to 6 stored it, with its seq: read under any key, it is seq 7.
+    let format_6 = encode_journal_lean(&hash, &body.bytes, LeanForm { seq_end: None, ..form });
+    assert_golden("a lean journal record of format 6", &format_6, REALISTIC_LEAN_JOURNAL_FORMAT_6);
+    for key in [7, 99] {
+        let decoded = decode_journal(key, &format_6, &transaction.prev_hash).expect("a format-6 record decodes");
+        assert_eq!((decoded.body().as_ref(), &decoded.transaction), (body.bytes.as_slice(), &transaction));
+    }
+    // Read under another key, a record without its seq is that seq's, and its body no longer
+    // hashes to the stored hash: a record moved to another key shows.
+    let moved = decode_journal(8, &record, &transaction.prev_hash).expect("decodes");
+    assert_eq!(moved.transaction.seq, 8);
+    assert_ne!(<[u8; 32]>::from(Sha256::digest(moved.body().as_ref())), hash);
 
     let golden = unhex(REALISTIC_LEAN_JOURNAL);
-    let decoded = decode_journal(&golden, &transaction.prev_hash).expect("golden lean journal decodes");
+    let decoded = decode_journal(7, &golden, &transaction.prev_hash).expect("golden lean journal decodes");
     assert!(decoded.is_lean());
     assert_eq!((decoded.hash, decoded.body().as_ref(), &decoded.transaction), (hash, body.bytes.as_slice(), &transaction));
     assert_eq!(journal_hash(&golden), Ok(hash));
     // Read after another previous hash, its body no longer hashes to the stored hash.
-    let elsewhere = decode_journal(&golden, &[0xee; 32]).expect("decodes");
+    let elsewhere = decode_journal(7, &golden, &[0xee; 32]).expect("decodes");
     assert_ne!(<[u8; 32]>::from(Sha256::digest(elsewhere.body().as_ref())), hash);
     // Without `at` given, the flag is 0 and the fingerprint differs.
     let without = Transaction { fingerprint: fingerprint(&transaction.actor, None, &transaction.command), ..transaction.clone() };
@@ -933,7 +953,7 @@ fn lean_journal_record_is_pinned() {
     let form = LeanForm { at_given: false, ..form };
     assert_eq!(lean_form(&without, &body.bytes), Some(form));
     let record = encode_journal_lean(&hash, &body.bytes, form);
-    assert_eq!(decode_journal(&record, &without.prev_hash).expect("decodes").transaction, without);
+    assert_eq!(decode_journal(without.seq, &record, &without.prev_hash).expect("decodes").transaction, without);
     // A fingerprint this build would not compute has no lean form: such a record is stored whole.
     assert_eq!(lean_form(&realistic_transaction(), &encode_transaction_body(&realistic_transaction())), None);
     assert_eq!(lean_form(&transaction, &[encode_transaction_body(&transaction), vec![0]].concat()), None, "a non-canonical body");
@@ -966,16 +986,16 @@ fn a_transfer_is_stored_without_what_its_command_gives() {
         assert_eq!(form.postings_end, Some(body.records_at), "{}: the postings are the command's", transaction.command.op());
         let derived = encode_journal_lean(&[7; 32], &body.bytes, form);
         let stored = encode_journal_lean(&[7; 32], &body.bytes, LeanForm { derived_at: None, ..form });
-        let format_6 = encode_journal_lean(&[7; 32], &body.bytes, LeanForm { postings_end: None, ..form });
-        let whole = encode_journal_lean(&[7; 32], &body.bytes, LeanForm { derived_at: None, postings_end: None, ..form });
+        let with_postings = encode_journal_lean(&[7; 32], &body.bytes, LeanForm { postings_end: None, ..form });
+        let with_effects = encode_journal_lean(&[7; 32], &body.bytes, LeanForm { derived_at: None, postings_end: None, ..form });
         let tail = postcard::to_stdvec(&(&transaction.effects.adjust_records, &transaction.effects.outcome)).expect("encodes");
         let postings = postcard::to_stdvec(&transaction.effects.postings).expect("encodes");
         assert_eq!(derived.len(), stored.len() - tail.len(), "the adjust record and outcome are left out");
-        assert_eq!(derived.len(), format_6.len() - postings.len(), "the postings are left out");
-        assert_eq!(whole.len(), derived.len() + tail.len() + postings.len());
-        assert_eq!((derived[33], stored[33], format_6[33], whole[33]), (7, 5, 3, 1));
-        for record in [&derived, &stored, &format_6, &whole] {
-            let decoded = decode_journal(record, &transaction.prev_hash).expect("decodes");
+        assert_eq!(derived.len(), with_postings.len() - postings.len(), "the postings are left out");
+        assert_eq!(with_effects.len(), derived.len() + tail.len() + postings.len());
+        assert_eq!((derived[33], stored[33], with_postings[33], with_effects[33]), (15, 13, 11, 9));
+        for record in [&derived, &stored, &with_postings, &with_effects] {
+            let decoded = decode_journal(transaction.seq, record, &transaction.prev_hash).expect("decodes");
             assert_eq!((decoded.body().as_ref(), &decoded.transaction), (body.bytes.as_slice(), &transaction));
         }
         // Another memo, or another request id in the outcome, than the derivation: stored.
@@ -999,7 +1019,7 @@ fn a_transfer_is_stored_without_what_its_command_gives() {
             let body = encode_transaction(&other);
             assert_eq!(LeanForm::of(&other, &body, true).postings_end, None);
             let record = encode_journal_lean(&[7; 32], &body.bytes, LeanForm::of(&other, &body, true));
-            let decoded = decode_journal(&record, &other.prev_hash).expect("decodes");
+            let decoded = decode_journal(other.seq, &record, &other.prev_hash).expect("decodes");
             assert_eq!((decoded.body().as_ref(), &decoded.transaction), (body.bytes.as_slice(), &other));
         }
     }
@@ -1010,21 +1030,21 @@ fn lean_journal_record_refuses_corruption() {
     let golden = unhex(REALISTIC_LEAN_JOURNAL);
     let prev = realistic_transaction().prev_hash;
     for length in 0..golden.len() {
-        let error = decode_journal(&golden[..length], &prev).expect_err(&format!("truncated to {length} bytes must not decode"));
+        let error = decode_journal(7, &golden[..length], &prev).expect_err(&format!("truncated to {length} bytes must not decode"));
         assert_eq!(error.what, "journal", "truncated to {length} bytes");
     }
-    for flag in 8..=u8::MAX {
+    for flag in 16..=u8::MAX {
         let mut wrong = golden.clone();
         wrong[33] = flag;
-        let error = decode_journal(&wrong, &prev).expect_err("an unknown flag");
+        let error = decode_journal(7, &wrong, &prev).expect_err("an unknown flag");
         assert!(error.reason.contains("flags"), "{}", error.reason);
     }
     // The derived bits on an atomic group: it has no derived effects nor postings, and its
     // stored ones are left over.
     for flag in 2..=7 {
         let mut wrong = golden.clone();
-        wrong[33] = flag;
-        let error = decode_journal(&wrong, &prev).expect_err("a derived bit on an atomic group");
+        wrong[33] = flag | 8;
+        let error = decode_journal(7, &wrong, &prev).expect_err("a derived bit on an atomic group");
         if flag & 4 != 0 {
             assert!(error.reason.contains("has no derived postings"), "flags {flag}: {}", error.reason);
         }
@@ -1032,7 +1052,7 @@ fn lean_journal_record_refuses_corruption() {
     for version in (0..=u8::MAX).filter(|version| ![RECORD_VERSION, JOURNAL_LEAN_VERSION].contains(version)) {
         let mut wrong = golden.clone();
         wrong[0] = version;
-        let error = decode_journal(&wrong, &prev).expect_err("an unknown version");
+        let error = decode_journal(7, &wrong, &prev).expect_err("an unknown version");
         assert!(error.reason.contains("version"), "{}", error.reason);
         assert!(journal_hash(&wrong).is_err(), "version {version}");
     }
@@ -1050,7 +1070,7 @@ fn journal_record_is_pinned() {
     assert_eq!(&record[33..], body.as_slice());
 
     let golden = unhex(REALISTIC_JOURNAL);
-    let decoded = decode_journal(&golden, &[9; 32]).expect("golden journal decodes");
+    let decoded = decode_journal(7, &golden, &[9; 32]).expect("golden journal decodes");
     assert!(!decoded.is_lean());
     assert_eq!(decoded.hash, hash);
     assert_eq!(decoded.body().as_ref(), body.as_slice());
@@ -1060,9 +1080,9 @@ fn journal_record_is_pinned() {
 #[test]
 fn journal_record_refuses_corruption() {
     assert_refuses_corruption("journal", REALISTIC_JOURNAL, |bytes| {
-        decode_journal(bytes, &[9; 32]).map(|record| (record.hash, record.transaction))
+        decode_journal(7, bytes, &[9; 32]).map(|record| (record.hash, record.transaction))
     });
-    let short = decode_journal(&unhex(REALISTIC_JOURNAL)[..20], &[9; 32]).expect_err("shorter than its hash");
+    let short = decode_journal(7, &unhex(REALISTIC_JOURNAL)[..20], &[9; 32]).expect_err("shorter than its hash");
     assert!(short.reason.contains("hash"), "{}", short.reason);
 }
 
@@ -1209,12 +1229,12 @@ fn adjust_run_is_pinned() {
     let body = encode_transaction(&transaction);
     let record = encode_journal_lean(&[7; 32], &body.bytes, LeanForm::of(&transaction, &body, true));
     for stored in [record, encode_journal(&[7; 32], &body.bytes)] {
-        let (seq, when, request, effects) = decode_journal_effects(&stored).expect("decodes");
+        let (seq, when, request, effects) = decode_journal_effects(transaction.seq, &stored).expect("decodes");
         assert_eq!(
             (seq, when, request, effects),
             (transaction.seq, transaction.at, transaction.request.clone(), transaction.effects.clone())
         );
-        assert!(decode_journal_effects(&stored[..stored.len() - 1]).is_err(), "a cut-off record");
+        assert!(decode_journal_effects(transaction.seq, &stored[..stored.len() - 1]).is_err(), "a cut-off record");
     }
 }
 
@@ -1234,7 +1254,7 @@ fn postcard_records_refuse_trailing_bytes() {
         for extra in [0x00, 0x01, 0xff] {
             let longer = [unhex(&golden), vec![extra]].concat();
             let error = match what {
-                "journal" => decode_journal(&longer, &[9; 32]).map(|_| ()),
+                "journal" => decode_journal(7, &longer, &[9; 32]).map(|_| ()),
                 "adjust run" => decode_adjust_run(&longer).map(|_| ()),
                 _ => decode_record(&longer).map(|_| ()),
             }
@@ -1603,7 +1623,7 @@ impl Clock for FixedClock {
 }
 
 const WRITTEN_HEAD: &str = "010400000000000000056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0069998d9b010000";
-const WRITTEN_LAST_JOURNAL: &str = "02056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea070480a4cbd9f16602723401024431040002024331b48703010e4a616e756172792062756467657400";
+const WRITTEN_LAST_JOURNAL: &str = "02056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea0f80a4cbd9f16602723401024431040002024331b48703010e4a616e756172792062756467657400";
 /// The same record as formats 4 to 6 stored it, with its postings: format 7 reads it.
 const WRITTEN_LAST_JOURNAL_FORMAT_6: &str = "02056b7e439ec5dab6c46602224add3add2e7ee496a4f135170306e7c3ac2d26ea030480a4cbd9f16602723401024431040002024331b48703010e4a616e7561727920627564676574020102443105b3870300020243310ab487030000";
 /// The same record as format 3 stored it, whole: the body put back together is byte for byte
@@ -1644,17 +1664,17 @@ fn a_ledger_writes_the_pinned_bytes() {
     // Stored lean (format 4); the chain hashes, and so the head above, are those of format 3.
     assert_golden("the journal record a ledger wrote", &last, WRITTEN_LAST_JOURNAL);
     let prev = journal_hash(journal.get(3).expect("get").expect("seq 3").value()).expect("a hash");
-    let decoded = decode_journal(&last, &prev).expect("decodes");
+    let decoded = decode_journal(4, &last, &prev).expect("decodes");
     assert!(decoded.is_lean());
     let (hash, transaction) = (decoded.hash, decoded.transaction.clone());
     assert_eq!(<[u8; 32]>::from(Sha256::digest(decoded.body().as_ref())), hash, "the body put back together hashes to the stored hash");
     assert_golden("the journal record a format-3 ledger wrote", &encode_journal(&hash, &decoded.body()), WRITTEN_LAST_JOURNAL_WHOLE);
     // Stored as format 6 did, with its postings, it reads as the same transaction and body.
     let format_6 = unhex(WRITTEN_LAST_JOURNAL_FORMAT_6);
-    let format_6 = decode_journal(&format_6, &prev).expect("a format-6 record decodes");
+    let format_6 = decode_journal(4, &format_6, &prev).expect("a format-6 record decodes");
     assert_eq!((&format_6.transaction, format_6.body()), (&transaction, decoded.body()));
     let postings = postcard::to_stdvec(&transaction.effects.postings).expect("encodes");
-    assert_eq!(last.len(), WRITTEN_LAST_JOURNAL_FORMAT_6.len() / 2 - postings.len(), "format 7 leaves the postings out");
+    assert_eq!(last.len(), WRITTEN_LAST_JOURNAL_FORMAT_6.len() / 2 - postings.len() - 1, "format 7 leaves the seq and the postings out");
     assert_eq!(records::decode_head(&head).expect("head").hash, hash);
     assert_eq!(transaction.seq, 4);
     assert_eq!(transaction.at, at("2026-01-05T10:00:00Z"));
@@ -1780,7 +1800,7 @@ fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
             let mut prev = [0; 32];
             for seq in 1..=head.seq {
                 let bytes = journal.get(seq).expect("get").expect("record").value().to_vec();
-                let record = decode_journal(&bytes, &prev).expect("decodes");
+                let record = decode_journal(seq, &bytes, &prev).expect("decodes");
                 assert!(record.is_lean(), "seq {seq} was written lean");
                 let whole = encode_journal(&record.hash, &record.body());
                 prev = record.hash;
@@ -1805,7 +1825,7 @@ fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
                     .map(|(id, seq, fingerprint)| {
                         assert_eq!(fingerprint, None, "this build's runs leave the fingerprint to the journal");
                         let (_, whole) = &rewritten[usize::try_from(seq - 1).expect("small")];
-                        let transaction = decode_journal(whole, &[0; 32]).expect("decodes").transaction;
+                        let transaction = decode_journal(seq, whole, &[0; 32]).expect("decodes").transaction;
                         (id.to_string(), seq, transaction.fingerprint)
                     })
                     .collect();
@@ -1855,7 +1875,7 @@ fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
     let mut prev = [0; 32];
     for (seq, bytes) in records.iter().enumerate() {
         assert_eq!(bytes[0], JOURNAL_LEAN_VERSION, "seq {} is lean after compaction", seq + 1);
-        let record = decode_journal(bytes, &prev).expect("decodes");
+        let record = decode_journal(seq as u64 + 1, bytes, &prev).expect("decodes");
         if let Some((_, old)) = whole.get(seq) {
             assert_eq!(record.hash, journal_hash(old).expect("a hash"), "seq {}: the same chain hash", seq + 1);
             assert_eq!(record.body().as_ref(), &old[33..], "seq {}: the same body", seq + 1);
@@ -1925,11 +1945,11 @@ fn a_format_6_ledger_file_is_migrated_on_opening() {
             let mut prev = [0; 32];
             for seq in 1..=head.seq {
                 let bytes = journal.get(seq).expect("get").expect("record").value().to_vec();
-                let record = decode_journal(&bytes, &prev).expect("decodes");
+                let record = decode_journal(seq, &bytes, &prev).expect("decodes");
                 let body = record.body();
                 let form = lean_form(&record.transaction, &body).expect("written lean");
                 assert_eq!(form.postings_end.is_some(), seq == 4, "seq {seq}: only the allocation's postings are left out");
-                records.push((seq, encode_journal_lean(&record.hash, &body, LeanForm { postings_end: None, ..form })));
+                records.push((seq, encode_journal_lean(&record.hash, &body, LeanForm { postings_end: None, seq_end: None, ..form })));
                 prev = record.hash;
             }
             for (seq, bytes) in &records {
@@ -1987,7 +2007,7 @@ fn a_format_6_ledger_file_is_migrated_on_opening() {
     };
     assert!(before.contains("251.50"), "{before}");
     let (_, records, _) = stored(&path);
-    assert_eq!((records[3][33], records[4][33]), (3, 7), "the old allocation with its postings, the new one without");
+    assert_eq!((records[3][33], records[4][33]), (3, 15), "the old allocation with its seq and postings, the new one without");
     Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens").compact().expect("compact");
     let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("reopens");
     assert_eq!(ledger.verify().expect("verifies after compaction").transactions, 5);
@@ -2032,7 +2052,7 @@ fn a_format_2_ledger_file_is_migrated_on_opening() {
                     let account = decode_account_key(account).expect("an account key").to_string();
                     for posting in decode_posting_block(first_seq, value.value()).expect("decodes") {
                         let record = journal.get(posting.seq).expect("read").expect("the posting's record");
-                        let (_, when, _, _) = decode_journal_effects(record.value()).expect("decodes");
+                        let (_, when, _, _) = decode_journal_effects(posting.seq, record.value()).expect("decodes");
                         rows.push(((account.clone(), posting.seq, posting.index), (posting.amount, posting.after, when)));
                     }
                 }

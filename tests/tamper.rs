@@ -151,7 +151,7 @@ fn journal_record(txn: &WriteTransaction, seq: u64) -> ([u8; 32], partner_ledger
     let journal = txn.open_table(JOURNAL).expect("journal");
     let value = journal.get(seq).expect("read").expect("seq exists");
     let prev = journal_hash(journal.get(seq - 1).expect("read").expect("the seq before exists").value()).expect("a hash");
-    let record = decode_journal(value.value(), &prev).expect("decode");
+    let record = decode_journal(seq, value.value(), &prev).expect("decode");
     (record.hash, record.transaction)
 }
 

@@ -510,8 +510,8 @@ impl Store {
             let mut last = None;
             let mut prev = prev_hash(&journal, from)?;
             for entry in journal.range(from..)? {
-                let (_, value) = entry?;
-                let records::JournalRecord { hash, transaction, .. } = records::decode_journal(value.value(), &prev)?;
+                let (key, value) = entry?;
+                let records::JournalRecord { hash, transaction, .. } = records::decode_journal(key.value(), value.value(), &prev)?;
                 prev = hash;
                 for (index, posting) in transaction.effects.postings.iter().enumerate() {
                     let key = records::account_key(&posting.account);
@@ -580,7 +580,7 @@ impl Store {
         for entry in journal.range(state.head().seq + 1..)? {
             let (key, value) = entry?;
             let head = state.head();
-            let records::JournalRecord { hash, transaction, .. } = records::decode_journal(value.value(), &head.hash)?;
+            let records::JournalRecord { hash, transaction, .. } = records::decode_journal(key.value(), value.value(), &head.hash)?;
             if key.value() != head.seq + 1 || transaction.seq != key.value() || transaction.prev_hash != head.hash {
                 return Err(
                     DecodeError { what: "journal", reason: format!("seq {} does not continue seq {}", key.value(), head.seq) }.into()
@@ -635,7 +635,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let journal = txn.open_table(JOURNAL)?;
         let Some(value) = journal.get(seq)? else { return Ok(None) };
-        let record = records::decode_journal(value.value(), &prev_hash(&journal, seq)?)?;
+        let record = records::decode_journal(seq, value.value(), &prev_hash(&journal, seq)?)?;
         Ok(Some((record.hash, record.body().into_owned())))
     }
 
@@ -647,7 +647,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let journal = txn.open_table(JOURNAL)?;
         let Some(value) = journal.get(seq)? else { return Ok(None) };
-        Ok(Some(records::decode_journal(value.value(), &prev_hash(&journal, seq)?)?.transaction))
+        Ok(Some(records::decode_journal(seq, value.value(), &prev_hash(&journal, seq)?)?.transaction))
     }
 
     /// Calls `visit` with every journal record in `seq` order: (seq key, stored hash, body, transaction).
@@ -663,7 +663,7 @@ impl Store {
         let mut prev = crate::journal::GENESIS_HASH;
         for entry in journal.iter().map_err(StoreError::from)? {
             let (key, value) = entry.map_err(StoreError::from)?;
-            let record = records::decode_journal(value.value(), &prev).map_err(StoreError::from)?;
+            let record = records::decode_journal(key.value(), value.value(), &prev).map_err(StoreError::from)?;
             prev = record.hash;
             let body = record.body();
             visit(key.value(), record.hash, &body, record.transaction)?;
@@ -736,7 +736,7 @@ impl Store {
                 let value = journal
                     .get(seq)?
                     .ok_or_else(|| DecodeError { what: "adjust run", reason: format!("it names seq {seq}, which the journal lacks") })?;
-                let (_, at, _, effects) = records::decode_journal_effects(value.value())?;
+                let (_, at, _, effects) = records::decode_journal_effects(seq, value.value())?;
                 if effects.adjust_records.is_empty() {
                     return Err(
                         DecodeError { what: "adjust run", reason: format!("it names seq {seq}, which has no adjust record") }.into()
@@ -1006,7 +1006,7 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
                 let Some(value) = journal.get(seq)? else {
                     return Err(DecodeError { what: "request run", reason: format!("it names seq {seq}, which the journal lacks") }.into());
                 };
-                let transaction = records::decode_journal(value.value(), &prev_hash(&journal, seq)?)?.transaction;
+                let transaction = records::decode_journal(seq, value.value(), &prev_hash(&journal, seq)?)?.transaction;
                 let entry = crate::domain::RequestEntry { seq, fingerprint: transaction.fingerprint };
                 state.confirm_request(seq, transaction.request, entry);
             }
@@ -1095,7 +1095,7 @@ fn rewrite_lean(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
             let (seq, bytes) = (key.value(), value.value());
             let hash = records::journal_hash(bytes)?;
             if bytes[0] == records::RECORD_VERSION {
-                let record = records::decode_journal(bytes, &prev)?;
+                let record = records::decode_journal(seq, bytes, &prev)?;
                 let body = record.body();
                 let form = records::lean_form(&record.transaction, &body);
                 if let Some(form) = form.filter(|_| record.transaction.prev_hash == prev && record.transaction.seq == seq) {
@@ -1160,7 +1160,7 @@ fn fetch_everything(txn: &redb::ReadTransaction, state: &mut State) -> Result<()
         let mut prev = prev_hash(&journal, first)?;
         for entry in journal.range(first..=last)? {
             let (key, value) = entry?;
-            let record = records::decode_journal(value.value(), &prev)?;
+            let record = records::decode_journal(key.value(), value.value(), &prev)?;
             prev = record.hash;
             if let Some(id) = from_journal.remove(&key.value()) {
                 if record.transaction.request != id {

@@ -64,6 +64,8 @@ pub struct EncodedBody {
     /// The body: `[seq, at, request, actor, command][fingerprint: 32][postings, records]
     /// [adjust records, outcome][previous hash: 32]`.
     pub bytes: Vec<u8>,
+    /// Where the seq, which starts the body, ends.
+    pub seq_end: usize,
     /// The offset of the 32-byte fingerprint; the postings follow it.
     pub fingerprint_at: usize,
     /// The offset of the records written, where the postings end.
@@ -78,7 +80,9 @@ pub struct EncodedBody {
 pub fn encode_transaction(transaction: &Transaction) -> EncodedBody {
     let Transaction { seq, at, request, actor, command, fingerprint, effects, prev_hash } = transaction;
     let Effects { postings, records, adjust_records, outcome } = effects;
-    let mut bytes = extend(&(seq, at, request, actor, command), Vec::with_capacity(256));
+    let bytes = extend(seq, Vec::with_capacity(256));
+    let seq_end = bytes.len();
+    let mut bytes = extend(&(at, request, actor, command), bytes);
     let fingerprint_at = bytes.len();
     bytes.extend_from_slice(fingerprint);
     let bytes = extend(postings, bytes);
@@ -87,7 +91,7 @@ pub fn encode_transaction(transaction: &Transaction) -> EncodedBody {
     let adjust_at = bytes.len();
     let mut bytes = extend(&(adjust_records, outcome), bytes);
     bytes.extend_from_slice(prev_hash);
-    EncodedBody { bytes, fingerprint_at, records_at, adjust_at }
+    EncodedBody { bytes, seq_end, fingerprint_at, records_at, adjust_at }
 }
 
 /// Appends postcard of `value` to `bytes`.
@@ -132,6 +136,9 @@ pub struct LeanForm {
     /// Where the postings end in the body, when they are what
     /// [`crate::domain::transfer_postings`] gives: then they are not stored (format 7).
     pub postings_end: Option<usize>,
+    /// Where the seq ends in the body (it starts it), when it is left out because it is the
+    /// key the record is stored under (format 7).
+    pub seq_end: Option<usize>,
 }
 
 impl LeanForm {
@@ -148,6 +155,7 @@ impl LeanForm {
             at_given,
             derived_at: derived.then_some(body.adjust_at),
             postings_end: postings_derived.then_some(body.records_at),
+            seq_end: Some(body.seq_end),
         }
     }
 }
@@ -158,6 +166,8 @@ const FLAG_AT_GIVEN: u8 = 1;
 const FLAG_DERIVED: u8 = 2;
 /// The bit of a lean record's flags saying its postings are derived (format 7).
 const FLAG_POSTINGS: u8 = 4;
+/// The bit of a lean record's flags saying its seq is the key it is stored under (format 7).
+const FLAG_SEQ_KEYED: u8 = 8;
 
 /// Encodes the body of a journal transaction (what the chain hash covers).
 pub fn encode_transaction_body(transaction: &Transaction) -> Vec<u8> {
@@ -179,7 +189,8 @@ pub fn encode_journal(hash: &ChainHash, body: &[u8]) -> Vec<u8> {
 /// previous record's hash, and the fingerprint is the digest of the actor, the command and `at`
 /// when the request gave it (flag bit 0). With flag bit 1 the adjust records and outcome are left
 /// out too, and [`derived_effects`] gives them back; with flag bit 2 the postings, which
-/// [`crate::domain::transfer_postings`] gives back. The chain hash is unchanged: it still covers
+/// [`crate::domain::transfer_postings`] gives back; with flag bit 3 the seq, which is the key
+/// the record is stored under. The chain hash is unchanged: it still covers
 /// the whole body, which [`JournalRecord::body`] puts back together. 63 bytes fewer per record,
 /// and for a transfer its adjust record and outcome (about 20 bytes) and its two postings (about
 /// 30 bytes) besides.
@@ -195,9 +206,10 @@ pub fn encode_journal_lean(hash: &ChainHash, bytes: &[u8], form: LeanForm) -> Ve
     record.push(
         flag(form.at_given, FLAG_AT_GIVEN)
             | flag(form.derived_at.is_some(), FLAG_DERIVED)
-            | flag(form.postings_end.is_some(), FLAG_POSTINGS),
+            | flag(form.postings_end.is_some(), FLAG_POSTINGS)
+            | flag(form.seq_end.is_some(), FLAG_SEQ_KEYED),
     );
-    record.extend_from_slice(&bytes[..form.fingerprint_at]);
+    record.extend_from_slice(&bytes[form.seq_end.unwrap_or(0)..form.fingerprint_at]);
     record.extend_from_slice(&bytes[effects]);
     record
 }
@@ -236,10 +248,10 @@ pub struct JournalRecord<'a> {
 enum Form<'a> {
     /// Stored whole (version 1).
     Full(&'a [u8]),
-    /// Stored lean (version 2): the body's bytes before the fingerprint, and the effects as
-    /// stored (without the postings when `postings`, without the adjust records and outcome
-    /// when `derived`).
-    Lean { head: &'a [u8], effects: &'a [u8], postings: bool, derived: bool },
+    /// Stored lean (version 2): the body's bytes before the fingerprint (without the seq when
+    /// `seq`), and the effects as stored (without the postings when `postings`, without the
+    /// adjust records and outcome when `derived`).
+    Lean { seq: bool, head: &'a [u8], effects: &'a [u8], postings: bool, derived: bool },
 }
 
 impl<'a> JournalRecord<'a> {
@@ -247,8 +259,11 @@ impl<'a> JournalRecord<'a> {
     pub fn body(&self) -> std::borrow::Cow<'a, [u8]> {
         match self.form {
             Form::Full(body) => std::borrow::Cow::Borrowed(body),
-            Form::Lean { head, effects, postings, derived } => {
+            Form::Lean { seq, head, effects, postings, derived } => {
                 let mut body = Vec::with_capacity(head.len() + effects.len() + 128);
+                if seq {
+                    body = extend(&self.transaction.seq, body);
+                }
                 body.extend_from_slice(head);
                 body.extend_from_slice(&self.transaction.fingerprint);
                 if postings {
@@ -284,24 +299,31 @@ pub fn journal_hash(bytes: &[u8]) -> Result<ChainHash, DecodeError> {
     }
 }
 
-/// Decodes a journal record, whole or lean. `prev` is the previous record's hash
-/// (32 zero bytes before the first): a lean record does not store it. A whole record
-/// keeps the previous hash it stores, which `verify` checks against `prev`.
+/// Decodes the journal record stored under `key`, whole or lean. `prev` is the previous
+/// record's hash (32 zero bytes before the first): a lean record does not store it, nor (since
+/// format 7) its seq, which is `key`. A whole record, or a lean one of formats 4 to 6, keeps the
+/// seq and previous hash it stores, which `verify` checks against the key and `prev`.
 ///
 /// # Errors
 /// [`DecodeError`] for a wrong version, a short record or an undecodable body.
-pub fn decode_journal<'a>(bytes: &'a [u8], prev: &ChainHash) -> Result<JournalRecord<'a>, DecodeError> {
+pub fn decode_journal<'a>(key: u64, bytes: &'a [u8], prev: &ChainHash) -> Result<JournalRecord<'a>, DecodeError> {
     let hash = journal_hash(bytes)?;
     let rest = &bytes[33..];
     if bytes[0] == RECORD_VERSION {
         let transaction = exact(postcard::take_from_bytes(rest), "journal")?;
         return Ok(JournalRecord { hash, transaction, form: Form::Full(rest) });
     }
-    let lean = decode_lean(rest)?;
+    let lean = decode_lean(key, rest)?;
     let (seq, at, request, actor, command) = lean.head;
     let fingerprint = crate::domain::fingerprint(&actor, lean.at_given.then_some(at), &command);
     let transaction = Transaction { seq, at, request, actor, command, fingerprint, effects: lean.effects, prev_hash: *prev };
-    let form = Form::Lean { head: lean.head_bytes, effects: lean.effects_bytes, postings: lean.postings, derived: lean.derived };
+    let form = Form::Lean {
+        seq: lean.seq_keyed,
+        head: lean.head_bytes,
+        effects: lean.effects_bytes,
+        postings: lean.postings,
+        derived: lean.derived,
+    };
     Ok(JournalRecord { hash, transaction, form })
 }
 
@@ -310,14 +332,14 @@ pub fn decode_journal<'a>(bytes: &'a [u8], prev: &ChainHash) -> Result<JournalRe
 ///
 /// # Errors
 /// As [`decode_journal`].
-pub fn decode_journal_effects(bytes: &[u8]) -> Result<(u64, Timestamp, crate::id::Id, Effects), DecodeError> {
+pub fn decode_journal_effects(key: u64, bytes: &[u8]) -> Result<(u64, Timestamp, crate::id::Id, Effects), DecodeError> {
     journal_hash(bytes)?;
     let rest = &bytes[33..];
     if bytes[0] == RECORD_VERSION {
         let transaction: Transaction = exact(postcard::take_from_bytes(rest), "journal")?;
         return Ok((transaction.seq, transaction.at, transaction.request, transaction.effects));
     }
-    let lean = decode_lean(rest)?;
+    let lean = decode_lean(key, rest)?;
     let (seq, at, request, _, _) = lean.head;
     Ok((seq, at, request, lean.effects))
 }
@@ -327,6 +349,7 @@ type LeanHead = (u64, Timestamp, crate::id::Id, crate::id::Party, crate::domain:
 
 /// A lean journal record after its hash, decoded.
 struct Lean<'a> {
+    seq_keyed: bool,
     at_given: bool,
     postings: bool,
     derived: bool,
@@ -336,15 +359,21 @@ struct Lean<'a> {
     effects_bytes: &'a [u8],
 }
 
-fn decode_lean(rest: &[u8]) -> Result<Lean<'_>, DecodeError> {
+fn decode_lean(key: u64, rest: &[u8]) -> Result<Lean<'_>, DecodeError> {
     // Errors name the version: a whole record whose version byte was damaged into 2 fails here.
     let lean = |reason: String| corrupt("journal", format!("version {JOURNAL_LEAN_VERSION} record: {reason}"));
     let (&flags, data) = rest.split_first().ok_or_else(|| lean("no flags".to_owned()))?;
-    if flags & !(FLAG_AT_GIVEN | FLAG_DERIVED | FLAG_POSTINGS) != 0 {
+    if flags & !(FLAG_AT_GIVEN | FLAG_DERIVED | FLAG_POSTINGS | FLAG_SEQ_KEYED) != 0 {
         return Err(lean(format!("flags {flags:#04x}")));
     }
     let (at_given, derived, postings_derived) = (flags & FLAG_AT_GIVEN != 0, flags & FLAG_DERIVED != 0, flags & FLAG_POSTINGS != 0);
-    let (head, effects_bytes): (LeanHead, &[u8]) = postcard::take_from_bytes(data).map_err(|error| lean(error.to_string()))?;
+    let seq_keyed = flags & FLAG_SEQ_KEYED != 0;
+    let (head, effects_bytes): (LeanHead, &[u8]) = if seq_keyed {
+        let ((at, request, actor, command), effects_bytes) = postcard::take_from_bytes(data).map_err(|error| lean(error.to_string()))?;
+        ((key, at, request, actor, command), effects_bytes)
+    } else {
+        postcard::take_from_bytes(data).map_err(|error| lean(error.to_string()))?
+    };
     let head_bytes = &data[..data.len() - effects_bytes.len()];
     let (postings, rest) = if postings_derived {
         let postings = crate::domain::transfer_postings(&head.3, &head.4)
@@ -362,7 +391,7 @@ fn decode_lean(rest: &[u8]) -> Result<Lean<'_>, DecodeError> {
         let (records, adjust_records, outcome) = exact(postcard::take_from_bytes(rest), "journal").map_err(|error| lean(error.reason))?;
         Effects { postings, records, adjust_records, outcome }
     };
-    Ok(Lean { at_given, postings: postings_derived, derived, head, head_bytes, effects, effects_bytes })
+    Ok(Lean { seq_keyed, at_given, postings: postings_derived, derived, head, head_bytes, effects, effects_bytes })
 }
 
 /// A commit as the replication stream carries it (section 9): its journal records, each as
@@ -395,7 +424,8 @@ pub fn decode_commit(mut bytes: &[u8]) -> Result<Vec<(ChainHash, Vec<u8>, Transa
         if record.first() != Some(&RECORD_VERSION) {
             return Err(corrupt("commit", "a record not stored whole"));
         }
-        let decoded = decode_journal(record, &crate::journal::GENESIS_HASH)?;
+        // A whole record holds its seq: the key given is not read.
+        let decoded = decode_journal(0, record, &crate::journal::GENESIS_HASH)?;
         let body = decoded.body().into_owned();
         records.push((decoded.hash, body, decoded.transaction));
         bytes = rest;
