@@ -794,7 +794,7 @@ const BALANCE_POSITIVE: &str = "02b48703";
 const BALANCE_NEGATIVE: &str = "02ffffffffc7faf6f48cc1e6c9e5a706";
 const BALANCE_POSITIVE_FORMAT_6: &str = "01da610000000000000000000000000000";
 const BALANCE_NEGATIVE_FORMAT_6: &str = "01000000c015128bb92f63d360f3ffffff";
-const POSTING_BLOCK: &str = "020380897a030000b387030002d00f0501eb0e";
+const POSTING_BLOCK: &str = "020380897a00b38703020002d00f0501eb0e";
 const POSTING_BLOCK_FORMAT_6: &str = "010380897af6a5cbd9f166030000b38703000002d00f000501eb0e8afac34b";
 const REQUEST_RUN_LEAN: &str = "020203722d31070b7265713a323032362e303101";
 const REQUEST_RUN: &str = "010203722d3107404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f0b7265713a323032362e303108808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f";
@@ -1145,15 +1145,12 @@ fn posting_block_is_pinned() {
     assert!(decode_posting_block(7, &[unhex(POSTING_BLOCK), vec![0]].concat()).is_err(), "a longer block is refused");
     let elsewhere = decode_posting_block(8, &unhex(POSTING_BLOCK)).expect("the seqs are relative to the key");
     assert_eq!(elsewhere.iter().map(|posting| posting.seq).collect::<Vec<_>>(), [8, 8, 13]);
-    // Postings out of order, a first posting not at the block's seq, or no posting at all.
+    // Postings out of order (the first posting's seq is the key's, and a block always holds it).
     let reordered = encode_posting_block(&[first, IndexedPosting { index: 0, ..second }]);
     assert!(decode_posting_block(7, &reordered).expect_err("a repeated posting").reason.contains("does not follow"));
-    let bytes =
-        [vec![POSTING_BLOCK_VERSION], postcard::to_stdvec(&(3_u64, 0_i128, vec![(1_u64, 0_u32, 5_i128)])).expect("encodes")].concat();
-    assert!(decode_posting_block(7, &bytes).expect_err("the first posting is elsewhere").reason.contains("does not start"));
-    let empty =
-        [vec![POSTING_BLOCK_VERSION], postcard::to_stdvec(&(3_u64, 0_i128, Vec::<(u64, u32, i128)>::new())).expect("encodes")].concat();
-    assert!(decode_posting_block(7, &empty).is_err(), "an empty block");
+    let one = encode_posting_block(&[third]);
+    assert_eq!(decode_posting_block(12, &one), Ok(vec![third]));
+    assert_eq!(one.len(), 1 + 1 + 3 + 1 + 2 + 1, "version, ordinal, balance before, index, amount, no further postings");
 }
 
 /// Format 3's request runs held each id's fingerprint; they still decode.

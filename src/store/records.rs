@@ -497,8 +497,9 @@ pub struct IndexedPosting {
 pub const POSTING_BLOCK_VERSION: u8 = 2;
 
 /// A block of one account's consecutive postings, stored under (account key, the first
-/// posting's seq): `[2][postcard (first ordinal, balance before the first, [(seq minus the
-/// previous seq, posting index, amount)])]`, all varints. The balance after each posting and its
+/// posting's seq): `[2][postcard (first ordinal, balance before the first, the first's posting
+/// index and amount, [(seq minus the previous seq, posting index, amount)] of the others)]`, all
+/// varints (the first posting's seq is the key's). The balance after each posting and its
 /// ordinal follow from the header; a posting costs 3 to 8 bytes instead of an entry of its own
 /// (the account name in its key, about 58 bytes). A posting's time is its journal record's,
 /// which a statement reads for its line anyway: formats 5 and 6 stored it here too (version 1),
@@ -510,7 +511,7 @@ pub fn encode_posting_block(entries: &[IndexedPosting]) -> Vec<u8> {
     let first = entries.first().expect("a posting block holds a posting");
     let before = first.after.minor() - first.amount.minor();
     let mut seq = first.seq;
-    let rows: Vec<(u64, u32, i128)> = entries
+    let rows: Vec<(u64, u32, i128)> = entries[1..]
         .iter()
         .map(|entry| {
             let row = (entry.seq - seq, entry.index, entry.amount.minor());
@@ -518,12 +519,12 @@ pub fn encode_posting_block(entries: &[IndexedPosting]) -> Vec<u8> {
             row
         })
         .collect();
-    extend(&(first.ordinal, before, rows), vec![POSTING_BLOCK_VERSION])
+    extend(&(first.ordinal, before, first.index, first.amount.minor(), rows), vec![POSTING_BLOCK_VERSION])
 }
 
-/// A posting block's postcard: first ordinal, balance before, and per posting (seq step,
-/// posting index, amount).
-type BlockBody = (u64, i128, Vec<(u64, u32, i128)>);
+/// A posting block's postcard: first ordinal, balance before, the first posting's index and
+/// amount, and per further posting (seq step, posting index, amount).
+type BlockBody = (u64, i128, u32, i128, Vec<(u64, u32, i128)>);
 
 /// A posting block after its version byte.
 fn posting_block_body(bytes: &[u8]) -> Result<&[u8], DecodeError> {
@@ -546,17 +547,15 @@ pub fn posting_block_first_ordinal(bytes: &[u8]) -> Result<u64, DecodeError> {
 /// Decodes a posting block stored under `first_seq`.
 ///
 /// # Errors
-/// [`DecodeError`] for a wrong version, an undecodable or empty block, a first posting not at
-/// `first_seq`, postings out of order, or a balance out of range.
+/// [`DecodeError`] for a wrong version, an undecodable block, postings out of order, or a
+/// balance out of range.
 pub fn decode_posting_block(first_seq: u64, bytes: &[u8]) -> Result<Vec<IndexedPosting>, DecodeError> {
-    let (first_ordinal, before, rows): BlockBody = exact(postcard::take_from_bytes(posting_block_body(bytes)?), "posting block")?;
+    let (first_ordinal, before, first_index, first_amount, rows): BlockBody =
+        exact(postcard::take_from_bytes(posting_block_body(bytes)?), "posting block")?;
     let bad = |reason: String| corrupt("posting block", reason);
-    if rows.first().is_none_or(|row| row.0 != 0) {
-        return Err(bad(format!("the block under seq {first_seq} does not start there")));
-    }
     let (mut seq, mut after) = (first_seq, before);
-    let mut entries = Vec::with_capacity(rows.len());
-    for (position, (seq_step, index, amount)) in rows.into_iter().enumerate() {
+    let mut entries = Vec::with_capacity(rows.len() + 1);
+    for (position, (seq_step, index, amount)) in std::iter::once((0, first_index, first_amount)).chain(rows).enumerate() {
         seq = seq.checked_add(seq_step).ok_or_else(|| bad(format!("seq overflows after {seq}")))?;
         if let Some(last) = entries.last().map(|last: &IndexedPosting| (last.seq, last.index))
             && (seq, index) <= last
