@@ -61,10 +61,11 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// The on-disk format this build writes and reads.
 ///
-/// - Format 7 leaves a transfer's postings out of its lean journal record when its command
-///   gives them ([`records::encode_journal_lean`], flag bit 2), and stores balances as varints
-///   ([`records::encode_balance`]). A format-6 file opens as it is: its records and balances are
-///   read in their older forms, and the checkpoints and compaction write the new ones.
+/// - Format 7 leaves out of a lean journal record its seq (the key) and a transfer's postings
+///   when its command gives them ([`records::encode_journal_lean`], flag bits 3 and 2), keys
+///   balances and posting blocks by the account's encoding ([`records::account_key`]) instead
+///   of its text, stores balances as varints ([`records::encode_balance`]) and posting blocks
+///   without times ([`records::encode_posting_block`]).
 /// - Format 6 keeps the adjust records in the journal only: `adjust_runs` lists the seqs that
 ///   hold them ([`records::encode_adjust_run`]).
 /// - Format 5 keeps the posting index as blocks of up to 128 consecutive postings of an account
@@ -76,17 +77,20 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 ///   [`Store::compact`] rewrites whole journal records lean.
 /// - Format 3 added each posting's ordinal within its account, and the `record_index` table.
 ///
-/// A file of format 2, 3, 4 or 5 is migrated on opening: its history tables (posting index, adjust
+/// A file of format 2 to 6 is migrated on opening: its history tables (posting index, adjust
 /// records) are indexes of the journal, so they are dropped with their watermark and rebuilt
-/// from the journal by the first query that reads history; a format-2 file also gets
-/// `record_index`, built from its records in the opening transaction. Format 1 is refused.
+/// from the journal by the first query that reads history; its balances are rewritten under
+/// account keys as varints; a format-2 file also gets `record_index`, built from its records,
+/// all in the opening transaction. Its journal records are read as they are (each says what it
+/// leaves out). Format 1 is refused.
 pub const FORMAT_VERSION: u8 = 7;
 
 /// The format whose files opening migrates by rebuilding their history and record index (see
 /// [`FORMAT_VERSION`]).
 const FORMAT_MIGRATED: u8 = 2;
 
-/// The formats whose files opening migrates by rebuilding their history only.
+/// The formats whose files opening migrates by rebuilding their history and rekeying their
+/// balances only.
 const FORMATS_REINDEXED: [u8; 4] = [3, 4, 5, 6];
 
 /// A storage failure: nothing of the failing write was committed.
