@@ -851,7 +851,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn record_history(&self) -> Result<Vec<((String, u64), Record)>, StoreError> {
+    pub fn record_history(&self) -> Result<Vec<HistoryRow>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(RECORD_HISTORY)?;
         let mut rows = Vec::new();
@@ -895,7 +895,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn all_postings(&self) -> Result<Vec<((String, u64, u32), (Amount, Amount, u64))>, StoreError> {
+    pub fn all_postings(&self) -> Result<Vec<IndexRow>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(POSTINGS)?;
         let mut all = Vec::new();
@@ -1019,6 +1019,13 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
     }
     Ok(())
 }
+
+/// A record-history row as verification compares it: ((record key, seq), record).
+pub type HistoryRow = ((String, u64), Record);
+
+/// A posting-index row as verification compares it: ((account text, seq, posting index),
+/// (amount, balance after, ordinal)).
+pub type IndexRow = ((String, u64, u32), (Amount, Amount, u64));
 
 /// One posting of an account's statement as the posting index gives it: (seq, posting index,
 /// amount, balance after). Its time is its journal record's.
