@@ -1767,6 +1767,15 @@ fn a_file_of_an_unknown_format_is_refused_on_opening() {
     refuses_format(8);
 }
 
+/// What the tests of older formats write before rewriting the file as that format stored it: a
+/// distributor, its customer, a recharge and an allocation.
+const OLD_FORMAT_LINES: [&str; 4] = [
+    r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor","at":"2026-01-05T09:00:00Z"}"#,
+    r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","name":"C1"}"#,
+    r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:D1","amount":"1000"}"#,
+    r#"{"op":"allocate","id":"r4","actor":"partner:D1","to":"customer:C1","amount":"250.50","at":"2026-01-05T10:00:00Z"}"#,
+];
+
 /// Format 4 stores journal records lean. A format-3 file, whose records are whole, opens as it
 /// is (each record's version byte says its form), verifies, takes new commits lean beside its
 /// whole records, and `compact` rewrites the whole ones lean with the same chain hashes.
@@ -1774,12 +1783,7 @@ fn a_file_of_an_unknown_format_is_refused_on_opening() {
 fn a_format_3_ledger_file_opens_and_compaction_rewrites_its_records_lean() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("format-3.redb");
-    let lines = [
-        r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor","at":"2026-01-05T09:00:00Z"}"#,
-        r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","name":"C1"}"#,
-        r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:D1","amount":"1000"}"#,
-        r#"{"op":"allocate","id":"r4","actor":"partner:D1","to":"customer:C1","amount":"250.50","at":"2026-01-05T10:00:00Z"}"#,
-    ];
+    let lines = OLD_FORMAT_LINES;
     let head = {
         let ledger = Ledger::open_with_clock(&path, Box::new(FixedClock)).expect("open");
         for line in lines {
@@ -1916,12 +1920,7 @@ fn balances_as_before_format_7(txn: &redb::WriteTransaction) -> Vec<(String, Vec
 fn a_format_6_ledger_file_is_migrated_on_opening() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("format-6.redb");
-    let lines = [
-        r#"{"op":"register_partner","id":"r1","actor":"platform","partner":"D1","kind":"distributor","at":"2026-01-05T09:00:00Z"}"#,
-        r#"{"op":"register_customer","id":"r2","actor":"partner:D1","customer":"C1","partner":"D1","name":"C1"}"#,
-        r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:D1","amount":"1000"}"#,
-        r#"{"op":"allocate","id":"r4","actor":"partner:D1","to":"customer:C1","amount":"250.50","at":"2026-01-05T10:00:00Z"}"#,
-    ];
+    let lines = OLD_FORMAT_LINES;
     let statement = r#"{"op":"statement","actor":"platform","party":"customer:C1","account":"allocated"}"#;
     let balance = r#"{"op":"balance","actor":"platform","party":"customer:C1"}"#;
     let (head, statement_before) = {
