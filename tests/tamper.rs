@@ -241,6 +241,16 @@ fn verify_names_each_edit_made_behind_the_ledgers_back() {
     });
     verify_fails(&file, &[], &["seq 5", "does not match its content"]);
 
+    // A lean record does not store its seq (format 7): copied over the next one, it reads as
+    // that seq, whose body (its seq included) no longer hashes to the stored hash.
+    let file = tampered(&base, "journal-moved", |txn| {
+        let mut journal = txn.open_table(JOURNAL).expect("journal");
+        let bytes = journal.get(5).expect("read").expect("seq 5").value().to_vec();
+        assert_eq!(bytes[33] & 8, 8, "this build leaves the seq out");
+        journal.insert(6, bytes.as_slice()).expect("write");
+    });
+    verify_fails(&file, &[], &["seq 6", "does not match its content"]);
+
     let file = tampered(&base, "journal-deleted", |txn| {
         txn.open_table(JOURNAL).expect("journal").remove(3).expect("delete");
     });
