@@ -1063,22 +1063,27 @@ impl PostingRun {
 
 /// Rewrites the balances of a file written before format 7, keyed by the account's text and
 /// valued in 17 bytes, under account keys ([`records::account_key`]) as varints: in the opening
-/// transaction, so a failure leaves the file as it was.
+/// transaction, so a failure leaves the file as it was. Rows are inserted a sorted chunk at a
+/// time, so memory stays bounded however many balances the file holds.
 fn rekey_balances(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     const BALANCES_REKEYED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("balances_rekeyed");
+    const CHUNK: usize = 1 << 18;
     {
         let old = txn.open_table(BALANCES_FORMAT_6)?;
-        let mut rows = Vec::new();
-        for entry in old.iter()? {
+        let mut new = txn.open_table(BALANCES_REKEYED)?;
+        let mut rows = Vec::with_capacity(CHUNK);
+        let mut entries = old.iter()?.peekable();
+        while let Some(entry) = entries.next() {
             let (key, value) = entry?;
             let account = Account::parse(key.value())
                 .ok_or_else(|| DecodeError { what: "balance key", reason: format!("{:?} is not an account", key.value()) })?;
             rows.push((records::account_key(&account), records::encode_balance(records::decode_balance(value.value())?)));
-        }
-        rows.sort_unstable();
-        let mut new = txn.open_table(BALANCES_REKEYED)?;
-        for (key, value) in rows {
-            new.insert(key.as_slice(), value.as_slice())?;
+            if rows.len() == CHUNK || entries.peek().is_none() {
+                rows.sort_unstable();
+                for (key, value) in rows.drain(..) {
+                    new.insert(key.as_slice(), value.as_slice())?;
+                }
+            }
         }
     }
     txn.delete_table(BALANCES_FORMAT_6)?;
