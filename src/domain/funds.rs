@@ -85,7 +85,6 @@ pub(super) fn recharge(state: &State, context: &Context<'_>, party: &Party, amou
     Ok(effects)
 }
 
-/// The partner an allocation or recovery acts for: `partner` or the actor, checked for scope.
 /// The partner whose funds a transfer moves, as the command says it: the one it names, else the
 /// actor when a partner acts.
 fn named_partner(actor: &Party, partner: Option<&Id>) -> Option<Party> {
@@ -120,6 +119,7 @@ pub fn transfer_postings(actor: &Party, command: &super::Command) -> Option<Vec<
     Some(vec![Posting { account: from, amount: amount.checked_neg().ok()?, part: 0 }, Posting { account: to, amount, part: 0 }])
 }
 
+/// The partner an allocation or recovery acts for: `partner` or the actor, checked for scope.
 fn acting_partner(state: &State, context: &Context<'_>, partner: Option<&Id>) -> Result<Party, Rejection> {
     let Some(partner) = named_partner(context.actor, partner) else {
         return reject(ErrorCode::AccessDenied, format!("{} is not a partner: name the partner", context.actor));
