@@ -24,10 +24,16 @@ fn corrupt(what: &'static str, reason: impl Into<String>) -> DecodeError {
     DecodeError { what, reason: reason.into() }
 }
 
-/// Splits off and checks the version byte, and checks the fixed length when given.
+/// Splits off and checks the version byte (1), and checks the fixed length when given.
 fn body<'a>(what: &'static str, bytes: &'a [u8], length: Option<usize>) -> Result<&'a [u8], DecodeError> {
+    versioned_body(what, RECORD_VERSION, bytes, length)
+}
+
+/// Splits off and checks the version byte against `expected`, and checks the fixed length when
+/// given.
+fn versioned_body<'a>(what: &'static str, expected: u8, bytes: &'a [u8], length: Option<usize>) -> Result<&'a [u8], DecodeError> {
     let (&version, rest) = bytes.split_first().ok_or_else(|| corrupt(what, "empty"))?;
-    if version != RECORD_VERSION {
+    if version != expected {
         return Err(corrupt(what, format!("unknown version {version}")));
     }
     if length.is_some_and(|length| rest.len() != length) {
@@ -453,8 +459,8 @@ pub const BALANCE_VARINT_VERSION: u8 = 2;
 
 /// Encodes a balance: `[2][postcard i128]`, a zigzag varint of the minor units — 2 to 4 bytes
 /// after the version for everyday amounts, at most 19. Formats 6 and before stored
-/// `[1][i128 little-endian]` (17 bytes), which [`decode_balance`] still reads and compaction
-/// rewrites.
+/// `[1][i128 little-endian]` (17 bytes), which [`decode_balance`] still reads; opening such a
+/// file rewrites its balances in this form.
 pub fn encode_balance(balance: Amount) -> Vec<u8> {
     extend(&balance.minor(), vec![BALANCE_VARINT_VERSION])
 }
@@ -528,11 +534,7 @@ type BlockBody = (u64, i128, u32, i128, Vec<(u64, u32, i128)>);
 
 /// A posting block after its version byte.
 fn posting_block_body(bytes: &[u8]) -> Result<&[u8], DecodeError> {
-    match bytes.split_first() {
-        Some((&POSTING_BLOCK_VERSION, rest)) => Ok(rest),
-        Some((version, _)) => Err(corrupt("posting block", format!("unknown version {version}"))),
-        None => Err(corrupt("posting block", "empty")),
-    }
+    versioned_body("posting block", POSTING_BLOCK_VERSION, bytes, None)
 }
 
 /// The first posting's ordinal in a posting block, read without its postings.
