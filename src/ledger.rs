@@ -262,13 +262,19 @@ impl Ledger {
         self.lead(&slot)
     }
 
-    /// Commits everything queued (including `own`), answers the others, then hands the turn to
-    /// the first caller that queued meanwhile.
+    /// Commits everything queued (including `own`, and what queues while it is being decided:
+    /// a bigger group for the same commit), answers the others, then hands the turn to the
+    /// first caller that queued meanwhile.
     fn lead(&self, own: &Arc<Slot>) -> Response {
-        let batch = std::mem::take(&mut self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).waiting);
-        let (requests, slots): (Vec<Request>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
+        let mut slots: Vec<Arc<Slot>> = Vec::new();
+        let responses = self.execute_batches(|| {
+            let batch = std::mem::take(&mut self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).waiting);
+            let (requests, queued): (Vec<Request>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
+            slots.extend(queued);
+            requests
+        });
         let mut mine = None;
-        for (slot, response) in slots.iter().zip(self.execute_batch(&requests)) {
+        for (slot, response) in slots.iter().zip(responses) {
             if Arc::ptr_eq(slot, own) { mine = Some(response) } else { slot.set(Turn::Done(response)) }
         }
         let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -301,21 +307,37 @@ impl Ledger {
     /// precedes it, so it sees it). Responses come back in order once durable. If the store fails,
     /// every response of the failed commit is a `storage` error and nothing of it is applied.
     pub fn execute_batch(&self, requests: &[Request]) -> Vec<Response> {
+        let mut given = Some(requests);
+        self.execute_batches(|| given.take().unwrap_or_default())
+    }
+
+    /// As [`Ledger::execute_batch`] for the requests `next` gives, called again after each
+    /// (decided, not yet committed) until it gives none: requests that arrive while a group is
+    /// being decided join its commit.
+    fn execute_batches<R: std::borrow::Borrow<[Request]>>(&self, mut next: impl FnMut() -> R) -> Vec<Response> {
         let mut inner = self.lock();
-        let mut responses = Vec::with_capacity(requests.len());
+        let mut responses = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
         let mut first_uncommitted = 0;
         let mut pending_bytes = 0;
-        for request in requests {
-            if matches!(request.body, Body::Query(_)) || pending.len() >= BATCH_COMMANDS_MAX || pending_bytes >= inner.commit_bytes_max {
-                inner.flush(&mut pending, &mut responses[first_uncommitted..]);
-                first_uncommitted = responses.len();
-                pending_bytes = 0;
+        loop {
+            let requests = next();
+            if requests.borrow().is_empty() {
+                break;
             }
-            let queued = pending.len();
-            let response = inner.process(request, &mut pending, self.clock.as_ref());
-            pending_bytes += pending[queued..].iter().map(|pending| pending.body.len() + 37).sum::<usize>();
-            responses.push(response);
+            responses.reserve(requests.borrow().len());
+            for request in requests.borrow() {
+                if matches!(request.body, Body::Query(_)) || pending.len() >= BATCH_COMMANDS_MAX || pending_bytes >= inner.commit_bytes_max
+                {
+                    inner.flush(&mut pending, &mut responses[first_uncommitted..]);
+                    first_uncommitted = responses.len();
+                    pending_bytes = 0;
+                }
+                let queued = pending.len();
+                let response = inner.process(request, &mut pending, self.clock.as_ref());
+                pending_bytes += pending[queued..].iter().map(|pending| pending.body.len() + 37).sum::<usize>();
+                responses.push(response);
+            }
         }
         inner.flush(&mut pending, &mut responses[first_uncommitted..]);
         inner.trim_cache();

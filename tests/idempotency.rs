@@ -245,3 +245,67 @@ fn time_went_backwards_comes_after_state_errors_and_before_funds_errors() {
     f.fails(at(deduct.clone(), past), "time_went_backwards");
     f.fails(deduct, "insufficient_funds");
 }
+
+/// Sixteen threads send allocations at once through `Ledger::execute` (group commit): every id
+/// is sent by two threads, and together they ask for more than D1 has. Each id commits once
+/// (its twin answers the same `seq` as a duplicate) or is refused for both; exactly what D1 had
+/// is allocated; the committed seqs follow the head without a gap; each thread's commands
+/// commit in the order it sent them; and the journal verifies.
+#[test]
+fn concurrent_callers_share_commits_and_every_answer_holds() {
+    const THREADS: usize = 16;
+    const EACH: usize = 50;
+    let f = Fixture::with_cast();
+    let head = f.ledger.head().seq;
+    let (d1_before, c1_before) = (f.cash("partner:D1"), f.allocated("customer:C1"));
+    assert_eq!((d1_before.as_str(), c1_before.as_str()), ("9000.00", "0.00"));
+    let ledger = &f.ledger;
+    let answers: Vec<Vec<(String, Value)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                scope.spawn(move || {
+                    (0..EACH)
+                        .map(|n| {
+                            let id = format!("pair{}-{n}", thread / 2);
+                            let line = allocate(&id, "customer:C1", "25").to_string();
+                            (id, ledger.execute_line(&line).to_json())
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().expect("a sending thread panicked")).collect()
+    });
+
+    let mut by_id: std::collections::BTreeMap<&str, Vec<&Value>> = std::collections::BTreeMap::new();
+    for (id, answer) in answers.iter().flatten() {
+        by_id.entry(id.as_str()).or_default().push(answer);
+    }
+    let mut seqs = Vec::new();
+    for (id, twins) in &by_id {
+        assert_eq!(twins.len(), 2, "{id}");
+        if twins[0]["ok"] == true {
+            let mut duplicates: Vec<&Value> = twins.iter().map(|answer| &answer["duplicate"]).collect();
+            duplicates.sort_by_key(|duplicate| duplicate.as_bool());
+            assert_eq!(duplicates, [&json!(false), &json!(true)], "{id}: {twins:?}");
+            assert_eq!(twins[0]["seq"], twins[1]["seq"], "{id}: {twins:?}");
+            assert_eq!(twins[1]["result"], json!({"transfer": id}), "{id}");
+            seqs.push(twins[0]["seq"].as_u64().expect("seq"));
+        } else {
+            for answer in twins {
+                assert_eq!(answer["error"]["code"], "insufficient_funds", "{id}: {twins:?}");
+            }
+        }
+    }
+    // 9000.00 / 25.00: exactly 360 of the 400 ids commit.
+    assert_eq!(seqs.len(), 360);
+    seqs.sort_unstable();
+    assert_eq!(seqs, (head + 1..=head + 360).collect::<Vec<u64>>());
+    assert_eq!(f.ledger.head().seq, head + 360);
+    assert_eq!((f.cash("partner:D1").as_str(), f.allocated("customer:C1").as_str()), ("0.00", "9000.00"));
+    for (thread, sent) in answers.iter().enumerate() {
+        let committed: Vec<u64> = sent.iter().filter_map(|(_, answer)| answer["seq"].as_u64()).collect();
+        assert!(committed.windows(2).all(|pair| pair[0] < pair[1]), "thread {thread}: {committed:?}");
+    }
+    f.ledger.verify().expect("the journal verifies");
+}

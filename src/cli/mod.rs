@@ -8,7 +8,7 @@ mod serve;
 mod tables;
 
 use clap::{Parser, Subcommand};
-use partner_ledger::{ErrorCode, Ledger, OpenError, Response, StoreError, hex};
+use partner_ledger::{ErrorCode, Ledger, OpenError, Request, Response, StoreError, hex};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -240,15 +240,27 @@ fn check_expected_head(ledger: &Ledger, expected: &ExpectedHead) -> Result<Strin
 
 /// Reads lines on a thread so the main loop can tell whether another line is ready: a batch is
 /// committed when it is full or when no further line is waiting.
+/// A line as `apply`'s reader thread hands it over: decoded, or already answered (a line that
+/// is not UTF-8, not a request, or could not be read never reaches the ledger).
+enum Line {
+    Request(Request),
+    Answered(Response),
+}
+
+/// Three threads share the work: one reads and decodes the lines, this one runs them in
+/// batches, one writes each batch's result lines once it is durable (while the next batch runs).
 fn apply(db: &PathBuf, batch: usize, file: Option<PathBuf>) -> Result<ExitCode, String> {
     let ledger = open_checked(db)?;
     let input: Box<dyn BufRead + Send> = match &file {
         Some(path) => Box::new(std::io::BufReader::new(std::fs::File::open(path).map_err(|error| format!("{}: {error}", path.display()))?)),
         None => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
-    let (sender, receiver) = mpsc::sync_channel::<Result<Vec<u8>, String>>(batch.max(1024));
+    let (sender, receiver) = mpsc::sync_channel::<Line>(batch.max(1024));
     let reader = std::thread::spawn(move || read_lines(input, &sender));
-    let mut output = BufWriter::new(std::io::stdout().lock());
+    // A rendezvous: a batch is handed over once the one before it is written, so a failed write
+    // stops `apply` after the batch it was running.
+    let (results, written) = mpsc::sync_channel::<Vec<Response>>(0);
+    let writer = std::thread::spawn(move || write_results(&written));
     let mut failed = false;
     while let Ok(first) = receiver.recv() {
         let mut lines = vec![first];
@@ -258,31 +270,54 @@ fn apply(db: &PathBuf, batch: usize, file: Option<PathBuf>) -> Result<ExitCode, 
                 Err(_) => break,
             }
         }
-        let (texts, unreadable) = split_unreadable(&lines);
-        let mut responses = ledger.execute_lines(&texts).into_iter();
-        for index in 0..lines.len() {
-            let response = match unreadable.iter().find(|(at, _)| *at == index) {
-                Some((_, message)) => invalid_line(message),
-                None => responses.next().expect("one response per readable line"),
+        let total = lines.len();
+        let (mut requests, mut answered) = (Vec::with_capacity(total), Vec::new());
+        for (index, line) in lines.into_iter().enumerate() {
+            match line {
+                Line::Request(request) => requests.push(request),
+                Line::Answered(response) => answered.push((index, response)),
+            }
+        }
+        let mut executed = ledger.execute_batch(&requests).into_iter();
+        let mut answered = answered.into_iter().peekable();
+        let mut responses = Vec::with_capacity(total);
+        for index in 0..total {
+            let response = match answered.next_if(|(at, _)| *at == index) {
+                Some((_, response)) => response,
+                None => executed.next().expect("one response per request"),
             };
             failed |= response.rejection().is_some_and(|rejection| rejection.code == ErrorCode::Storage);
-            writeln!(output, "{}", response.to_line()).map_err(|error| format!("writing results: {error}"))?;
+            responses.push(response);
         }
-        output.flush().map_err(|error| format!("writing results: {error}"))?;
-        if failed {
+        if results.send(responses).is_err() || failed {
             break;
         }
     }
+    drop(results);
     drop(receiver);
     let _ = reader.join();
+    writer.join().map_err(|_| "writing results: the writer stopped".to_owned())??;
     if failed {
         return Err(format!("{}: the store failed: later commands were not applied", db.display()));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Sends each non-empty line (without its line ending). Empty lines are skipped: they carry no request.
-fn read_lines(mut input: Box<dyn BufRead + Send>, sender: &mpsc::SyncSender<Result<Vec<u8>, String>>) {
+/// Writes each batch's result lines to standard output, flushed per batch.
+fn write_results(batches: &mpsc::Receiver<Vec<Response>>) -> Result<(), String> {
+    let mut output = BufWriter::new(std::io::stdout().lock());
+    for responses in batches {
+        for response in responses {
+            writeln!(output, "{}", response.to_line()).map_err(|error| format!("writing results: {error}"))?;
+        }
+        output.flush().map_err(|error| format!("writing results: {error}"))?;
+    }
+    Ok(())
+}
+
+/// Sends each non-empty line (without its line ending), decoded. Empty lines are skipped: they
+/// carry no request.
+fn read_lines(mut input: Box<dyn BufRead + Send>, sender: &mpsc::SyncSender<Line>) {
     let mut buffer = Vec::new();
     loop {
         buffer.clear();
@@ -295,30 +330,23 @@ fn read_lines(mut input: Box<dyn BufRead + Send>, sender: &mpsc::SyncSender<Resu
                 if buffer.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                if sender.send(Ok(buffer.clone())).is_err() {
+                let line = match std::str::from_utf8(&buffer) {
+                    Ok(text) => match partner_ledger::decode_line(text) {
+                        Ok(request) => Line::Request(request),
+                        Err(error) => Line::Answered(Response::Failed { id: error.id, rejection: error.rejection }),
+                    },
+                    Err(_) => Line::Answered(invalid_line("line is not UTF-8")),
+                };
+                if sender.send(line).is_err() {
                     return;
                 }
             }
             Err(error) => {
-                let _ = sender.send(Err(format!("reading input: {error}")));
+                let _ = sender.send(Line::Answered(invalid_line(&format!("reading input: {error}"))));
                 return;
             }
         }
     }
-}
-
-/// Lines that are not UTF-8 (or could not be read) are answered without reaching the ledger.
-fn split_unreadable(lines: &[Result<Vec<u8>, String>]) -> (Vec<&str>, Vec<(usize, String)>) {
-    let mut texts = Vec::with_capacity(lines.len());
-    let mut unreadable = Vec::new();
-    for (index, line) in lines.iter().enumerate() {
-        match line.as_ref().map(|bytes| std::str::from_utf8(bytes)) {
-            Ok(Ok(text)) => texts.push(text),
-            Ok(Err(_)) => unreadable.push((index, "line is not UTF-8".to_owned())),
-            Err(message) => unreadable.push((index, message.clone())),
-        }
-    }
-    (texts, unreadable)
 }
 
 fn invalid_line(message: &str) -> Response {
