@@ -254,7 +254,7 @@ fn a_leader_cut_off_from_its_lease_is_fenced_and_steps_down() {
 
 /// Allocations sent by the kill test at least, and at most; and how long the load may run.
 const MIN_ALLOCATIONS: usize = 3_000;
-const MAX_ALLOCATIONS: usize = 20_000;
+const MAX_ALLOCATIONS: usize = 60_000;
 const LOAD_WITHIN: Duration = Duration::from_secs(150);
 const WORKERS: usize = 8;
 
