@@ -696,6 +696,34 @@ mod tests {
         assert!(response.is_ok(), "{}", response.to_line());
     }
 
+    /// A party record fetched from the store brings the party's balances with it (one fetch
+    /// round where the rules go on from the party to its accounts).
+    #[test]
+    fn a_party_fetched_from_the_store_comes_with_its_balances() {
+        use crate::journal::{Account, AccountKind};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ledger.redb");
+        {
+            let ledger = Ledger::open(&path).expect("open");
+            ok(&ledger, r#"{"op":"register_partner","id":"p","actor":"platform","partner":"D1","kind":"distributor"}"#);
+            ok(&ledger, r#"{"op":"recharge","id":"r","actor":"platform","party":"partner:D1","amount":"100"}"#);
+            ok(&ledger, r#"{"op":"register_customer","id":"c","actor":"platform","customer":"C1","partner":"D1"}"#);
+            ok(&ledger, r#"{"op":"allocate","id":"a","actor":"partner:D1","to":"customer:C1","amount":"10"}"#);
+        }
+        let ledger = Ledger::open(&path).expect("reopen");
+        let customer = crate::Party::Customer(crate::Id::new("C1").expect("id"));
+        assert!(ledger.party(&customer).is_some());
+        let inner = ledger.lock();
+        // Read with its record: the allocated balance from the store, the others as never posted.
+        for kind in [AccountKind::Cash, AccountKind::Credit, AccountKind::Arrears, AccountKind::Allocated] {
+            assert!(inner.state.holds_balance(&Account { owner: customer.clone(), kind: kind.clone() }), "{kind:?}");
+        }
+        let allocated = inner.state.balance_entry(&Account { owner: customer.clone(), kind: AccountKind::Allocated });
+        assert_eq!(allocated.map(|amount| amount.to_string()), Some("10.00".to_owned()));
+        assert_eq!(inner.state.balance_entry(&Account { owner: customer, kind: AccountKind::Cash }), None);
+        assert!(inner.state.take_misses().is_empty(), "nothing of the customer's was missed");
+    }
+
     /// A reopened ledger reads what a request needs, not the whole book: a balance query on a
     /// ledger of 200 customers leaves a handful of entries in its cache, a command a few more,
     /// and both answer exactly as before the reopening.

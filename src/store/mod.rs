@@ -8,7 +8,8 @@ use crate::amount::Amount;
 use crate::domain::records::Record;
 use crate::domain::{AdjustRecord, Head, Miss, RecordKey, State, Transaction};
 use crate::id::Id;
-use crate::journal::{Account, ChainHash};
+use crate::id::Party;
+use crate::journal::{Account, AccountKind, ChainHash};
 use crate::time::Timestamp;
 use records::DecodeError;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -965,6 +966,15 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
                     Some(value) => Some(decode_record_under(&key.to_string(), value.value())?),
                     None => None,
                 };
+                // A party's balances are read with its record: the rules that read a party go
+                // on to its accounts, and would otherwise take a second fetch round for them.
+                if let (RecordKey::Party(party @ (Party::Partner(_) | Party::Customer(_))), Some(_)) = (&key, &record) {
+                    let table = match &mut balances {
+                        Some(table) => table,
+                        None => balances.insert(txn.open_table(BALANCES)?),
+                    };
+                    fetch_party_balances(table, state, party)?;
+                }
                 state.load_fetched_record(key, record);
             }
             Miss::Balance(account) if !state.holds_balance(&account) => {
@@ -1143,6 +1153,28 @@ fn prev_hash(journal: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Resu
 
 /// Loads every checkpointed record, balance and request id a cache does not hold; then nothing
 /// can miss until the cache is emptied again.
+/// Loads every balance `party` has in the store, and marks its cash, credit, arrears and
+/// allocated accounts that have none as never posted (what the cache holds is newer and stays).
+fn fetch_party_balances(table: &redb::ReadOnlyTable<&[u8], &[u8]>, state: &mut State, party: &Party) -> Result<(), StoreError> {
+    let prefix = records::account_key_prefix(party);
+    for entry in table.range(prefix.as_slice()..)? {
+        let (key, value) = entry?;
+        if !key.value().starts_with(&prefix) {
+            break;
+        }
+        let account = records::decode_account_key(key.value())?;
+        if account.owner != *party {
+            break;
+        }
+        let balance = records::decode_balance(value.value())?;
+        state.load_fetched_balance(account, Some(balance));
+    }
+    for kind in [AccountKind::Cash, AccountKind::Credit, AccountKind::Arrears, AccountKind::Allocated] {
+        state.load_fetched_balance(Account { owner: party.clone(), kind }, None);
+    }
+    Ok(())
+}
+
 fn fetch_everything(txn: &redb::ReadTransaction, state: &mut State) -> Result<(), StoreError> {
     for entry in txn.open_table(RECORDS)?.iter()? {
         let (key, value) = entry?;

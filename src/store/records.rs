@@ -446,6 +446,12 @@ pub fn account_key(account: &crate::journal::Account) -> Vec<u8> {
     extend(account, Vec::with_capacity(16))
 }
 
+/// The bytes every account key of `owner` starts with (an account key is its owner's encoding,
+/// then its kind's).
+pub fn account_key_prefix(owner: &crate::id::Party) -> Vec<u8> {
+    extend(owner, Vec::with_capacity(16))
+}
+
 /// The account an account key names.
 ///
 /// # Errors
