@@ -238,8 +238,6 @@ fn check_expected_head(ledger: &Ledger, expected: &ExpectedHead) -> Result<Strin
     }
 }
 
-/// Reads lines on a thread so the main loop can tell whether another line is ready: a batch is
-/// committed when it is full or when no further line is waiting.
 /// A line as `apply`'s reader thread hands it over: decoded, or already answered (a line that
 /// is not UTF-8, not a request, or could not be read never reaches the ledger).
 enum Line {
@@ -249,6 +247,8 @@ enum Line {
 
 /// Three threads share the work: one reads and decodes the lines, this one runs them in
 /// batches, one writes each batch's result lines once it is durable (while the next batch runs).
+/// Reading on a thread of its own lets this one tell whether another line is ready: a batch is
+/// committed when it is full or when no further line is waiting.
 fn apply(db: &PathBuf, batch: usize, file: Option<PathBuf>) -> Result<ExitCode, String> {
     let ledger = open_checked(db)?;
     let input: Box<dyn BufRead + Send> = match &file {

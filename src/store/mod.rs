@@ -1151,8 +1151,6 @@ fn prev_hash(journal: &impl ReadableTable<u64, &'static [u8]>, seq: u64) -> Resu
     }
 }
 
-/// Loads every checkpointed record, balance and request id a cache does not hold; then nothing
-/// can miss until the cache is emptied again.
 /// Loads every balance `party` has in the store, and marks its cash, credit, arrears and
 /// allocated accounts that have none as never posted (what the cache holds is newer and stays).
 fn fetch_party_balances(table: &redb::ReadOnlyTable<&[u8], &[u8]>, state: &mut State, party: &Party) -> Result<(), StoreError> {
@@ -1162,10 +1160,8 @@ fn fetch_party_balances(table: &redb::ReadOnlyTable<&[u8], &[u8]>, state: &mut S
         if !key.value().starts_with(&prefix) {
             break;
         }
+        // The owner's encoding starts with its length: only its own keys share the prefix.
         let account = records::decode_account_key(key.value())?;
-        if account.owner != *party {
-            break;
-        }
         let balance = records::decode_balance(value.value())?;
         state.load_fetched_balance(account, Some(balance));
     }
@@ -1175,6 +1171,8 @@ fn fetch_party_balances(table: &redb::ReadOnlyTable<&[u8], &[u8]>, state: &mut S
     Ok(())
 }
 
+/// Loads every checkpointed record, balance and request id a cache does not hold; then nothing
+/// can miss until the cache is emptied again.
 fn fetch_everything(txn: &redb::ReadTransaction, state: &mut State) -> Result<(), StoreError> {
     for entry in txn.open_table(RECORDS)?.iter()? {
         let (key, value) = entry?;
