@@ -1,13 +1,14 @@
 //! Injected storage faults — the Nth write or sync failing, or the power going out at it — make
 //! the commands they hit answer `storage` (CBC.0999) and change nothing visible; later commands
 //! answer `storage` too and nothing panics; the surviving image reopens, verifies, and holds
-//! exactly the acknowledged commands (a commit in flight lands whole or not at all).
+//! exactly the acknowledged commands (a commit in flight lands whole or not at all), also when
+//! sixteen threads' commands share group commits.
 #[path = "common/backends.rs"]
 mod backends;
 
 use backends::{Disk, Fault, Operation, Seeded, balance_queries, history_queries, open_ledger, workload};
 use partner_ledger::{Head, Ledger, hex};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::ops::Range;
 
 const CUSTOMERS: usize = 12;
@@ -318,4 +319,179 @@ fn operations_of_the_workload(reference: &Reference) -> (u64, u64) {
     let (writes, syncs) = disk.operations();
     assert_eq!(head_text(&ledger.head()), reference.boundaries[reference.chunks.len()].0);
     (writes - writes_before, syncs - syncs_before)
+}
+
+/// Threads and allocations of the concurrent fault test.
+const THREADS: usize = 16;
+const EACH: usize = 10;
+/// How long a sync takes in the concurrent fault test: long enough that the threads queue
+/// behind each commit, so the commits carry groups even on a loaded machine.
+const SYNC_TIME: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// The allocation thread `thread` sends `n`th, and its amount in fen: every amount differs, so
+/// a balance tells which allocations it holds.
+fn concurrent_allocation(thread: usize, n: usize) -> (String, i64) {
+    let fen = i64::try_from(100 * (n + 1) + thread).expect("small");
+    let line = json!({
+        "op": "allocate", "id": format!("t{thread:02}-{n:02}"), "actor": "partner:D1",
+        "to": format!("customer:K{thread:02}"), "amount": format!("{}.{:02}", fen / 100, fen % 100),
+    });
+    (line.to_string(), fen)
+}
+
+/// A distributor with ample cash and one customer per thread.
+fn concurrent_setup(ledger: &Ledger) {
+    let mut lines = vec![
+        json!({"op": "register_partner", "id": "s-p", "actor": "platform", "partner": "D1", "kind": "distributor"}).to_string(),
+        json!({"op": "recharge", "id": "s-r", "actor": "platform", "party": "partner:D1", "amount": "1000000"}).to_string(),
+    ];
+    for thread in 0..THREADS {
+        let customer = json!({"op": "register_customer", "id": format!("s-c{thread}"), "actor": "partner:D1",
+            "customer": format!("K{thread:02}"), "partner": "D1", "association": "resale"});
+        lines.push(customer.to_string());
+    }
+    for answer in ledger.execute_lines(&lines) {
+        assert!(answer.is_ok(), "{}", answer.to_line());
+    }
+}
+
+/// Every thread sends its allocations one `execute` at a time, all at once: the answers of each
+/// thread, in the order sent.
+fn concurrent_allocations(ledger: &Ledger) -> Vec<Vec<Value>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                scope.spawn(move || {
+                    (0..EACH).map(|n| ledger.execute_line(&concurrent_allocation(thread, n).0).to_json()).collect::<Vec<Value>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|handle| handle.join().expect("a sending thread panicked")).collect()
+    })
+}
+
+/// The `allocated` balance of each thread's customer, in fen.
+fn allocated_fen(ledger: &Ledger) -> Vec<i64> {
+    (0..THREADS)
+        .map(|thread| {
+            let line = json!({"op": "balance", "actor": "platform", "party": format!("customer:K{thread:02}")}).to_string();
+            let answer = ledger.execute_line(&line).to_json();
+            let text = answer["result"]["allocated"].as_str().unwrap_or_else(|| panic!("{answer}")).replace('.', "");
+            text.parse().expect("an amount in fen")
+        })
+        .collect()
+}
+
+/// Sixteen threads call `execute` at once, so commands join each other's group commits, while the
+/// nth write or sync fails or the power goes out at it. Every answer is a commit or `storage`
+/// (CBC.0999); the acknowledged seqs follow the setup without a gap; once a thread is answered
+/// `storage` nothing of it commits any more; the ledger in memory holds exactly the
+/// acknowledged allocations; and the surviving image verifies, holds every acknowledged
+/// allocation (resent, each is a duplicate with its seq) and, at most, the group in flight.
+#[test]
+fn a_fault_under_joined_group_commits_fails_whole_groups_and_keeps_every_acknowledged_command() {
+    let probe = Disk::new();
+    let ledger = open_ledger(&probe).expect("open a fresh ledger");
+    concurrent_setup(&ledger);
+    probe.set_sync_time(SYNC_TIME);
+    let (writes_before, syncs_before) = probe.operations();
+    let setup_head = ledger.head().seq;
+    let answers = concurrent_allocations(&ledger);
+    let (writes, syncs) = probe.operations();
+    let (writes, syncs) = (writes - writes_before, syncs - syncs_before);
+    assert!(answers.iter().flatten().all(|answer| answer["ok"] == true));
+    assert_eq!(ledger.head().seq, setup_head + (THREADS * EACH) as u64);
+    // One command alone: how many syncs a commit takes; fewer commits than commands means groups.
+    let before = probe.operations().1;
+    assert!(ledger.execute_line(&concurrent_allocation(0, EACH).0).is_ok());
+    let syncs_per_commit = probe.operations().1 - before;
+    let commits = syncs / syncs_per_commit.max(1);
+    assert!(commits < (THREADS * EACH) as u64, "{commits} commits for {} commands: no group was joined", THREADS * EACH);
+    drop(ledger);
+
+    let (mut runs, mut hit, mut landed, mut images) = (0, 0, 0, 0);
+    let steps = [(Operation::Write, writes), (Operation::Sync, syncs)];
+    for (operation, count) in steps {
+        for fault in [Fault::Fail, Fault::PowerLoss] {
+            // Ten faults spread over the first nine tenths of the run (its length varies a little
+            // with the threads' timing).
+            for n in (1..=count * 9 / 10).step_by(usize::try_from(count / 10).expect("small").max(1)) {
+                let what = format!("{fault:?} at {operation:?} #{n}");
+                let disk = Disk::new();
+                let ledger = open_ledger(&disk).expect("open a fresh ledger");
+                concurrent_setup(&ledger);
+                disk.set_sync_time(SYNC_TIME);
+                disk.arm(operation, n, fault);
+                let answers = concurrent_allocations(&ledger);
+                runs += 1;
+                let mut acknowledged: Vec<u64> = Vec::new();
+                let mut expected = vec![0; THREADS];
+                for (thread, sent) in answers.iter().enumerate() {
+                    let mut failed = false;
+                    for (n, answer) in sent.iter().enumerate() {
+                        if answer["ok"] == true {
+                            assert!(!failed, "{what}: thread {thread} committed after a storage failure: {sent:?}");
+                            assert_eq!(answer["duplicate"], false, "{what}: {answer}");
+                            acknowledged.push(answer["seq"].as_u64().expect("seq"));
+                            expected[thread] += concurrent_allocation(thread, n).1;
+                        } else {
+                            assert_eq!(
+                                (&answer["error"]["code"], &answer["error"]["cbc"]),
+                                (&json!("storage"), &json!("CBC.0999")),
+                                "{what}: {answer}"
+                            );
+                            failed = true;
+                        }
+                    }
+                }
+                acknowledged.sort_unstable();
+                let last = setup_head + acknowledged.len() as u64;
+                assert_eq!(acknowledged, (setup_head + 1..=last).collect::<Vec<u64>>(), "{what}: a gap in the acknowledged seqs");
+                hit += u64::from(acknowledged.len() < THREADS * EACH);
+                assert_eq!(ledger.head().seq, last, "{what}: the head in memory");
+                assert_eq!(allocated_fen(&ledger), expected, "{what}: the balances in memory hold exactly the acknowledged allocations");
+                drop(ledger);
+
+                let may_land = operation == Operation::Sync || fault == Fault::PowerLoss;
+                let survivors =
+                    [("process restarts", disk.after_process_crash(), may_land), ("power loss", disk.after_power_loss(|_| false), false)];
+                for (how, image, may_land) in survivors {
+                    let what = format!("{what}, {how}");
+                    let ledger = open_ledger(&image).unwrap_or_else(|error| panic!("{what}: does not reopen: {error}"));
+                    ledger.verify().unwrap_or_else(|error| panic!("{what}: does not verify: {error}"));
+                    images += 1;
+                    let head = ledger.head().seq;
+                    assert!(head == last || (may_land && head > last), "{what}: head {head}, acknowledged up to {last}");
+                    landed += u64::from(head > last);
+                    let mut fresh = 0;
+                    for (thread, sent) in answers.iter().enumerate() {
+                        for (n, original) in sent.iter().enumerate() {
+                            let line = concurrent_allocation(thread, n).0;
+                            let reply = ledger.execute_line(&line).to_json();
+                            assert_eq!(reply["ok"], true, "{what}: {line} sent again: {reply}");
+                            let seq = reply["seq"].as_u64().expect("seq");
+                            if original["ok"] == true {
+                                assert_eq!((&reply["duplicate"], &reply["seq"]), (&json!(true), &original["seq"]), "{what}: {line}");
+                            } else if reply["duplicate"] == true {
+                                // Only the group in flight may have landed, after every acknowledged one.
+                                assert!(seq > last && seq <= head, "{what}: {line} landed unacknowledged at {seq}: {reply}");
+                            } else {
+                                fresh += 1;
+                            }
+                        }
+                    }
+                    assert_eq!(ledger.head().seq, head + fresh, "{what}: what was not held commits once when sent again");
+                    let totals: Vec<i64> = (0..THREADS).map(|thread| (0..EACH).map(|n| concurrent_allocation(thread, n).1).sum()).collect();
+                    assert_eq!(allocated_fen(&ledger), totals, "{what}: every allocation, once, after sending all again");
+                    ledger.verify().unwrap_or_else(|error| panic!("{what}: after sending all again: {error}"));
+                    drop(ledger);
+                }
+            }
+        }
+    }
+    assert!(hit * 2 >= runs, "most faults hit a commit: {hit} of {runs}");
+    println!(
+        "faults under joined groups: {runs} runs, {hit} failed a commit, {images} images reopened, {landed} landed the group in flight; unfaulted: {commits} commits for {} commands",
+        THREADS * EACH
+    );
 }

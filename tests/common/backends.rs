@@ -57,6 +57,8 @@ struct DiskState {
     injected: u64,
     /// The power is out: every operation fails.
     dead: bool,
+    /// How long each sync takes, as a real disk's would: callers meanwhile queue up.
+    sync_time: std::time::Duration,
 }
 
 /// A simulated disk, shared between the backend redb owns and the test that steers it.
@@ -100,6 +102,11 @@ impl Disk {
         let mut state = self.state();
         state.armed = Some((operation, n, fault));
         state.seen = [0, 0];
+    }
+
+    /// Makes every sync take `time` (held outside the disk's lock).
+    pub fn set_sync_time(&self, time: std::time::Duration) {
+        self.state().sync_time = time;
     }
 
     /// Disarms any fault.
@@ -220,6 +227,10 @@ impl StorageBackend for DiskBackend {
     }
 
     fn sync_data(&self) -> Result<(), io::Error> {
+        let time = self.disk.state().sync_time;
+        if !time.is_zero() {
+            std::thread::sleep(time);
+        }
         let mut state = self.disk.state();
         self.disk.check(&mut state, Operation::Sync)?;
         let unsynced = std::mem::take(&mut state.unsynced);
