@@ -262,3 +262,57 @@ fn coupon_records_follow_coupon_value_from_quota_to_redemption() {
     assert_eq!(code(&f, "coupon_records", "customer:C1", json!({"customer": "C2"})), "access_denied");
     assert_eq!(code(&f, "coupon_records", "platform", json!({"operation": "burn"})), "invalid_request");
 }
+
+/// The platform's and D1's listings of every kind, and the expiry sweep's answer.
+fn every_listing(f: &Fixture) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for actor in ["platform", "partner:D1", "partner:R1"] {
+        for op in ["customers", "resellers", "quotas", "coupons", "coupon_records", "operators", "orders"] {
+            answers.push(f.send(with(json!({"op": op, "actor": actor, "at": T2, "limit": 100}), json!({}))));
+        }
+    }
+    answers
+}
+
+/// Reopens `f`'s file: a ledger whose cache holds nothing yet.
+fn reopened(f: Fixture) -> Fixture {
+    let Fixture { ledger, clock, dir } = f;
+    drop(ledger);
+    let ledger = partner_ledger::Ledger::open_with_clock(dir.path().join("ledger.redb"), Box::new(clock.clone())).expect("reopen");
+    Fixture { ledger, clock, dir }
+}
+
+/// Commands after which some records live only in the cache (not checkpointed yet): a new
+/// partner, customer, quota, coupon and order, then the expiry sweep (after the quotas' window).
+fn more(f: &Fixture) -> Value {
+    f.ok(command("register_partner", "more-p", "platform", T2, json!({"partner": "R9", "kind": "reseller", "parent": "D1"})));
+    f.ok(command("register_customer", "more-c", "partner:D1", T2, json!({"customer": "C90", "partner": "D1"})));
+    f.ok(issue_quota("more-q", "platform", T2, json!({"quota": "QD9", "partner": "D1", "kind": "voucher", "amount": "70"})));
+    f.ok(issue_coupon("more-k", "partner:D1", T2, "K9", "QD9", "C90", "7"));
+    f.ok(place_order("more-o", "customer:C90", T2, "O9", "C90", "3"));
+    f.ok(command("expire_coupons", "more-x", "platform", "2026-08-01T00:00:00Z", json!({})))
+}
+
+/// Reads over every record of a kind (the platform's listings, a distributor's resellers, the
+/// coupon expiry sweep) fetch only that kind when the cache is cold, and answer exactly as a
+/// ledger that holds everything: right after the commands, after reopening (everything in the
+/// checkpointed tables), and after reopening and more commands (some records only in the cache).
+#[test]
+fn reads_over_every_record_of_a_kind_answer_the_same_from_a_cold_cache() {
+    let warm = listed();
+    let before = every_listing(&warm);
+    assert!(before.iter().all(|answer| answer["ok"] == true || answer["error"]["code"] == "forbidden"), "{before:?}");
+    let warm_expired = more(&warm);
+    let warm_after = every_listing(&warm);
+    assert_eq!(warm_expired, json!({"amount": "87.00", "expired": ["K1", "K2", "K3", "K9"]}));
+
+    let cold = reopened(listed());
+    assert_eq!(every_listing(&cold), before, "reopened: every listing from the checkpointed tables");
+    let cold = reopened(cold);
+    assert_eq!(more(&cold), warm_expired, "the sweep finds every coupon, checkpointed or not");
+    assert_eq!(every_listing(&cold), warm_after, "reopened, then more commands");
+    let cold = reopened(cold);
+    cold.ledger.set_cache_entries_max(0);
+    assert_eq!(every_listing(&cold), warm_after, "reopened again, without a cache");
+    cold.ledger.verify().expect("verifies");
+}

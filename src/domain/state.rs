@@ -205,8 +205,36 @@ pub(crate) enum Miss {
     Requests,
     /// The journal record at this `seq`: a request id held hashed may be the one it committed.
     Request(u64),
+    /// Every record of one kind, read by its stored keys' prefix.
+    Every(Every),
     /// Everything: a read over all records or balances.
     Everything,
+}
+
+/// A kind of record a cache can be filled with whole: a read over all of them (the platform's
+/// listings, the coupon expiry sweep) fetches those records, not the whole store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Every {
+    /// Partners' party records.
+    Partners,
+    /// Customers' party records.
+    Customers,
+    /// Quotas.
+    Quotas,
+    /// Coupons.
+    Coupons,
+}
+
+impl Every {
+    /// The prefix of their stored keys (see [`RecordKey`]'s `Display`).
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Every::Partners => "partner:",
+            Every::Customers => "customer:",
+            Every::Quotas => "quota:",
+            Every::Coupons => "coupon:",
+        }
+    }
 }
 
 /// Everything the rules read: parties and records, balances, committed request ids and the head.
@@ -235,6 +263,8 @@ pub struct State {
     ranges: HashSet<(Index, Party), BuildHasherDefault<FxHasher>>,
     /// Whether a cache holds every committed request id.
     requests_loaded: bool,
+    /// The kinds of record a cache holds every one of.
+    whole: HashSet<Every, BuildHasherDefault<FxHasher>>,
     /// What reads missed since the last [`State::take_misses`].
     misses: RefCell<Vec<Miss>>,
 }
@@ -361,6 +391,12 @@ impl State {
         }
     }
 
+    fn missed_every(&self, kind: Every) {
+        if self.lazy && !self.whole.contains(&kind) {
+            self.misses.borrow_mut().push(Miss::Every(kind));
+        }
+    }
+
     fn missed_everything(&self) {
         if self.lazy {
             self.misses.borrow_mut().push(Miss::Everything);
@@ -430,6 +466,14 @@ impl State {
         self.ranges.insert((index, owner));
     }
 
+    /// Fills every stored record of `kind`; records the cache holds are newer and stay.
+    pub(crate) fn load_every(&mut self, kind: Every, records: Vec<Record>) {
+        for record in records {
+            self.load_fetched_record(RecordKey::of(&record), Some(record));
+        }
+        self.whole.insert(kind);
+    }
+
     /// Fills the committed request ids; ids the cache holds are newer and stay.
     pub(crate) fn load_requests(&mut self, entries: impl IntoIterator<Item = (Id, RequestEntry)>) {
         for (id, entry) in entries {
@@ -463,6 +507,7 @@ impl State {
         self.absent.clear();
         self.unposted.clear();
         self.ranges.clear();
+        self.whole.clear();
     }
 
     /// Records, balances and index entries held, a measure of the cache's size.
@@ -506,6 +551,24 @@ impl State {
         self.parties.iter()
     }
 
+    /// All registered partners, in no particular order.
+    pub fn partners(&self) -> impl Iterator<Item = (&Party, &PartyRecord)> {
+        self.missed_every(Every::Partners);
+        self.parties.iter().filter(|(party, _)| matches!(party, Party::Partner(_)))
+    }
+
+    /// All registered customers, in no particular order.
+    pub fn customers(&self) -> impl Iterator<Item = (&Id, &PartyRecord)> {
+        self.missed_every(Every::Customers);
+        self.parties.iter().filter_map(|(party, record)| party.customer_id().map(|id| (id, record)))
+    }
+
+    /// Every quota, in no particular order.
+    pub fn all_quotas(&self) -> impl Iterator<Item = (&Id, &Quota)> {
+        self.missed_every(Every::Quotas);
+        self.quotas.iter()
+    }
+
     /// A quota.
     pub fn quota(&self, id: &Id) -> Option<&Quota> {
         let found = self.quotas.get(id);
@@ -526,7 +589,7 @@ impl State {
 
     /// Every coupon, in no particular order.
     pub fn all_coupons(&self) -> impl Iterator<Item = (&Id, &Coupon)> {
-        self.missed_everything();
+        self.missed_every(Every::Coupons);
         self.coupons.iter()
     }
 

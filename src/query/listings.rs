@@ -18,9 +18,11 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// A page of `rows` (already in listing order) under `key`, with the total.
-fn page_of(key: &str, rows: &[Value], page: Page) -> Value {
-    let mut result = json!({"total_count": rows.len()});
-    result[key] = Value::Array(paged(rows, page).cloned().collect());
+/// The page of `items` under `key`, each written by `row` (only the page's: a listing of a
+/// million customers writes ten rows), with the total count.
+fn page_of<T>(key: &str, items: &[T], page: Page, row: impl Fn(&T) -> Value) -> Value {
+    let mut result = json!({"total_count": items.len()});
+    result[key] = Value::Array(paged(items, page).map(row).collect());
     result
 }
 
@@ -50,7 +52,7 @@ fn partners(reader: &Reader<'_>, partner: Option<&Id>, what: &str, managers_too:
         Party::Platform => Ok(None),
         party => {
             let mut list = vec![party.clone()];
-            list.extend(state.parties().filter(|(_, record)| record.parent() == party.partner_id()).map(|(reseller, _)| reseller.clone()));
+            list.extend(state.partners().filter(|(_, record)| record.parent() == party.partner_id()).map(|(reseller, _)| reseller.clone()));
             Ok(Some(list))
         }
     }
@@ -83,7 +85,7 @@ pub(super) fn customers(
     let state = reader.state;
     let owners = partners(reader, partner, "customers", true)?;
     let mut selected: Vec<(&Id, &PartyRecord)> = match &owners {
-        None => state.parties().filter_map(|(party, record)| party.customer_id().map(|id| (id, record))).collect(),
+        None => state.customers().collect(),
         Some(owners) => owners
             .iter()
             .flat_map(|owner| state.indexed(Index::PartnerCustomers, owner))
@@ -97,8 +99,7 @@ pub(super) fn customers(
             && manager.is_none_or(|manager| record.manager_at(reader.now) == Some(manager))
     });
     selected.sort_by_key(|(id, record)| (record.seq, (*id).clone()));
-    let rows: Vec<Value> = selected.iter().map(|(id, record)| customer_row(reader, id, record)).collect();
-    Ok(page_of("customers", &rows, page))
+    Ok(page_of("customers", &selected, page, |(id, record)| customer_row(reader, id, record)))
 }
 
 /// `resellers {partner?}`: a distributor's resellers.
@@ -109,20 +110,16 @@ pub(super) fn resellers(reader: &Reader<'_>, partner: Option<&Id>, page: Page) -
         None => None,
     };
     let mut selected: Vec<(&Party, &PartyRecord)> = state
-        .parties()
+        .partners()
         .filter(|(_, record)| {
             record.parent().is_some_and(|parent| distributor.as_ref().is_none_or(|wanted| wanted.partner_id() == Some(parent)))
         })
         .collect();
     selected.sort_by_key(|(party, record)| (record.seq, (*party).clone()));
-    let rows: Vec<Value> = selected
-        .iter()
-        .map(|(party, record)| {
-            json!({"partner": party.partner_id().map(Id::as_str), "parent": record.parent().map(Id::as_str),
-                "registered_at": record.registered_at.to_string()})
-        })
-        .collect();
-    Ok(page_of("resellers", &rows, page))
+    Ok(page_of("resellers", &selected, page, |(party, record)| {
+        json!({"partner": party.partner_id().map(Id::as_str), "parent": record.parent().map(Id::as_str),
+            "registered_at": record.registered_at.to_string()})
+    }))
 }
 
 /// The filters of `quotas`.
@@ -144,11 +141,7 @@ pub(super) fn quotas(reader: &Reader<'_>, partner: Option<&Id>, filter: &QuotaFi
     let state = reader.state;
     let owners = partners(reader, partner, "quotas", false)?;
     let mut selected: Vec<(&Id, &Quota)> = match &owners {
-        None => state
-            .parties()
-            .flat_map(|(party, _)| state.indexed(Index::Quotas, party))
-            .filter_map(|id| state.quota(id).map(|quota| (id, quota)))
-            .collect(),
+        None => state.all_quotas().collect(),
         Some(owners) => owners
             .iter()
             .flat_map(|owner| state.indexed(Index::Quotas, owner))
@@ -161,19 +154,15 @@ pub(super) fn quotas(reader: &Reader<'_>, partner: Option<&Id>, filter: &QuotaFi
             && filter.parent_quota.is_none_or(|parent| parent_quota(quota) == Some(parent))
     });
     selected.sort_by_key(|(id, quota)| (quota.seq, (*id).clone()));
-    let rows: Vec<Value> = selected
-        .iter()
-        .map(|(id, quota)| {
-            let balance = state.balance(&Account::new(Party::Partner(quota.owner.clone()), AccountKind::Quota((*id).clone())));
-            json!({
-                "quota": id.as_str(), "partner": quota.owner.as_str(), "kind": quota.kind.name(), "amount": quota.amount.to_string(),
-                "balance": balance.to_string(), "valid_from": quota.validity.valid_from.to_string(),
-                "valid_until": quota.validity.valid_until.to_string(), "status": quota.status(reader.now).name(),
-                "parent_quota": parent_quota(quota).map(Id::as_str),
-            })
+    Ok(page_of("quotas", &selected, page, |(id, quota)| {
+        let balance = state.balance(&Account::new(Party::Partner(quota.owner.clone()), AccountKind::Quota((*id).clone())));
+        json!({
+            "quota": id.as_str(), "partner": quota.owner.as_str(), "kind": quota.kind.name(), "amount": quota.amount.to_string(),
+            "balance": balance.to_string(), "valid_from": quota.validity.valid_from.to_string(),
+            "valid_until": quota.validity.valid_until.to_string(), "status": quota.status(reader.now).name(),
+            "parent_quota": parent_quota(quota).map(Id::as_str),
         })
-        .collect();
-    Ok(page_of("quotas", &rows, page))
+    }))
 }
 
 /// The filters of `coupons`.
@@ -216,22 +205,18 @@ pub(super) fn coupons(reader: &Reader<'_>, customer: Option<&Id>, filter: &Coupo
             && filter.status.is_none_or(|status| coupon.status(reader.now, remaining(id, coupon)) == status)
     });
     selected.sort_by_key(|(id, coupon)| (coupon.seq, (*id).clone()));
-    let rows: Vec<Value> = selected
-        .iter()
-        .map(|(id, coupon)| {
-            let left = remaining(id, coupon);
-            json!({
-                "coupon": id.as_str(), "quota": coupon.quota.as_str(), "customer": coupon.customer.as_str(), "kind": coupon.kind.name(),
-                "face_value": coupon.face_value.to_string(), "remaining": left.to_string(),
-                "valid_from": coupon.validity.valid_from.to_string(), "valid_until": coupon.validity.valid_until.to_string(),
-                "services": coupon.services.as_ref().map(|services| services.iter().map(Id::as_str).collect::<Vec<_>>()),
-                "ratio": coupon.ratio.map(|ratio| ratio.to_string()),
-                "order_kinds": coupon.order_kinds.as_ref().map(|kinds| kinds.iter().map(|kind| kind.name()).collect::<Vec<_>>()),
-                "status": coupon.status(reader.now, left).name(),
-            })
+    Ok(page_of("coupons", &selected, page, |(id, coupon)| {
+        let left = remaining(id, coupon);
+        json!({
+            "coupon": id.as_str(), "quota": coupon.quota.as_str(), "customer": coupon.customer.as_str(), "kind": coupon.kind.name(),
+            "face_value": coupon.face_value.to_string(), "remaining": left.to_string(),
+            "valid_from": coupon.validity.valid_from.to_string(), "valid_until": coupon.validity.valid_until.to_string(),
+            "services": coupon.services.as_ref().map(|services| services.iter().map(Id::as_str).collect::<Vec<_>>()),
+            "ratio": coupon.ratio.map(|ratio| ratio.to_string()),
+            "order_kinds": coupon.order_kinds.as_ref().map(|kinds| kinds.iter().map(|kind| kind.name()).collect::<Vec<_>>()),
+            "status": coupon.status(reader.now, left).name(),
         })
-        .collect();
-    Ok(page_of("coupons", &rows, page))
+    }))
 }
 
 /// `operators {partner?}`, with how many customers each manages now.
@@ -241,7 +226,7 @@ pub(super) fn operators(reader: &Reader<'_>, partner: Option<&Id>, page: Page) -
         // By default a partner lists its own operators, not its resellers'.
         Some(list) if partner.is_none() => list.into_iter().take(1).collect(),
         Some(list) => list,
-        None => state.parties().filter(|(party, _)| matches!(party, Party::Partner(_))).map(|(party, _)| party.clone()).collect(),
+        None => state.partners().map(|(party, _)| party.clone()).collect(),
     };
     let mut selected: Vec<(&Id, &PartyRecord)> = owners
         .iter()
@@ -263,7 +248,7 @@ pub(super) fn operators(reader: &Reader<'_>, partner: Option<&Id>, page: Page) -
                 "customers_managed": managed}))
         })
         .collect();
-    Ok(page_of("operators", &rows, page))
+    Ok(page_of("operators", &rows, page, Value::clone))
 }
 
 /// The filters of `coupon_records`.
@@ -305,12 +290,10 @@ pub(super) fn coupon_records(store: &Store, reader: &Reader<'_>, filter: &Coupon
     // The quotas and coupons in view, each with (quota, coupon, customer) to show.
     let mut accounts: Vec<(Account, &Id, Option<&Id>, Option<&Id>)> = Vec::new();
     if filter.coupon.is_none() && filter.customer.is_none() {
-        for (party, _) in state.parties() {
-            for id in state.indexed(Index::Quotas, party) {
-                let visible = state.quota(id).is_some_and(|quota| reader.in_scope(&Party::Partner(quota.owner.clone())));
-                if visible && filter.quota.is_none_or(|wanted| wanted == id) {
-                    accounts.push((Account::new(party.clone(), AccountKind::Quota(id.clone())), id, None, None));
-                }
+        for (id, quota) in state.all_quotas() {
+            let owner = Party::Partner(quota.owner.clone());
+            if reader.in_scope(&owner) && filter.quota.is_none_or(|wanted| wanted == id) {
+                accounts.push((Account::new(owner, AccountKind::Quota(id.clone())), id, None, None));
             }
         }
     }
@@ -358,5 +341,5 @@ pub(super) fn coupon_records(store: &Store, reader: &Reader<'_>, filter: &Coupon
     }
     rows.sort_by_key(|(seq, index, _)| (*seq, *index));
     let rows: Vec<Value> = rows.into_iter().map(|(_, _, row)| row).collect();
-    Ok(page_of("records", &rows, page))
+    Ok(page_of("records", &rows, page, Value::clone))
 }

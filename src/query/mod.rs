@@ -297,12 +297,12 @@ impl OrderFilter {
 fn order_customers(reader: &Reader<'_>) -> Vec<Party> {
     let state = reader.state;
     match &reader.acting.party {
-        Party::Platform => state.parties().map(|(party, _)| party.clone()).filter(|party| matches!(party, Party::Customer(_))).collect(),
+        Party::Platform => state.customers().map(|(id, _)| Party::Customer(id.clone())).collect(),
         Party::Partner(_) => {
             let mut partners = vec![reader.acting.party.clone()];
             let resellers: Vec<Party> = state
-                .parties()
-                .filter(|(party, record)| matches!(party, Party::Partner(_)) && record.parent() == reader.acting.party.partner_id())
+                .partners()
+                .filter(|(_, record)| record.parent() == reader.acting.party.partner_id())
                 .map(|(party, _)| party.clone())
                 .collect();
             partners.extend(resellers);

@@ -1024,6 +1024,21 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
                 let entry = crate::domain::RequestEntry { seq, fingerprint: transaction.fingerprint };
                 state.confirm_request(seq, transaction.request, entry);
             }
+            Miss::Every(kind) => {
+                let table = match &mut records {
+                    Some(table) => table,
+                    None => records.insert(txn.open_table(RECORDS)?),
+                };
+                let mut found = Vec::new();
+                for entry in table.range(kind.prefix()..)? {
+                    let (key, value) = entry?;
+                    if !key.value().starts_with(kind.prefix()) {
+                        break;
+                    }
+                    found.push(decode_record_under(key.value(), value.value())?);
+                }
+                state.load_every(kind, found);
+            }
             Miss::Record(_) | Miss::Balance(_) | Miss::Everything => {}
         }
     }
