@@ -17,8 +17,7 @@ use crate::time::Timestamp;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// A page of `rows` (already in listing order) under `key`, with the total.
-/// The page of `items` under `key`, each written by `row` (only the page's: a listing of a
+/// The page of `items` (already in listing order) under `key`, each written by `row` (only the page's: a listing of a
 /// million customers writes ten rows), with the total count.
 fn page_of<T>(key: &str, items: &[T], page: Page, row: impl Fn(&T) -> Value) -> Value {
     let mut result = json!({"total_count": items.len()});
