@@ -11,6 +11,7 @@ use crate::time::{Clock, SystemClock};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// Commands per durable commit in [`Ledger::execute_batch`], at most.
 pub const BATCH_COMMANDS_MAX: usize = 100_000;
@@ -97,6 +98,40 @@ struct Inner {
     stream_seq: u64,
     /// Encoded journal bytes per durable commit, at most (a stream message has a size limit).
     commit_bytes_max: usize,
+    /// What the durable commits took since opening.
+    commits: CommitStats,
+}
+
+/// The durable commits a ledger made since it was opened ([`Ledger::commit_stats`]): how many
+/// commands share a commit, and how much of the time the journal write and its sync take.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Durable commits written (failed ones included).
+    pub commits: u64,
+    /// Commands they carried.
+    pub commands: u64,
+    /// Wall time spent in them (replication aside): writing the journal and syncing it.
+    pub committing: Duration,
+}
+
+impl CommitStats {
+    /// What happened between `earlier` and `self`.
+    #[must_use]
+    pub fn since(&self, earlier: &CommitStats) -> CommitStats {
+        CommitStats {
+            commits: self.commits - earlier.commits,
+            commands: self.commands - earlier.commands,
+            committing: self.committing.saturating_sub(earlier.committing),
+        }
+    }
+}
+
+impl std::ops::AddAssign for CommitStats {
+    fn add_assign(&mut self, more: CommitStats) {
+        self.commits += more.commits;
+        self.commands += more.commands;
+        self.committing += more.committing;
+    }
 }
 
 /// Requests waiting for a group commit, and whether some caller is committing.
@@ -104,6 +139,8 @@ struct Inner {
 struct Queue {
     waiting: Vec<(Request, Arc<Slot>)>,
     leading: bool,
+    /// How many requests the last group commit carried.
+    last_group: usize,
 }
 
 enum Turn {
@@ -178,6 +215,7 @@ impl Ledger {
             replicator: None,
             stream_seq,
             commit_bytes_max: usize::MAX,
+            commits: CommitStats::default(),
         };
         Ok(Ledger { inner: Mutex::new(inner), queue: Mutex::new(Queue::default()), clock })
     }
@@ -186,6 +224,11 @@ impl Ledger {
         // A panic while holding the lock can only come from a bug; the state it guards is rolled
         // back before any early return, so continuing with it is sound.
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The durable commits made since opening (for measuring group commits).
+    pub fn commit_stats(&self) -> CommitStats {
+        self.lock().commits
     }
 
     /// The journal head: last `seq`, its chain hash and time.
@@ -263,12 +306,24 @@ impl Ledger {
     }
 
     /// Commits everything queued (including `own`, and what queues while it is being decided:
-    /// a bigger group for the same commit), answers the others, then hands the turn to the
-    /// first caller that queued meanwhile.
+    /// a bigger group for the same commit; yielding once when that is still smaller than the
+    /// last group, so callers it answered can queue again), answers the others, then hands the
+    /// turn to the first caller that queued meanwhile.
     fn lead(&self, own: &Arc<Slot>) -> Response {
         let mut slots: Vec<Arc<Slot>> = Vec::new();
+        let mut yielded = false;
         let responses = self.execute_batches(|| {
-            let batch = std::mem::take(&mut self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).waiting);
+            let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Callers the last commit answered may still be on their way back: smaller than
+            // the last group, this one lets them run once before it is sealed.
+            if queue.waiting.is_empty() && !yielded && slots.len() < queue.last_group {
+                yielded = true;
+                drop(queue);
+                std::thread::yield_now();
+                queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            let batch = std::mem::take(&mut queue.waiting);
+            drop(queue);
             let (requests, queued): (Vec<Request>, Vec<Arc<Slot>>) = batch.into_iter().unzip();
             slots.extend(queued);
             requests
@@ -278,6 +333,7 @@ impl Ledger {
             if Arc::ptr_eq(slot, own) { mine = Some(response) } else { slot.set(Turn::Done(response)) }
         }
         let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        queue.last_group = slots.len();
         match queue.waiting.first() {
             Some((_, next)) => next.set(Turn::Lead),
             None => queue.leading = false,
@@ -644,7 +700,12 @@ impl Inner {
                 }
             }
         }
-        match self.store.commit_replicated(pending, stream_seq) {
+        let started = Instant::now();
+        let committed = self.store.commit_replicated(pending, stream_seq);
+        self.commits.commits += 1;
+        self.commits.commands += pending.len() as u64;
+        self.commits.committing += started.elapsed();
+        match committed {
             Ok(()) => {
                 if let Some(published) = stream_seq {
                     self.stream_seq = published;
@@ -694,6 +755,36 @@ mod tests {
     fn ok(ledger: &Ledger, line: &str) {
         let response = ledger.execute_line(line);
         assert!(response.is_ok(), "{}", response.to_line());
+    }
+
+    /// Commit statistics count durable commits and the commands they carried: a batch is one
+    /// commit, a query inside it ends one, a refused command and a query alone make none.
+    #[test]
+    fn commit_stats_count_each_durable_commit_and_its_commands() {
+        use super::CommitStats;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ledger = Ledger::open(dir.path().join("ledger.redb")).expect("open");
+        assert_eq!(ledger.commit_stats(), CommitStats::default());
+        ok(&ledger, r#"{"op":"register_partner","id":"p","actor":"platform","partner":"D1","kind":"distributor"}"#);
+        let one = ledger.commit_stats();
+        assert_eq!((one.commits, one.commands), (1, 1));
+        let responses = ledger.execute_lines(&[
+            r#"{"op":"recharge","id":"r1","actor":"platform","party":"partner:D1","amount":"100"}"#,
+            r#"{"op":"recharge","id":"r2","actor":"platform","party":"partner:D1","amount":"-1"}"#,
+            r#"{"op":"recharge","id":"r3","actor":"platform","party":"partner:D1","amount":"5"}"#,
+            r#"{"op":"balance","actor":"platform","party":"partner:D1"}"#,
+            r#"{"op":"recharge","id":"r4","actor":"platform","party":"partner:D1","amount":"7"}"#,
+        ]);
+        assert_eq!(responses.iter().map(crate::Response::is_ok).collect::<Vec<_>>(), [true, false, true, true, true]);
+        let batch = ledger.commit_stats().since(&one);
+        assert_eq!((batch.commits, batch.commands), (2, 3), "r1 and r3 before the query, r4 after it");
+        assert!(batch.committing > std::time::Duration::ZERO);
+        let before = ledger.commit_stats();
+        assert!(ledger.execute_line(r#"{"op":"balance","actor":"platform","party":"partner:D1"}"#).is_ok());
+        assert_eq!(ledger.commit_stats(), before, "a query alone commits nothing");
+        let mut total = one;
+        total += batch;
+        assert_eq!(total, before);
     }
 
     /// A party record fetched from the store brings the party's balances with it (one fetch

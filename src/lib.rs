@@ -92,7 +92,7 @@ pub use domain::{
 pub use error::{ErrorCode, Rejection};
 pub use id::{ID_LENGTH_MAX, Id, IdError, Party};
 pub use journal::{Account, AccountKind, Asset, ChainHash, Posting, hex};
-pub use ledger::{BATCH_COMMANDS_MAX, CHECKPOINT_TRANSACTIONS, Commit, Ledger, OpenError, ReplicaError, Replicator};
+pub use ledger::{BATCH_COMMANDS_MAX, CHECKPOINT_TRANSACTIONS, Commit, CommitStats, Ledger, OpenError, ReplicaError, Replicator};
 pub use protocol::{
     Body, CouponOperation, DecodeError, LINE_LENGTH_MAX, PAGE_LIMIT_MAX, Page, Query, Request, Response, StatementAccount, decode_line,
 };

@@ -27,7 +27,7 @@ pub use process::{ChildCommand, child_main};
 use baseline::bare_redb::{self, BareRedb};
 use baseline::sqlite::{Outcome, Service, SqliteLedger};
 use baseline::workload::{self, Allocations, PARTNERS, percentile};
-use partner_ledger::{Ledger, Request};
+use partner_ledger::{CommitStats, Ledger, Request};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -60,8 +60,10 @@ pub struct Options {
     /// Commands per durable commit in the JSON-lines phase (as `apply --batch`).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch: u32,
-    /// Single durable commands in the latency phase and in each threads run.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    /// Single durable commands in the latency phase and in each threads run (the threads runs
+    /// split them over 4 rounds: 1,000 a round by default, so that a round's start, where the
+    /// first caller commits alone, weighs little).
+    #[arg(long, default_value_t = 4000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     singles: u32,
     /// Threads sharing one ledger in the concurrency phase.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -575,12 +577,15 @@ impl Bench {
         ];
         let mut refused = 0;
         let mut key = 1 << 40;
+        let mut groups = [CommitStats::default(); 2];
         for round in 0..THREAD_ROUNDS {
             let share = count / THREAD_ROUNDS + usize::from(round < count % THREAD_ROUNDS);
             for (index, run) in runs.iter_mut().enumerate() {
                 let width = if index % 2 == 0 { 1 } else { threads };
                 if index < 2 {
+                    let before = ledger.commit_stats();
                     refused += ledger_threads(&ledger, &workload::decode(&stream.take_vec(share)), width, run);
+                    groups[index] += ledger.commit_stats().since(&before);
                 } else {
                     commit_threads(self.commit().database(), share, width, key, run)?;
                     key += share as u64;
@@ -596,6 +601,9 @@ impl Bench {
         );
         let (ledger_ratio, bare_ratio) = (runs[1].throughput() / runs[0].throughput(), runs[3].throughput() / runs[2].throughput());
         println!("  {threads} threads ÷ 1 thread throughput: ledger {ledger_ratio:.2}x, bare redb {bare_ratio:.2}x");
+        for (run, group) in runs.iter().zip(&groups) {
+            print_groups(run, group);
+        }
         print_refusals(&[("the ledger", refused)]);
         self.target(format!("{threads} threads ÷ 1 thread of single durable commands"), ledger_ratio, 8.0, false);
         Ok(())
@@ -795,6 +803,24 @@ fn print_section(title: &str, runs: &[&Run], ratio_by_latency: impl Into<Option<
             format_duration(run.latency(0.99))
         );
     }
+}
+
+/// How `run`'s commands shared durable commits: commands per commit, and each commit cycle (the
+/// run's wall time ÷ commits) split into the journal write with its sync and the rest (deciding,
+/// waking callers, handing over).
+fn print_groups(run: &Run, group: &CommitStats) {
+    let commits = group.commits.max(1);
+    let cycle = run.busy / u32::try_from(commits).unwrap_or(u32::MAX);
+    let committing = group.committing / u32::try_from(commits).unwrap_or(u32::MAX);
+    println!(
+        "  {}: {} durable commits of {:.1} commands; per commit {} writing and syncing, {} the rest of the cycle ({} in all)",
+        run.system,
+        group.commits,
+        group.commands as f64 / commits as f64,
+        format_duration(committing),
+        format_duration(cycle.saturating_sub(committing)),
+        format_duration(cycle)
+    );
 }
 
 fn print_deferred(run: &Run) {
