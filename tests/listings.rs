@@ -283,12 +283,14 @@ fn reopened(f: Fixture) -> Fixture {
 }
 
 /// Commands after which some records live only in the cache (not checkpointed yet): a new
-/// partner, customer, quota, coupon and order, then the expiry sweep (after the quotas' window).
+/// partner, customer, quota, coupon and two customers' orders, then the expiry sweep (after the
+/// quotas' window).
 fn more(f: &Fixture) -> Value {
     f.ok(command("register_partner", "more-p", "platform", T2, json!({"partner": "R9", "kind": "reseller", "parent": "D1"})));
     f.ok(command("register_customer", "more-c", "partner:D1", T2, json!({"customer": "C90", "partner": "D1"})));
     f.ok(issue_quota("more-q", "platform", T2, json!({"quota": "QD9", "partner": "D1", "kind": "voucher", "amount": "70"})));
     f.ok(issue_coupon("more-k", "partner:D1", T2, "K9", "QD9", "C90", "7"));
+    f.ok(place_order("more-o8", "customer:C5", T2, "O8", "C5", "2"));
     f.ok(place_order("more-o", "customer:C90", T2, "O9", "C90", "3"));
     f.ok(command("expire_coupons", "more-x", "platform", "2026-08-01T00:00:00Z", json!({})))
 }
@@ -305,6 +307,11 @@ fn reads_over_every_record_of_a_kind_answer_the_same_from_a_cold_cache() {
     let warm_expired = more(&warm);
     let warm_after = every_listing(&warm);
     assert_eq!(warm_expired, json!({"amount": "87.00", "expired": ["K1", "K2", "K3", "K9"]}));
+    // The platform's orders are read by kind: both customers' orders, in the order placed.
+    let platform_orders = &warm_after[6]["result"];
+    assert_eq!(platform_orders["total_count"], 2, "{platform_orders}");
+    let ids: Vec<&Value> = platform_orders["orders"].as_array().expect("orders").iter().map(|order| &order["order"]).collect();
+    assert_eq!(ids, [&json!("O8"), &json!("O9")]);
 
     let cold = reopened(listed());
     assert_eq!(every_listing(&cold), before, "reopened: every listing from the checkpointed tables");

@@ -223,6 +223,8 @@ pub(crate) enum Every {
     Quotas,
     /// Coupons.
     Coupons,
+    /// Orders.
+    Orders,
 }
 
 impl Every {
@@ -233,6 +235,7 @@ impl Every {
             Every::Customers => "customer:",
             Every::Quotas => "quota:",
             Every::Coupons => "coupon:",
+            Every::Orders => "order:",
         }
     }
 }
@@ -600,6 +603,12 @@ impl State {
             self.missed_record(|| RecordKey::Order(id.clone()));
         }
         found
+    }
+
+    /// Every order, in no particular order.
+    pub fn all_orders(&self) -> impl Iterator<Item = (&Id, &Order)> {
+        self.missed_every(Every::Orders);
+        self.orders.iter()
     }
 
     /// A combined order.

@@ -292,12 +292,13 @@ impl OrderFilter {
 }
 
 /// The customers whose orders `orders` without a customer lists: every customer for the
-/// platform, the customer itself, or every customer a partner reaches (its own, and a
-/// distributor's resellers'), of which each order is then checked with `sees_order`.
-fn order_customers(reader: &Reader<'_>) -> Vec<Party> {
+/// platform (`None`: its orders are read by kind, not customer by customer), the customer
+/// itself, or every customer a partner reaches (its own, and a distributor's resellers'), of
+/// which each order is then checked with `sees_order`.
+fn order_customers(reader: &Reader<'_>) -> Option<Vec<Party>> {
     let state = reader.state;
-    match &reader.acting.party {
-        Party::Platform => state.customers().map(|(id, _)| Party::Customer(id.clone())).collect(),
+    Some(match &reader.acting.party {
+        Party::Platform => return None,
         Party::Partner(_) => {
             let mut partners = vec![reader.acting.party.clone()];
             let resellers: Vec<Party> = state
@@ -314,7 +315,7 @@ fn order_customers(reader: &Reader<'_>) -> Vec<Party> {
                 .collect()
         }
         party => vec![party.clone()],
-    }
+    })
 }
 
 fn orders_query(reader: &Reader<'_>, customer: Option<&Id>, filter: OrderFilter, page: Page) -> Result<Value, Rejection> {
@@ -323,15 +324,19 @@ fn orders_query(reader: &Reader<'_>, customer: Option<&Id>, filter: OrderFilter,
         Some(customer) => {
             let party = Party::Customer(customer.clone());
             reader.authorize(&party, Reach::Consumption)?;
-            vec![party]
+            Some(vec![party])
         }
         None => order_customers(reader),
     };
-    let mut selected: Vec<(&Id, &Order)> = customers
-        .iter()
-        .flat_map(|party| state.indexed(Index::Orders, party).filter_map(|id| state.order(id).map(|order| (id, order))))
-        .filter(|(_, order)| filter.matches(order, now) && reader.sees_order(order))
-        .collect();
+    let listed: Vec<(&Id, &Order)> = match &customers {
+        None => state.all_orders().collect(),
+        Some(customers) => customers
+            .iter()
+            .flat_map(|party| state.indexed(Index::Orders, party).filter_map(|id| state.order(id).map(|order| (id, order))))
+            .collect(),
+    };
+    let mut selected: Vec<(&Id, &Order)> =
+        listed.into_iter().filter(|(_, order)| filter.matches(order, now) && reader.sees_order(order)).collect();
     if customer.is_none() {
         selected.sort_by_key(|(id, order)| (order.seq, *id));
     }
