@@ -119,8 +119,8 @@ impl CommitStats {
     #[must_use]
     pub fn since(&self, earlier: &CommitStats) -> CommitStats {
         CommitStats {
-            commits: self.commits - earlier.commits,
-            commands: self.commands - earlier.commands,
+            commits: self.commits.saturating_sub(earlier.commits),
+            commands: self.commands.saturating_sub(earlier.commands),
             committing: self.committing.saturating_sub(earlier.committing),
         }
     }
