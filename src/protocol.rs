@@ -906,7 +906,7 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
         "issue_quota" => {
             // The platform's quotas need a window; a distributor's default to its source quota's.
             let present = |name: &str| fields.map.get(name).is_some_and(|value| !value.is_null());
-            if !present("from_quota") && !(present("valid_from") && present("valid_until")) {
+            if !(present("from_quota") || (present("valid_from") && present("valid_until"))) {
                 fields.note(ErrorCode::InvalidRequest, "valid_from and valid_until are required without from_quota".to_owned());
             }
             let (quota, partner, kind) = (fields.id("quota", false), fields.id("partner", true), fields.choice("kind", true, COUPON_KINDS));

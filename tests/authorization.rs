@@ -1370,7 +1370,9 @@ fn v2_listings_show_what_each_actor_may_see() {
         }
     }
     // coupon_records: one row per movement, on the account it concerns.
-    let records: &[(&str, Value, &[(&str, &str)])] = &[
+    // (actor, query, the (operation, quota) of each row it lists)
+    type Listed<'a> = (&'a str, Value, &'a [(&'a str, &'a str)]);
+    let records: &[Listed] = &[
         ("partner:R1", json!({"op": "coupon_records"}), &[("issue_quota", "QR1"), ("issue_coupon", "QR1"), ("issue_quota", "QPR1")]),
         ("customer:C2", json!({"op": "coupon_records"}), &[("issue_coupon", "QR1")]),
         ("customer:C3", json!({"op": "coupon_records"}), &[]),

@@ -2239,7 +2239,7 @@ fn run_case(with_cast: bool, steps: &[Step]) -> Result<(), TestCaseError> {
     let mut run = Run::new();
     // Half the cases keep no cache between batches: every read of the next request goes to the
     // store's checkpointed tables, and every miss is fetched and the decision made again.
-    if steps.len() % 2 == 0 {
+    if steps.len().is_multiple_of(2) {
         run.ledger().set_cache_entries_max(0);
     }
     if with_cast {

@@ -36,9 +36,9 @@ fn random_text(length: usize, alphabet: &[u8]) -> Result<String, KeyError> {
         let byte = match pool.next() {
             Some(byte) => byte,
             None => {
-                let mut more = [0_u8; 32];
+                let mut more = vec![0_u8; 32];
                 getrandom::fill(&mut more).map_err(|error| KeyError::Random(error.to_string()))?;
-                pool = more.to_vec().into_iter();
+                pool = more.into_iter();
                 continue;
             }
         };

@@ -3648,7 +3648,7 @@ fn decode_commerce(op: &str, fields: &mut Fields) -> Option<Command> {
             let given = |fields: &Fields, name: &str| fields.map.get(name).is_some_and(|value| !value.is_null());
             // docs/decisions.md (v2): only a quota issued from a quota has a window to default
             // to: without `from_quota` the request alone is malformed, whoever sends it.
-            if !given(fields, "from_quota") && !(given(fields, "valid_from") && given(fields, "valid_until")) {
+            if !(given(fields, "from_quota") || (given(fields, "valid_from") && given(fields, "valid_until"))) {
                 fields.flag(0);
             }
             let valid_from = fields.time("valid_from");
