@@ -596,6 +596,11 @@ impl Inner {
                 {
                     return storage_failure(request.id.as_ref().map(Id::to_string), &error.to_string());
                 }
+                if query.reads_every_customer(&request.actor)
+                    && let Err(error) = self.checkpoint()
+                {
+                    return storage_failure(request.id.as_ref().map(Id::to_string), &error.to_string());
+                }
                 crate::query::answer(&self.store, &self.state, request, query, request.at.unwrap_or_else(|| clock.now()))
             }
             Body::Command(command) => {

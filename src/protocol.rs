@@ -284,6 +284,13 @@ impl Query {
             Query::Balance { as_of: Some(_), .. } | Query::AdjustRecords { .. } | Query::Statement { .. } | Query::CouponRecords { .. }
         )
     }
+
+    /// Whether answering reads every customer's record from the `records` table (the
+    /// platform's customer listing, which holds them one at a time instead of loading them
+    /// all), which a checkpoint must bring up to date first.
+    pub fn reads_every_customer(&self, actor: &Party) -> bool {
+        matches!(self, Query::Customers { partner: None, .. }) && *actor == Party::Platform
+    }
 }
 
 /// A line that could not be decoded: the id to echo (when one could be read) and the rejection.

@@ -307,6 +307,13 @@ fn reads_over_every_record_of_a_kind_answer_the_same_from_a_cold_cache() {
     let warm_expired = more(&warm);
     let warm_after = every_listing(&warm);
     assert_eq!(warm_expired, json!({"amount": "87.00", "expired": ["K1", "K2", "K3", "K9"]}));
+    // The platform's customers are read from the store after a checkpoint: one registered
+    // since the last checkpoint is there too, last (registration order).
+    let (customers_before, customers_after) = (&before[0]["result"], &warm_after[0]["result"]);
+    let total = customers_before["total_count"].as_u64().expect("count");
+    assert_eq!(customers_after["total_count"], total + 1, "{customers_after}");
+    let names: Vec<&Value> = customers_after["customers"].as_array().expect("customers").iter().map(|row| &row["customer"]).collect();
+    assert_eq!(names.last(), Some(&&json!("C90")), "{customers_after}");
     // The platform's orders are read by kind: both customers' orders, in the order placed.
     let platform_orders = &warm_after[6]["result"];
     assert_eq!(platform_orders["total_count"], 2, "{platform_orders}");

@@ -7,7 +7,8 @@ use super::{Reader, paged};
 use crate::amount::Amount;
 use crate::domain::Transaction;
 use crate::domain::records::{Coupon, CouponKind, CouponStatus, Quota, QuotaSource, QuotaStatus};
-use crate::domain::{AssociationKind, Index, PartyRecord, Reach, Role};
+use crate::domain::records::Record;
+use crate::domain::{AssociationKind, Index, PartyRecord, Reach, RecordKey, Role};
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
 use crate::journal::{Account, AccountKind};
@@ -76,27 +77,47 @@ fn customer_row(reader: &Reader<'_>, id: &Id, record: &PartyRecord) -> Value {
 
 /// `customers {partner?, association?, manager?}`.
 pub(super) fn customers(
+    store: &Store,
     reader: &Reader<'_>,
     partner: Option<&Id>,
     (association, manager): (Option<AssociationKind>, Option<&Id>),
     page: Page,
 ) -> Result<Value, Rejection> {
     let state = reader.state;
-    let owners = partners(reader, partner, "customers", true)?;
-    let mut selected: Vec<(&Id, &PartyRecord)> = match &owners {
-        None => state.customers().collect(),
-        Some(owners) => owners
-            .iter()
-            .flat_map(|owner| state.indexed(Index::PartnerCustomers, owner))
-            .filter_map(|id| state.party(&Party::Customer(id.clone())).map(|record| (id, record)))
-            .collect(),
-    };
-    selected.retain(|(id, record)| {
-        let party = Party::Customer((*id).clone());
-        (!reader.acting.managing_only() || crate::domain::manages(state, &reader.acting, &party, reader.now))
+    let wanted = |id: &Id, record: &PartyRecord| {
+        (!reader.acting.managing_only() || crate::domain::manages(state, &reader.acting, &Party::Customer(id.clone()), reader.now))
             && association.is_none_or(|kind| record.association().is_some_and(|association| association.kind == kind))
             && manager.is_none_or(|manager| record.manager_at(reader.now) == Some(manager))
-    });
+    };
+    let Some(owners) = partners(reader, partner, "customers", true)? else {
+        // The platform's: every customer, read from the store one at a time (the ledger
+        // checkpointed first, `Query::reads_every_customer`), keeping only what orders them;
+        // the page's records are read again for their rows.
+        let mut selected: Vec<(u64, Id)> = Vec::new();
+        store
+            .for_each_customer(|id, record| {
+                if wanted(id, record) {
+                    selected.push((record.seq, id.clone()));
+                }
+            })
+            .map_err(super::storage)?;
+        selected.sort_unstable();
+        let mut rows = Vec::new();
+        for (_, id) in paged(&selected, page) {
+            let key = RecordKey::Party(Party::Customer(id.clone()));
+            let Some(Record::Party(_, record)) = store.record(&key).map_err(super::storage)? else {
+                return reject(ErrorCode::Storage, format!("the record of {key} is missing from the store"));
+            };
+            rows.push(customer_row(reader, id, &record));
+        }
+        return Ok(json!({"total_count": selected.len(), "customers": rows}));
+    };
+    let mut selected: Vec<(&Id, &PartyRecord)> = owners
+        .iter()
+        .flat_map(|owner| state.indexed(Index::PartnerCustomers, owner))
+        .filter_map(|id| state.party(&Party::Customer(id.clone())).map(|record| (id, record)))
+        .collect();
+    selected.retain(|(id, record)| wanted(id, record));
     selected.sort_by_key(|(id, record)| (record.seq, (*id).clone()));
     Ok(page_of("customers", &selected, page, |(id, record)| customer_row(reader, id, record)))
 }

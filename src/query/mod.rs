@@ -68,7 +68,7 @@ impl Reader<'_> {
                 adjust_records(store, self, &filter, *page)
             }
             Query::Customers { partner, association, manager, page } => {
-                listings::customers(self, partner.as_ref(), (*association, manager.as_ref()), *page)
+                listings::customers(store, self, partner.as_ref(), (*association, manager.as_ref()), *page)
             }
             Query::Resellers { partner, page } => listings::resellers(self, partner.as_ref(), *page),
             Query::Quotas { partner, kind, status, parent_quota, page } => {

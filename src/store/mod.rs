@@ -6,7 +6,7 @@ pub mod records;
 
 use crate::amount::Amount;
 use crate::domain::records::Record;
-use crate::domain::{AdjustRecord, Head, Miss, RecordKey, State, Transaction};
+use crate::domain::{AdjustRecord, Every, Head, Miss, PartyRecord, RecordKey, State, Transaction};
 use crate::id::Id;
 use crate::id::Party;
 use crate::journal::{Account, AccountKind, ChainHash};
@@ -706,6 +706,33 @@ impl Store {
         Ok(block.iter().take_while(|posting| posting.seq <= seq).last().map_or(Amount::ZERO, |posting| posting.after))
     }
 
+    /// Visits every customer's party record of the `records` table (as of the last checkpoint),
+    /// in key order, holding one at a time: for reads over every customer that must not load
+    /// them all.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub fn for_each_customer(&self, mut visit: impl FnMut(&Id, &PartyRecord)) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS)?;
+        each_under(&table, Every::Customers.prefix(), |record| {
+            if let Record::Party(Party::Customer(id), record) = &record {
+                visit(id, record);
+            }
+            Ok(())
+        })
+    }
+
+    /// A record of the `records` table (as of the last checkpoint), by its key.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a read failure or an undecodable record.
+    pub(crate) fn record(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let key = key.to_string();
+        txn.open_table(RECORDS)?.get(key.as_str())?.map(|value| decode_record_under(&key, value.value())).transpose()
+    }
+
     /// A record as it was right after transaction `seq` (None: it did not exist then).
     ///
     /// # Errors
@@ -1030,13 +1057,10 @@ fn fetch_into(txn: &redb::ReadTransaction, state: &mut State, misses: Vec<Miss>)
                     None => records.insert(txn.open_table(RECORDS)?),
                 };
                 let mut found = Vec::new();
-                for entry in table.range(kind.prefix()..)? {
-                    let (key, value) = entry?;
-                    if !key.value().starts_with(kind.prefix()) {
-                        break;
-                    }
-                    found.push(decode_record_under(key.value(), value.value())?);
-                }
+                each_under(table, kind.prefix(), |record| {
+                    found.push(record);
+                    Ok(())
+                })?;
                 state.load_every(kind, found);
             }
             Miss::Record(_) | Miss::Balance(_) | Miss::Everything => {}
@@ -1241,6 +1265,22 @@ fn fetch_everything(txn: &redb::ReadTransaction, state: &mut State) -> Result<()
 }
 
 /// Decodes a stored record and checks it is stored under its own key.
+/// Visits the records stored under keys that start with `prefix`, in key order, one at a time.
+fn each_under(
+    table: &redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    prefix: &str,
+    mut visit: impl FnMut(Record) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for entry in table.range(prefix..)? {
+        let (key, value) = entry?;
+        if !key.value().starts_with(prefix) {
+            break;
+        }
+        visit(decode_record_under(key.value(), value.value())?)?;
+    }
+    Ok(())
+}
+
 fn decode_record_under(key: &str, bytes: &[u8]) -> Result<Record, StoreError> {
     let record = records::decode_record(bytes)?;
     if record.key() != key {
