@@ -20,8 +20,8 @@ mod withdrawals;
 
 pub use funds::transfer_postings;
 pub(crate) use invoices::invoiceable_items;
-pub use state::{Head, RequestEntry, State, Undo};
 pub(crate) use state::{Every, Index, IndexEntry, Miss, RecordKey, index_entries};
+pub use state::{Head, RequestEntry, State, Undo};
 pub use validate::validate;
 
 use crate::amount::{Amount, Overflow};

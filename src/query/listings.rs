@@ -6,8 +6,8 @@
 use super::{Reader, paged};
 use crate::amount::Amount;
 use crate::domain::Transaction;
-use crate::domain::records::{Coupon, CouponKind, CouponStatus, Quota, QuotaSource, QuotaStatus};
 use crate::domain::records::Record;
+use crate::domain::records::{Coupon, CouponKind, CouponStatus, Quota, QuotaSource, QuotaStatus};
 use crate::domain::{AssociationKind, Index, PartyRecord, Reach, RecordKey, Role};
 use crate::error::{ErrorCode, Rejection, reject};
 use crate::id::{Id, Party};
