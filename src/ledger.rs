@@ -591,14 +591,15 @@ impl Inner {
                 Response::Failed { id: request.id.as_ref().map(Id::to_string), rejection: Rejection::new(ErrorCode::NotApplied, message) }
             }
             Body::Query(query) => {
-                if query.reads_history()
-                    && let Err(error) = self.checkpoint().and_then(|()| self.store.catch_up_history())
-                {
-                    return storage_failure(request.id.as_ref().map(Id::to_string), &error.to_string());
-                }
-                if query.reads_every_customer(&request.actor)
-                    && let Err(error) = self.checkpoint()
-                {
+                // What the query reads from the store's tables must hold every commit first.
+                let current = if query.reads_history() {
+                    self.checkpoint().and_then(|()| self.store.catch_up_history())
+                } else if query.reads_every_customer(&request.actor) {
+                    self.checkpoint()
+                } else {
+                    Ok(())
+                };
+                if let Err(error) = current {
                     return storage_failure(request.id.as_ref().map(Id::to_string), &error.to_string());
                 }
                 crate::query::answer(&self.store, &self.state, request, query, request.at.unwrap_or_else(|| clock.now()))

@@ -18,11 +18,16 @@ use crate::time::Timestamp;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// The page of `items` (already in listing order) under `key`, each written by `row` (only the page's: a listing of a
-/// million customers writes ten rows), with the total count.
+/// The page of `items` (already in listing order) under `key`, each written by `row` (only
+/// the page's: a listing of a million customers writes ten rows), with the total count.
 fn page_of<T>(key: &str, items: &[T], page: Page, row: impl Fn(&T) -> Value) -> Value {
-    let mut result = json!({"total_count": items.len()});
-    result[key] = Value::Array(paged(items, page).map(row).collect());
+    listing(key, items.len(), paged(items, page).map(row).collect())
+}
+
+/// A listing's answer: `total_count` and the page's `rows` under `key`.
+fn listing(key: &str, total: usize, rows: Vec<Value>) -> Value {
+    let mut result = json!({"total_count": total});
+    result[key] = Value::Array(rows);
     result
 }
 
@@ -110,7 +115,7 @@ pub(super) fn customers(
             };
             rows.push(customer_row(reader, id, &record));
         }
-        return Ok(json!({"total_count": selected.len(), "customers": rows}));
+        return Ok(listing("customers", selected.len(), rows));
     };
     let mut selected: Vec<(&Id, &PartyRecord)> = owners
         .iter()

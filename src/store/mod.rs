@@ -712,7 +712,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError`] on a read failure or an undecodable record.
-    pub fn for_each_customer(&self, mut visit: impl FnMut(&Id, &PartyRecord)) -> Result<(), StoreError> {
+    pub(crate) fn for_each_customer(&self, mut visit: impl FnMut(&Id, &PartyRecord)) -> Result<(), StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(RECORDS)?;
         each_under(&table, Every::Customers.prefix(), |record| {
@@ -1264,7 +1264,6 @@ fn fetch_everything(txn: &redb::ReadTransaction, state: &mut State) -> Result<()
     Ok(())
 }
 
-/// Decodes a stored record and checks it is stored under its own key.
 /// Visits the records stored under keys that start with `prefix`, in key order, one at a time.
 fn each_under(
     table: &redb::ReadOnlyTable<&'static str, &'static [u8]>,
@@ -1281,6 +1280,7 @@ fn each_under(
     Ok(())
 }
 
+/// Decodes a stored record and checks it is stored under its own key.
 fn decode_record_under(key: &str, bytes: &[u8]) -> Result<Record, StoreError> {
     let record = records::decode_record(bytes)?;
     if record.key() != key {
