@@ -42,10 +42,13 @@ fn head_text(head: &Head) -> String {
 }
 
 /// What a reader can see without the journal: the head and every party's balance (from memory),
-/// plus statements and adjust records (read from the redb tables).
+/// plus statements, adjust records and the platform's customer listing (read from the redb
+/// tables after a checkpoint).
 fn visible(ledger: &Ledger) -> (String, Vec<Value>, Vec<Value>) {
     let answers = |queries: Vec<String>| ledger.execute_lines(&queries).iter().map(partner_ledger::Response::to_json).collect();
-    (head_text(&ledger.head()), answers(balance_queries(CUSTOMERS)), answers(history_queries(CUSTOMERS)))
+    let mut from_tables = history_queries(CUSTOMERS);
+    from_tables.push(json!({"op": "customers", "actor": "platform", "limit": 100}).to_string());
+    (head_text(&ledger.head()), answers(balance_queries(CUSTOMERS)), answers(from_tables))
 }
 
 /// One uninterrupted run with the same chunks: every response, and what is visible (and the
